@@ -1,0 +1,37 @@
+# Quick start: `make demo` (install + run the embedded demo), `make test` (install + run the tests).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test lint install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# One stamp per set of extras, so a second `make` does not reinstall.
+$(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e '.[torch,demo,report]'
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e '.[torch,demo,report,openvino,dev]'
+	touch $@ $(VENV)/.stamp-demo
+
+install: $(VENV)/.stamp-demo
+
+demo: $(VENV)/.stamp-demo
+	$(BIN)/zoobench demo -o demo-run
+
+test: $(VENV)/.stamp-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.stamp-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src/zoobench
+
+clean:
+	rm -rf $(VENV) demo-run .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,103 @@
+"""Pure-inference timing: warm-up, a loop bounded by time *and* count, latency statistics."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from zoobench.runtimes.base import Session
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Latency statistics of one batch size, in milliseconds per batch."""
+
+    count: int
+    min_ms: float
+    max_ms: float
+    mean_ms: float
+    median_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    stdev_ms: float
+
+    @classmethod
+    def from_values(cls, values_s: list[float]) -> Latency:
+        if not values_s:
+            raise ValueError("no latency samples")
+        ms = np.asarray(values_s, dtype=np.float64) * 1000.0
+        p90, p95, p99 = np.percentile(ms, [90, 95, 99])
+        return cls(
+            count=len(ms),
+            min_ms=float(ms.min()),
+            max_ms=float(ms.max()),
+            mean_ms=float(ms.mean()),
+            median_ms=float(np.median(ms)),
+            p90_ms=float(p90),
+            p95_ms=float(p95),
+            p99_ms=float(p99),
+            stdev_ms=float(statistics.stdev(ms)) if len(ms) > 1 else 0.0,
+        )
+
+
+@dataclass(frozen=True)
+class PerfResult:
+    """One timed configuration."""
+
+    batch_size: int
+    latency: Latency
+    wall_s: float
+    throughput_img_s: float
+    warmup: int
+    data: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["latency"] = asdict(self.latency)
+        return d
+
+
+def make_input(shape: tuple[int, ...], data: str = "random", seed: int = 0) -> np.ndarray:
+    """The benchmark's input: ``zero`` (as ais_bench's default) or seeded standard-normal ``random``."""
+    if data == "zero":
+        return np.zeros(shape, dtype=np.float32)
+    if data == "random":
+        return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+    raise ValueError(f"data must be 'zero' or 'random', got {data!r}")
+
+
+def time_session(
+    session: Session,
+    batch_size: int,
+    input_size: tuple[int, int, int],
+    *,
+    seconds: float = 3.0,
+    min_iters: int = 10,
+    warmup: int = 3,
+    data: str = "random",
+    max_iters: int = 100_000,
+) -> PerfResult:
+    """Time ``session.run`` on one fixed batch until both ``seconds`` and ``min_iters`` are reached.
+
+    Throughput = images / wall time of the measured loop (warm-up excluded).
+    """
+    x = make_input((batch_size, *input_size), data)
+    for _ in range(max(warmup, 1)):
+        session.run(x)
+    samples: list[float] = []
+    clock = time.perf_counter
+    start = clock()
+    while True:
+        t0 = clock()
+        session.run(x)
+        t1 = clock()
+        samples.append(t1 - t0)
+        if (t1 - start >= seconds and len(samples) >= min_iters) or len(samples) >= max_iters:
+            break
+    wall = clock() - start
+    return PerfResult(batch_size, Latency.from_values(samples), wall, batch_size * len(samples) / wall, warmup, data)

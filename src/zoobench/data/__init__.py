@@ -1,0 +1,1 @@
+"""Image loading, preprocessing, image folders and label files."""

@@ -1,0 +1,85 @@
+"""Resolve what the user named (a model name or an .onnx / engine file) into a runnable engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoobench.errors import ModelNotFoundError, ZoobenchError
+from zoobench.models.spec import Preprocess
+
+
+@dataclass
+class Engine:
+    """A model file ready for a runtime, with what it needs to be fed correctly."""
+
+    path: str
+    model: str
+    preprocess: Preprocess
+    metadata: dict[str, Any]
+
+    @property
+    def random_weights(self) -> bool:
+        return bool(self.metadata.get("weights", {}).get("random", False))
+
+
+def is_model_file(name: str) -> bool:
+    return Path(name).suffix.lower() in (".onnx",) and Path(name).is_file()
+
+
+def load_engine(path: str) -> Engine:
+    """An existing ONNX file with zoobench metadata."""
+    from zoobench.export import read_metadata
+
+    meta = read_metadata(path)
+    if "preprocess" not in meta:
+        raise ZoobenchError(
+            f"{path} carries no zoobench preprocessing metadata; export it with `zoobench export` "
+            "so its inputs can be made correctly"
+        )
+    return Engine(path, str(meta.get("model", Path(path).stem)), Preprocess.from_dict(meta["preprocess"]), meta)
+
+
+def resolve_engine(
+    model_or_file: str,
+    *,
+    weights: str | None = None,
+    variant: str | None = None,
+    workdir: str | Path = ".",
+    exporter: str = "dynamo",
+    log: Any = None,
+) -> Engine:
+    """Use an ONNX file as it is, or export a model name into ``workdir/<name>.onnx``.
+
+    An existing export in ``workdir`` is reused when its weights and preprocessing are the same.
+    """
+    if is_model_file(model_or_file):
+        if weights:
+            raise ZoobenchError("--weights applies to a model name, not to an ONNX file")
+        return load_engine(model_or_file)
+    if model_or_file.lower().endswith(".onnx"):
+        raise ModelNotFoundError(f"no such file: {model_or_file}")
+    from zoobench.export import export_model
+    from zoobench.models import get_spec
+    from zoobench.models.weights import build_model, resolve
+
+    spec = get_spec(model_or_file)
+    pp = spec.preprocess_for(variant)
+    resolved = resolve(spec, weights)
+    safe = spec.name.replace(":", "_")
+    out = Path(workdir) / f"{safe}.onnx"
+    if out.is_file():
+        try:
+            eng = load_engine(str(out))
+            if eng.metadata.get("weights") == resolved.to_dict() and eng.preprocess == pp:
+                if log:
+                    log(f"reusing {out} (same weights and preprocessing)")
+                return eng
+        except Exception:  # a stale or foreign file: export again
+            pass
+    if log:
+        log(f"exporting {spec.name} ({resolved.describe()}) -> {out}")
+    model, resolved = build_model(spec, weights, resolved)
+    export_model(model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), exporter=exporter)
+    return load_engine(str(out))

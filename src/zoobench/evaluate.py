@@ -1,0 +1,315 @@
+"""Predictions files, top-k scoring, the seeds' ``result.json`` and zoobench's ``accuracy.json``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoobench.data.datasets import image_key
+from zoobench.errors import DataError
+from zoobench.io import atomic_open, write_text
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class Predictions:
+    """The top-k predictions of a run, one row per image.
+
+    Attributes:
+        names: image file names, in row order.
+        topk_ids: (N, k) int64 class ids, best first.
+        topk_probs: (N, k) float32 softmax probabilities of those ids.
+        labels: the true class per image (``None`` where unknown), or ``None`` if the file had none.
+    """
+
+    names: list[str]
+    topk_ids: np.ndarray
+    topk_probs: np.ndarray
+    labels: list[int | None] | None = None
+
+
+@dataclass
+class AccuracyResult:
+    """Top-k hit counts of a run against a label file.
+
+    Attributes:
+        count: images scored (predicted and labeled).
+        hits_at_k: cumulative hits; ``hits_at_k[i]`` = images whose label is among the top ``i + 1``.
+        unlabeled: names of predicted images that have no label.
+        missing: keys of labeled images in the data folder with no prediction (needs ``expected``).
+        labels_unused: how many labels no prediction used (a count: a 10-image run would list 49,990).
+        labels_without_image: how many labels have no image in the data folder (``None`` without
+            ``expected``).
+    """
+
+    count: int
+    hits_at_k: list[int]
+    unlabeled: list[str]
+    missing: list[str]
+    labels_unused: int
+    labels_without_image: int | None = None
+
+    @property
+    def accuracy(self) -> list[float]:
+        """Top-1..top-k accuracy as fractions (``np.cumsum(hits) / count``, as the seeds compute it)."""
+        return [h / self.count for h in self.hits_at_k]
+
+
+def _header(k: int, with_labels: bool) -> list[str]:
+    cols = ["image", *(f"top{i}" for i in range(1, k + 1)), *(f"prob{i}" for i in range(1, k + 1))]
+    return [*cols, "label"] if with_labels else cols
+
+
+def write_predictions(
+    path: PathLike,
+    names: Sequence[str],
+    topk_ids: np.ndarray,
+    topk_probs: np.ndarray,
+    labels: Sequence[int | None] | None = None,
+) -> None:
+    """Write ``predictions.csv`` atomically.
+
+    Columns: ``image,top1..top5,prob1..prob5`` and ``label`` when labels are given (an empty cell for
+    an image without one). Probabilities are written ``%.6f``.
+
+    Args:
+        path: the CSV file.
+        names: image file names, one per row of ``topk_ids`` / ``topk_probs`` ((N, k) arrays).
+        labels: optional true class per image.
+    """
+    ids, probs = np.asarray(topk_ids), np.asarray(topk_probs)
+    n_labels = len(names) if labels is None else len(labels)
+    if ids.ndim != 2 or ids.shape != probs.shape or ids.shape[0] != len(names) or n_labels != len(names):
+        raise ValueError(f"{len(names)} names, {n_labels} labels, ids {ids.shape}, probs {probs.shape}")
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(_header(ids.shape[1], labels is not None))
+        for i, (row_ids, row_probs) in enumerate(zip(ids.tolist(), probs.tolist(), strict=True)):
+            row = [names[i], *map(str, row_ids), *(f"{v:.6f}" for v in row_probs)]
+            if labels is not None:
+                label = labels[i]
+                row.append("" if label is None else str(int(label)))
+            writer.writerow(row)
+
+
+def read_predictions(path: PathLike) -> Predictions:
+    """Read a file written by :func:`write_predictions`.
+
+    Raises:
+        DataError: the file is missing, its header is not a predictions header, or a row is malformed
+            (the message gives the line number).
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"predictions file {p} cannot be read: {exc}") from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None) or []
+    k = sum(1 for c in header if c.startswith("top"))
+    with_labels = header[-1:] == ["label"]
+    if k == 0 or header != _header(k, with_labels):
+        want = "image,top1..topK,prob1..probK[,label]"
+        raise DataError(f"{p}, line 1: not a predictions header (want {want}): {header}")
+    names: list[str] = []
+    ids: list[list[int]] = []
+    probs: list[list[float]] = []
+    labels: list[int | None] = []
+    for row in reader:
+        if not row:
+            continue
+        line = reader.line_num
+        if len(row) != len(header):
+            raise DataError(f"{p}, line {line}: expected {len(header)} columns, got {len(row)}: {row}")
+        try:
+            ids.append([int(v) for v in row[1 : k + 1]])
+            probs.append([float(v) for v in row[k + 1 : 2 * k + 1]])
+            if with_labels:
+                labels.append(int(row[-1]) if row[-1].strip() else None)
+        except ValueError as exc:
+            raise DataError(f"{p}, line {line}: bad value ({exc}): {row}") from None
+        names.append(row[0])
+    return Predictions(
+        names=names,
+        topk_ids=np.array(ids, dtype=np.int64).reshape(len(names), k),
+        topk_probs=np.array(probs, dtype=np.float32).reshape(len(names), k),
+        labels=labels if with_labels else None,
+    )
+
+
+def topk_from_logits(logits: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k class ids and softmax probabilities.
+
+    Ties are broken by the lower class index (a stable sort of ``-logits``), so the result is
+    deterministic; the seeds' ``np.argsort(-pred)`` quicksort is not (see :func:`seed_topk_from_scores`).
+
+    Args:
+        logits: (N, C) scores.
+        k: how many classes to keep.
+
+    Returns:
+        ``(ids, probs)``: (N, k) int64 ids, best first, and their float32 softmax probabilities.
+    """
+    x = np.asarray(logits, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"logits must be (N, C), got shape {x.shape}")
+    if not 1 <= k <= x.shape[1]:
+        raise ValueError(f"k={k} must be between 1 and the number of classes {x.shape[1]}")
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    ids = np.argsort(-x, axis=1, kind="stable")[:, :k]
+    return ids.astype(np.int64), np.take_along_axis(p, ids, axis=1).astype(np.float32)
+
+
+def seed_topk_from_scores(scores: np.ndarray, k: int = 5) -> np.ndarray:
+    """Top-k ids of (C,) or (N, C) scores exactly as the seeds compute them.
+
+    That is ``np.argsort(-pred)`` (default, unstable kind) on float32 scores, as the seeds read them.
+    """
+    s = np.asarray(scores, dtype=np.float32)
+    return np.argsort(-s, axis=-1)[..., :k].astype(np.int64)
+
+
+def score(
+    pred_names: Sequence[str],
+    topk_ids: np.ndarray,
+    labels: dict[str, int],
+    expected: Iterable[str] | None = None,
+) -> AccuracyResult:
+    """Pair predictions with labels by :func:`~zoobench.data.datasets.image_key` and count top-k hits.
+
+    Args:
+        pred_names: predicted image names (or keys).
+        topk_ids: (N, k) class ids, best first.
+        labels: ``{image key: class id}``, e.g. from :func:`~zoobench.data.datasets.read_labels`.
+        expected: keys (or names) of the images in the data folder; enables ``missing`` and
+            ``labels_without_image``.
+
+    Raises:
+        DataError: two predictions share an image key, or no predicted image has a label.
+    """
+    ids = np.asarray(topk_ids)
+    if ids.ndim != 2 or ids.shape[0] != len(pred_names):
+        raise ValueError(f"{len(pred_names)} names but topk_ids has shape {ids.shape}")
+    keys = [image_key(n) for n in pred_names]
+    first: dict[str, int] = {}
+    rows: list[int] = []
+    truth: list[int] = []
+    unlabeled: list[str] = []
+    for i, key in enumerate(keys):
+        if key in first:
+            raise DataError(f"two predictions for image {key}: {pred_names[first[key]]} and {pred_names[i]}")
+        first[key] = i
+        label = labels.get(key)
+        if label is None:
+            unlabeled.append(pred_names[i])
+        else:
+            rows.append(i)
+            truth.append(label)
+    if not rows:
+        raise DataError(f"nothing to score: none of the {len(keys)} predicted images has a label")
+    match = ids[rows] == np.asarray(truth)[:, None]
+    hit = match.any(axis=1)
+    # The seeds count an image once, at its first matching rank, then accumulate.
+    per_rank = np.bincount(match.argmax(axis=1)[hit], minlength=ids.shape[1])
+    labels_unused = sum(1 for key in labels if key not in first)
+    missing: list[str] = []
+    without_image: int | None = None
+    if expected is not None:
+        exp = {image_key(e) for e in expected}
+        missing = sorted(key for key in exp if key in labels and key not in first)
+        without_image = sum(1 for key in labels if key not in exp)
+    return AccuracyResult(
+        count=len(rows),
+        hits_at_k=np.cumsum(per_rank).tolist(),
+        unlabeled=unlabeled,
+        missing=missing,
+        labels_unused=labels_unused,
+        labels_without_image=without_image,
+    )
+
+
+def result_json_text(n_images: int, n_classes: int, acc: Sequence[float]) -> str:
+    """The seeds' ``result.json``, byte for byte (SEED_SPEC §2.5): one line, no trailing newline.
+
+    Args:
+        n_images: images counted.
+        n_classes: the number of scores per image.
+        acc: top-1..top-5 accuracy as fractions.
+    """
+    if len(acc) != 5:
+        raise ValueError(f"result.json holds exactly 5 accuracies, got {len(acc)}")
+    values = [
+        {"key": "Number of images", "value": str(n_images)},
+        {"key": "Number of classes", "value": str(n_classes)},
+        # np.float64: the seeds round a numpy scalar (np.round's algorithm), not a Python float.
+        *(
+            {"key": f"Top{i} accuracy", "value": str(round(np.float64(a) * 100, 2)) + "%"}
+            for i, a in enumerate(acc, start=1)
+        ),
+    ]
+    return json.dumps({"title": "Overall statistical evaluation", "value": values})
+
+
+def write_result_json(path: PathLike, n_images: int, n_classes: int, acc: Sequence[float]) -> None:
+    """Write :func:`result_json_text` atomically."""
+    write_text(path, result_json_text(n_images, n_classes, acc))
+
+
+def accuracy_dict(
+    result: AccuracyResult,
+    reference_top1: float | None = None,
+    reference_top5: float | None = None,
+    tolerance: float = 1.0,
+    skipped: int = 0,
+) -> dict[str, Any]:
+    """The content of ``accuracy.json``; every accuracy is in percent.
+
+    Args:
+        result: from :func:`score`.
+        reference_top1: published top-1 accuracy, percent.
+        reference_top5: published top-5 accuracy, percent.
+        tolerance: allowed ``|measured - reference|`` top-1 gap, in percentage points.
+        skipped: images that could not be decoded or run.
+
+    Returns:
+        ``top1``..``topK``, ``count``, ``skipped``, ``unlabeled``, ``missing`` (counts), ``reference``,
+        ``delta_top1``/``delta_top5`` (measured - reference, points), ``passed`` (top-1 within
+        ``tolerance``; ``None`` without a reference), ``tolerance_points``.
+    """
+    pct = [100 * h / result.count for h in result.hits_at_k]
+    out: dict[str, Any] = {f"top{i}": v for i, v in enumerate(pct, start=1)}
+    # Rounded so float noise cannot fail a gap of exactly `tolerance` (75.28 - 74.28 = 1.0000000000000142).
+    delta1 = None if reference_top1 is None else round(pct[0] - reference_top1, 6)
+    delta5 = None if reference_top5 is None or len(pct) < 5 else round(pct[4] - reference_top5, 6)
+    out.update(
+        count=result.count,
+        skipped=skipped,
+        unlabeled=len(result.unlabeled),
+        missing=len(result.missing),
+        reference={"top1": reference_top1, "top5": reference_top5},
+        delta_top1=delta1,
+        delta_top5=delta5,
+        passed=None if delta1 is None else abs(delta1) <= tolerance,
+        tolerance_points=tolerance,
+        ci95_top1_points=round(100 * wilson_halfwidth(result.hits_at_k[0], result.count), 3),
+    )
+    return out
+
+
+def wilson_halfwidth(hits: int, n: int, z: float = 1.96) -> float:
+    """Half-width of the Wilson 95% interval of hits/n: how far top-1 on n images can stray by chance."""
+    if n == 0:
+        return 1.0
+    p = hits / n
+    denom = 1 + z * z / n
+    return float(z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom)

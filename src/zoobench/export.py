@@ -1,0 +1,220 @@
+"""PyTorch → ONNX: dynamic batch, the seeds' IO names, full check, simplify, parity vs PyTorch.
+
+The preprocessing spec travels inside the ONNX file (``metadata_props``), so an engine knows how its
+inputs must be made and ``zoobench infer model.onnx`` needs no model name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoobench.errors import ExportError
+from zoobench.models.spec import ModelSpec, Preprocess
+
+META_PREFIX = "zoobench."
+DEFAULT_OPSET = 18
+EXPORTERS = ("dynamo", "torchscript")
+
+
+@dataclass
+class Parity:
+    """ONNX Runtime vs PyTorch on the same random batch."""
+
+    batch_size: int
+    max_abs_diff: float
+    max_abs_logit: float
+    rel_diff: float
+    top1_agreement: float
+    tolerance_rel: float
+    passed: bool
+
+
+@dataclass
+class ExportResult:
+    path: str
+    model: str
+    opset: int
+    exporter: str
+    simplified: bool
+    seconds: float
+    parity: Parity | None
+    weights: dict[str, Any]
+
+
+def read_metadata(onnx_path: str | Path) -> dict[str, Any]:
+    """zoobench's metadata of an ONNX file (values JSON-decoded where they are JSON)."""
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    out: dict[str, Any] = {}
+    for prop in model.metadata_props:
+        if prop.key.startswith(META_PREFIX):
+            try:
+                out[prop.key[len(META_PREFIX) :]] = json.loads(prop.value)
+            except json.JSONDecodeError:
+                out[prop.key[len(META_PREFIX) :]] = prop.value
+    return out
+
+
+def preprocess_of(onnx_path: str | Path) -> Preprocess | None:
+    meta = read_metadata(onnx_path)
+    return Preprocess.from_dict(meta["preprocess"]) if "preprocess" in meta else None
+
+
+def set_metadata(model: Any, values: dict[str, Any]) -> None:
+    """Store ``values`` as ``zoobench.*`` metadata_props (JSON-encoded), replacing old ones."""
+    keep = [p for p in model.metadata_props if p.key[len(META_PREFIX) :] not in values]
+    del model.metadata_props[:]
+    model.metadata_props.extend(keep)
+    for key, value in values.items():
+        prop = model.metadata_props.add()
+        prop.key = META_PREFIX + key
+        prop.value = json.dumps(value)
+
+
+def export_model(
+    model: Any,
+    spec: ModelSpec,
+    out_path: str | Path,
+    *,
+    preprocess: Preprocess,
+    weights_info: dict[str, Any],
+    opset: int = DEFAULT_OPSET,
+    exporter: str = "dynamo",
+    simplify: bool = True,
+    parity_batch: int = 2,
+    tolerance_rel: float = 1e-3,
+) -> ExportResult:
+    """Export ``model`` (eval mode) to ``out_path`` and check the result against PyTorch."""
+    import onnx
+    import torch
+
+    if exporter not in EXPORTERS:
+        raise ExportError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    c, h, w = preprocess.input_size
+    dummy = torch.randn(1, c, h, w)
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            if exporter == "dynamo":
+                torch.onnx.export(
+                    model,
+                    (dummy,),
+                    str(tmp),
+                    input_names=[spec.input_name],
+                    output_names=[spec.output_name],
+                    dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
+                    opset_version=opset,
+                    dynamo=True,
+                    external_data=False,
+                    verbose=False,
+                )
+            else:
+                torch.onnx.export(
+                    model,
+                    (dummy,),
+                    str(tmp),
+                    input_names=[spec.input_name],
+                    output_names=[spec.output_name],
+                    dynamic_axes={spec.input_name: {0: "batch"}, spec.output_name: {0: "batch"}},
+                    opset_version=opset,
+                    dynamo=False,
+                )
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"torch.onnx.export ({exporter}) failed for {spec.name}: {exc}") from exc
+    try:
+        onnx_model = onnx.load(str(tmp))
+        onnx_model = _fix_io(onnx_model, spec)
+        simplified = False
+        if simplify:
+            onnx_model, simplified = _simplify(onnx_model)
+        onnx.checker.check_model(onnx_model, full_check=True)
+        set_metadata(
+            onnx_model,
+            {
+                "model": spec.name,
+                "preprocess": preprocess.to_dict(),
+                "preprocess_hash": preprocess.hash(),
+                "weights": weights_info,
+                "num_classes": spec.num_classes,
+                "exporter": exporter,
+                "opset": opset,
+                "torch_version": torch.__version__,
+            },
+        )
+        onnx.save(onnx_model, str(tmp))
+        parity = check_parity(model, str(tmp), preprocess, parity_batch, tolerance_rel)
+        set_metadata(onnx_model, {"parity": asdict(parity)})
+        onnx.save(onnx_model, str(tmp))
+        if not parity.passed:
+            raise ExportError(
+                f"parity check failed for {spec.name}: ONNX Runtime vs PyTorch max |diff| "
+                f"{parity.max_abs_diff:.3g} (relative {parity.rel_diff:.3g} > {tolerance_rel:g}), "
+                f"top-1 agreement {parity.top1_agreement:.0%}"
+            )
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ExportResult(
+        str(out), spec.name, opset, exporter, simplified, time.perf_counter() - t0, parity, weights_info
+    )
+
+
+def _fix_io(model: Any, spec: ModelSpec) -> Any:
+    """Make sure the graph's single input/output carry the seeds' names and a symbolic batch dim."""
+    graph = model.graph
+    inputs = [i for i in graph.input if i.name not in {t.name for t in graph.initializer}]
+    if len(inputs) != 1 or len(graph.output) != 1:
+        raise ExportError(f"expected one input and one output, got {len(inputs)} and {len(graph.output)}")
+    for value in (inputs[0], graph.output[0]):
+        dim = value.type.tensor_type.shape.dim[0]
+        dim.dim_param = "batch"
+    return model
+
+
+def _simplify(model: Any) -> tuple[Any, bool]:
+    try:
+        import onnxslim
+    except ImportError:
+        return model, False
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slim = onnxslim.slim(model)
+    slim.metadata_props.extend(model.metadata_props)
+    return slim, True
+
+
+def check_parity(model: Any, onnx_path: str, preprocess: Preprocess, batch: int, tolerance_rel: float) -> Parity:
+    """Run the same seeded random batch through PyTorch and ONNX Runtime (CPU, fp32)."""
+    import onnxruntime as ort
+    import torch
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, *preprocess.input_size), dtype=np.float32)
+    with torch.inference_mode():
+        ref = model(torch.from_numpy(x)).float().numpy()
+    sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    if got.shape != ref.shape:
+        raise ExportError(f"ONNX output shape {got.shape} differs from PyTorch {ref.shape}")
+    diff = float(np.max(np.abs(got - ref)))
+    scale = float(np.max(np.abs(ref)))
+    # Relative to the logits' scale: random-init models can have logits of 1e-8.
+    rel = diff / max(scale, 1e-12)
+    agree = float(np.mean(np.argmax(got, 1) == np.argmax(ref, 1)))
+    finite = bool(np.isfinite(got).all() and np.isfinite(ref).all())
+    return Parity(batch, diff, scale, rel, agree, tolerance_rel, finite and rel <= tolerance_rel)

@@ -1,0 +1,113 @@
+"""The model registry: a module-level dict filled by :func:`register`, plus timm/torchvision names."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import warnings
+from collections.abc import Callable
+
+from zoobench.errors import ModelNotFoundError
+from zoobench.models.spec import ModelSpec, Preprocess
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(factory: Callable[[], ModelSpec]) -> Callable[[], ModelSpec]:
+    """Decorator: register the spec that ``factory`` returns under its name."""
+    spec = factory()
+    if spec.name in _REGISTRY:
+        warnings.warn(f"model {spec.name!r} registered twice; keeping the first", stacklevel=2)
+    else:
+        _REGISTRY[spec.name] = spec
+    return factory
+
+
+def _natural_key(name: str) -> list[object]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def list_specs(pattern: str = "*") -> list[ModelSpec]:
+    """Registered specs whose name matches the fnmatch ``pattern``, in natural order."""
+    _ensure_zoo()
+    names = sorted((n for n in _REGISTRY if fnmatch.fnmatch(n, pattern)), key=_natural_key)
+    return [_REGISTRY[n] for n in names]
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec for a registry name, ``timm:NAME`` or ``torchvision:NAME``."""
+    _ensure_zoo()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if name.startswith("timm:"):
+        return _timm_spec(name[5:])
+    if name.startswith("torchvision:"):
+        return _torchvision_spec(name[12:])
+    close = [n for n in _REGISTRY if name.replace("-", "_").lower() in n]
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise ModelNotFoundError(
+        f"unknown model {name!r}.{hint} Known: {', '.join(sorted(_REGISTRY))}; "
+        "or use timm:NAME / torchvision:NAME, or pass an .onnx file."
+    )
+
+
+def _ensure_zoo() -> None:
+    import zoobench.models.zoo  # noqa: F401  (registers the specs on import)
+
+
+def _timm_spec(model_name: str) -> ModelSpec:
+    try:
+        import timm
+    except ImportError as exc:
+        raise ModelNotFoundError(f"timm:{model_name} needs timm: pip install 'zoobench[torch]'") from exc
+    if not timm.is_model(model_name):
+        raise ModelNotFoundError(f"timm has no model {model_name!r} (see timm.list_models())")
+    cfg = timm.models.get_pretrained_cfg(model_name) or None
+    size = int(cfg.input_size[-1]) if cfg is not None else 224
+    crop_pct = float(cfg.crop_pct) if cfg is not None else 0.875
+    interp = cfg.interpolation if cfg is not None and cfg.interpolation in ("bilinear", "bicubic") else "bilinear"
+    mean = tuple(cfg.mean) if cfg is not None else None
+    std = tuple(cfg.std) if cfg is not None else None
+    pp = Preprocess.from_crop_pct(
+        size,
+        crop_pct,
+        interpolation=interp,
+        **({"mean": mean, "std": std} if mean and std else {}),
+    )
+    num_classes = int(cfg.num_classes) if cfg is not None and cfg.num_classes else 1000
+
+    def build() -> object:
+        return timm.create_model(model_name, pretrained=False, num_classes=num_classes)
+
+    return ModelSpec(
+        name=f"timm:{model_name}",
+        builder=build,
+        loader=None,
+        weights=(),
+        preprocess=pp,
+        input_name="image",
+        output_name="class",
+        num_classes=num_classes,
+        description=f"timm {model_name} (weights: --weights PATH to a state dict)",
+    )
+
+
+def _torchvision_spec(model_name: str) -> ModelSpec:
+    try:
+        import torchvision
+    except ImportError as exc:
+        raise ModelNotFoundError(f"torchvision:{model_name} needs pip install 'zoobench[torch]'") from exc
+    if model_name not in torchvision.models.list_models(module=torchvision.models):
+        raise ModelNotFoundError(f"torchvision has no classification model {model_name!r}")
+
+    def build() -> object:
+        return torchvision.models.get_model(model_name, weights=None)
+
+    return ModelSpec(
+        name=f"torchvision:{model_name}",
+        builder=build,
+        loader=None,
+        weights=(),
+        preprocess=Preprocess(),
+        description=f"torchvision {model_name} (weights: --weights PATH to a state dict)",
+    )

@@ -1,0 +1,179 @@
+"""Top-k, scoring, predictions.csv, the seeds' result.json and accuracy.json."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from zoobench.errors import DataError
+from zoobench.evaluate import (
+    AccuracyResult,
+    accuracy_dict,
+    read_predictions,
+    result_json_text,
+    score,
+    seed_topk_from_scores,
+    topk_from_logits,
+    write_predictions,
+    write_result_json,
+)
+
+SPEC_RESULT_JSON = (
+    '{"title": "Overall statistical evaluation", "value": [{"key": "Number of images", "value": "50000"}, '
+    '{"key": "Number of classes", "value": "1000"}, {"key": "Top1 accuracy", "value": "73.4%"}, '
+    '{"key": "Top2 accuracy", "value": "83.9%"}, {"key": "Top3 accuracy", "value": "87.87%"}, '
+    '{"key": "Top4 accuracy", "value": "90.08%"}, {"key": "Top5 accuracy", "value": "91.5%"}]}'
+)
+
+
+def test_topk_from_logits_order_probs_and_ties() -> None:
+    logits = np.array([[1.0, 3.0, 3.0, 0.0, 3.0, 2.0], [0.0, 0.0, 0.0, 0.0, 0.0, 9.0]], dtype=np.float32)
+    ids, probs = topk_from_logits(logits)
+    assert ids.dtype == np.int64 and probs.dtype == np.float32 and ids.shape == probs.shape == (2, 5)
+    assert ids.tolist() == [[1, 2, 4, 5, 0], [5, 0, 1, 2, 3]]  # equal scores: lower class index first
+    ref = np.exp(logits.astype(np.float64))
+    ref /= ref.sum(axis=1, keepdims=True)
+    assert np.allclose(probs, np.take_along_axis(ref, ids, axis=1), rtol=1e-6)
+    assert np.all(np.diff(probs, axis=1) <= 0)
+
+
+def test_topk_from_logits_large_logits_and_k() -> None:
+    ids, probs = topk_from_logits(np.array([[1000.0, 1001.0, -1000.0]]), k=2)
+    assert ids.tolist() == [[1, 0]] and np.all(np.isfinite(probs))
+    assert probs[0, 0] == pytest.approx(1 / (1 + np.exp(-1)), rel=1e-6)
+    with pytest.raises(ValueError):
+        topk_from_logits(np.zeros((2, 3)), k=4)
+    with pytest.raises(ValueError):
+        topk_from_logits(np.zeros(3))
+
+
+def test_seed_topk_matches_argsort_per_row() -> None:
+    scores = np.random.default_rng(0).normal(size=(8, 1000)).astype(np.float32)
+    ids = seed_topk_from_scores(scores)
+    for row, got in zip(scores, ids, strict=True):
+        assert got.tolist() == np.argsort(-row)[:5].tolist()
+    assert np.array_equal(ids, topk_from_logits(scores)[0])  # no ties: both orders agree
+    assert seed_topk_from_scores(scores[0], k=3).tolist() == ids[0, :3].tolist()
+
+
+LABELS = {"img_1": 3, "img_2": 7, "img_3": 1, "img_4": 0, "img_5": 2, "img_6": 9}
+PRED_NAMES = ["img_1.JPEG", "img_2.JPEG", "img_3.png", "img_4.JPEG", "extra.JPEG"]
+PRED_IDS = np.array(
+    [
+        [3, 0, 1, 2, 4],  # hit at rank 1
+        [0, 7, 1, 2, 4],  # hit at rank 2
+        [0, 2, 3, 4, 1],  # hit at rank 5
+        [1, 2, 3, 4, 5],  # miss
+        [0, 1, 2, 3, 4],  # no label
+    ]
+)
+
+
+def test_score_hits_unlabeled_and_missing() -> None:
+    res = score(PRED_NAMES, PRED_IDS, LABELS)
+    assert res.count == 4
+    assert res.hits_at_k == [1, 2, 2, 2, 3]
+    assert res.accuracy == [0.25, 0.5, 0.5, 0.5, 0.75]
+    assert res.unlabeled == ["extra.JPEG"]
+    assert res.missing == [] and res.labels_unused == 2 and res.labels_without_image is None
+
+    folder = ["img_1.JPEG", "img_2.JPEG", "img_3.png", "img_4.JPEG", "extra.JPEG", "img_5.JPEG"]
+    res = score(PRED_NAMES, PRED_IDS, LABELS, expected=folder)
+    assert res.missing == ["img_5"]  # in the folder and labeled, but not predicted (e.g. failed to decode)
+    assert res.labels_without_image == 1  # img_6
+    assert res.labels_unused == 2
+
+
+def test_score_errors() -> None:
+    with pytest.raises(DataError, match="nothing to score"):
+        score(["extra.JPEG"], PRED_IDS[:1], LABELS)
+    with pytest.raises(DataError, match="two predictions for image img_1"):
+        score(["img_1.JPEG", "img_1.png"], PRED_IDS[:2], LABELS)
+    with pytest.raises(ValueError):
+        score(PRED_NAMES, PRED_IDS[:2], LABELS)
+
+
+def test_result_json_reproduces_spec_example(tmp_path) -> None:
+    hits = [36700, 41950, 43935, 45040, 45750]
+    acc = (np.cumsum(np.diff([0, *hits])) / 50000).tolist()
+    assert result_json_text(50000, 1000, acc) == SPEC_RESULT_JSON
+    assert result_json_text(50000, 1000, [h / 50000 for h in hits]) == SPEC_RESULT_JSON
+    write_result_json(tmp_path / "result.json", 50000, 1000, acc)
+    assert (tmp_path / "result.json").read_bytes() == SPEC_RESULT_JSON.encode()  # no trailing newline
+
+
+def test_result_json_formatting_details() -> None:
+    values = json.loads(result_json_text(3, 1001, [1 / 3, 2 / 3, 1.0, 1.0, 1.0]))["value"]
+    assert [v["value"] for v in values] == ["3", "1001", "33.33%", "66.67%", "100.0%", "100.0%", "100.0%"]
+    assert json.loads(result_json_text(1, 1000, [0.0] * 5))["value"][2]["value"] == "0.0%"
+    with pytest.raises(ValueError):
+        result_json_text(1, 1000, [0.5])
+
+
+def make_result(top1_hits: int, top5_hits: int, count: int = 10_000) -> AccuracyResult:
+    return AccuracyResult(count, [top1_hits, top1_hits, top1_hits, top1_hits, top5_hits], ["x.JPEG"], [], 0)
+
+
+def test_accuracy_dict_pass_fail() -> None:
+    d = accuracy_dict(make_result(7528, 9256), reference_top1=76.28, reference_top5=93.0, skipped=2)
+    assert d["top1"] == 75.28 and d["top5"] == 92.56
+    assert d["delta_top1"] == -1.0 and d["passed"] is True  # exactly at the tolerance, despite float noise
+    assert d["delta_top5"] == pytest.approx(-0.44)
+    assert d["count"] == 10_000 and d["skipped"] == 2 and d["unlabeled"] == 1
+    assert d["reference"] == {"top1": 76.28, "top5": 93.0} and d["tolerance_points"] == 1.0
+
+    d = accuracy_dict(make_result(7527, 9256), reference_top1=76.28, tolerance=1.0)
+    assert d["delta_top1"] == -1.01 and d["passed"] is False and d["delta_top5"] is None
+    assert accuracy_dict(make_result(8000, 9000), reference_top1=78.5, tolerance=1.0)["passed"] is False
+    assert accuracy_dict(make_result(8000, 9000), reference_top1=78.5, tolerance=2.0)["passed"] is True
+
+    d = accuracy_dict(make_result(7528, 9256))
+    assert d["passed"] is None and d["delta_top1"] is None and d["reference"] == {"top1": None, "top5": None}
+    json.dumps(d)  # serializable as is
+
+
+def test_predictions_round_trip(tmp_path) -> None:
+    ids, probs = topk_from_logits(np.random.default_rng(1).normal(size=(3, 10)).astype(np.float32))
+    names = ["a.JPEG", "b,with comma.png", "c.JPEG"]
+    path = tmp_path / "predictions.csv"
+    write_predictions(path, names, ids, probs, labels=[4, None, 0])
+    lines = path.read_text().splitlines()
+    assert lines[0] == "image,top1,top2,top3,top4,top5,prob1,prob2,prob3,prob4,prob5,label"
+    assert lines[1].startswith("a.JPEG,") and lines[2].endswith(",")
+    back = read_predictions(path)
+    assert back.names == names and back.labels == [4, None, 0]
+    assert back.topk_ids.dtype == np.int64 and np.array_equal(back.topk_ids, ids)
+    assert back.topk_probs.dtype == np.float32 and np.allclose(back.topk_probs, probs, atol=5e-7)
+
+    write_predictions(path, names, ids, probs)
+    back = read_predictions(path)
+    assert back.labels is None and "label" not in path.read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "pattern"),
+    [
+        ("a.JPEG,1,2,3,4,5,0.5,0.1,0.1,0.1,0.1\nb.JPEG,1,2\n", r"line 3: expected 11 columns, got 3"),
+        ("a.JPEG,1,2,x,4,5,0.5,0.1,0.1,0.1,0.1\n", r"line 2: bad value"),
+        ("a.JPEG,1,2,3,4,5,0.5,0.1,oops,0.1,0.1\n", r"line 2: bad value"),
+    ],
+)
+def test_malformed_predictions(tmp_path, body, pattern) -> None:
+    path = tmp_path / "predictions.csv"
+    path.write_text("image,top1,top2,top3,top4,top5,prob1,prob2,prob3,prob4,prob5\n" + body)
+    with pytest.raises(DataError, match=pattern):
+        read_predictions(path)
+
+
+def test_not_a_predictions_file(tmp_path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("name,class\na,1\n")
+    with pytest.raises(DataError, match="line 1: not a predictions header"):
+        read_predictions(path)
+    path.write_text("")
+    with pytest.raises(DataError, match="not a predictions header"):
+        read_predictions(path)
+    with pytest.raises(DataError, match="cannot be read"):
+        read_predictions(tmp_path / "missing.csv")
