@@ -79,3 +79,16 @@ def test_infer_then_eval_writes_seed_result_json(lite0_onnx: Path, photos: tuple
     )
     preds = read_predictions(out / "predictions.csv")
     assert preds.names == sorted(preds.names) and len(preds.names) == 5
+
+
+def test_worker_pool_gives_the_same_results_as_serial(lite0_onnx: Path, photos: tuple[Path, Path]) -> None:
+    folder, _labels = photos
+    eng = load_engine(str(lite0_onnx))
+    serial = run_folder(eng, folder, batch_size=2, workers=0)
+    pooled = run_folder(eng, folder, batch_size=2, workers=2)
+    assert serial.names == pooled.names
+    np.testing.assert_array_equal(serial.topk_ids, pooled.topk_ids)
+    np.testing.assert_array_equal(serial.topk_probs, pooled.topk_probs)
+    for st in (serial.stages, pooled.stages):
+        assert st["infer"]["interface_throughput_img_s"] > 0 and st["e2e"]["seconds"] > 0
+        assert {"data_read", "preprocess", "infer", "post", "e2e", "data_wait"} <= set(st)

@@ -55,6 +55,7 @@ class PerfResult:
     throughput_img_s: float
     warmup: int
     data: str
+    mode: str = "sync"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -101,3 +102,30 @@ def time_session(
             break
     wall = clock() - start
     return PerfResult(batch_size, Latency.from_values(samples), wall, batch_size * len(samples) / wall, warmup, data)
+
+
+def time_throughput(
+    session: Session,
+    batch_size: int,
+    input_size: tuple[int, int, int],
+    *,
+    seconds: float = 3.0,
+    min_iters: int = 10,
+    warmup: int = 3,
+    data: str = "random",
+) -> PerfResult:
+    """Throughput timing: requests kept in flight when the session can (OpenVINO's ``time_async``), else
+    the synchronous :func:`time_session` loop.
+
+    With requests in flight, latency is per request (submit to completion, as benchmark_app reports it)
+    and throughput = images completed / wall time of the measured region.
+    """
+    timer = getattr(session, "time_async", None)
+    if timer is None:
+        return time_session(
+            session, batch_size, input_size, seconds=seconds, min_iters=min_iters, warmup=warmup, data=data
+        )
+    x = make_input((batch_size, *input_size), data)
+    samples, wall = timer(x, seconds=seconds, min_iters=min_iters, warmup=warmup)
+    lat = Latency.from_values(samples)
+    return PerfResult(batch_size, lat, wall, batch_size * lat.count / wall, warmup, data, mode="async")

@@ -65,6 +65,9 @@ def main() -> None:
 
 # Commands live in their own modules; importing them registers them on ``cli``.
 from zoobench.commands import basic as _basic  # noqa: E402,F401
+from zoobench.commands import data as _data  # noqa: E402,F401
+from zoobench.commands import report as _report  # noqa: E402,F401
+from zoobench.commands import runtimes as _runtimes  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -23,16 +23,50 @@ class Engine:
     def random_weights(self) -> bool:
         return bool(self.metadata.get("weights", {}).get("random", False))
 
+    @property
+    def runtime(self) -> str | None:
+        """The runtime a compiled engine was built for; None for a plain export (any runtime)."""
+        value = self.metadata.get("runtime")
+        return str(value) if value else None
+
+    @property
+    def precision(self) -> str:
+        return str(self.metadata.get("precision", "fp32"))
+
+
+# Files zoobench can run: ONNX (metadata inside), OpenVINO IR and TensorRT plans (metadata in a sidecar).
+MODEL_SUFFIXES = (".onnx", ".xml", ".plan", ".engine")
+
 
 def is_model_file(name: str) -> bool:
-    return Path(name).suffix.lower() in (".onnx",) and Path(name).is_file()
+    return Path(name).suffix.lower() in MODEL_SUFFIXES and Path(name).is_file()
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """``ENGINE.zoobench.json`` beside a compiled artifact that cannot carry metadata itself."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}.zoobench.json")
 
 
 def load_engine(path: str) -> Engine:
-    """An existing ONNX file with zoobench metadata."""
-    from zoobench.export import read_metadata
+    """An existing model file with zoobench metadata: ONNX (``metadata_props``), or an OpenVINO IR /
+    TensorRT plan with its ``ENGINE.zoobench.json`` sidecar (the IR's ``rt_info`` holds the same)."""
+    if Path(path).suffix.lower() == ".onnx":
+        from zoobench.export import read_metadata
 
-    meta = read_metadata(path)
+        meta = read_metadata(path)
+    else:
+        side = sidecar_path(path)
+        if not side.is_file():
+            raise ZoobenchError(
+                f"{path} has no zoobench metadata ({side.name} is missing); compile it with `zoobench compile`"
+            )
+        import json
+
+        try:
+            meta = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ZoobenchError(f"{side}: unreadable zoobench metadata ({exc})") from exc
     if "preprocess" not in meta:
         raise ZoobenchError(
             f"{path} carries no zoobench preprocessing metadata; export it with `zoobench export` "
@@ -58,7 +92,7 @@ def resolve_engine(
         if weights:
             raise ZoobenchError("--weights applies to a model name, not to an ONNX file")
         return load_engine(model_or_file)
-    if model_or_file.lower().endswith(".onnx"):
+    if model_or_file.lower().endswith(MODEL_SUFFIXES):
         raise ModelNotFoundError(f"no such file: {model_or_file}")
     from zoobench.export import export_model
     from zoobench.models import get_spec

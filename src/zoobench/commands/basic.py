@@ -167,7 +167,8 @@ def export(
     "-d",
     required=True,
     type=click.Path(exists=True, file_okay=False),
-    help="Flat folder of images (the seeds' layout), processed in name order.",
+    help="Image folder (flat, the seeds' layout, or class folders val/<wnid>/*.JPEG), processed in name "
+    "order; or a cache made by `zoobench prep` (memory-mapped, normalized on the fly).",
 )
 @click.option(
     "--labels",
@@ -183,6 +184,15 @@ def export(
 @click.option("--limit", type=int, default=None, help="Only the first N images.")
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default="zoobench-infer", show_default=True)
+@click.option("--workers", "-j", type=int, default=None, help="Decode processes (default: cores, at most 4; 0: none).")
+@click.option(
+    "--dump",
+    type=click.Choice(["txt", "bin", "npy"]),
+    default=None,
+    help="Also write each image's logits as ais_bench does: OUTDIR/outputs/<stem>_0.<fmt>.",
+)
+@click.option("--chunk", type=int, default=512, show_default=True, help="Images per resumable chunk.")
+@click.option("--no-resume", is_flag=True, help="Discard finished chunks of an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @friendly
 def infer(
@@ -197,13 +207,18 @@ def infer(
     limit: int | None,
     strict: bool,
     outdir: str,
+    workers: int | None,
+    dump: str | None,
+    chunk: int,
+    no_resume: bool,
     as_json: bool,
 ) -> None:
-    """Offline inference of MODEL (a model name or an exported .onnx) over an image folder.
+    """Offline inference of MODEL (a model name or an exported .onnx) over an image folder or a prep cache.
 
     Writes OUTDIR/predictions.csv (top-5 ids and probabilities per image), OUTDIR/summary.json
     (counts, stage timings, runtime, environment) and OUTDIR/skipped.csv when images were skipped.
-    With --labels, also runs `eval` into OUTDIR.
+    With --labels (or class folders), also runs `eval` into OUTDIR. An interrupted run rerun with the
+    same arguments resumes from its finished chunks (kept in OUTDIR/.partial).
     """
     from zoobench.workflow import do_infer
 
@@ -220,6 +235,10 @@ def infer(
         strict=strict,
         outdir=outdir,
         quiet=as_json,
+        workers=workers,
+        dump=dump,
+        chunk=chunk,
+        resume=not no_resume,
     )
     if as_json:
         emit_json(summary)
@@ -251,6 +270,9 @@ def eval_cmd(
 ) -> None:
     """Score PREDS (an infer output dir or predictions.csv) against LABELS.
 
+    PREDS may also be the seeds' outputs: a directory of ais_bench / benchmark dumps (<stem>_0.txt, .bin,
+    .npy; paired by name) or an ais_bench *_summary.json (paired by position with LABELS).
+
     Writes the seeds' result.json (exact layout) and accuracy.json (floats, reference, delta, pass).
     """
     from zoobench.workflow import do_eval
@@ -268,76 +290,6 @@ def eval_cmd(
             )
         )
         raise click.ClickException(f"accuracy gate failed: {why}")
-
-
-@cli.command()
-@click.argument("model")
-@_weights_opt
-@click.option(
-    "--batch-size",
-    "-b",
-    "batch_sizes",
-    default="1",
-    show_default=True,
-    help="Batch size(s), comma-separated, e.g. 1,4,8.",
-)
-@click.option("--seconds", type=float, default=3.0, show_default=True, help="Minimum timed seconds per batch.")
-@click.option("--min-iters", type=int, default=10, show_default=True)
-@click.option("--warmup", type=int, default=3, show_default=True)
-@click.option("--data", "data_kind", type=click.Choice(["random", "zero"]), default="random", show_default=True)
-@click.option("--runtime", default="onnxruntime", show_default=True)
-@click.option("--threads", type=int, default=None)
-@click.option(
-    "-o",
-    "--output",
-    "outdir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Write OUTDIR/perf.json (and the exported ONNX, when MODEL is a name).",
-)
-@click.option("--json", "as_json", is_flag=True)
-@friendly
-def perf(
-    model: str,
-    weights: str | None,
-    batch_sizes: str,
-    seconds: float,
-    min_iters: int,
-    warmup: int,
-    data_kind: str,
-    runtime: str,
-    threads: int | None,
-    outdir: str | None,
-    as_json: bool,
-) -> None:
-    """Pure-inference latency and throughput of MODEL on seeded random (or zero) data."""
-    from zoobench.workflow import do_perf
-
-    result = do_perf(
-        model,
-        weights=weights,
-        batch_sizes=_parse_ints(batch_sizes),
-        seconds=seconds,
-        min_iters=min_iters,
-        warmup=warmup,
-        data_kind=data_kind,
-        runtime=runtime,
-        threads=threads,
-        outdir=outdir,
-        quiet=as_json,
-    )
-    if as_json:
-        emit_json(result)
-
-
-def _parse_ints(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise click.BadParameter(f"batch sizes must be >= 1, got {text!r}")
-    return values
 
 
 @cli.command()

@@ -51,6 +51,37 @@ def scan_folder(folder: str | os.PathLike[str]) -> tuple[list[Path], list[Path]]
     return images, others
 
 
+def scan_dataset(folder: str | os.PathLike[str]) -> tuple[list[Path], list[Path], dict[str, int] | None]:
+    """Images of a flat folder, or of a class-folder layout (``val/n01440764/*.JPEG``).
+
+    A folder with no image files directly in it but with subfolders is read as class folders: the sorted
+    subfolder names are classes ``0..n-1`` (torchvision ``ImageFolder`` / caffe sorted-wnid order) and
+    images are listed by (class folder, name).
+
+    Returns:
+        ``(images, others, folder_labels)``: image paths, other files (both sorted), and
+        ``{image_key: class id}`` for a class-folder layout, else ``None``.
+
+    Raises:
+        DataError: the folder does not exist or is not a directory.
+    """
+    images, others = scan_folder(folder)
+    if images:
+        return images, others, None
+    root = Path(folder)
+    classes = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+    if not classes:
+        return images, others, None
+    labels: dict[str, int] = {}
+    for cid, cls in enumerate(classes):
+        sub_images, sub_others = scan_folder(root / cls)
+        images.extend(sub_images)
+        others.extend(sub_others)
+        for p in sub_images:
+            labels[image_key(p.name)] = cid
+    return images, others, labels
+
+
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     """The image files of a flat folder, sorted by name.
 

@@ -40,6 +40,11 @@ class OrtSession:
                 f"onnxruntime has no {provider} here (available: {', '.join(ort.get_available_providers())}); "
                 "for GPUs: pip uninstall onnxruntime && pip install onnxruntime-gpu"
             )
+        if kind == "cpu" and precision in ("fp16", "bf16"):
+            raise RuntimeUnavailableError(
+                f"onnxruntime {precision} on CPU is not useful (no fast {precision} kernels); use fp32 or int8, "
+                "or OpenVINO for bf16"
+            )
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -75,3 +80,23 @@ class OrtSession:
 
 def load(model_path: str, **kw: Any) -> OrtSession:
     return OrtSession(model_path, **kw)
+
+
+def describe() -> dict[str, Any]:
+    """Availability, version, devices and precisions of ONNX Runtime here."""
+    import onnxruntime as ort
+
+    providers = ort.get_available_providers()
+    devices = ["cpu"]
+    if "CUDAExecutionProvider" in providers:
+        devices.append("cuda")
+    if "TensorrtExecutionProvider" in providers:
+        devices.append("tensorrt")
+    precisions = ["fp32", "int8"] + (["fp16"] if "CUDAExecutionProvider" in providers else [])
+    return {
+        "available": True,
+        "version": ort.__version__,
+        "devices": devices,
+        "precisions": precisions,
+        "providers": providers,
+    }

@@ -1,0 +1,109 @@
+"""prep: the preprocessed dataset cache."""
+
+from __future__ import annotations
+
+import click
+
+from zoobench.cli import _console, cli, emit_json, friendly
+
+
+def _preprocess_of(model: str, variant: str | None):  # type: ignore[no-untyped-def]
+    """The preprocessing spec of a model name or of an exported ONNX file (no export needed)."""
+    from zoobench.engine import is_model_file, load_engine
+
+    if is_model_file(model):
+        return load_engine(model).preprocess
+    from zoobench.models import get_spec
+
+    return get_spec(model).preprocess_for(variant)
+
+
+@cli.command()
+@click.option(
+    "--data",
+    "-d",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Image folder: flat (the seeds' layout) or class folders (val/n01440764/*.JPEG).",
+)
+@click.option("--model", "-m", required=True, help="Model name or exported .onnx: decides the preprocessing.")
+@click.option("--preprocess", "variant", default=None, metavar="VARIANT", help="Named preprocessing variant.")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Cache directory (default: zoobench-cache/<model>-<preprocessing hash>).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["npy", "bin"]),
+    default="npy",
+    show_default=True,
+    help="npy: uint8 N×3×H×W memmap + meta.json; bin: the seeds' float32 <stem>.bin per image + .info.",
+)
+@click.option("--workers", "-j", type=int, default=None, help="Decode processes (default: cores, at most 4).")
+@click.option("--limit", type=int, default=None, help="Only the first N images.")
+@click.option("--chunk", type=int, default=512, show_default=True, help="Images per resumable chunk.")
+@click.option("--strict", is_flag=True, help="Fail on the first image that cannot be used instead of skipping it.")
+@click.option("--json", "as_json", is_flag=True, help="Print meta.json (without the image list) to stdout.")
+@friendly
+def prep(
+    data: str,
+    model: str,
+    variant: str | None,
+    out: str | None,
+    fmt: str,
+    workers: int | None,
+    limit: int | None,
+    chunk: int,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """Decode, resize and crop every image once into a cache that `infer --data CACHE` reads.
+
+    Reused when its preprocessing and image list match, rebuilt when they do not; an interrupted
+    build rerun with the same arguments resumes from its finished chunks.
+    """
+    import time
+    from pathlib import Path
+
+    from zoobench.data.cache import prep_cache
+    from zoobench.infer_stage import _Advance, progress_bar
+
+    pp = _preprocess_of(model, variant)
+    name = Path(model).stem if model.lower().endswith(".onnx") else model.replace(":", "_")
+    outdir = out or f"zoobench-cache/{name}-{pp.geometry_hash() if fmt == 'npy' else pp.hash()}"
+    console = _console()
+    t0 = time.perf_counter()
+    with progress_bar("prep", console, as_json) as bar:
+        task = bar.add_task("prep", total=None, rate="")
+
+        def on_total(total: int, done: int) -> None:
+            bar.update(task, total=total, completed=done)
+
+        meta = prep_cache(
+            data,
+            pp,
+            outdir,
+            fmt=fmt,
+            workers=workers,
+            limit=limit,
+            chunk=chunk,
+            strict=strict,
+            progress=_Advance(bar, task),
+            on_total=on_total,
+        )
+    dt = time.perf_counter() - t0
+    if as_json:
+        emit_json({k: v for k, v in meta.items() if k != "images"})
+        return
+    console.print(
+        f"[bold]{outdir}[/] {meta['status']}: {meta['count']} images {meta['dtype']} "
+        f"{'x'.join(map(str, meta['shape'][1:]))}, {len(meta['skipped'])} skipped, "
+        f"preprocessing {meta['preprocess_hash']}, {dt:.1f}s"
+    )
+    if meta["skipped"]:
+        console.print(f"skipped images are listed in {Path(outdir) / 'skipped.csv'}")

@@ -1,0 +1,162 @@
+"""``zoobench compare``: the seeds' cross-hardware table from runs made on different machines or versions.
+
+Each argument is a run directory of ``zoobench run`` (``<model>/perf/<runtime>-<precision>.json``) or a
+directory holding the ``perf.json`` of ``zoobench perf -o``. For every model and runtime×precision column
+found in the first run and at least one other, one table: rows are batch sizes plus the best batch, columns
+are each run's throughput and the ratio of the first run to each other (A/B, A/C, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+from typing import Any
+
+from zoobench.errors import DataError
+from zoobench.report.tables import Table, best_of, column_label, load_model_run, throughput_by_batch
+
+
+def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """model -> column (``runtime-precision``) -> perf.json of a run directory (or a perf.json folder)."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"{path}: not a directory (expected a `zoobench run` directory or a perf output)")
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    single = root / "perf.json"
+    if single.is_file():
+        p = json.loads(single.read_text(encoding="utf-8"))
+        rt = p.get("runtime") or {}
+        out[str(p.get("model", root.name))] = {f"{rt.get('runtime', 'runtime')}-{rt.get('precision', 'fp32')}": p}
+    for d in sorted(x for x in root.iterdir() if x.is_dir() and (x / "perf").is_dir()):
+        run = load_model_run(d)
+        if run.perf:
+            out[run.name] = run.perf
+    if not out:
+        raise DataError(f"{path}: no perf results found (no */perf/*.json, no perf.json)")
+    return out
+
+
+def _describe(path: str | Path, runs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    env: dict[str, Any] = {}
+    for cols in runs.values():
+        for p in cols.values():
+            env = p.get("environment") or env
+    return {
+        "path": str(path),
+        "cpu": env.get("cpu"),
+        "cores": env.get("cpu_affinity"),
+        "versions": env.get("versions", {}),
+    }
+
+
+def compare_runs(paths: list[str | Path]) -> dict[str, Any]:
+    """The comparison as data: runs (labelled A, B, ...) and one table per model × column."""
+    if len(paths) < 2:
+        raise DataError("compare needs at least two run directories")
+    if len(paths) > len(string.ascii_uppercase):
+        raise DataError("compare takes at most 26 run directories")
+    loaded = [load_perf_columns(p) for p in paths]
+    labels = list(string.ascii_uppercase[: len(paths)])
+    runs = [{"label": lab, **_describe(p, r)} for lab, p, r in zip(labels, paths, loaded)]
+    tables = []
+    for model, cols in loaded[0].items():
+        for col, perf_a in cols.items():
+            others = [r.get(model, {}).get(col) for r in loaded]
+            present = [i for i, p in enumerate(others) if p is not None]
+            if len(present) < 2:
+                continue
+            tps = [throughput_by_batch(p) if p else {} for p in others]
+            batches = sorted({b for i in present for b in tps[i]})
+            rows = []
+            for b in batches:
+                vals = [tps[i].get(b) for i in range(len(paths))]
+                rows.append({"batch_size": b, "throughput": vals, "ratio": _ratios(vals)})
+            bests = [best_of(p) if p else None for p in others]
+            best_vals = [b[1] if b else None for b in bests]
+            tables.append(
+                {
+                    "model": model,
+                    "column": col,
+                    "label": column_label(perf_a, col),
+                    "rows": rows,
+                    "best": {
+                        "batch_size": [b[0] if b else None for b in bests],
+                        "throughput": best_vals,
+                        "ratio": _ratios(best_vals),
+                    },
+                }
+            )
+    return {"runs": runs, "tables": tables}
+
+
+def _ratios(vals: list[float | None]) -> list[float | None]:
+    """First run over each other run: A/B, A/C, ..."""
+    a = vals[0]
+    return [None if a is None or v is None or v == 0 else round(a / v, 4) for v in vals[1:]]
+
+
+def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
+    """Renderer-neutral tables: one legend of the runs, then one table per model × column."""
+    labels = [r["label"] for r in cmp["runs"]]
+    legend = Table(
+        ["run", "directory", "cpu", "cores", "zoobench", "runtime versions"],
+        [
+            [
+                r["label"],
+                r["path"],
+                str(r.get("cpu") or "-"),
+                str(r.get("cores") or "-"),
+                str(r["versions"].get("zoobench", "-")),
+                ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k in ("onnxruntime", "openvino", "torch")),
+            ]
+            for r in cmp["runs"]
+        ],
+        title="Runs",
+    )
+    out = [legend]
+    fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+    rfmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    for t in cmp["tables"]:
+        headers = ["batch", *[f"{lab} img/s" for lab in labels], *[f"{labels[0]}/{lab}" for lab in labels[1:]]]
+        rows = [
+            [f"bs{r['batch_size']}", *[fmt(v) for v in r["throughput"]], *[rfmt(v) for v in r["ratio"]]]
+            for r in t["rows"]
+        ]
+        b = t["best"]
+        rows.append(
+            [
+                "best",
+                *["-" if v is None else f"{v:.1f} (bs{bs})" for v, bs in zip(b["throughput"], b["batch_size"])],
+                *[rfmt(v) for v in b["ratio"]],
+            ]
+        )
+        out.append(Table(headers, rows, title=f"{t['model']} · {t['label']}"))
+    if not cmp["tables"]:
+        out.append(Table([""], [["no model × runtime column is common to the first run and another"]]))
+    return out
+
+
+def write_comparison(cmp: dict[str, Any], outdir: str | Path) -> dict[str, str]:
+    """``compare.md``, ``compare.html`` and ``compare.json`` in ``outdir``."""
+    from zoobench.io import write_json, write_text
+    from zoobench.report.html import render_html
+    from zoobench.report.markdown import render_md
+
+    out = Path(outdir)
+    blocks: list[tuple[Any, ...]] = [("h", 1, "zoobench comparison")]
+    blocks += [("table", t) for t in comparison_tables(cmp)]
+    blocks.append(
+        ("p", "Throughput in images/s (pure inference, random input); ratios are the first run over each other.")
+    )
+    md = render_md(blocks, out)
+    write_text(out / "compare.md", md)
+    write_text(out / "compare.html", render_html(blocks, "zoobench comparison"))
+    write_json(out / "compare.json", cmp)
+    return {"markdown": str(out / "compare.md"), "html": str(out / "compare.html"), "json": str(out / "compare.json")}
+
+
+def comparison_markdown(cmp: dict[str, Any]) -> str:
+    from zoobench.report.markdown import table_md
+
+    return "\n".join(table_md(t) for t in comparison_tables(cmp))

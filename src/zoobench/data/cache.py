@@ -1,0 +1,298 @@
+"""The preprocessed dataset cache: uint8 N×3×H×W ``.npy`` (memory-mapped) + ``meta.json``; or seed ``.bin``.
+
+Layout of a cache directory::
+
+    images.npy      uint8 (N, 3, H, W), after resize + crop, before normalization; row i = meta["images"][i]
+    meta.json       image list, preprocessing spec and its geometry hash, shape, count, skipped
+    skipped.csv     images that could not be used, with the reason (only when some were skipped)
+
+A build is done in chunks. While it runs, rows go to ``images.npy.partial`` and, after each chunk's rows
+are flushed, ``progress.json`` is rewritten atomically; an interrupted build rerun with the same
+arguments resumes from the finished chunks. ``images.npy`` and ``meta.json`` appear only when the build
+completed. Rows of skipped images stay zero and are listed in ``meta["skipped"]``.
+
+``fmt="bin"`` writes the seeds' layout instead (SEED_SPEC §2.1/§2.2): one float32 CHW ``<stem>.bin`` per
+image and ``<dir name>.info`` (``index path width height`` per line).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoobench.data.datasets import image_key, scan_dataset
+from zoobench.data.decode import DecodePool
+from zoobench.errors import DataError
+from zoobench.io import write_bytes, write_json, write_text
+from zoobench.models.spec import Preprocess
+
+CACHE_VERSION = 1
+GROUP = 32  # images per worker task
+
+
+@dataclass
+class CacheData:
+    """An opened cache.
+
+    Attributes:
+        path: the cache directory.
+        meta: the parsed ``meta.json``.
+        pixels: the memory-mapped uint8 (N, 3, H, W) array.
+        names: image file names, one per row.
+        skipped: (name, reason) of the rows that hold no image.
+    """
+
+    path: Path
+    meta: dict[str, Any]
+    pixels: np.ndarray
+    names: list[str]
+    skipped: list[tuple[str, str]]
+
+    @property
+    def preprocess(self) -> Preprocess:
+        return Preprocess.from_dict(self.meta["preprocess"])
+
+    def valid_rows(self) -> list[int]:
+        bad = {n for n, _ in self.skipped}
+        return [i for i, n in enumerate(self.names) if n not in bad]
+
+
+def is_cache(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a completed zoobench cache directory."""
+    p = Path(path)
+    return (p / "meta.json").is_file() and (p / "images.npy").is_file()
+
+
+def open_cache(path: str | os.PathLike[str]) -> CacheData:
+    """Open a completed cache (read-only memory map).
+
+    Raises:
+        DataError: not a completed cache.
+    """
+    p = Path(path)
+    if not is_cache(p):
+        raise DataError(f"{p} is not a completed zoobench cache (no meta.json + images.npy); run `zoobench prep`")
+    meta = json.loads((p / "meta.json").read_text())
+    pixels = np.load(p / "images.npy", mmap_mode="r")
+    if list(pixels.shape) != meta["shape"]:
+        raise DataError(f"{p}: images.npy has shape {list(pixels.shape)}, meta.json says {meta['shape']}")
+    return CacheData(p, meta, pixels, list(meta["images"]), [tuple(s) for s in meta["skipped"]])  # type: ignore[misc]
+
+
+def chunk_ranges(n: int, chunk: int) -> list[tuple[int, int]]:
+    return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
+
+
+def _list_inputs(data: str | os.PathLike[str], limit: int | None) -> tuple[list[Path], list[tuple[str, str]]]:
+    images, others, _ = scan_dataset(data)
+    if limit is not None:
+        images = images[:limit]
+    if not images:
+        raise DataError(f"no images in {data}")
+    return images, [(p.name, "not an image file (extension)") for p in others]
+
+
+def _build_key(images: list[Path], pp: Preprocess, fmt: str, chunk: int) -> str:
+    h = hashlib.sha256()
+    spec = pp.to_dict() if fmt == "bin" else None
+    h.update(json.dumps([CACHE_VERSION, pp.geometry_hash(), fmt, chunk, spec]).encode())
+    for p in images:
+        h.update(str(p.resolve()).encode() + b"\0")
+    return h.hexdigest()[:20]
+
+
+def prep_cache(
+    data: str | os.PathLike[str],
+    pp: Preprocess,
+    out: str | os.PathLike[str],
+    *,
+    fmt: str = "npy",
+    workers: int | None = None,
+    limit: int | None = None,
+    chunk: int = 512,
+    strict: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Build (or reuse, or resume) a cache of ``data`` preprocessed with ``pp``.
+
+    Args:
+        data: a flat image folder or a class-folder layout.
+        pp: the preprocessing spec; only its geometry matters for ``npy``, all of it for ``bin``.
+        out: the cache directory.
+        fmt: ``npy`` (uint8 memmap cache) or ``bin`` (the seeds' float32 ``.bin`` files + ``.info``).
+        workers: decode processes (0: decode in this process).
+        limit: only the first N images.
+        chunk: images per resumable chunk.
+        strict: raise on the first image that cannot be used.
+        progress: called with the number of images finished, as they finish.
+        on_total: called once with (total images, images already done) before work starts.
+
+    Returns:
+        The cache's meta dict, plus ``status`` (``reused``, ``built`` or ``resumed``).
+
+    Raises:
+        DataError: no images, or with ``strict`` an image that cannot be used.
+    """
+    if fmt not in ("npy", "bin"):
+        raise DataError(f"cache format must be npy or bin, got {fmt!r}")
+    images, other_skips = _list_inputs(data, limit)
+    if strict and other_skips:
+        raise DataError(f"--strict: {other_skips[0][0]}: {other_skips[0][1]}")
+    outp = Path(out)
+    key = _build_key(images, pp, fmt, chunk)
+    meta_path = outp / "meta.json"
+    if meta_path.is_file() and (fmt == "bin" or (outp / "images.npy").is_file()):
+        old = json.loads(meta_path.read_text())
+        if old.get("build_key") == key:
+            if on_total:
+                on_total(len(images), len(images))
+            return {**old, "status": "reused"}
+        _clear(outp)  # a different preprocessing or image list: rebuild, never mix
+    outp.mkdir(parents=True, exist_ok=True)
+    clean_temp(outp)
+    prog_path = outp / "progress.json"
+    state: dict[str, Any] = {"build_key": key, "done": {}}
+    if prog_path.is_file():
+        with contextlib.suppress(ValueError, OSError):
+            prev = json.loads(prog_path.read_text())
+            if prev.get("build_key") == key:
+                state = prev
+    if state["done"] == {} and prog_path.is_file():
+        _clear(outp)
+        outp.mkdir(parents=True, exist_ok=True)
+    resumed = bool(state["done"])
+    h, w = pp.crop_size
+    n = len(images)
+    partial = outp / "images.npy.partial"
+    mm = None
+    if fmt == "npy":
+        if resumed and partial.is_file():
+            mm = np.lib.format.open_memmap(partial, mode="r+")
+        else:
+            state["done"] = {}
+            resumed = False
+            mm = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(n, 3, h, w))
+    ranges = chunk_ranges(n, chunk)
+    todo = [c for c in range(len(ranges)) if str(c) not in state["done"]]
+    if on_total:
+        on_total(n, n - sum(ranges[c][1] - ranges[c][0] for c in todo))
+    groups: list[list[Path]] = []
+    owner: list[tuple[int, int]] = []  # (chunk id, first row) per group
+    for c in todo:
+        s, e = ranges[c]
+        for g in range(s, e, GROUP):
+            groups.append(images[g : min(g + GROUP, e)])
+            owner.append((c, g))
+    left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
+    chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
+    with DecodePool(workers) as pool:
+        for res in pool.imap(groups, pp):
+            c, first = owner[res.index]
+            if strict and res.skipped:
+                raise DataError(f"--strict: {res.skipped[0][0]}: {res.skipped[0][1]}")
+            chunk_skips[c].extend(res.skipped)
+            if fmt == "npy":
+                assert mm is not None
+                for j, i in enumerate(res.ok):
+                    mm[first + i] = res.pixels[j]
+            else:
+                _write_bins(outp, res.names, res.ok, res.pixels, pp)
+            left[c] -= 1
+            if left[c] == 0:
+                if mm is not None:
+                    mm.flush()
+                state["done"][str(c)] = chunk_skips.pop(c)
+                write_json(prog_path, state, indent=None)
+            if progress:
+                progress(len(res.names))
+    skipped = list(other_skips)
+    for c in range(len(ranges)):
+        skipped.extend(tuple(s) for s in state["done"][str(c)])  # type: ignore[misc]
+    if mm is not None:
+        mm.flush()
+        del mm
+        os.replace(partial, outp / "images.npy")
+    meta = {
+        "zoobench_cache": CACHE_VERSION,
+        "format": fmt,
+        "build_key": key,
+        "preprocess": pp.to_dict(),
+        "preprocess_hash": pp.geometry_hash() if fmt == "npy" else pp.hash(),
+        "dtype": "uint8" if fmt == "npy" else "float32",
+        "layout": "NCHW" if fmt == "npy" else "CHW per file",
+        "shape": [n, 3, h, w],
+        "count": n - (len(skipped) - len(other_skips)),
+        "images": [p.name for p in images],
+        "skipped": [list(s) for s in skipped],
+    }
+    if fmt == "bin":
+        _write_info(outp, [p.name for p in images], {s[0] for s in skipped}, pp)
+    _write_skipped_csv(outp / "skipped.csv", skipped)
+    write_json(meta_path, meta)
+    prog_path.unlink(missing_ok=True)
+    return {**meta, "status": "resumed" if resumed else "built"}
+
+
+def _clear(outp: Path) -> None:
+    for name in ("images.npy", "images.npy.partial", "meta.json", "progress.json", "skipped.csv"):
+        (outp / name).unlink(missing_ok=True)
+    if outp.is_dir():
+        for p in outp.glob("*.bin"):
+            p.unlink()
+        for p in outp.glob("*.info"):
+            p.unlink()
+
+
+def _write_bins(outp: Path, names: list[str], ok: list[int], pixels: np.ndarray, pp: Preprocess) -> None:
+    from zoobench.data.transforms import normalize
+
+    if not ok:
+        return
+    arr = normalize(pixels, pp)
+    for j, i in enumerate(ok):
+        write_bytes(outp / f"{image_key(names[i])}.bin", np.ascontiguousarray(arr[j], dtype=np.float32).tobytes())
+
+
+def _write_info(outp: Path, names: list[str], skipped: set[str], pp: Preprocess) -> None:
+    """The seeds' ``gen_dataset_info.py bin`` file: ``index path width height`` (SEED_SPEC §2.2)."""
+    h, w = pp.crop_size
+    rows = [n for n in names if n not in skipped]
+    lines = [f"{i} {os.path.join(str(outp), image_key(n) + '.bin')} {w} {h}\n" for i, n in enumerate(rows)]
+    write_text(outp / f"{outp.resolve().name}.info", "".join(lines))
+
+
+def _write_skipped_csv(path: Path, skipped: list[tuple[str, str]]) -> None:
+    import csv
+    import io
+
+    if not skipped:
+        path.unlink(missing_ok=True)
+        return
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["image", "reason"])
+    w.writerows(skipped)
+    write_text(path, buf.getvalue())
+
+
+def clean_temp(folder: str | os.PathLike[str]) -> None:
+    """Delete the temp files an interrupted atomic write leaves behind (``.<name>.<random>.tmp``)."""
+    p = Path(folder)
+    if p.is_dir():
+        for f in p.glob(".*.tmp"):
+            f.unlink(missing_ok=True)
+
+
+def remove_cache(path: str | os.PathLike[str]) -> None:
+    """Delete a cache directory."""
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,256 @@
+"""The ``infer`` and ``eval`` stages as library calls (re-exported by :mod:`zoobench.workflow`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoobench.engine import Engine, resolve_engine
+from zoobench.env import environment
+from zoobench.errors import DataError
+from zoobench.io import write_json, write_text
+
+FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json", "accuracy.json")
+
+
+def progress_bar(label: str, console: Any, quiet: bool) -> Any:
+    """A rich progress bar with rate and ETA; it refreshes from its own thread, so advancing it is cheap."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+        refresh_per_second=4,
+    )
+
+
+class _Advance:
+    """Advance a progress task and keep a rate field (images/s over the run so far)."""
+
+    def __init__(self, bar: Any, task: Any) -> None:
+        import time
+
+        self._bar, self._task, self._t0, self._n, self._time = bar, task, time.perf_counter(), 0, time.perf_counter
+
+    def __call__(self, n: int) -> None:
+        self._n += n
+        dt = self._time() - self._t0
+        self._bar.update(self._task, advance=n, rate=f"{self._n / dt:8.1f} img/s" if dt > 0 else "")
+
+
+def do_infer(
+    model: str,
+    data: str,
+    *,
+    labels: str | None = None,
+    weights: str | None = None,
+    variant: str | None = None,
+    batch_size: int = 16,
+    runtime: str = "onnxruntime",
+    threads: int | None = None,
+    limit: int | None = None,
+    strict: bool = False,
+    outdir: str = "zoobench-infer",
+    quiet: bool = False,
+    engine: Engine | None = None,
+    workers: int | None = None,
+    dump: str | None = None,
+    chunk: int = 512,
+    resume: bool = True,
+) -> dict[str, Any]:
+    """Export if needed, infer an image folder or a prep cache, write predictions.csv / summary.json (/ skipped.csv).
+
+    Finished chunks are kept in OUTDIR/.partial until the run completes, so a rerun resumes; with ``dump``
+    each image's logits are also written as ais_bench does into OUTDIR/outputs.
+    """
+    from zoobench.data.cache import clean_temp
+    from zoobench.data.datasets import image_key, read_labels
+    from zoobench.evaluate import write_predictions
+    from zoobench.pipeline import format_stage_summary, resolve_input, run_folder
+    from zoobench.workflow import _console, write_skipped
+
+    console = _console(quiet)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    label_map = read_labels(labels) if labels else None  # fail on a bad label file before any work
+    inp = resolve_input(data, limit)
+    if label_map is None and inp.folder_labels:
+        label_map = inp.folder_labels
+    if engine is None:
+        engine = resolve_engine(model, weights=weights, variant=variant, workdir=out, log=console.print)
+    for name in FINAL_OUTPUTS:  # a final file exists only for a run that completed
+        (out / name).unlink(missing_ok=True)
+    clean_temp(out)
+    partial = out / ".partial"
+    if not resume:
+        shutil.rmtree(partial, ignore_errors=True)
+    total = len(inp.names)
+    with progress_bar("infer", console, quiet) as bar:
+        task = bar.add_task("infer", total=total, rate="")
+        res = run_folder(
+            engine,
+            data,
+            runtime=runtime,
+            batch_size=batch_size,
+            threads=threads,
+            limit=limit,
+            strict=strict,
+            progress=_Advance(bar, task),
+            workers=workers,
+            chunk=chunk,
+            partial_dir=partial,
+            dump=dump,
+            dump_dir=out / "outputs" if dump else None,
+        )
+    row_labels = [label_map.get(image_key(n)) for n in res.names] if label_map is not None else None
+    write_predictions(out / "predictions.csv", res.names, res.topk_ids, res.topk_probs, row_labels)
+    if res.skipped:
+        write_skipped(out / "skipped.csv", res.skipped)
+    summary = {
+        "model": engine.model,
+        "engine": engine.path,
+        "weights": engine.metadata.get("weights"),
+        "random_weights": engine.random_weights,
+        "preprocess": engine.preprocess.to_dict(),
+        "num_classes": int(engine.metadata.get("num_classes", 1000)),
+        "data": str(Path(data).resolve()),
+        "data_kind": "cache" if inp.cache is not None else "images",
+        "batch_size": batch_size,
+        "workers": 0 if inp.cache is not None else workers,
+        "images_found": total + len(inp.skipped),
+        "images_inferred": len(res.names),
+        "skipped": len(res.skipped),
+        "skipped_reasons": _reason_counts(res.skipped),
+        "dump": dump,
+        "stages": res.stages,
+        "runtime": res.runtime,
+        "environment": environment(),
+    }
+    write_json(out / "summary.json", summary)
+    shutil.rmtree(partial, ignore_errors=True)
+    console.print(format_stage_summary(res.stages), markup=False)
+    console.print(f"{len(res.names)} images inferred, {len(res.skipped)} skipped -> {out / 'predictions.csv'}")
+    if engine.random_weights:
+        console.print("[yellow]weights: RANDOM INIT — predictions are meaningless[/]")
+    if labels:
+        summary["accuracy"] = do_eval(str(out), labels, quiet=quiet)
+    elif inp.folder_labels:
+        lab = out / "val_label.txt"
+        write_text(lab, "".join(f"{n} {inp.folder_labels[image_key(n)]}\n" for n in inp.names))
+        summary["accuracy"] = do_eval(str(out), str(lab), quiet=quiet)
+    return summary
+
+
+def _reason_counts(skipped: list[tuple[str, str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for _name, reason in skipped:
+        kind = reason.split(":")[0] if not reason.startswith("image ") else reason.split(": ", 1)[-1].split(" (")[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def _load_seed_outputs(p: Path, label_map: dict[str, int]) -> tuple[list[str], np.ndarray, int]:
+    """Names, top-5 ids (the seeds' argsort) and class count of an ais_bench dump dir or summary json."""
+    from zoobench.data.seedfmt import read_ais_summary, read_dump_dir, read_output_file
+    from zoobench.evaluate import seed_topk_from_scores
+
+    if p.is_dir():
+        names, scores = read_dump_dir(p)
+    else:
+        files = read_ais_summary(p)
+        keys = list(label_map)  # positional pairing, as the seeds' summary-json postprocess does
+        if len(files) > len(keys):
+            raise DataError(f"{p} lists {len(files)} outputs but the label file has only {len(keys)} lines")
+        scores = np.stack([read_output_file(f) for f in files])
+        names = keys[: len(files)]
+    n_classes = int(scores.shape[1])
+    ids = seed_topk_from_scores(scores, 5)
+    if n_classes == 1001:  # background class first: the seeds compare with label + 1
+        ids = ids - 1
+    return names, ids, n_classes
+
+
+def do_eval(
+    preds: str,
+    labels: str,
+    *,
+    result_json: str | None = None,
+    reference: float | None = None,
+    tolerance: float = 1.0,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Score predictions; write the seeds' result.json and accuracy.json beside them.
+
+    PREDS is an infer output dir or its predictions.csv, or the seeds' outputs: a directory of ais_bench /
+    benchmark dumps (``<stem>_0.txt|.bin|.npy``, paired by name) or an ais_bench ``*_summary.json``
+    (paired by position with the label file).
+    """
+    from zoobench.data.datasets import image_key, read_labels
+    from zoobench.evaluate import accuracy_dict, read_predictions, score, write_result_json
+    from zoobench.workflow import _console, _print_accuracy, _reference_of
+
+    console = _console(quiet)
+    p = Path(preds)
+    pred_dir = p if p.is_dir() else p.parent
+    pred_csv = p / "predictions.csv" if p.is_dir() else p
+    label_map = read_labels(labels)
+    summary: dict[str, Any] = {}
+    if (pred_dir / "summary.json").is_file():
+        summary = json.loads((pred_dir / "summary.json").read_text())
+    n_classes = int(summary.get("num_classes", 1000))
+    expected = None
+    if pred_csv.is_file() and pred_csv.suffix.lower() == ".csv":
+        predictions = read_predictions(pred_csv)
+        names, ids = predictions.names, predictions.topk_ids
+        if summary:  # the images of the run's folder: those inferred plus those skipped
+            expected = {image_key(n) for n in names}
+            skipped_csv = pred_dir / "skipped.csv"
+            if skipped_csv.is_file():
+                with open(skipped_csv, encoding="utf-8", newline="") as fh:
+                    expected |= {image_key(row["image"]) for row in csv.DictReader(fh)}
+    elif p.is_dir() or p.suffix.lower() == ".json":
+        try:
+            names, ids, n_classes = _load_seed_outputs(p, label_map)
+        except DataError as exc:
+            if p.is_dir():
+                raise DataError(f"no predictions.csv in {preds} (run `zoobench infer` first), and {exc}") from exc
+            raise
+        summary = {}
+    else:
+        raise DataError(f"{preds}: not a predictions.csv, a dump directory or an ais_bench summary json")
+    result = score(names, ids, label_map, expected=expected)
+    ref1, ref5 = _reference_of(summary.get("model", "")) if reference is None else (reference, None)
+    acc = accuracy_dict(result, ref1, ref5, tolerance=tolerance, skipped=int(summary.get("skipped", 0)))
+    acc["model"] = summary.get("model")
+    acc["random_weights"] = bool(summary.get("random_weights", False))
+    if acc["random_weights"]:
+        acc["passed"] = False
+        acc["note"] = "random-init weights: accuracy is not a measurement of the model"
+    write_result_json(
+        Path(result_json) if result_json else pred_dir / "result.json", result.count, n_classes, result.accuracy
+    )
+    write_json(pred_dir / "accuracy.json", acc)
+    _print_accuracy(console, acc)
+    return acc

@@ -1,0 +1,118 @@
+"""Calibration data, int8 quantization (ORT QDQ, NNCF) and agreement of an engine with its fp32 reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoobench.errors import DataError
+from zoobench.models.spec import Preprocess
+
+RANDOM_CALIBRATION_WARNING = (
+    "int8 calibrated on RANDOM data (no --calibration folder): the quantization ranges are not those of "
+    "real images and the accuracy is UNKNOWN; pass --calibration IMAGES for a usable int8 engine"
+)
+
+
+def load_images(folder: str | Path, pp: Preprocess, limit: int = 300) -> tuple[np.ndarray, list[str]]:
+    """The first ``limit`` readable images of a flat folder, through the model's own preprocessing.
+
+    Returns:
+        float32 (N, 3, H, W) array and the image names.
+    """
+    from zoobench.data.datasets import scan_folder
+    from zoobench.data.transforms import preprocess_image
+
+    images, _ = scan_folder(folder)
+    arrays: list[np.ndarray] = []
+    names: list[str] = []
+    for path in images:
+        if len(arrays) >= limit:
+            break
+        try:
+            arrays.append(preprocess_image(path, pp))
+        except DataError:
+            continue  # a broken image is not worth failing a calibration over
+        names.append(path.name)
+    if not arrays:
+        raise DataError(f"no readable images in {folder} to calibrate / compare with")
+    return np.stack(arrays), names
+
+
+def random_images(pp: Preprocess, n: int = 32, seed: int = 0) -> np.ndarray:
+    """Seeded standard-normal inputs (the normalized range), the fallback calibration set."""
+    return np.random.default_rng(seed).standard_normal((n, *pp.input_size), dtype=np.float32)
+
+
+def batches(x: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    return [x[i : i + batch_size] for i in range(0, len(x), batch_size)]
+
+
+def quantize_onnx(src: str, dst: str, calib: np.ndarray, input_name: str, *, batch_size: int = 8) -> None:
+    """Static QDQ int8 quantization with ONNX Runtime: per-channel weights, MinMax-calibrated activations."""
+    import tempfile
+
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self._it = iter(batches(calib, batch_size))
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            b = next(self._it, None)
+            return None if b is None else {input_name: b}
+
+    with tempfile.TemporaryDirectory(prefix="zoobench-quant-") as tmp:
+        pre = str(Path(tmp) / "pre.onnx")
+        try:
+            quant_pre_process(src, pre, skip_symbolic_shape=True)
+        except Exception:  # pre-processing is an optimisation; quantize the original if it fails
+            pre = src
+        quantize_static(
+            pre,
+            dst,
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
+
+
+def quantize_openvino(model: Any, calib: np.ndarray, *, batch_size: int = 8) -> Any:
+    """Static int8 quantization of an ``ov.Model`` with NNCF's post-training quantization."""
+    import nncf
+
+    items = batches(calib, batch_size)
+    return nncf.quantize(model, nncf.Dataset(items), subset_size=len(items))
+
+
+def agreement(reference: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
+    """Top-1 agreement, top-5 overlap and logit difference of ``logits`` vs the fp32 ``reference``.
+
+    Returns:
+        ``top1_agreement_pct``: % of images with the same arg-max; ``top5_overlap_pct``: mean share of
+        the reference top-5 found in the engine's top-5; ``max_abs_logit_diff`` / ``mean_abs_logit_diff``;
+        ``max_abs_logit`` of the reference, for scale.
+    """
+    if reference.shape != logits.shape:
+        raise ValueError(f"shapes differ: reference {reference.shape}, engine {logits.shape}")
+    top5_ref = np.argsort(-reference, axis=1)[:, :5]
+    top5 = np.argsort(-logits, axis=1)[:, :5]
+    overlap = [len(set(a) & set(b)) / 5.0 for a, b in zip(top5_ref, top5)]
+    diff = np.abs(reference.astype(np.float64) - logits.astype(np.float64))
+    return {
+        "count": int(reference.shape[0]),
+        "top1_agreement_pct": float(100.0 * np.mean(top5_ref[:, 0] == top5[:, 0])),
+        "top5_overlap_pct": float(100.0 * np.mean(overlap)),
+        "max_abs_logit_diff": float(diff.max()),
+        "mean_abs_logit_diff": float(diff.mean()),
+        "max_abs_logit": float(np.abs(reference).max()),
+    }
+
+
+def run_all(session: Any, x: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    return np.concatenate([session.run(b) for b in batches(x, batch_size)])

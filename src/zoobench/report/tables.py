@@ -1,0 +1,270 @@
+"""Read a model's JSON results from a run directory and turn them into renderer-neutral tables.
+
+Both renderers (:mod:`zoobench.report.markdown`, :mod:`zoobench.report.html`) and ``compare`` use
+these tables, so markdown and HTML always show the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoobench.report.seeds import SEED_DEVICE
+
+NA = "-"
+
+
+@dataclass
+class Table:
+    """A titled table of strings. ``note`` is a line printed under it."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    title: str = ""
+    note: str = ""
+
+
+@dataclass
+class ModelRun:
+    """Everything the report knows about one model of a run, read from JSON only."""
+
+    name: str
+    path: Path
+    card: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, Any] = field(default_factory=dict)
+    accuracy: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    perf: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def random_weights(self) -> bool:
+        return bool(self.card.get("weights", {}).get("random", False))
+
+    @property
+    def status(self) -> str:
+        return str(self.stages.get("status", "unknown"))
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_model_run(path: Path) -> ModelRun:
+    """Read ``model.json``, ``stages.json``, ``infer/*.json`` and ``perf/*.json`` of a model directory."""
+    run = ModelRun(name=path.name, path=path)
+    run.card = _read(path / "model.json") or {}
+    run.stages = _read(path / "stages.json") or {}
+    run.name = str(run.card.get("model") or path.name)
+    run.accuracy = _read(path / "infer" / "accuracy.json")
+    run.summary = _read(path / "infer" / "summary.json")
+    for f in sorted((path / "perf").glob("*.json")):
+        data = _read(f)
+        if data and data.get("results"):
+            run.perf[f.stem] = data
+    return run
+
+
+def column_label(perf: dict[str, Any], fallback: str = "") -> str:
+    """``runtime precision`` of a perf.json, e.g. ``onnxruntime fp32``."""
+    rt = perf.get("runtime") or {}
+    if rt.get("runtime"):
+        return f"{rt['runtime']} {rt.get('precision', '')}".strip()
+    return fallback
+
+
+def throughput_by_batch(perf: dict[str, Any]) -> dict[int, float]:
+    return {int(r["batch_size"]): float(r["throughput_img_s"]) for r in perf.get("results", [])}
+
+
+def best_of(perf: dict[str, Any]) -> tuple[int, float] | None:
+    tp = throughput_by_batch(perf)
+    if not tp:
+        return None
+    bs = max(tp, key=lambda b: tp[b])
+    return bs, tp[bs]
+
+
+def _f(v: float | None, fmt: str = "{:.1f}") -> str:
+    return NA if v is None else fmt.format(v)
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return NA
+    r = a / b
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+
+
+def card_table(run: ModelRun) -> Table:
+    """Model card: what was measured, with which weights and preprocessing."""
+    c = run.card
+    pp = c.get("preprocess") or {}
+    w = c.get("weights") or {}
+    if w.get("random"):
+        weights = "RANDOM INIT (untrained; accuracy not measured)"
+    else:
+        weights = ", ".join(f"{Path(f['path']).name} sha256 {f['sha256'][:16]}…" for f in w.get("files", [])) or NA
+    size = pp.get("input_size") or c.get("input_size") or []
+    rows = [
+        ["model", f"{run.name}" + (f" — {c['description']}" if c.get("description") else "")],
+        ["parameters", _f(c.get("params_m"), "{:.2f} M")],
+        ["GFLOPs", _f(c.get("gflops"), "{:.3f}")],
+        ["input", f"{c.get('input_name', NA)} {'×'.join(str(v) for v in size) or NA} (NCHW float32, dynamic batch)"],
+        [
+            "preprocessing",
+            f"resize {pp.get('resize', NA)} ({pp.get('resize_mode', NA)}, {pp.get('interpolation', NA)}) → "
+            f"center crop {size[1] if len(size) > 2 else NA}, mean {_vec(pp.get('mean'))}, std {_vec(pp.get('std'))}"
+            + (f" · hash {c['preprocess_hash']}" if c.get("preprocess_hash") else ""),
+        ],
+        ["weights", weights],
+        [
+            "engine",
+            f"{c.get('engine', NA)}" + (f" sha256 {c['engine_sha256'][:16]}…" if c.get("engine_sha256") else ""),
+        ],
+    ]
+    return Table(["", ""], rows, title="Model card")
+
+
+def _vec(v: list[float] | None) -> str:
+    return NA if not v else "(" + ", ".join(f"{x:.3f}" for x in v) + ")"
+
+
+def accuracy_table(run: ModelRun) -> Table | None:
+    """Measured Top-1..5 against the published reference and the seeds' NPU figure; ``None`` if not measured."""
+    acc = run.accuracy
+    if acc is None:
+        return None
+    ref = acc.get("reference") or (run.card.get("reference") or {})
+    npu = run.card.get("seed_npu") or {}
+    gate = {True: "PASS", False: "FAIL", None: "no reference"}[acc.get("passed")]
+    rows = []
+    for k in range(1, 6):
+        measured = acc.get(f"top{k}")
+        r = ref.get(f"top{k}") if k in (1, 5) else None
+        n = npu.get(f"top{k}") if k in (1, 5) else None
+        delta = acc.get(f"delta_top{k}") if k in (1, 5) else None
+        rows.append(
+            [
+                f"Top-{k}",
+                _f(measured, "{:.2f}"),
+                _f(r, "{:.3f}"),
+                _f(n, "{:.2f}"),
+                NA if delta is None else f"{delta:+.2f}",
+                gate if k == 1 else "",
+            ]
+        )
+    note = (
+        f"{acc.get('count', 0)} labeled images ({acc.get('skipped', 0)} skipped, {acc.get('unlabeled', 0)} "
+        f"unlabeled); gate: |Top-1 − reference| ≤ {acc.get('tolerance_points', NA)} points; "
+        f"±{acc.get('ci95_top1_points', 0):.1f} points is the 95% interval of Top-1 on this many images."
+    )
+    if (run.card.get("reference") or {}).get("source"):
+        note += f" Reference: {run.card['reference']['source']}."
+    if acc.get("note"):
+        note += f" {acc['note']}."
+    headers = ["", "measured %", "reference %", "seed NPU %", "delta", "gate"]
+    if npu.get("source"):
+        note += f" Seed NPU: {npu['source']}."
+    return Table(headers, rows, title="Accuracy", note=note)
+
+
+def perf_table(perf: dict[str, dict[str, Any]], seed: dict[int, float] | None = None) -> Table:
+    """The seeds' throughput table: rows batch sizes + best batch; columns runtime×precision, ratios."""
+    cols = list(perf)
+    labels = [column_label(perf[c], c) for c in cols]
+    tps = [throughput_by_batch(perf[c]) for c in cols]
+    seed = seed or {}
+    batches = sorted({b for tp in tps for b in tp})
+    headers = ["batch", *[f"{lab} img/s" for lab in labels]]
+    headers += [f"{lab} / {labels[0]}" for lab in labels[1:]]
+    if seed:
+        headers += ["seed NPU img/s", f"{labels[0]} / NPU"]
+    rows = []
+    for b in batches:
+        vals = [tp.get(b) for tp in tps]
+        row = [f"bs{b}", *[_f(v) for v in vals], *[_ratio(v, vals[0]) for v in vals[1:]]]
+        if seed:
+            row += [_f(seed.get(b)), _ratio(vals[0], seed.get(b))]
+        rows.append(row)
+    bests = [best_of(perf[c]) for c in cols]
+    best_vals = [b[1] if b else None for b in bests]
+    row = ["best", *[NA if b is None else f"{b[1]:.1f} (bs{b[0]})" for b in bests]]
+    row += [_ratio(v, best_vals[0]) for v in best_vals[1:]]
+    if seed:
+        sb = max(seed, key=lambda k: seed[k])
+        row += [f"{seed[sb]:.1f} (bs{sb})", _ratio(best_vals[0], seed[sb])]
+    rows.append(row)
+    note = "Throughput = images / wall time of the timed loop after warm-up (random input, pure inference)."
+    if seed:
+        note += f" Seed NPU: {SEED_DEVICE}, quoted, not measured here."
+    return Table(headers, rows, title="Performance (throughput, images/s)", note=note)
+
+
+def latency_table(perf: dict[str, dict[str, Any]]) -> Table:
+    """Per column and batch size: latency percentiles of one batch, in ms."""
+    rows = []
+    for c, p in perf.items():
+        for r in p.get("results", []):
+            lat = r["latency"]
+            rows.append(
+                [
+                    column_label(p, c),
+                    f"bs{r['batch_size']}",
+                    str(lat["count"]),
+                    f"{lat['mean_ms']:.2f}",
+                    f"{lat['median_ms']:.2f}",
+                    f"{lat['p90_ms']:.2f}",
+                    f"{lat['p99_ms']:.2f}",
+                    f"{lat['max_ms']:.2f}",
+                ]
+            )
+    headers = ["runtime", "batch", "iters", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms"]
+    return Table(headers, rows, title="Latency per batch", note="Milliseconds per batch (not per image).")
+
+
+def unavailable_columns(run: ModelRun) -> list[tuple[str, str]]:
+    """perf columns asked for that could not run here, with the reason (from ``stages.json``)."""
+    out = []
+    for name, st in (run.stages.get("stages") or {}).items():
+        if name.startswith("perf:") and st.get("status") == "unavailable":
+            out.append((name[5:], str(st.get("note", ""))))
+    return out
+
+
+def stages_table(run: ModelRun) -> Table:
+    rows = []
+    for name, st in (run.stages.get("stages") or {}).items():
+        rows.append([name, str(st.get("status", NA)), str(st.get("note", "")), f"{st.get('seconds', 0):.1f}"])
+    return Table(["stage", "status", "note", "seconds"], rows, title="Stages")
+
+
+def environment_rows(run: ModelRun) -> list[tuple[str, str]]:
+    """Where the numbers were measured: CPU, cores, versions, and what each runtime column really ran."""
+    env: dict[str, Any] = {}
+    for p in run.perf.values():
+        env = p.get("environment") or env
+    if not env and run.summary:
+        env = run.summary.get("environment") or {}
+    out: list[tuple[str, str]] = []
+    if env:
+        out += [
+            ("cpu", f"{env.get('cpu', NA)} · {env.get('cpu_count', NA)} cores ({env.get('cpu_affinity', NA)} usable)"),
+            ("cpu features", ", ".join(env.get("cpu_features", [])) or NA),
+            ("system", f"{env.get('system', NA)} {env.get('machine', '')} · python {env.get('python', NA)}"),
+            ("versions", ", ".join(f"{k} {v}" for k, v in (env.get("versions") or {}).items())),
+        ]
+    for c, p in run.perf.items():
+        rt = p.get("runtime") or {}
+        out.append(
+            (
+                f"perf {c}",
+                f"{rt.get('runtime', NA)} {rt.get('version', '')} · device {rt.get('device', NA)} · "
+                f"precision {rt.get('precision', NA)} · threads {rt.get('threads', NA)}",
+            )
+        )
+    return out

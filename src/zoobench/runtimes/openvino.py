@@ -1,0 +1,158 @@
+"""OpenVINO (CPU): precision always explicit; throughput mode with an AsyncInferQueue for perf."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from zoobench.errors import RuntimeUnavailableError, ZoobenchError
+from zoobench.runtimes.base import RuntimeInfo
+
+# zoobench precision -> INFERENCE_PRECISION_HINT. An int8 IR is a quantized graph: its non-quantized
+# parts run in f32 (never the CPU's silent bf16 default).
+_HINTS = {"fp32": "f32", "int8": "f32", "bf16": "bf16", "fp16": "f16"}
+# precision -> OPTIMIZATION_CAPABILITIES entry the device must list
+_CAPS = {"bf16": "BF16", "fp16": "FP16", "int8": "INT8"}
+
+
+def supported_precisions(core: Any = None, device: str = "CPU") -> list[str]:
+    """The precisions the device can run natively, from ``OPTIMIZATION_CAPABILITIES``."""
+    import openvino as ov
+
+    core = core or ov.Core()
+    caps = set(core.get_property(device, "OPTIMIZATION_CAPABILITIES"))
+    return ["fp32"] + [p for p, cap in _CAPS.items() if cap in caps]
+
+
+class OvSession:
+    """One compiled OpenVINO model.
+
+    ``run`` is synchronous (one infer request); ``time_async`` keeps ``nireq`` requests in flight
+    through an ``AsyncInferQueue``, which is how OpenVINO's THROUGHPUT hint is meant to be used.
+    """
+
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        device: str = "cpu",
+        precision: str = "fp32",
+        threads: int | None = None,
+        hint: str = "latency",
+        **options: Any,
+    ) -> None:
+        import openvino as ov
+
+        if device.split(":")[0] != "cpu":
+            raise RuntimeUnavailableError(f"zoobench runs OpenVINO on cpu only, got device {device!r}")
+        if precision not in _HINTS:
+            raise ZoobenchError(f"openvino precision must be one of {', '.join(_HINTS)}, got {precision!r}")
+        if hint.upper() not in ("LATENCY", "THROUGHPUT"):
+            raise ZoobenchError(f"openvino hint must be latency or throughput, got {hint!r}")
+        core = ov.Core()
+        if precision not in supported_precisions(core):
+            caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+            raise RuntimeUnavailableError(
+                f"openvino {precision} is not supported by this CPU (OPTIMIZATION_CAPABILITIES: {', '.join(caps)})"
+            )
+        config: dict[str, Any] = {
+            "INFERENCE_PRECISION_HINT": _HINTS[precision],
+            "PERFORMANCE_HINT": hint.upper(),
+        }
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        model = core.read_model(model_path)
+        if len(model.inputs) != 1:
+            raise ZoobenchError(f"{model_path}: expected one input, found {len(model.inputs)}")
+        self.input_name: str = model.inputs[0].get_any_name()
+        self.output_name: str = model.outputs[0].get_any_name()
+        pshape = model.inputs[0].get_partial_shape()
+        self.input_shape: tuple[int | str, ...] = tuple(d.get_length() if d.is_static else "batch" for d in pshape)
+        self._compiled = core.compile_model(model, "CPU", config)
+        self._request = self._compiled.create_infer_request()
+        actual = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        if actual != _HINTS[precision]:  # never report a precision that is not the one running
+            raise RuntimeUnavailableError(f"openvino asked for {_HINTS[precision]} but compiled with {actual}")
+        self._precision = precision
+        self._hint = hint.lower()
+        self._threads = int(self._compiled.get_property("INFERENCE_NUM_THREADS")) or threads or os.cpu_count()
+        self._nireq = int(self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        self._streams = str(self._compiled.get_property("NUM_STREAMS"))
+        self._actual_hint = actual
+        self._version = ov.get_version()
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        res = self._request.infer({0: batch})
+        return np.asarray(res[0], dtype=np.float32)
+
+    def time_async(
+        self, batch: np.ndarray, *, seconds: float, min_iters: int, warmup: int, max_iters: int = 100_000
+    ) -> tuple[list[float], float]:
+        """Keep the optimal number of requests in flight until both ``seconds`` and ``min_iters`` are reached.
+
+        Returns:
+            Per-request latencies in seconds (start to callback, as benchmark_app reports them) and the
+            wall time of the measured region.
+        """
+        import openvino as ov
+
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        queue = ov.AsyncInferQueue(self._compiled, self._nireq)
+        clock = time.perf_counter
+        latencies: list[float] = []
+
+        def done(_request: Any, started: float) -> None:
+            latencies.append(clock() - started)
+
+        queue.set_callback(done)
+        for _ in range(max(warmup, 1) * self._nireq):
+            queue.start_async({0: batch}, clock())
+        queue.wait_all()
+        latencies.clear()
+        start = clock()
+        submitted = 0
+        while True:
+            queue.start_async({0: batch}, clock())  # blocks until a request is free
+            submitted += 1
+            elapsed = clock() - start
+            if (elapsed >= seconds and submitted >= min_iters) or submitted >= max_iters:
+                break
+        queue.wait_all()
+        return list(latencies), clock() - start
+
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo(
+            "openvino",
+            "cpu",
+            self._precision,
+            self._threads,
+            self._version,
+            {
+                "inference_precision_hint": self._actual_hint,
+                "performance_hint": self._hint,
+                "num_streams": self._streams,
+                "infer_requests": self._nireq,
+            },
+        )
+
+
+def load(model_path: str, **kw: Any) -> OvSession:
+    return OvSession(model_path, **kw)
+
+
+def describe() -> dict[str, Any]:
+    """Availability, version, devices and native precisions of OpenVINO here."""
+    import openvino as ov
+
+    core = ov.Core()
+    return {
+        "available": True,
+        "version": ov.get_version(),
+        "devices": [d.lower() for d in core.available_devices],
+        "precisions": supported_precisions(core),
+        "cpu_capabilities": list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")),
+    }

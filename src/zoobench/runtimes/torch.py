@@ -1,0 +1,128 @@
+"""PyTorch eager: the reference, rebuilt from the model spec + weights (or an ONNX file's metadata)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoobench.errors import RuntimeUnavailableError, ZoobenchError
+from zoobench.runtimes.base import RuntimeInfo
+
+_NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
+
+
+def _build(model_path: str) -> tuple[Any, str, dict[str, Any]]:
+    """The eval-mode module named by ``model_path``: a model name, or an ONNX file with zoobench metadata."""
+    from zoobench.models import get_spec
+    from zoobench.models.weights import build_model
+
+    if Path(model_path).is_file():
+        from zoobench.engine import load_engine
+
+        meta = load_engine(model_path).metadata
+        if "model" not in meta or "weights" not in meta:
+            raise ZoobenchError(f"{model_path} records no zoobench model/weights; torch cannot rebuild it")
+        name = str(meta["model"])
+        w = meta["weights"]
+        weights = "random" if w.get("random") else ",".join(f["path"] for f in w.get("files", []))
+    else:
+        name, weights, meta = model_path, "random", {}
+    module, resolved = build_model(get_spec(name), weights or None)
+    return module, name, {"weights": resolved.to_dict(), **({"source": model_path} if meta else {})}
+
+
+class TorchSession:
+    """A torch ``nn.Module`` in eval mode under ``torch.inference_mode``."""
+
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        device: str = "cpu",
+        precision: str = "fp32",
+        threads: int | None = None,
+        channels_last: bool = False,
+        **options: Any,
+    ) -> None:
+        import torch
+
+        if device == "auto":
+            device = "cuda:0" if torch.cuda.is_available() else "cpu"
+        kind = device.split(":")[0]
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise RuntimeUnavailableError("torch has no CUDA device here")
+        if kind not in ("cpu", "cuda"):
+            raise ZoobenchError(f"torch device must be cpu or cuda[:N], got {device!r}")
+        if precision == "int8":
+            raise RuntimeUnavailableError("torch int8 is not supported by zoobench; use onnxruntime or openvino int8")
+        if precision not in ("fp32", "fp16", "bf16"):
+            raise ZoobenchError(f"torch precision must be fp32, fp16 or bf16, got {precision!r}")
+        if kind == "cpu" and precision == "fp16":
+            raise RuntimeUnavailableError("torch fp16 on CPU is not useful; use fp32 or bf16")
+        if kind == "cpu" and precision == "bf16":
+            from zoobench.env import cpu_flags
+
+            if not (cpu_flags() & _NATIVE_BF16_FLAGS):
+                raise RuntimeUnavailableError("torch bf16: this CPU has no native bf16 (avx512_bf16 / amx_bf16)")
+        if threads:
+            torch.set_num_threads(int(threads))
+        module, self._name, self._extra = _build(model_path)
+        self._dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+        self._device = torch.device(device)
+        self._channels_last = channels_last
+        module = module.to(self._device, dtype=self._dtype)
+        if channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        self._module = module
+        self.input_name = "input"
+        self.output_name = "output"
+        self.input_shape: tuple[int | str, ...] = ("batch", 3, "height", "width")
+        self._precision = precision
+        self._threads = torch.get_num_threads() if kind == "cpu" else None
+        self._version = torch.__version__
+        self._torch = torch
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self._device, dtype=self._dtype)
+        if self._channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            out = self._module(x)
+        return out.float().cpu().numpy()  # .cpu() synchronises CUDA, so timings are whole
+
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo(
+            "torch",
+            str(self._device),
+            self._precision,
+            self._threads,
+            self._version,
+            {"model": self._name, "channels_last": self._channels_last, "mode": "eager", **self._extra},
+        )
+
+
+def load(model_path: str, **kw: Any) -> TorchSession:
+    return TorchSession(model_path, **kw)
+
+
+def describe() -> dict[str, Any]:
+    """Availability, version, devices and precisions of PyTorch here."""
+    import torch
+
+    from zoobench.env import cpu_flags
+
+    devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    precisions = ["fp32"] + (["bf16"] if cpu_flags() & _NATIVE_BF16_FLAGS else [])
+    if torch.cuda.is_available():
+        precisions = ["fp32", "fp16", "bf16"]
+    return {
+        "available": True,
+        "version": torch.__version__,
+        "devices": devices,
+        "precisions": precisions,
+        "threads": int(os.cpu_count() or 1),
+    }

@@ -1,0 +1,105 @@
+"""``stages.json``: what each stage of a model consumed (hashed) and produced, so unchanged stages are skipped.
+
+Written atomically after every stage, so an interrupted run resumes at the first stage that did not finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from zoobench.io import write_json
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def listing_hash(folder: str | Path) -> str:
+    """Hash of a folder's file names, sizes and mtimes (cheap: no file is read)."""
+    root = Path(folder)
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            st = p.stat()
+            h.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def hash_inputs(inputs: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class StageBook:
+    """``stages.json`` of one model: what each stage consumed and produced."""
+
+    def __init__(self, mdir: Path, model: str) -> None:
+        self.mdir = mdir
+        self.path = mdir / "stages.json"
+        data: dict[str, Any] = {}
+        if self.path.is_file():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+            except ValueError:
+                data = {}
+        self.data: dict[str, Any] = {"model": model, "status": "running", "stages": data.get("stages", {})}
+        self.actions: dict[str, str] = {}
+
+    def fresh(self, name: str, digest: str) -> bool:
+        st = self.data["stages"].get(name)
+        if not st or st.get("status") != "done" or st.get("inputs_hash") != digest:
+            return False
+        return all((self.mdir / o).exists() for o in st.get("outputs", []))
+
+    def record(self, name: str, **entry: Any) -> None:
+        entry.setdefault("finished", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        self.data["stages"][name] = entry
+        self.save()
+
+    def save(self) -> None:
+        write_json(self.path, self.data)
+
+    def run(
+        self, name: str, inputs: dict[str, Any], fn: Callable[[], tuple[list[str], str]], log: Callable[[str], None]
+    ) -> bool:
+        """Run ``fn`` (returns outputs relative to the model dir, and a note) unless the stage is fresh."""
+        digest = hash_inputs(inputs)
+        if self.fresh(name, digest):
+            self.actions[name] = "skipped"
+            log(f"  {name}: unchanged, skipped")
+            return False
+        t0 = time.perf_counter()
+        log(f"  {name} ...")
+        outputs, note = fn()
+        self.record(
+            name,
+            status="done",
+            inputs_hash=digest,
+            inputs=inputs,
+            outputs=outputs,
+            note=note,
+            seconds=round(time.perf_counter() - t0, 3),
+        )
+        self.actions[name] = "ran"
+        return True
+
+    def mark(self, name: str, status: str, note: str) -> None:
+        """A stage that did not run (unavailable, not applicable); recorded so the report can say why."""
+        old = self.data["stages"].get(name, {})
+        if old.get("status") == status and old.get("note") == note:
+            self.actions[name] = "skipped"
+            return
+        self.record(name, status=status, note=note, outputs=[], seconds=0.0)
+        self.actions[name] = status

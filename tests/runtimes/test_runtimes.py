@@ -1,0 +1,104 @@
+"""Each runtime behind the one interface; each test skips when its runtime is not installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zoobench.errors import RuntimeUnavailableError, ZoobenchError
+from zoobench.runtimes import RUNTIMES, load_session, runtime_for_path, runtime_status
+
+
+@pytest.fixture(scope="session")
+def resnet_onnx(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """torchvision resnet18, random weights, exported once per session (shared dir: reused by other files)."""
+    pytest.importorskip("torch")
+    from zoobench.engine import resolve_engine
+
+    work = tmp_path_factory.getbasetemp() / "resnet18-random"
+    return resolve_engine("torchvision:resnet18", weights="random", workdir=work, exporter="torchscript").path
+
+
+def _x(n: int = 2) -> np.ndarray:
+    return np.random.default_rng(0).standard_normal((n, 3, 224, 224), dtype=np.float32)
+
+
+def test_status_lists_every_runtime_with_install_hint() -> None:
+    rows = {r["runtime"]: r for r in runtime_status()}
+    assert set(rows) == set(RUNTIMES) == {"onnxruntime", "openvino", "torch", "tensorrt"}
+    assert rows["onnxruntime"]["available"] and "cpu" in rows["onnxruntime"]["devices"]
+    for r in rows.values():
+        assert r["install"].startswith("pip install")
+        if not r["available"]:
+            assert r["reason"]
+
+
+def test_runtime_for_path() -> None:
+    assert runtime_for_path("m.xml") == "openvino"
+    assert runtime_for_path("m.plan") == "tensorrt"
+    assert runtime_for_path("m.onnx") is None
+
+
+def test_onnxruntime_fp16_on_cpu_is_unavailable(resnet_onnx: str) -> None:
+    with pytest.raises(RuntimeUnavailableError, match="not useful"):
+        load_session(resnet_onnx, "onnxruntime", precision="fp16")
+
+
+def test_openvino_matches_onnxruntime_with_explicit_precision(resnet_onnx: str) -> None:
+    pytest.importorskip("openvino")
+    ref = load_session(resnet_onnx, "onnxruntime").run(_x())
+    sess = load_session(resnet_onnx, "openvino", precision="fp32")
+    info = sess.info().to_dict()
+    assert info["precision"] == "fp32" and info["inference_precision_hint"] == "f32"
+    np.testing.assert_allclose(sess.run(_x()), ref, rtol=1e-3, atol=1e-3)
+
+
+def test_openvino_throughput_async_queue(resnet_onnx: str) -> None:
+    pytest.importorskip("openvino")
+    from zoobench.bench import time_throughput
+
+    sess = load_session(resnet_onnx, "openvino", precision="fp32", hint="throughput")
+    assert sess.info().to_dict()["performance_hint"] == "throughput"
+    r = time_throughput(sess, 2, (3, 224, 224), seconds=0.01, min_iters=3, warmup=1)
+    assert r.mode == "async" and r.latency.count >= 3 and r.throughput_img_s > 0
+
+
+def test_openvino_bf16_only_where_the_cpu_has_it(resnet_onnx: str) -> None:
+    pytest.importorskip("openvino")
+    from zoobench.runtimes.openvino import supported_precisions
+
+    if "bf16" in supported_precisions():
+        assert load_session(resnet_onnx, "openvino", precision="bf16").info().precision == "bf16"
+    else:
+        with pytest.raises(RuntimeUnavailableError, match="bf16"):
+            load_session(resnet_onnx, "openvino", precision="bf16")
+
+
+def test_torch_rebuilds_from_onnx_metadata(resnet_onnx: str) -> None:
+    pytest.importorskip("torch")
+    ref = load_session(resnet_onnx, "onnxruntime").run(_x())
+    sess = load_session(resnet_onnx, "torch", channels_last=True)
+    info = sess.info().to_dict()
+    assert info["model"] == "torchvision:resnet18" and info["channels_last"] and info["device"] == "cpu"
+    np.testing.assert_allclose(sess.run(_x()), ref, rtol=1e-3, atol=1e-3)
+    with pytest.raises(RuntimeUnavailableError, match="int8"):
+        load_session(resnet_onnx, "torch", precision="int8")
+
+
+def test_tensorrt_unavailable_is_a_clear_error(resnet_onnx: str, tmp_path: Path) -> None:
+    plan = tmp_path / "m.plan"
+    plan.write_bytes(b"not a plan")
+    try:
+        import tensorrt  # noqa: F401
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("a GPU is present; the unavailable path is not taken")
+    except ImportError:
+        pass
+    with pytest.raises(RuntimeUnavailableError, match="tensorrt"):
+        load_session(str(plan), "tensorrt")
+    with pytest.raises(ZoobenchError, match="compiled for tensorrt"):
+        load_session(str(plan), "openvino")
