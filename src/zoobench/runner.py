@@ -279,6 +279,7 @@ def _measure(
     """prep (when this version has a cache), infer and eval."""
     assert cfg.data is not None
     data_hash = listing_hash(cfg.data)
+    prep_ok = False
     if importlib.util.find_spec("zoobench.data.cache") is None:
         book.mark("prep", "unavailable", NOT_AVAILABLE)
     else:
@@ -286,18 +287,25 @@ def _measure(
         def prep() -> tuple[list[str], str]:
             from zoobench.data.cache import prep_cache
 
-            meta = prep_cache(cfg.data, engine.preprocess, mdir / "cache", workers=0, limit=cfg.limit)
-            return ["cache"], f"cache {meta.get('status', 'built')}; infer reads the image folder"
+            meta = prep_cache(cfg.data, engine.preprocess, mdir / "cache", limit=cfg.limit)
+            return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
 
         try:
             book.run("prep", {"data": data_hash, "geometry": engine.preprocess.geometry_hash()}, prep, log)
+            prep_ok = True
         except Exception as exc:  # an optional stage: record it, go on with the image folder
             book.record("prep", status="error", note=f"{type(exc).__name__}: {exc}", outputs=[], seconds=0.0)
+
+    from zoobench.data.cache import is_cache
+
+    # infer reads the prep cache when the prep stage left one (uint8 memmap, normalized on the fly)
+    infer_data = str(mdir / "cache") if prep_ok and is_cache(mdir / "cache") else cfg.data
 
     infer_inputs = {
         "engine_sha256": engine_sha,
         "preprocess": pp_hash,
         "data": data_hash,
+        "data_kind": "cache" if infer_data != cfg.data else "folder",
         "batch_size": cfg.infer_batch_size,
         "limit": cfg.limit,
         "threads": cfg.threads,
@@ -306,7 +314,7 @@ def _measure(
     def infer() -> tuple[list[str], str]:
         s = do_infer(
             engine.model,
-            cfg.data,  # type: ignore[arg-type]
+            infer_data,  # type: ignore[arg-type]
             batch_size=cfg.infer_batch_size,
             threads=cfg.threads,
             limit=cfg.limit,
