@@ -7,8 +7,10 @@ Workers are started with the ``forkserver`` (or ``spawn``) context, never ``fork
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import os
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -75,12 +77,32 @@ def decode_one(path: str | Path, pp: Preprocess) -> tuple[np.ndarray | None, str
     return chw, None, t1 - t0, time.perf_counter() - t1
 
 
-def decode_group(task: tuple[int, Sequence[str], dict[str, Any]]) -> Decoded:
-    """Decode one group of files (the unit of work sent to a worker)."""
+_RINGS: dict[str, np.memmap] = {}
+
+
+def _open_ring(path: str) -> np.memmap:
+    """The ring file, mapped once per worker process (a fresh map per task would page-fault every write)."""
+    if path not in _RINGS:
+        _RINGS.clear()  # a new ring: drop the map of an old one
+        _RINGS[path] = np.memmap(path, dtype=np.uint8, mode="r+")
+    return _RINGS[path]
+
+
+def decode_group(task: tuple[int, Sequence[str], dict[str, Any]], ring: tuple[str, int, int] | None = None) -> Decoded:
+    """Decode one group of files (the unit of work sent to a worker).
+
+    With ``ring`` = (file, slot, slot capacity) the pixels are written into that slot of a memory-mapped ring
+    file instead of being returned: pickling megabytes of pixels through a pipe costs more than decoding them.
+    """
     index, paths, pp_dict = task
     pp = Preprocess.from_dict(pp_dict)
     h, w = pp.crop_size
-    out = np.empty((len(paths), 3, h, w), np.uint8)
+    ring_mm = None
+    if ring is None:
+        out = np.empty((len(paths), 3, h, w), np.uint8)
+    else:
+        ring_mm = _open_ring(ring[0])
+        out = ring_mm.reshape(-1, ring[2], 3, h, w)[ring[1]]
     ok: list[int] = []
     skipped: list[tuple[str, str]] = []
     read_s = pre_s = 0.0
@@ -94,6 +116,9 @@ def decode_group(task: tuple[int, Sequence[str], dict[str, Any]]) -> Decoded:
             continue
         out[len(ok)] = chw
         ok.append(i)
+    if ring_mm is not None:
+        del out, ring_mm  # the parent reads the slot; send back no pixels
+        return Decoded(index, names, ok, np.empty((0, 3, h, w), np.uint8), skipped, read_s, pre_s)
     return Decoded(index, names, ok, out[: len(ok)], skipped, read_s, pre_s)
 
 
@@ -128,7 +153,9 @@ class DecodePool:
         """Decode ``groups`` of paths; yield results in order with at most ``window`` groups in flight.
 
         Unlike ``Pool.imap``, which queues every task at once and lets results pile up, memory stays
-        bounded by ``window`` groups whatever the consumer's speed.
+        bounded by ``window`` groups whatever the consumer's speed. Workers write pixels into a ring of
+        ``window`` slots in a memory-mapped file (in /dev/shm where it exists); each result is copied out of
+        its slot before the slot is handed to a new task.
         """
         pp_dict = pp.to_dict()
         tasks = ((i, [str(p) for p in g], pp_dict) for i, g in enumerate(groups))
@@ -137,10 +164,29 @@ class DecodePool:
                 yield decode_group(t)
             return
         depth = window or 2 * self.workers + 2
-        pending: collections.deque[Any] = collections.deque()
-        for t in tasks:
-            pending.append(self._pool.apply_async(decode_group, (t,)))
-            if len(pending) >= depth:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        cap = max((len(g) for g in groups), default=1)
+        h, w = pp.crop_size
+        shm_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        fd, ring_path = tempfile.mkstemp(prefix="zoobench-ring-", suffix=".u8", dir=shm_dir)
+        os.close(fd)
+        try:
+            ring = np.memmap(ring_path, dtype=np.uint8, mode="w+", shape=(depth, cap, 3, h, w))
+            ring[:] = 0  # allocate every page now, not in the workers' first writes
+            pending: collections.deque[tuple[int, Any]] = collections.deque()
+
+            def take() -> Decoded:
+                slot, fut = pending.popleft()
+                res: Decoded = fut.get()
+                res.pixels = np.array(ring[slot, : len(res.ok)])  # a copy: the slot is reused next
+                return res
+
+            for n, t in enumerate(tasks):
+                slot = n % depth
+                pending.append((slot, self._pool.apply_async(decode_group, (t, (ring_path, slot, cap)))))
+                if len(pending) >= depth:
+                    yield take()
+            while pending:
+                yield take()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(ring_path)
