@@ -312,14 +312,17 @@ def run_folder(
     accs = {c: {"names": [], "ids": [], "probs": [], "skipped": []} for c, _s, _e in todo}
     logits_all: list[np.ndarray] = []
     with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
-        session = load_session(engine.path, runtime, threads=threads)
+        opts = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
+        session = load_session(engine.path, runtime, threads=threads, **opts)
         if inp.cache is not None:
             source = _cache_groups(inp, groups)
         else:
             assert inp.paths is not None
             source = pool.imap([inp.paths[s:e] for _c, s, e in groups], pp)
         t_start = time.perf_counter()
-        items = _prefetch(_normalized(source, pp))
+        # A cache needs no decode: normalizing inline (~2% of a batch) beats a prefetch thread whose work
+        # contends with the runtime's own threads on the same cores (measured: 90% vs 95%+ of pure inference).
+        items = _normalized(source, pp) if inp.cache is not None else _prefetch(_normalized(source, pp))
         while True:
             t0 = time.perf_counter()
             item = next(items, None)

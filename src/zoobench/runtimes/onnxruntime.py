@@ -50,6 +50,10 @@ class OrtSession:
         if threads:
             so.intra_op_num_threads = threads
         so.log_severity_level = 3
+        if options.get("spin") is False:
+            # Idle intra-op threads spin by default; beside decode workers on the same cores that burns
+            # the cycles the workers need.
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers: list[Any] = [provider] if kind == "cpu" else [provider, "CPUExecutionProvider"]
         self._sess = ort.InferenceSession(model_path, sess_options=so, providers=providers)
         used = self._sess.get_providers()[0]
