@@ -54,7 +54,9 @@ def _loop(fn: Any, batch: int, seconds: float, warmup: int = 3) -> float:
     return batch * n / elapsed
 
 
-def benchmark_app(onnx_path: str, batch: int, threads: int, seconds: float, precision: str = "f32") -> float | None:
+def benchmark_app(
+    onnx_path: str, batch: int, hw: tuple[int, int], threads: int, seconds: float, precision: str = "f32"
+) -> float | None:
     exe = shutil.which("benchmark_app") or str(Path(sys.executable).with_name("benchmark_app"))
     if not Path(exe).is_file():
         return None
@@ -67,7 +69,7 @@ def benchmark_app(onnx_path: str, batch: int, threads: int, seconds: float, prec
         "-hint",
         "throughput",
         "-shape",
-        f"[{batch},3,224,224]",
+        f"[{batch},3,{hw[0]},{hw[1]}]",
         "-infer_precision",
         precision,
         "-t",
@@ -97,6 +99,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--weights", default="random", help="'random' (default), or 'found' for the model's own weights")
     args = ap.parse_args()
 
     from zoobench.demo import write_demo_images
@@ -109,7 +112,8 @@ def main() -> None:
     photos = work / "photos"
     if not photos.is_dir():
         write_demo_images(photos)
-    eng = resolve_engine(args.model, weights="random", workdir=work, exporter="torchscript")
+    weights = None if args.weights == "found" else args.weights
+    eng = resolve_engine(args.model, weights=weights, workdir=work, exporter="torchscript")
     x = np.random.default_rng(0).standard_normal((args.batch, *eng.preprocess.input_size), dtype=np.float32)
     sweep = do_perf(
         eng.path,
@@ -127,14 +131,15 @@ def main() -> None:
     zb = {c["name"]: c.get("best_throughput_img_s") for c in sweep["columns"]}
     peers = {
         "plain ORT loop": plain_ort(eng.path, x, args.threads, args.seconds),
-        "benchmark_app f32": benchmark_app(eng.path, args.batch, args.threads, args.seconds),
-        "plain torch eager": plain_torch(build_model(get_spec(eng.model), "random")[0], x, args.threads, args.seconds),
+        "benchmark_app f32": benchmark_app(eng.path, args.batch, eng.preprocess.crop_size, args.threads, args.seconds),
+        "plain torch eager": plain_torch(build_model(get_spec(eng.model), weights)[0], x, args.threads, args.seconds),
     }
     peak = matmul_peak(args.threads)
     spec = get_spec(eng.model)
 
     print(
-        f"\n{eng.model} (random weights) · batch {args.batch} · {args.threads} threads · "
+        f"\n{eng.model} ({'random' if eng.random_weights else 'real'} weights) · batch {args.batch} · "
+        f"{args.threads} threads · "
         f"{sweep['environment']['cpu']} · img/s"
     )
     rows = [
@@ -155,6 +160,8 @@ def main() -> None:
                 achieved = zb[name] * 2 * spec.gflops  # gflops in the spec are GMACs per image
                 print(f"  {name}: ~{achieved:.1f} GFLOP/s = {achieved / peak:.0%} of the matmul peak")
     print("  precision speedups (vs the same runtime's fp32), with top-1 agreement vs fp32 on photos:")
+    if eng.random_weights:
+        print("    (random weights: the logits carry no signal, so agreement only bounds quantization noise)")
     for c in sweep["columns"]:
         if c["precision"] == "fp32":
             continue

@@ -45,13 +45,19 @@ def cli() -> None:
     """zoobench: ImageNet classifiers from PyTorch weights to validated, benchmarked inference models.
 
     \b
-    The stages, each a command (or all at once with `demo`):
-      models   list the model registry and whether weights are present
-      export   PyTorch weights -> ONNX (seed IO names, dynamic batch, parity-checked)
-      infer    batched offline inference over an image folder -> predictions.csv + summary.json
-      eval     predictions + labels -> the seeds' result.json + accuracy.json (gate vs reference)
-      perf     pure-inference latency / throughput on random data
-      demo     the whole chain on EfficientNet-Lite0 (real weights) and real photos
+    The stages, each a command, or all of them at once with `run` (and `demo`):
+      models    list the model registry and whether weights are present
+      export    PyTorch weights -> ONNX (seed IO names, dynamic batch, parity-checked)
+      compile   ONNX -> runtime engine: ORT-optimized / int8 ONNX, OpenVINO IR, TensorRT plan
+      prep      images -> uint8 cache (memmapped .npy), or the seeds' float32 .bin + .info
+      infer     batched offline inference over images or a cache -> predictions.csv + summary.json
+      eval      predictions + labels -> the seeds' result.json + accuracy.json (gate vs reference)
+      perf      latency / throughput per batch size x runtime x precision -> perf.json
+      run       every stage per model into one run directory, skipping what did not change
+      report    report.md / report.html with plots, from a run directory's JSON
+      compare   the seeds' cross-hardware ratio table from several run directories
+      runtimes  which runtimes are installed, their devices and precisions
+      demo      the whole chain on EfficientNet-Lite0 (real weights) and real photos
 
     \b
     Weights are looked up in $ZOOBENCH_WEIGHTS (default ~/.cache/zoobench/weights) by the seeds'

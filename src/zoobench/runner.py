@@ -9,7 +9,7 @@ Run directory layout::
         stages.json             per stage: inputs, hash of the inputs, outputs, status, seconds
         model.json              the model card: params, GFLOPs, input, preprocessing, weights sha256, references
         engine/<model>.onnx     the exported model (preprocessing in its metadata)
-        cache/                  the preprocessed dataset (prep stage; when this version has zoobench.data.cache)
+        cache/                  the preprocessed uint8 dataset (prep stage); infer reads it
         infer/                  predictions.csv, summary.json, (skipped.csv), result.json, accuracy.json
         perf/<runtime>-<precision>.json   one perf.json per runtime × precision column
         plots/throughput.png, plots/latency.png

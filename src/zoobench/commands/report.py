@@ -72,7 +72,7 @@ def run(
       <model>/stages.json                   per stage: inputs hash, outputs, status, seconds
       <model>/model.json                    model card (params, GFLOPs, preprocessing, weights sha256)
       <model>/engine/<model>.onnx           exported model
-      <model>/cache/                        preprocessed data (when this version has the cache)
+      <model>/cache/                        preprocessed uint8 data; infer reads it
       <model>/infer/                        predictions.csv summary.json result.json accuracy.json
       <model>/perf/<runtime>-<precision>.json
       <model>/plots/*.png, <model>/report.md, <model>/report.html

@@ -73,6 +73,11 @@ class OvSession:
         self.input_shape: tuple[int | str, ...] = tuple(d.get_length() if d.is_static else "batch" for d in pshape)
         self._compiled = core.compile_model(model, "CPU", config)
         self._request = self._compiled.create_infer_request()
+        # A dynamic batch compiles to slower generic kernels; like benchmark_app (and the seeds' one .om per
+        # batch size), compile a static-shape copy per batch size on first use.
+        self._dynamic_batch = not pshape[0].is_static and bool(options.get("static_batch", True))
+        self._model, self._core, self._config = model, core, config
+        self._by_batch: dict[int, tuple[Any, Any]] = {}
         actual = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         if actual != _HINTS[precision]:  # never report a precision that is not the one running
             raise RuntimeUnavailableError(f"openvino asked for {_HINTS[precision]} but compiled with {actual}")
@@ -84,9 +89,23 @@ class OvSession:
         self._actual_hint = actual
         self._version = ov.get_version()
 
+    def _for_batch(self, n: int) -> tuple[Any, Any]:
+        """(compiled model, infer request) for batch size ``n``."""
+        if not self._dynamic_batch:
+            return self._compiled, self._request
+        if n not in self._by_batch:
+            import openvino as ov
+
+            static = self._model.clone()
+            shape = [n, *list(self._model.inputs[0].get_partial_shape())[1:]]
+            static.reshape({0: ov.PartialShape(shape)})
+            compiled = self._core.compile_model(static, "CPU", self._config)
+            self._by_batch[n] = (compiled, compiled.create_infer_request())
+        return self._by_batch[n]
+
     def run(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        res = self._request.infer({0: batch})
+        res = self._for_batch(len(batch))[1].infer({0: batch})
         return np.asarray(res[0], dtype=np.float32)
 
     def time_async(
@@ -101,7 +120,8 @@ class OvSession:
         import openvino as ov
 
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        queue = ov.AsyncInferQueue(self._compiled, self._nireq)
+        compiled = self._for_batch(len(batch))[0]
+        queue = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         clock = time.perf_counter
         latencies: list[float] = []
 
@@ -109,7 +129,7 @@ class OvSession:
             latencies.append(clock() - started)
 
         queue.set_callback(done)
-        for _ in range(max(warmup, 1) * self._nireq):
+        for _ in range(max(warmup, 1) * len(queue)):
             queue.start_async({0: batch}, clock())
         queue.wait_all()
         latencies.clear()

@@ -35,7 +35,11 @@ def _build(model_path: str) -> tuple[Any, str, dict[str, Any]]:
 
 
 class TorchSession:
-    """A torch ``nn.Module`` in eval mode under ``torch.inference_mode``."""
+    """A torch ``nn.Module`` in eval mode under ``torch.inference_mode``.
+
+    ``channels_last`` (the default) is the layout oneDNN and cuDNN convolutions are fastest in; timm's
+    benchmark.py offers the same switch. Pass ``channels_last=False`` for the contiguous NCHW module.
+    """
 
     def __init__(
         self,
@@ -44,7 +48,7 @@ class TorchSession:
         device: str = "cpu",
         precision: str = "fp32",
         threads: int | None = None,
-        channels_last: bool = False,
+        channels_last: bool = True,
         **options: Any,
     ) -> None:
         import torch
