@@ -26,6 +26,7 @@ demo: $(VENV)/.stamp-demo
 
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src/zoobench
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.stamp-test

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -76,6 +75,6 @@ from zoobench.commands import report as _report  # noqa: E402,F401
 from zoobench.commands import runtimes as _runtimes  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()
 
 __all__ = ["cli", "emit_json", "friendly", "main"]

@@ -229,7 +229,7 @@ def _store_metadata(out: Path, runtime: str, meta: dict[str, Any]) -> None:
         from zoobench.export import set_metadata
 
         m = onnx.load(str(out))
-        extra = {k: meta[k] for k in ("agreement", "compile_seconds") if k in meta}
+        extra: dict[str, Any] = {k: meta[k] for k in ("agreement", "compile_seconds") if k in meta}
         set_metadata(m, extra)
         staged = out.with_name(f".{out.name}.tmp")
         onnx.save(m, str(staged))

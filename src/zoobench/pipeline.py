@@ -142,7 +142,7 @@ def resolve_input(data: str | Path, limit: int | None = None) -> _Input:
 
 def _groups(todo: list[tuple[int, int, int]], batch_size: int) -> list[tuple[int, int, int]]:
     """(chunk id, start, end) per batch-sized group; groups never cross a chunk boundary."""
-    out = []
+    out: list[tuple[int, int, int]] = []
     for c, s, e in todo:
         out.extend((c, g, min(g + batch_size, e)) for g in range(s, e, batch_size))
     return out
@@ -309,10 +309,12 @@ def run_folder(
     timer = StageTimer()
     n_batches = n_images = 0
     left = {c: -(-(e - s) // batch_size) for c, s, e in todo}
-    accs = {c: {"names": [], "ids": [], "probs": [], "skipped": []} for c, _s, _e in todo}
+    accs: dict[int, dict[str, list[Any]]] = {
+        c: {"names": [], "ids": [], "probs": [], "skipped": []} for c, _s, _e in todo
+    }
     logits_all: list[np.ndarray] = []
     with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
-        opts = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
+        opts: dict[str, Any] = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
         session = load_session(engine.path, runtime, threads=threads, **opts)
         if inp.cache is not None:
             source = _cache_groups(inp, groups)

@@ -287,6 +287,7 @@ def _measure(
         def prep() -> tuple[list[str], str]:
             from zoobench.data.cache import prep_cache
 
+            assert cfg.data is not None
             meta = prep_cache(cfg.data, engine.preprocess, mdir / "cache", limit=cfg.limit)
             return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
 

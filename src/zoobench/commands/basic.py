@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,7 +37,7 @@ def models(pattern: str, as_json: bool) -> None:
     from zoobench.models import list_specs
     from zoobench.models.weights import weights_status
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for spec in list_specs(pattern):
         rows.append(
             {

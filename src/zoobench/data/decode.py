@@ -149,7 +149,9 @@ class DecodePool:
             self._pool.join()
             self._pool = None
 
-    def imap(self, groups: Sequence[Sequence[str]], pp: Preprocess, *, window: int | None = None) -> Iterator[Decoded]:
+    def imap(
+        self, groups: Sequence[Sequence[str | Path]], pp: Preprocess, *, window: int | None = None
+    ) -> Iterator[Decoded]:
         """Decode ``groups`` of paths; yield results in order with at most ``window`` groups in flight.
 
         Unlike ``Pool.imap``, which queues every task at once and lets results pile up, memory stays
