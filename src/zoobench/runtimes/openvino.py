@@ -130,13 +130,13 @@ class OvSession:
 
         queue.set_callback(done)
         for _ in range(max(warmup, 1) * len(queue)):
-            queue.start_async({0: batch}, clock())
+            queue.start_async({0: batch}, clock(), share_inputs=True)
         queue.wait_all()
         latencies.clear()
         start = clock()
         submitted = 0
         while True:
-            queue.start_async({0: batch}, clock())  # blocks until a request is free
+            queue.start_async({0: batch}, clock(), share_inputs=True)  # blocks until a request is free
             submitted += 1
             elapsed = clock() - start
             if (elapsed >= seconds and submitted >= min_iters) or submitted >= max_iters:
