@@ -282,14 +282,15 @@ def eval_cmd(
     if as_json:
         emit_json(acc)
     if gate and not acc.get("passed"):
-        why = (
-            "no reference to gate against"
-            if acc.get("passed") is None
-            else (
+        if acc.get("random_weights"):
+            why = "the predictions come from random-init weights"
+        elif acc.get("passed") is None:
+            why = "no reference to gate against"
+        else:
+            why = (
                 f"top-1 {acc['top1']:.2f} is {acc['delta_top1']:+.2f} points from the reference "
                 f"{acc['reference']['top1']:.2f} (tolerance {tolerance})"
             )
-        )
         raise click.ClickException(f"accuracy gate failed: {why}")
 
 
