@@ -79,7 +79,18 @@ def prepare_column(
     return compiled.path, {}
 
 
-def do_perf(
+def do_perf(model: str, **kwargs: Any) -> dict[str, Any]:
+    """Time pure inference per batch size for each runtime×precision; see :func:`_sweep` for the arguments.
+
+    Without ``outdir`` the export and any compiled engines go to a temporary directory that is removed after.
+    """
+    if kwargs.get("outdir"):
+        return _sweep(model, **kwargs)
+    with tempfile.TemporaryDirectory(prefix="zoobench-perf-") as tmp:
+        return _sweep(model, **{**kwargs, "outdir": None}, _workdir=tmp)
+
+
+def _sweep(
     model: str,
     *,
     weights: str | None = None,
@@ -96,6 +107,7 @@ def do_perf(
     runtimes: list[str] | None = None,
     precisions: list[str] | None = None,
     calibration: str | None = None,
+    _workdir: str | None = None,
 ) -> dict[str, Any]:
     """Time pure inference per batch size for each runtime×precision; print the table; write perf.json.
 
@@ -112,8 +124,8 @@ def do_perf(
     from zoobench.runtimes import load_session
 
     console = _console(quiet)
-    tmp = None
-    workdir = Path(outdir or (tmp := tempfile.mkdtemp(prefix="zoobench-perf-")))
+    tmp = _workdir
+    workdir = Path(outdir or _workdir or ".")
     if engine is None:
         engine = resolve_engine(model, weights=weights, workdir=workdir, log=console.print)
     rts = runtimes or [engine.runtime or runtime]

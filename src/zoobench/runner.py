@@ -25,8 +25,6 @@ the others. ``--weights random`` runs perf only; the report says accuracy was no
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import json
 import traceback
 from collections.abc import Callable
@@ -39,7 +37,6 @@ from zoobench.stages import StageBook, listing_hash, sha256_file
 
 # Model statuses; the run's exit code is 0 only when none is "failed" or "error".
 PASSED, FAILED, ERROR, PERF_ONLY, NO_GATE = "passed", "failed", "error", "perf-only", "no-reference"
-NOT_AVAILABLE = "not available in this version"
 
 
 @dataclass
@@ -102,18 +99,9 @@ def _report_inputs(mdir: Path) -> dict[str, str]:
     return {str(f.relative_to(mdir)): sha256_file(f) for f in files if f.is_file()}
 
 
-def _perf_api() -> str:
-    """How this version's ``do_perf`` takes precision: ``sweep`` (runtimes/precisions), ``single``, or ``none``."""
-    from zoobench.workflow import do_perf
-
-    params = inspect.signature(do_perf).parameters
-    return "sweep" if "precisions" in params else "single" if "precision" in params else "none"
-
-
 def _perf_column(
     rt: str,
     prec: str,
-    api: str,
     cfg: RunConfig,
     mdir: Path,
     book: StageBook,
@@ -126,9 +114,6 @@ def _perf_column(
     from zoobench.errors import ZoobenchError
 
     col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
-    if prec != "fp32" and api == "none":
-        book.mark(f"perf:{col}", "unavailable", f"precision {prec}: {NOT_AVAILABLE}")
-        return
     inputs = {
         "engine_sha256": engine_sha,
         "runtime": rt,
@@ -138,14 +123,14 @@ def _perf_column(
         "min_iters": cfg.min_iters,
         "warmup": cfg.warmup,
         "threads": cfg.threads,
+        "calibration": listing_hash(cfg.data) if cfg.data and prec == "int8" else None,
     }
 
     def perf() -> tuple[list[str], str]:
-        kw: dict[str, Any] = {"runtime": rt}
-        if api == "sweep":  # compiled engines (int8, TensorRT) are built once into engine/
-            kw.update(runtimes=[rt], precisions=[prec], outdir=str(mdir / "engine"))
-        elif api == "single":
-            kw["precision"] = prec
+        # compiled engines (int8, TensorRT) are built once into engine/; int8 calibrates on the run's images
+        kw: dict[str, Any] = {"runtimes": [rt], "precisions": [prec], "outdir": str(mdir / "engine")}
+        if cfg.data and prec == "int8":
+            kw["calibration"] = cfg.data
         res = do_perf(
             engine.model,
             batch_sizes=cfg.batch_sizes,
@@ -226,11 +211,8 @@ def _stages(model: str, mdir: Path, cfg: RunConfig, book: StageBook, log: Callab
     engine_sha = json.loads((mdir / "model.json").read_text())["engine_sha256"]
     pp_hash = engine.preprocess.hash()
 
-    # compile / prep: optional stages of later versions
-    if importlib.util.find_spec("zoobench.compile") is None:
-        book.mark("compile", "unavailable", NOT_AVAILABLE)
-    else:
-        book.mark("compile", "not-run", "plain ONNX engine used; run `zoobench compile` for a runtime engine")
+    # non-fp32 / TensorRT engines are compiled (and reused) by the perf columns that need them, into engine/
+    book.mark("compile", "not-run", "perf columns compile the engines they need into engine/")
     measure = bool(cfg.data) and not engine.random_weights
     if not measure:
         why = "random weights: accuracy not measured" if engine.random_weights else "no --data given"
@@ -240,10 +222,9 @@ def _stages(model: str, mdir: Path, cfg: RunConfig, book: StageBook, log: Callab
         _measure(cfg, mdir, book, engine, engine_sha, pp_hash, log, do_infer, do_eval)
 
     # perf, one column per runtime x precision, one perf/<runtime>-<precision>.json each
-    api = _perf_api()
     for rt in cfg.runtimes:
         for prec in cfg.precisions:
-            _perf_column(rt, prec, api, cfg, mdir, book, engine, engine_sha, log, do_perf)
+            _perf_column(rt, prec, cfg, mdir, book, engine, engine_sha, log, do_perf)
 
     # status, then the report (which shows it)
     status = PERF_ONLY
@@ -276,28 +257,22 @@ def _measure(
     do_infer: Callable[..., Any],
     do_eval: Callable[..., Any],
 ) -> None:
-    """prep (when this version has a cache), infer and eval."""
+    """prep, infer (from the cache) and eval."""
     assert cfg.data is not None
     data_hash = listing_hash(cfg.data)
+    from zoobench.data.cache import is_cache, prep_cache
+
+    def prep() -> tuple[list[str], str]:
+        assert cfg.data is not None
+        meta = prep_cache(cfg.data, engine.preprocess, mdir / "cache", limit=cfg.limit)
+        return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
+
     prep_ok = False
-    if importlib.util.find_spec("zoobench.data.cache") is None:
-        book.mark("prep", "unavailable", NOT_AVAILABLE)
-    else:
-
-        def prep() -> tuple[list[str], str]:
-            from zoobench.data.cache import prep_cache
-
-            assert cfg.data is not None
-            meta = prep_cache(cfg.data, engine.preprocess, mdir / "cache", limit=cfg.limit)
-            return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
-
-        try:
-            book.run("prep", {"data": data_hash, "geometry": engine.preprocess.geometry_hash()}, prep, log)
-            prep_ok = True
-        except Exception as exc:  # an optional stage: record it, go on with the image folder
-            book.record("prep", status="error", note=f"{type(exc).__name__}: {exc}", outputs=[], seconds=0.0)
-
-    from zoobench.data.cache import is_cache
+    try:
+        book.run("prep", {"data": data_hash, "geometry": engine.preprocess.geometry_hash()}, prep, log)
+        prep_ok = True
+    except Exception as exc:  # record it and go on with the image folder
+        book.record("prep", status="error", note=f"{type(exc).__name__}: {exc}", outputs=[], seconds=0.0)
 
     # infer reads the prep cache when the prep stage left one (uint8 memmap, normalized on the fly)
     infer_data = str(mdir / "cache") if prep_ok and is_cache(mdir / "cache") else cfg.data
