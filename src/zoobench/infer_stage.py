@@ -88,8 +88,9 @@ def do_infer(
     from zoobench.data.cache import clean_temp
     from zoobench.data.datasets import image_key, read_labels
     from zoobench.evaluate import write_predictions
+    from zoobench.io import write_skipped_csv
     from zoobench.pipeline import format_stage_summary, resolve_input, run_folder
-    from zoobench.workflow import _console, write_skipped
+    from zoobench.workflow import _console
 
     console = _console(quiet)
     out = Path(outdir)
@@ -126,8 +127,7 @@ def do_infer(
         )
     row_labels = [label_map.get(image_key(n)) for n in res.names] if label_map is not None else None
     write_predictions(out / "predictions.csv", res.names, res.topk_ids, res.topk_probs, row_labels)
-    if res.skipped:
-        write_skipped(out / "skipped.csv", res.skipped)
+    write_skipped_csv(out / "skipped.csv", res.skipped)
     summary = {
         "model": engine.model,
         "engine": engine.path,

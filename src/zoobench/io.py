@@ -43,3 +43,18 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2
     """Write JSON atomically (pretty by default, with a trailing newline)."""
     text = json.dumps(obj, indent=indent, sort_keys=False)
     write_text(path, text + ("\n" if indent is not None else ""))
+
+
+def write_skipped_csv(path: str | os.PathLike[str], skipped: list[tuple[str, str]]) -> None:
+    """``image,reason`` rows of the inputs a stage skipped; no file (and an old one removed) when none was."""
+    import csv
+    import io
+
+    if not skipped:
+        Path(path).unlink(missing_ok=True)
+        return
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["image", "reason"])
+    w.writerows(skipped)
+    write_text(path, buf.getvalue())

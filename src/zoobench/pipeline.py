@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from zoobench.data.datasets import image_key
 from zoobench.data.decode import Decoded, DecodePool
 from zoobench.data.transforms import normalize
 from zoobench.engine import Engine
@@ -414,7 +413,3 @@ def _merge(
         runtime=info,
         logits=np.concatenate(logits_all) if logits_all else None,
     )
-
-
-def keys_of(names: list[str]) -> list[str]:
-    return [image_key(n) for n in names]

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from pathlib import Path
 from typing import Any
-
-from zoobench.io import atomic_open
 
 
 def _console(quiet: bool = False) -> Any:
@@ -24,15 +19,6 @@ def _reference_of(model: str) -> tuple[float | None, float | None]:
     except Exception:  # an ONNX file of a model zoobench does not know
         return None, None
     return (ref.top1, ref.top5) if ref else (None, None)
-
-
-def write_skipped(path: Path, skipped: list[tuple[str, str]]) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["image", "reason"])
-    w.writerows(skipped)
-    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write(buf.getvalue())
 
 
 # The infer / eval stages live in zoobench.infer_stage; re-exported here (the CLI, demo and run use these names).

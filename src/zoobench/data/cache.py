@@ -32,7 +32,7 @@ import numpy as np
 from zoobench.data.datasets import image_key, scan_dataset
 from zoobench.data.decode import DecodePool
 from zoobench.errors import DataError
-from zoobench.io import write_bytes, write_json, write_text
+from zoobench.io import write_bytes, write_json, write_skipped_csv, write_text
 from zoobench.models.spec import Preprocess
 
 CACHE_VERSION = 1
@@ -237,7 +237,7 @@ def prep_cache(
     }
     if fmt == "bin":
         _write_info(outp, [p.name for p in images], {s[0] for s in skipped}, pp)
-    _write_skipped_csv(outp / "skipped.csv", skipped)
+    write_skipped_csv(outp / "skipped.csv", skipped)
     write_json(meta_path, meta)
     prog_path.unlink(missing_ok=True)
     return {**meta, "status": "resumed" if resumed else "built"}
@@ -269,20 +269,6 @@ def _write_info(outp: Path, names: list[str], skipped: set[str], pp: Preprocess)
     rows = [n for n in names if n not in skipped]
     lines = [f"{i} {os.path.join(str(outp), image_key(n) + '.bin')} {w} {h}\n" for i, n in enumerate(rows)]
     write_text(outp / f"{outp.resolve().name}.info", "".join(lines))
-
-
-def _write_skipped_csv(path: Path, skipped: list[tuple[str, str]]) -> None:
-    import csv
-    import io
-
-    if not skipped:
-        path.unlink(missing_ok=True)
-        return
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["image", "reason"])
-    w.writerows(skipped)
-    write_text(path, buf.getvalue())
 
 
 def clean_temp(folder: str | os.PathLike[str]) -> None:
