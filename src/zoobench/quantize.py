@@ -51,11 +51,18 @@ def batches(x: np.ndarray, batch_size: int) -> list[np.ndarray]:
 
 
 def quantize_onnx(src: str, dst: str, calib: np.ndarray, input_name: str, *, batch_size: int = 8) -> None:
-    """Static QDQ int8 quantization with ONNX Runtime: per-channel weights, MinMax-calibrated activations."""
+    """Static QDQ int8 quantization with ONNX Runtime: per-channel weights, MinMax-calibrated activations.
+
+    Weights use 7 bits (``reduce_range``) unless this CPU has VNNI: ONNX Runtime's AVX2 u8×s8 kernel
+    (VPMADDUBSW) saturates its int16 sums with full 8-bit weights. Measured on EfficientNet-Lite0 (AVX2, no
+    VNNI, 5 photos): top-1 agreement with fp32 60% with 8-bit weights, 100% with 7-bit.
+    """
     import tempfile
 
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from zoobench.env import cpu_flags
 
     class Reader(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -79,6 +86,7 @@ def quantize_onnx(src: str, dst: str, calib: np.ndarray, input_name: str, *, bat
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
+            reduce_range=not (cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"}),
         )
 
 
