@@ -15,12 +15,6 @@ from zoobench.errors import ZoobenchError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _console() -> Any:
-    from zoobench.console import make_console
-
-    return make_console()
-
-
 def friendly(fn: F) -> F:
     """Turn ZoobenchError (user error) into one clear line and exit code 1, not a traceback."""
 

@@ -10,54 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from zoobench.console import Advance, make_console, progress_bar
 from zoobench.engine import Engine, resolve_engine
 from zoobench.env import environment
 from zoobench.errors import DataError
 from zoobench.io import write_json, write_text
 
 FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json", "accuracy.json")
-
-
-def progress_bar(label: str, console: Any, quiet: bool) -> Any:
-    """A rich progress bar with rate and ETA; it refreshes from its own thread, so advancing it is cheap."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn(f"[bold]{label}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=quiet,
-        refresh_per_second=4,
-    )
-
-
-class _Advance:
-    """Advance a progress task and keep a rate field (images/s over the run so far)."""
-
-    def __init__(self, bar: Any, task: Any) -> None:
-        import time
-
-        self._bar, self._task, self._t0, self._n, self._time = bar, task, time.perf_counter(), 0, time.perf_counter
-
-    def __call__(self, n: int) -> None:
-        self._n += n
-        dt = self._time() - self._t0
-        self._bar.update(self._task, advance=n, rate=f"{self._n / dt:8.1f} img/s" if dt > 0 else "")
 
 
 def do_infer(
@@ -90,9 +49,8 @@ def do_infer(
     from zoobench.evaluate import write_predictions
     from zoobench.io import write_skipped_csv
     from zoobench.pipeline import format_stage_summary, resolve_input, run_folder
-    from zoobench.workflow import _console
 
-    console = _console(quiet)
+    console = make_console(quiet)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     label_map = read_labels(labels) if labels else None  # fail on a bad label file before any work
@@ -118,7 +76,7 @@ def do_infer(
             threads=threads,
             limit=limit,
             strict=strict,
-            progress=_Advance(bar, task),
+            progress=Advance(bar, task),
             workers=workers,
             chunk=chunk,
             partial_dir=partial,
@@ -209,9 +167,8 @@ def do_eval(
     """
     from zoobench.data.datasets import image_key, read_labels
     from zoobench.evaluate import accuracy_dict, read_predictions, score, write_result_json
-    from zoobench.workflow import _console, _print_accuracy, _reference_of
 
-    console = _console(quiet)
+    console = make_console(quiet)
     p = Path(preds)
     pred_dir = p if p.is_dir() else p.parent
     pred_csv = p / "predictions.csv" if p.is_dir() else p
@@ -254,3 +211,31 @@ def do_eval(
     write_json(pred_dir / "accuracy.json", acc)
     _print_accuracy(console, acc)
     return acc
+
+
+def _reference_of(model: str) -> tuple[float | None, float | None]:
+    from zoobench.models import get_spec
+
+    try:
+        ref = get_spec(model).reference
+    except Exception:  # an ONNX file of a model zoobench does not know
+        return None, None
+    return (ref.top1, ref.top5) if ref else (None, None)
+
+
+def _print_accuracy(console: Any, acc: dict[str, Any]) -> None:
+    tops = "  ".join(f"top{k} {acc[f'top{k}']:.2f}%" for k in range(1, 6))
+    console.print(
+        f"[bold]accuracy[/] over {acc['count']} images ({acc.get('skipped', 0)} skipped, "
+        f"{acc.get('unlabeled', 0)} unlabeled): {tops}"
+    )
+    ref = acc.get("reference") or {}
+    if ref.get("top1") is not None:
+        verdict = {True: "[green]PASS[/]", False: "[red]FAIL[/]", None: "-"}[acc.get("passed")]
+        console.print(
+            f"reference top-1 {ref['top1']:.3f}%, delta {acc['delta_top1']:+.2f} points "
+            f"(tolerance {acc['tolerance_points']}; ±{acc['ci95_top1_points']:.1f} points is the 95% "
+            f"interval on {acc['count']} images) {verdict}"
+        )
+    if acc.get("note"):
+        console.print(f"[yellow]{acc['note']}[/]")

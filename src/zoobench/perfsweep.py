@@ -10,16 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from zoobench.console import make_console
 from zoobench.engine import Engine, load_engine, resolve_engine
 from zoobench.env import environment
 from zoobench.errors import ZoobenchError
 from zoobench.io import write_json
-
-
-def _console(quiet: bool = False) -> Any:
-    from zoobench.console import make_console
-
-    return make_console(quiet)
 
 
 def _base_engine(engine: Engine) -> Engine:
@@ -123,7 +118,7 @@ def _sweep(
     from zoobench.bench import time_throughput
     from zoobench.runtimes import load_session
 
-    console = _console(quiet)
+    console = make_console(quiet)
     tmp = _workdir
     workdir = Path(outdir or _workdir or ".")
     if engine is None:

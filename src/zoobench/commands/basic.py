@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from zoobench.cli import _console, cli, emit_json, friendly
+from zoobench.cli import cli, emit_json, friendly
+from zoobench.console import make_console
 
 _weights_opt = click.option(
     "--weights",
@@ -131,7 +132,7 @@ def export(
     spec = get_spec(model)
     pp = spec.preprocess_for(variant)
     out = Path(output or f"{spec.name.replace(':', '_')}.onnx")
-    console = _console()
+    console = make_console()
     with console.status(f"exporting {spec.name} ..."):
         torch_model, resolved = build_model(spec, weights)
         res = export_model(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from zoobench.cli import _console, cli, emit_json, friendly
+from zoobench.cli import cli, emit_json, friendly
+from zoobench.console import make_console
 
 
 def _preprocess_of(model: str, variant: str | None):  # type: ignore[no-untyped-def]
@@ -70,13 +71,13 @@ def prep(
     import time
     from pathlib import Path
 
+    from zoobench.console import Advance, progress_bar
     from zoobench.data.cache import prep_cache
-    from zoobench.infer_stage import _Advance, progress_bar
 
     pp = _preprocess_of(model, variant)
     name = Path(model).stem if model.lower().endswith(".onnx") else model.replace(":", "_")
     outdir = out or f"zoobench-cache/{name}-{pp.geometry_hash() if fmt == 'npy' else pp.hash()}"
-    console = _console()
+    console = make_console()
     t0 = time.perf_counter()
     with progress_bar("prep", console, as_json) as bar:
         task = bar.add_task("prep", total=None, rate="")
@@ -93,7 +94,7 @@ def prep(
             limit=limit,
             chunk=chunk,
             strict=strict,
-            progress=_Advance(bar, task),
+            progress=Advance(bar, task),
             on_total=on_total,
         )
     dt = time.perf_counter() - t0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from zoobench.cli import _console, cli, emit_json, friendly
+from zoobench.cli import cli, emit_json, friendly
+from zoobench.console import make_console
 
 
 def parse_ints(text: str) -> list[int]:
@@ -115,7 +116,7 @@ def compile_cmd(
     """
     from zoobench.compile import compile_engine
 
-    console = _console()
+    console = make_console()
     engine = compile_engine(
         model,
         runtime=runtime,
