@@ -156,16 +156,15 @@ def export_model(
                 "torch_version": torch.__version__,
             },
         )
-        onnx.save(onnx_model, str(tmp))
-        parity = check_parity(model, str(tmp), preprocess, parity_batch, tolerance_rel)
-        set_metadata(onnx_model, {"parity": asdict(parity)})
-        onnx.save(onnx_model, str(tmp))
+        parity = check_parity(model, onnx_model.SerializeToString(), preprocess, parity_batch, tolerance_rel)
         if not parity.passed:
             raise ExportError(
                 f"parity check failed for {spec.name}: ONNX Runtime vs PyTorch max |diff| "
                 f"{parity.max_abs_diff:.3g} (relative {parity.rel_diff:.3g} > {tolerance_rel:g}), "
                 f"top-1 agreement {parity.top1_agreement:.0%}"
             )
+        set_metadata(onnx_model, {"parity": asdict(parity)})
+        onnx.save(onnx_model, str(tmp))
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -198,7 +197,9 @@ def _simplify(model: Any) -> tuple[Any, bool]:
     return slim, True
 
 
-def check_parity(model: Any, onnx_path: str, preprocess: Preprocess, batch: int, tolerance_rel: float) -> Parity:
+def check_parity(
+    model: Any, onnx_model: str | bytes, preprocess: Preprocess, batch: int, tolerance_rel: float
+) -> Parity:
     """Run the same seeded random batch through PyTorch and ONNX Runtime (CPU, fp32)."""
     import onnxruntime as ort
     import torch
@@ -207,7 +208,7 @@ def check_parity(model: Any, onnx_path: str, preprocess: Preprocess, batch: int,
     x = rng.standard_normal((batch, *preprocess.input_size), dtype=np.float32)
     with torch.inference_mode():
         ref = model(torch.from_numpy(x)).float().numpy()
-    sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(onnx_model, providers=["CPUExecutionProvider"])
     got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     if got.shape != ref.shape:
         raise ExportError(f"ONNX output shape {got.shape} differs from PyTorch {ref.shape}")
