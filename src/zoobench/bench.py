@@ -63,13 +63,21 @@ class PerfResult:
         return d
 
 
-def make_input(shape: tuple[int, ...], data: str = "random", seed: int = 0) -> np.ndarray:
-    """The benchmark's input: ``zero`` (as ais_bench's default) or seeded standard-normal ``random``."""
+def make_input(shape: tuple[int, ...], data: str = "random", seed: int = 0, *, uint8: bool = False) -> np.ndarray:
+    """The benchmark's input: ``zero`` (as ais_bench's default) or seeded standard-normal ``random``; with
+    ``uint8`` (a uint8-input engine) zeros or uniform 0..255 pixels."""
+    if uint8 and data in ("zero", "random"):
+        rng = np.random.default_rng(seed)
+        return np.zeros(shape, np.uint8) if data == "zero" else rng.integers(0, 256, shape, dtype=np.uint8)
     if data == "zero":
         return np.zeros(shape, dtype=np.float32)
     if data == "random":
         return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
     raise ValueError(f"data must be 'zero' or 'random', got {data!r}")
+
+
+def _takes_uint8(session: Session) -> bool:
+    return bool(np.dtype(getattr(session, "input_dtype", np.float32)) == np.uint8)
 
 
 def time_session(
@@ -87,7 +95,7 @@ def time_session(
 
     Throughput = images / wall time of the measured loop (warm-up excluded).
     """
-    x = make_input((batch_size, *input_size), data)
+    x = make_input((batch_size, *input_size), data, uint8=_takes_uint8(session))
     for _ in range(max(warmup, 1)):
         session.run(x)
     samples: list[float] = []
@@ -125,7 +133,7 @@ def time_throughput(
         return time_session(
             session, batch_size, input_size, seconds=seconds, min_iters=min_iters, warmup=warmup, data=data
         )
-    x = make_input((batch_size, *input_size), data)
+    x = make_input((batch_size, *input_size), data, uint8=_takes_uint8(session))
     samples, wall = timer(x, seconds=seconds, min_iters=min_iters, warmup=warmup)
     lat = Latency.from_values(samples)
     return PerfResult(batch_size, lat, wall, batch_size * lat.count / wall, warmup, data, mode="async")

@@ -22,10 +22,25 @@ PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 _SUFFIX = {"onnxruntime": ".onnx", "openvino": ".xml", "tensorrt": ".plan"}
 
 
-def default_output(source: Engine, runtime: str, precision: str, batch_size: int | None = None) -> Path:
+def default_output(
+    source: Engine, runtime: str, precision: str, batch_size: int | None = None, input_dtype: str | None = None
+) -> Path:
     src = Path(source.path)
     bs = f".b{batch_size}" if batch_size else ""
-    return src.with_name(f"{src.stem}.{runtime}.{precision}{bs}{_SUFFIX[runtime]}")
+    tag = ""
+    if input_dtype and input_dtype != source.input_dtype:
+        tag = ".u8" if input_dtype == "uint8" else ".float"
+    return src.with_name(f"{src.stem}.{runtime}.{precision}{bs}{tag}{_SUFFIX[runtime]}")
+
+
+def _input_dtype(asked: str | None, source: Engine) -> str:
+    """The engine's input type: ``uint8`` or ``float32`` (``float`` accepted); None keeps the source's."""
+    if asked is None:
+        return source.input_dtype
+    value = {"float": "float32", "fp32": "float32"}.get(asked, asked)
+    if value not in ("float32", "uint8"):
+        raise ZoobenchError(f"--input must be float or uint8, got {asked!r}")
+    return value
 
 
 def compile_engine(
@@ -41,6 +56,7 @@ def compile_engine(
     workdir: str = ".",
     calibration_limit: int = 300,
     log: Any = None,
+    input_dtype: str | None = None,
 ) -> Engine:
     """Compile ``model`` (a name, an .onnx file or an :class:`Engine`) for ``runtime`` at ``precision``.
 
@@ -50,6 +66,8 @@ def compile_engine(
             is calibrated on random data, which is recorded and printed as a warning.
         agreement_data: image folder to compare the engine with the fp32 reference (default: ``calibration``).
         output: artifact path (default: beside the source, ``STEM.RUNTIME.PRECISION.EXT``).
+        input_dtype: ``uint8`` makes an engine that takes the uint8 crop and normalizes inside (ONNX prefix
+            nodes; OpenVINO's PrePostProcessor), ``float32`` one that takes normalized floats; None: as the source.
 
     Returns:
         The compiled engine; its metadata holds ``runtime``, ``precision``, ``calibration`` and ``agreement``.
@@ -62,7 +80,8 @@ def compile_engine(
     source = model if isinstance(model, Engine) else resolve_engine(model, weights=weights, workdir=workdir, log=say)
     if source.runtime:
         raise ZoobenchError(f"{source.path} is already compiled ({source.runtime} {source.precision}); pass its ONNX")
-    out = Path(output) if output else default_output(source, runtime, precision, batch_size)
+    want = _input_dtype(input_dtype, source)
+    out = Path(output) if output else default_output(source, runtime, precision, batch_size, want)
     if out.suffix.lower() != _SUFFIX[runtime]:
         raise ZoobenchError(f"a {runtime} artifact must end in {_SUFFIX[runtime]}, got {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +98,11 @@ def compile_engine(
             calib = random_images(pp)
             calib_info = {"kind": "random", "count": len(calib), "warning": RANDOM_CALIBRATION_WARNING}
             say(f"[bold red]WARNING[/] {RANDOM_CALIBRATION_WARNING}")
-    meta = {k: v for k, v in source.metadata.items() if k not in ("agreement", "parity")}
+    from zoobench.uint8_input import input_meta
+
+    dropped = ("agreement", "parity", "input_parity", "float_source_sha256")
+    meta = {k: v for k, v in source.metadata.items() if k not in dropped}
+    meta.update(input_meta(want))
     meta.update(
         {
             "runtime": runtime,
@@ -91,13 +114,15 @@ def compile_engine(
         }
     )
     t0 = time.perf_counter()
-    say(f"compiling {source.path} -> {out} ({runtime} {precision})")
-    if runtime == "onnxruntime":
-        _compile_ort(source, out, precision, calib, meta)
-    elif runtime == "openvino":
-        _compile_openvino(source, out, precision, calib, batch_size, meta)
-    else:
-        _compile_tensorrt(source, out, precision, calib, batch_size, meta)
+    say(f"compiling {source.path} -> {out} ({runtime} {precision}, {want} input)")
+    with tempfile.TemporaryDirectory(prefix="zoobench-core-") as tmp:
+        core = _float_core(source, Path(tmp))  # calibration, quantization and PrePostProcessor work on it
+        if runtime == "onnxruntime":
+            _compile_ort(core, out, precision, calib, meta)
+        elif runtime == "openvino":
+            _compile_openvino(core, out, precision, calib, batch_size, meta)
+        else:
+            _compile_tensorrt(core, out, precision, calib, batch_size, meta)
     meta["compile_seconds"] = round(time.perf_counter() - t0, 3)
     data = agreement_data or calibration
     if precision != "fp32":
@@ -108,7 +133,40 @@ def compile_engine(
     return load_engine(str(out))
 
 
-def _compile_ort(source: Engine, out: Path, precision: str, calib: Any, meta: dict[str, Any]) -> None:
+def _float_core(source: Engine, tmp: Path) -> Engine:
+    """The source as a float-input engine: itself, or its float core with the uint8 prefix removed."""
+    if source.input_dtype == "float32":
+        return source
+    from zoobench.uint8_input import input_meta, write_input_variant
+
+    path = tmp / "core.onnx"
+    write_input_variant(source.path, path, "float32")
+    return Engine(str(path), source.model, source.preprocess, {**source.metadata, **input_meta("float32")})
+
+
+def _with_uint8_input(src: str, dst: str, core: Engine) -> str:
+    """Write ``src`` with the normalization prepended (uint8 input) to ``dst``; return ``dst``."""
+    import onnx
+
+    from zoobench.uint8_input import convert_input
+
+    m = onnx.load(src)
+    convert_input(m, core.preprocess, "uint8")
+    onnx.save(m, dst)
+    return dst
+
+
+def _quantized(core: Engine, dst: str, calib: Any) -> None:
+    """QDQ int8 of the float core, calibrated on normalized floats (the in-graph prefix stays fp32)."""
+    import onnxruntime as ort
+
+    from zoobench.quantize import quantize_onnx
+
+    input_name = ort.InferenceSession(core.path, providers=["CPUExecutionProvider"]).get_inputs()[0].name
+    quantize_onnx(core.path, dst, calib, input_name)
+
+
+def _compile_ort(core: Engine, out: Path, precision: str, calib: Any, meta: dict[str, Any]) -> None:
     import onnx
     import onnxruntime as ort
 
@@ -118,13 +176,13 @@ def _compile_ort(source: Engine, out: Path, precision: str, calib: Any, meta: di
         raise RuntimeUnavailableError(
             f"onnxruntime {precision}: not useful on CPU; use openvino bf16 or tensorrt fp16 on a GPU"
         )
+    uint8 = meta["input_dtype"] == "uint8"
     with tempfile.TemporaryDirectory(prefix="zoobench-compile-", dir=out.parent) as tmp:
         staged = str(Path(tmp) / "model.onnx")
         if precision == "int8":
-            from zoobench.quantize import quantize_onnx
-
-            input_name = ort.InferenceSession(source.path, providers=["CPUExecutionProvider"]).get_inputs()[0].name
-            quantize_onnx(source.path, staged, calib, input_name)
+            _quantized(core, staged, calib)
+            if uint8:
+                _with_uint8_input(staged, staged, core)
             meta["quantization"] = {
                 "tool": "onnxruntime.quantization.quantize_static",
                 "format": "QDQ",
@@ -133,11 +191,12 @@ def _compile_ort(source: Engine, out: Path, precision: str, calib: Any, meta: di
                 "weights": "int8",
             }
         else:
+            src = _with_uint8_input(core.path, str(Path(tmp) / "u8.onnx"), core) if uint8 else core.path
             # EXTENDED, not ALL: ALL bakes in layout-specific ops that only run on this exact CPU.
             so = ort.SessionOptions()
             so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
             so.optimized_model_filepath = staged
-            ort.InferenceSession(source.path, sess_options=so, providers=["CPUExecutionProvider"])
+            ort.InferenceSession(src, sess_options=so, providers=["CPUExecutionProvider"])
             meta["optimization"] = "ORT_ENABLE_EXTENDED"
         m = onnx.load(staged)
         del m.metadata_props[:]  # the export's own (parity of the fp32 graph) would mislead here
@@ -146,8 +205,24 @@ def _compile_ort(source: Engine, out: Path, precision: str, calib: Any, meta: di
         os.replace(staged, out)
 
 
+def _ov_uint8_input(model: Any, core: Engine) -> Any:
+    """OpenVINO's own PrePostProcessor: u8 NCHW tensor -> f32, ``(x - 255*mean) / (255*std)``."""
+    import openvino as ov
+    from openvino.preprocess import PrePostProcessor
+
+    pp = core.preprocess
+    ppp = PrePostProcessor(model)
+    inp = ppp.input()
+    inp.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NCHW"))
+    inp.model().set_layout(ov.Layout("NCHW"))
+    inp.preprocess().convert_element_type(ov.Type.f32).mean([255.0 * m for m in pp.mean]).scale(
+        [255.0 * s for s in pp.std]
+    )
+    return ppp.build()
+
+
 def _compile_openvino(
-    source: Engine, out: Path, precision: str, calib: Any, batch_size: int | None, meta: dict[str, Any]
+    core: Engine, out: Path, precision: str, calib: Any, batch_size: int | None, meta: dict[str, Any]
 ) -> None:
     import openvino as ov
 
@@ -156,14 +231,17 @@ def _compile_openvino(
     if precision not in supported_precisions():
         caps = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
         raise RuntimeUnavailableError(f"openvino {precision} is not supported by this CPU (capabilities: {caps})")
-    model = ov.convert_model(source.path)
+    model = ov.convert_model(core.path)
     if batch_size:
-        model.reshape([batch_size, *source.preprocess.input_size])
+        model.reshape([batch_size, *core.preprocess.input_size])
     if precision == "int8":
         from zoobench.quantize import quantize_openvino
 
-        model = quantize_openvino(model, calib)
+        model = quantize_openvino(model, calib)  # on the float model: calibrated on normalized floats
         meta["quantization"] = {"tool": "nncf.quantize", "nncf_preset": "performance (symmetric)"}
+    if meta["input_dtype"] == "uint8":
+        model = _ov_uint8_input(model, core)
+        meta["normalization_impl"] = "openvino.preprocess.PrePostProcessor"
     meta["openvino_version"] = ov.get_version()
     for key, value in meta.items():
         model.set_rt_info(json.dumps(value), ["zoobench", key])
@@ -176,18 +254,19 @@ def _compile_openvino(
 
 
 def _compile_tensorrt(
-    source: Engine, out: Path, precision: str, calib: Any, batch_size: int | None, meta: dict[str, Any]
+    core: Engine, out: Path, precision: str, calib: Any, batch_size: int | None, meta: dict[str, Any]
 ) -> None:
-    """UNVERIFIED (no GPU here): int8 builds from a QDQ ONNX quantized by onnxruntime (explicit quantization)."""
+    """UNVERIFIED (no GPU here): int8 builds from a QDQ ONNX quantized by onnxruntime (explicit quantization);
+    a uint8 plan is built from the uint8 ONNX (the normalization runs on the GPU)."""
     from zoobench.runtimes.tensorrt import build_plan
 
-    onnx_path = source.path
+    onnx_path = core.path
     with tempfile.TemporaryDirectory(prefix="zoobench-compile-") as tmp:
         if precision == "int8":
-            from zoobench.quantize import quantize_onnx
-
             onnx_path = str(Path(tmp) / "qdq.onnx")
-            quantize_onnx(source.path, onnx_path, calib, "input")
+            _quantized(core, onnx_path, calib)
+        if meta["input_dtype"] == "uint8":
+            onnx_path = _with_uint8_input(onnx_path, str(Path(tmp) / "u8.onnx"), core)
         bs = batch_size or 64
         build_plan(
             onnx_path,
@@ -195,7 +274,7 @@ def _compile_tensorrt(
             precision=precision,
             max_batch=bs,
             opt_batch=bs,
-            input_size=source.preprocess.input_size,
+            input_size=core.preprocess.input_size,
         )
 
 
@@ -207,10 +286,10 @@ def _agreement(source: Engine, out: Path, runtime: str, precision: str, data: st
     if not data:
         say("[yellow]no images to compare with the fp32 reference: agreement unknown (pass --calibration)[/]")
         return {"count": 0, "note": "no images given; agreement with fp32 unknown"}
-    x, _ = load_images(data, source.preprocess)
-    reference = run_all(load_session(source.path, "onnxruntime", precision="fp32"), x)
+    pixels, _ = load_images(data, source.preprocess, raw=True)  # uint8 crops; normalized for float engines
+    reference = run_all(load_session(source.path, "onnxruntime", precision="fp32"), pixels, pp=source.preprocess)
     engine_session = load_session(str(out), runtime, precision=precision)
-    res = agreement(reference, run_all(engine_session, x))
+    res = agreement(reference, run_all(engine_session, pixels, pp=source.preprocess))
     res["data"] = str(Path(data).resolve())
     res["reference"] = "onnxruntime fp32 on the source ONNX"
     say(

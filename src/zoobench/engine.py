@@ -33,6 +33,11 @@ class Engine:
     def precision(self) -> str:
         return str(self.metadata.get("precision", "fp32"))
 
+    @property
+    def input_dtype(self) -> str:
+        """``uint8`` for an engine that takes the uint8 crop and normalizes inside; else ``float32``."""
+        return "uint8" if self.metadata.get("input_dtype") == "uint8" else "float32"
+
 
 # Files zoobench can run: ONNX (metadata inside), OpenVINO IR and TensorRT plans (metadata in a sidecar).
 MODEL_SUFFIXES = (".onnx", ".xml", ".plan", ".engine")
@@ -116,4 +121,35 @@ def resolve_engine(
         log(f"exporting {spec.name} ({resolved.describe()}) -> {out}")
     model, resolved = build_model(spec, weights, resolved)
     export_model(model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), exporter=exporter)
+    return load_engine(str(out))
+
+
+def uint8_engine(engine: Engine, *, log: Any = None) -> Engine:
+    """The uint8-input twin of a float ONNX export: ``STEM.u8.onnx`` beside it, made once and reused.
+
+    Raises:
+        ZoobenchError: ``engine`` is a compiled artifact (compile it with ``--input uint8`` instead).
+    """
+    if engine.input_dtype == "uint8":
+        return engine
+    if engine.runtime or Path(engine.path).suffix.lower() != ".onnx":
+        raise ZoobenchError(
+            f"{engine.path} is a compiled float-input engine; compile its ONNX with `--input uint8` instead"
+        )
+    from zoobench.stages import sha256_file
+    from zoobench.uint8_input import write_input_variant
+
+    src = Path(engine.path)
+    out = src.with_name(f"{src.stem}.u8.onnx")
+    digest = sha256_file(src)
+    if out.is_file():
+        try:
+            twin = load_engine(str(out))
+            if twin.input_dtype == "uint8" and twin.metadata.get("float_source_sha256") == digest:
+                return twin
+        except ZoobenchError:  # unreadable or foreign: make it again
+            pass
+    if log:
+        log(f"uint8-input engine (normalization inside the graph) -> {out}")
+    write_input_variant(src, out, "uint8", extra={"float_source_sha256": digest})
     return load_engine(str(out))

@@ -93,8 +93,17 @@ def export_model(
     simplify: bool = True,
     parity_batch: int = 2,
     tolerance_rel: float = 1e-3,
+    input_dtype: str = "float32",
 ) -> ExportResult:
-    """Export ``model`` (eval mode) to ``out_path`` and check the result against PyTorch."""
+    """Export ``model`` (eval mode) to ``out_path`` and check the result against PyTorch.
+
+    With ``input_dtype="uint8"`` the checked float graph then gets the normalization prepended (see
+    :mod:`zoobench.uint8_input`): the engine takes the uint8 NCHW crop under the same input name.
+    """
+    from zoobench.uint8_input import INPUT_DTYPES
+
+    if input_dtype not in INPUT_DTYPES:
+        raise ExportError(f"input type must be one of {', '.join(INPUT_DTYPES)}, got {input_dtype!r}")
     import onnx
     import torch
 
@@ -164,6 +173,7 @@ def export_model(
                 f"top-1 agreement {parity.top1_agreement:.0%}"
             )
         set_metadata(onnx_model, {"parity": asdict(parity)})
+        onnx_model = _with_input(onnx_model, preprocess, input_dtype, simplify)
         onnx.save(onnx_model, str(tmp))
         tmp.replace(out)
     finally:
@@ -171,6 +181,23 @@ def export_model(
     return ExportResult(
         str(out), spec.name, opset, exporter, simplified, time.perf_counter() - t0, parity, weights_info
     )
+
+
+def _with_input(onnx_model: Any, preprocess: Preprocess, input_dtype: str, simplify: bool) -> Any:
+    """The checked float graph as it is, or with its uint8 input (checked, simplified, compared with it)."""
+    import onnx
+
+    from zoobench.uint8_input import check_input_parity, convert_input
+
+    if input_dtype == "float32":
+        return convert_input(onnx_model, preprocess, "float32")  # records input_dtype / normalization
+    before = onnx_model.SerializeToString()
+    onnx_model = convert_input(onnx_model, preprocess, "uint8")
+    if simplify:
+        onnx_model, _ = _simplify(onnx_model)
+    onnx.checker.check_model(onnx_model, full_check=True)
+    set_metadata(onnx_model, {"input_parity": check_input_parity(before, onnx_model.SerializeToString(), preprocess)})
+    return onnx_model
 
 
 def _fix_io(model: Any, spec: ModelSpec) -> Any:
@@ -193,6 +220,7 @@ def _simplify(model: Any) -> tuple[Any, bool]:
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         slim = onnxslim.slim(model)
+    del slim.metadata_props[:]  # onnxslim may copy them already: never twice
     slim.metadata_props.extend(model.metadata_props)
     return slim, True
 

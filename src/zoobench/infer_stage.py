@@ -38,11 +38,13 @@ def do_infer(
     dump: str | None = None,
     chunk: int = 512,
     resume: bool = True,
+    input_dtype: str | None = None,
 ) -> dict[str, Any]:
     """Export if needed, infer an image folder or a prep cache, write predictions.csv / summary.json (/ skipped.csv).
 
     Finished chunks are kept in OUTDIR/.partial until the run completes, so a rerun resumes; with ``dump``
-    each image's logits are also written as ais_bench does into OUTDIR/outputs.
+    each image's logits are also written as ais_bench does into OUTDIR/outputs. ``input_dtype="uint8"`` runs
+    the uint8-input twin of a float export (``STEM.u8.onnx``, made once): the crops go in unnormalized.
     """
     from zoobench.data.cache import clean_temp
     from zoobench.data.datasets import image_key, read_labels
@@ -59,6 +61,10 @@ def do_infer(
         label_map = inp.folder_labels
     if engine is None:
         engine = resolve_engine(model, weights=weights, variant=variant, workdir=out, log=console.print)
+    if input_dtype == "uint8":
+        from zoobench.engine import uint8_engine
+
+        engine = uint8_engine(engine, log=console.print)
     for name in FINAL_OUTPUTS:  # a final file exists only for a run that completed
         (out / name).unlink(missing_ok=True)
     clean_temp(out)
@@ -89,6 +95,7 @@ def do_infer(
     summary = {
         "model": engine.model,
         "engine": engine.path,
+        "input_dtype": engine.input_dtype,
         "weights": engine.metadata.get("weights"),
         "random_weights": engine.random_weights,
         "preprocess": engine.preprocess.to_dict(),

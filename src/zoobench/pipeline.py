@@ -4,7 +4,8 @@ Stages, as the seeds' ``benchmark`` tool reports them: ``[data read]`` (file byt
 (decode, resize, crop, normalize), ``[infer]`` (the runtime call), ``[post]`` (softmax + top-k).
 
 Images are decoded by worker processes (:class:`~zoobench.data.decode.DecodePool`) while the runtime
-infers, through bounded queues; a cache is read from its memory map and normalized on the fly. The
+infers, through bounded queues; a cache is read from its memory map and normalized on the fly. A
+uint8-input engine (``export --input uint8``) gets the uint8 crops as they are: it normalizes inside. The
 data read and preprocess seconds of an image folder are summed over the workers (per-process cost);
 ``data_wait`` is the time the inference loop waited for data.
 
@@ -34,6 +35,7 @@ from zoobench.errors import DataError
 from zoobench.evaluate import topk_from_logits
 from zoobench.io import write_bytes, write_json
 from zoobench.runtimes import load_session
+from zoobench.uint8_input import normalizes_inside
 
 
 @dataclass
@@ -195,10 +197,13 @@ def _prefetch(items: Iterator[Any], depth: int = 3) -> Iterator[Any]:
         stop.set()
 
 
-def _normalized(items: Iterator[Decoded], pp: Any) -> Iterator[tuple[Decoded, np.ndarray | None, float]]:
+def _normalized(
+    items: Iterator[Decoded], pp: Any, in_graph: bool = False
+) -> Iterator[tuple[Decoded, np.ndarray | None, float]]:
+    """Normalized float32 batches; with ``in_graph`` (a uint8-input engine) the uint8 crops as they are."""
     for d in items:
         t0 = time.perf_counter()
-        batch = normalize(d.pixels, pp) if len(d.ok) else None
+        batch = (d.pixels if in_graph else normalize(d.pixels, pp)) if len(d.ok) else None
         yield d, batch, time.perf_counter() - t0
 
 
@@ -315,6 +320,10 @@ def run_folder(
     with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
         opts: dict[str, Any] = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
         session = load_session(engine.path, runtime, threads=threads, **opts)
+        in_graph = normalizes_inside(engine, session)
+        # one run before the clock, as part of loading: first-run allocations (and OpenVINO's per-batch
+        # compile) are not the data path's cost
+        session.run(np.zeros((batch_size, *pp.input_size), np.uint8 if in_graph else np.float32))
         if inp.cache is not None:
             source = _cache_groups(inp, groups)
         else:
@@ -323,7 +332,8 @@ def run_folder(
         t_start = time.perf_counter()
         # A cache needs no decode: normalizing inline (~2% of a batch) beats a prefetch thread whose work
         # contends with the runtime's own threads on the same cores (measured: 90% vs 95%+ of pure inference).
-        items = _normalized(source, pp) if inp.cache is not None else _prefetch(_normalized(source, pp))
+        items = _normalized(source, pp, in_graph)
+        items = items if inp.cache is not None else _prefetch(items)
         while True:
             t0 = time.perf_counter()
             item = next(items, None)

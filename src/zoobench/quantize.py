@@ -16,14 +16,16 @@ RANDOM_CALIBRATION_WARNING = (
 )
 
 
-def load_images(folder: str | Path, pp: Preprocess, limit: int = 300) -> tuple[np.ndarray, list[str]]:
+def load_images(
+    folder: str | Path, pp: Preprocess, limit: int = 300, *, raw: bool = False
+) -> tuple[np.ndarray, list[str]]:
     """The first ``limit`` readable images of a flat folder, through the model's own preprocessing.
 
     Returns:
-        float32 (N, 3, H, W) array and the image names.
+        float32 (N, 3, H, W) array (with ``raw``: the uint8 crops before normalization) and the image names.
     """
     from zoobench.data.datasets import scan_folder
-    from zoobench.data.transforms import preprocess_image
+    from zoobench.data.transforms import preprocess_image, to_chw_uint8
 
     images, _ = scan_folder(folder)
     arrays: list[np.ndarray] = []
@@ -32,7 +34,7 @@ def load_images(folder: str | Path, pp: Preprocess, limit: int = 300) -> tuple[n
         if len(arrays) >= limit:
             break
         try:
-            arrays.append(preprocess_image(path, pp))
+            arrays.append(to_chw_uint8(path, pp) if raw else preprocess_image(path, pp))
         except DataError:
             continue  # a broken image is not worth failing a calibration over
         names.append(path.name)
@@ -122,5 +124,13 @@ def agreement(reference: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
     }
 
 
-def run_all(session: Any, x: np.ndarray, batch_size: int = 8) -> np.ndarray:
+def run_all(session: Any, x: np.ndarray, batch_size: int = 8, *, pp: Preprocess | None = None) -> np.ndarray:
+    """Logits of ``x`` in batches. uint8 crops ``x`` are normalized (with ``pp``) for a float-input session
+    and fed as they are to a uint8-input one."""
+    if x.dtype == np.uint8 and np.dtype(getattr(session, "input_dtype", np.float32)) != np.uint8:
+        if pp is None:
+            raise ValueError("uint8 crops for a float-input session need the preprocessing to normalize them")
+        from zoobench.data.transforms import normalize
+
+        x = normalize(x, pp)
     return np.concatenate([session.run(b) for b in batches(x, batch_size)])

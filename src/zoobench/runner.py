@@ -297,6 +297,7 @@ def _measure(
             outdir=str(mdir / "infer"),
             quiet=True,
             engine=engine,
+            input_dtype="uint8" if infer_data != cfg.data else None,  # cache-fed: uint8 engine, no host normalize
         )
         return ["infer/predictions.csv", "infer/summary.json"], f"{s['images_inferred']} images, {s['skipped']} skipped"
 

@@ -103,6 +103,14 @@ def models(pattern: str, as_json: bool) -> None:
     help="torch.onnx exporter; torchscript is the legacy one (faster, deprecated).",
 )
 @click.option("--no-simplify", is_flag=True, help="Skip onnxslim simplification.")
+@click.option(
+    "--input",
+    "input_kind",
+    type=click.Choice(["float", "uint8"]),
+    default="float",
+    show_default=True,
+    help="uint8: the engine takes the uint8 NCHW crop (what `prep` caches) and normalizes inside the graph.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def export(
@@ -113,6 +121,7 @@ def export(
     opset: int,
     exporter: str,
     no_simplify: bool,
+    input_kind: str,
     as_json: bool,
 ) -> None:
     """Export MODEL to ONNX with a dynamic batch axis and the seeds' IO names.
@@ -144,6 +153,7 @@ def export(
             opset=opset,
             exporter=exporter,
             simplify=not no_simplify,
+            input_dtype="uint8" if input_kind == "uint8" else "float32",
         )
     if as_json:
         emit_json(asdict(res))
@@ -151,7 +161,8 @@ def export(
     p = res.parity
     assert p is not None
     console.print(
-        f"[bold]{res.path}[/]  {spec.input_name}[batch,{','.join(map(str, pp.input_size))}] -> "
+        f"[bold]{res.path}[/]  {spec.input_name}[batch,{','.join(map(str, pp.input_size))}]"
+        f"{' uint8 (normalized inside)' if input_kind == 'uint8' else ''} -> "
         f"{spec.output_name}[batch,{spec.num_classes}]  opset {opset} ({exporter}), {res.seconds:.1f}s"
     )
     console.print(f"weights: {resolved.describe()}")

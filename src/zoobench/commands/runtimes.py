@@ -89,6 +89,13 @@ def runtimes_cmd(as_json: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Artifact path (default: MODEL.RUNTIME.PRECISION.{onnx,xml,plan} beside the ONNX).",
 )
+@click.option(
+    "--input",
+    "input_kind",
+    type=click.Choice(["float", "uint8"]),
+    default=None,
+    help="uint8: the engine takes the uint8 crop (what `prep` caches) and normalizes inside. Default: as MODEL.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the engine's metadata.")
 @friendly
 def compile_cmd(
@@ -100,6 +107,7 @@ def compile_cmd(
     agreement_data: str | None,
     weights: str | None,
     output: str | None,
+    input_kind: str | None,
     as_json: bool,
 ) -> None:
     """Compile MODEL (a name or an exported .onnx) for a runtime and precision, keeping its metadata.
@@ -127,11 +135,15 @@ def compile_cmd(
         output=output,
         weights=weights,
         log=console.print,
+        input_dtype=input_kind,
     )
     if as_json:
         emit_json({"engine": engine.path, **engine.metadata})
         return
-    console.print(f"[bold]{engine.path}[/]  {runtime} {precision}  ({engine.metadata.get('compile_seconds')} s)")
+    console.print(
+        f"[bold]{engine.path}[/]  {runtime} {precision}, {engine.input_dtype} input  "
+        f"({engine.metadata.get('compile_seconds')} s)"
+    )
 
 
 @cli.command()

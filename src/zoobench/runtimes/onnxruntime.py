@@ -9,6 +9,7 @@ import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
 from zoobench.runtimes.base import RuntimeInfo
+from zoobench.uint8_input import check_batch_dtype
 
 _PROVIDERS = {
     "cpu": "CPUExecutionProvider",
@@ -63,7 +64,7 @@ class OrtSession:
         self.input_name: str = inp.name
         self.output_name: str = self._sess.get_outputs()[0].name
         self.input_shape: tuple[int | str, ...] = tuple(inp.shape)
-        self.input_dtype = np.float16 if "float16" in inp.type else np.float32
+        self.input_dtype: Any = {"tensor(float16)": np.float16, "tensor(uint8)": np.uint8}.get(inp.type, np.float32)
         self._device = "cpu" if kind == "cpu" else f"cuda:{device.split(':')[1] if ':' in device else 0}"
         self._precision = precision
         self._threads = threads or so.intra_op_num_threads or os.cpu_count()
@@ -71,7 +72,8 @@ class OrtSession:
         self._provider = used
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        if batch.dtype != self.input_dtype:
+        check_batch_dtype(batch, self.input_dtype, "onnxruntime")
+        if batch.dtype != self.input_dtype:  # float32 -> float16 for an fp16 graph
             batch = batch.astype(self.input_dtype)
         out = self._sess.run([self.output_name], {self.input_name: batch})[0]
         return np.asarray(out, dtype=np.float32)

@@ -10,6 +10,7 @@ import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
 from zoobench.runtimes.base import RuntimeInfo
+from zoobench.uint8_input import check_batch_dtype
 
 # zoobench precision -> INFERENCE_PRECISION_HINT. An int8 IR is a quantized graph: its non-quantized
 # parts run in f32 (never the CPU's silent bf16 default).
@@ -70,6 +71,8 @@ class OvSession:
         self.input_name: str = model.inputs[0].get_any_name()
         self.output_name: str = model.outputs[0].get_any_name()
         pshape = model.inputs[0].get_partial_shape()
+        # a uint8 IR (compile --input uint8) normalizes inside, with OpenVINO's PrePostProcessor
+        self.input_dtype: Any = np.uint8 if model.inputs[0].get_element_type() == ov.Type.u8 else np.float32
         self.input_shape: tuple[int | str, ...] = tuple(d.get_length() if d.is_static else "batch" for d in pshape)
         self._compiled = core.compile_model(model, "CPU", config)
         self._request = self._compiled.create_infer_request()
@@ -104,7 +107,8 @@ class OvSession:
         return self._by_batch[n]
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        check_batch_dtype(batch, self.input_dtype, "openvino")
+        batch = np.ascontiguousarray(batch, dtype=self.input_dtype)
         res = self._for_batch(len(batch))[1].infer({0: batch})
         return np.asarray(res[0], dtype=np.float32)
 
@@ -119,7 +123,8 @@ class OvSession:
         """
         import openvino as ov
 
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        check_batch_dtype(batch, self.input_dtype, "openvino")
+        batch = np.ascontiguousarray(batch, dtype=self.input_dtype)
         compiled = self._for_batch(len(batch))[0]
         queue = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         clock = time.perf_counter

@@ -12,6 +12,7 @@ import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
 from zoobench.runtimes.base import RuntimeInfo
+from zoobench.uint8_input import check_batch_dtype
 
 
 def _require_gpu() -> Any:
@@ -99,13 +100,17 @@ class TrtSession:
         outputs = [n for n in names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
         self.input_name, self.output_name = inputs[0], outputs[0]
         self.input_shape: tuple[int | str, ...] = tuple(self._engine.get_tensor_shape(self.input_name))
+        # a plan built from a uint8 ONNX (compile --input uint8) takes the uint8 crop and normalizes on the GPU
+        u8 = self._engine.get_tensor_dtype(self.input_name) == trt.DataType.UINT8
+        self.input_dtype: Any = np.uint8 if u8 else np.float32
         self._stream = torch.cuda.Stream(device=self._device)
         self._precision = precision
         self._version = trt.__version__
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         torch = self._torch
-        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self._device)
+        check_batch_dtype(batch, self.input_dtype, "tensorrt")
+        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=self.input_dtype)).to(self._device)
         self._context.set_input_shape(self.input_name, tuple(x.shape))
         out_shape = tuple(self._context.get_tensor_shape(self.output_name))
         y = torch.empty(out_shape, dtype=torch.float32, device=self._device)

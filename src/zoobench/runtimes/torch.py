@@ -10,6 +10,7 @@ import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
 from zoobench.runtimes.base import RuntimeInfo
+from zoobench.uint8_input import check_batch_dtype
 
 _NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
 
@@ -31,7 +32,10 @@ def _build(model_path: str) -> tuple[Any, str, dict[str, Any]]:
     else:
         name, weights, meta = model_path, "random", {}
     module, resolved = build_model(get_spec(name), weights or None)
-    return module, name, {"weights": resolved.to_dict(), **({"source": model_path} if meta else {})}
+    extra = {"weights": resolved.to_dict(), **({"source": model_path} if meta else {})}
+    if meta.get("input_dtype") == "uint8":  # the ONNX normalizes inside: so does this session
+        extra.update(input_dtype="uint8", preprocess=meta["preprocess"])
+    return module, name, extra
 
 
 class TorchSession:
@@ -88,10 +92,23 @@ class TorchSession:
         self._threads = torch.get_num_threads() if kind == "cpu" else None
         self._version = torch.__version__
         self._torch = torch
+        self.input_dtype: Any = np.float32
+        self._scale_bias: tuple[Any, Any] | None = None
+        if self._extra.get("input_dtype") == "uint8":
+            from zoobench.models.spec import Preprocess
+            from zoobench.uint8_input import scale_bias
+
+            self.input_dtype = np.uint8
+            sb = scale_bias(Preprocess.from_dict(self._extra.pop("preprocess")))
+            self._scale_bias = tuple(torch.from_numpy(v.reshape(1, 3, 1, 1)).to(self._device) for v in sb)  # type: ignore[assignment]
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         torch = self._torch
-        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self._device, dtype=self._dtype)
+        check_batch_dtype(batch, self.input_dtype, "torch")
+        x = torch.from_numpy(np.ascontiguousarray(batch)).to(self._device)
+        if self._scale_bias is not None:
+            x = x.float() * self._scale_bias[0] + self._scale_bias[1]
+        x = x.to(dtype=self._dtype)
         if self._channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
