@@ -157,7 +157,9 @@ def main() -> None:
     report(args, work, engines, agree, rounds)
 
 
-def report(args: Any, work: Path, engines: dict[str, Any], agree: dict[str, Any], rounds: dict[str, list[float]]) -> None:
+def report(
+    args: Any, work: Path, engines: dict[str, Any], agree: dict[str, Any], rounds: dict[str, list[float]]
+) -> None:
     from zoobench.env import environment
 
     env = environment()
@@ -170,7 +172,8 @@ def report(args: Any, work: Path, engines: dict[str, Any], agree: dict[str, Any]
     print(f"CPU: {env.get('cpu')} · {env.get('cpu_count')} cores · flags {cpu_flags()}")
     print(f"work dir: {work}\n")
     n_conf = agree["onnxruntime fp32"]["confident"]["count"]
-    print(f"{'engine':<30} {'top-1 agr':>9} {f'(p>=.5, {n_conf})':>14} {'top-5 ovl':>9} {'max|dlogit|':>11} {'img/s':>8} {'spread':>7} {'vs best fp32':>12}")
+    head = f"{'engine':<30} {'top-1 agr':>9} {f'(p>=.5, {n_conf})':>14} {'top-5 ovl':>9} {'max|dlogit|':>11}"
+    print(f"{head} {'img/s':>8} {'spread':>7} {'vs best fp32':>12}")
     for name in engines:
         a = agree[name]
         print(
