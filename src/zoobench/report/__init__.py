@@ -123,7 +123,7 @@ def summary_table(runs: list[ModelRun]) -> Table:
         rows.append(
             [
                 r.name,
-                "random" if r.random_weights else "trained",
+                "random" if r.random_weights else str((r.card.get("weights") or {}).get("provenance", "trained")),
                 "-" if acc.get("top1") is None or r.random_weights else f"{acc['top1']:.2f}",
                 "-" if not (acc.get("reference") or {}).get("top1") else f"{acc['reference']['top1']:.3f}",
                 _gate(r),

@@ -100,6 +100,12 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
 
 
+_PROVENANCE = {
+    "published": "published weights, checksum verified",
+    "custom": "custom weights (your own file; not the published checkpoint)",
+}
+
+
 def card_table(run: ModelRun) -> Table:
     """Model card: what was measured, with which weights and preprocessing."""
     c = run.card
@@ -109,6 +115,7 @@ def card_table(run: ModelRun) -> Table:
         weights = "RANDOM INIT (untrained; accuracy not measured)"
     else:
         weights = ", ".join(f"{Path(f['path']).name} sha256 {f['sha256'][:16]}…" for f in w.get("files", [])) or NA
+        weights += f" ({_PROVENANCE.get(w.get('provenance', ''), 'provenance not recorded')})"
     size = pp.get("input_size") or c.get("input_size") or []
     rows = [
         ["model", f"{run.name}" + (f" — {c['description']}" if c.get("description") else "")],
