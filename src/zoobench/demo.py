@@ -44,14 +44,13 @@ def write_demo_images(folder: Path) -> Path:
 
 
 def do_demo(outdir: str, *, seconds: float = 2.0) -> dict[str, Any]:
-    """export -> infer -> eval -> perf on the embedded default, then a short readable summary."""
-    from rich.table import Table
+    """``zoobench run`` on the embedded default into a real run directory, then a short readable summary.
 
-    from zoobench.classes import class_name
+    The directory is what ``run`` writes (``report.md`` / ``report.html`` included), so ``zoobench report``
+    and ``zoobench compare`` read it like any other run.
+    """
     from zoobench.console import make_console
-    from zoobench.engine import resolve_engine
-    from zoobench.evaluate import read_predictions
-    from zoobench.workflow import do_infer, do_perf
+    from zoobench.runner import RunConfig, model_dirname, run_models
 
     console = make_console()
     out = Path(outdir)
@@ -59,50 +58,56 @@ def do_demo(outdir: str, *, seconds: float = 2.0) -> dict[str, Any]:
     console.rule(f"zoobench demo: {DEMO_MODEL}, real weights, real photos -> {out}")
     images = out / "images"
     labels = write_demo_images(images)
-    engine = resolve_engine(DEMO_MODEL, workdir=out, log=console.print)
-    summary = do_infer(DEMO_MODEL, str(images), labels=str(labels), batch_size=8, outdir=str(out), engine=engine)
-    perf = do_perf(DEMO_MODEL, batch_sizes=[1, 8], seconds=seconds, outdir=str(out), engine=engine)
+    cfg = RunConfig(data=str(images), labels=str(labels), batch_sizes=[1, 8], infer_batch_size=8, seconds=seconds)
+    status = run_models([DEMO_MODEL], out, cfg, command=f"zoobench demo -o {outdir}")[DEMO_MODEL]
+    if status == "error":
+        raise ZoobenchError(f"the demo run failed; see {out / model_dirname(DEMO_MODEL) / 'stages.json'}")
+    mdir = out / model_dirname(DEMO_MODEL)
+    acc = _print_results(console, mdir, labels)
+    elapsed = time.perf_counter() - t0
+    console.print(f"run directory: {out} (report: {out / 'report.html'}; `zoobench report {out}`) — {elapsed:.0f}s")
+    report = {"model": DEMO_MODEL, "status": status, "seconds": elapsed, "accuracy": acc}
+    write_json(out / "demo.json", report)
+    return report
 
-    preds = read_predictions(out / "predictions.csv")
+
+def _print_results(console: Any, mdir: Path, labels_file: Path) -> dict[str, Any]:
+    """The photos' predictions with class names, the accuracy with its (never decided) gate, the throughput."""
+    import json
+
+    from rich.table import Table
+
+    from zoobench.classes import class_name
+    from zoobench.data.datasets import image_key, read_labels
+    from zoobench.evaluate import read_predictions
+    from zoobench.infer_stage import gate_label
+
+    preds = read_predictions(mdir / "infer" / "predictions.csv")
+    truth = read_labels(labels_file)
     t = Table(title="predictions", title_justify="left")
     for col in ("image", "label", "top-1", "p", "top-2", "top-3"):
         t.add_column(col)
     for i, name in enumerate(preds.names):
-        label = preds.labels[i] if preds.labels is not None else None
+        label = truth.get(image_key(name))
         top = [int(v) for v in preds.topk_ids[i]]
-        mark = (
-            ""
-            if label is None
-            else (" [green]✓[/]" if top[0] == label else (" [yellow]top-5[/]" if label in top else " [red]✗[/]"))
-        )
+        hit = "" if label is None else " [green]✓[/]" if top[0] == label else " [yellow]top-5[/]"
+        hit = hit if label is None or label in top else " [red]✗[/]"
         t.add_row(
             name,
             "-" if label is None else f"{label} {class_name(label)}",
-            f"{top[0]} {class_name(top[0])}{mark}",
+            f"{top[0]} {class_name(top[0])}{hit}",
             f"{preds.topk_probs[i][0]:.2f}",
             class_name(top[1]),
             class_name(top[2]),
         )
     console.print(t)
-    acc = summary["accuracy"]
-    console.print(
-        f"accuracy on {acc['count']} labeled photos: top-1 {acc['top1']:.1f}%, top-5 {acc['top5']:.1f}% "
-        "(a handful of photos: a smoke test of the chain, not an ImageNet measurement)"
-    )
-    console.print(
-        f"throughput (onnxruntime fp32, CPU): best {perf['best_throughput_img_s']:.1f} img/s "
-        f"at batch {perf['best_batch_size']}"
-    )
-    elapsed = time.perf_counter() - t0
-    console.print(
-        f"run directory: {out}  (model .onnx, predictions.csv, summary.json, result.json, "
-        f"accuracy.json, perf.json) — {elapsed:.0f}s"
-    )
-    report = {
-        "model": DEMO_MODEL,
-        "seconds": elapsed,
-        "accuracy": acc,
-        "perf_best_img_s": perf["best_throughput_img_s"],
-    }
-    write_json(out / "demo.json", report)
-    return report
+    acc = json.loads((mdir / "infer" / "accuracy.json").read_text(encoding="utf-8"))
+    console.print(f"accuracy on {acc['count']} labeled photos: top-1 {acc['top1']:.1f}%, top-5 {acc['top5']:.1f}%")
+    console.print(f"gate: {gate_label(acc)}")
+    for perf_file in sorted((mdir / "perf").glob("*.json")):
+        perf = json.loads(perf_file.read_text(encoding="utf-8"))
+        console.print(
+            f"throughput ({perf_file.stem}, CPU): best {perf['best_throughput_img_s']:.1f} img/s "
+            f"at batch {perf['best_batch_size']}"
+        )
+    return acc

@@ -289,8 +289,8 @@ def accuracy_dict(
 
     Returns:
         ``top1``..``topK``, ``count``, ``skipped``, ``unlabeled``, ``missing`` (counts), ``reference``,
-        ``delta_top1``/``delta_top5`` (measured - reference, points), ``passed`` (top-1 within
-        ``tolerance``; ``None`` without a reference), ``tolerance_points``.
+        ``delta_top1``/``delta_top5`` (measured - reference, points), ``tolerance_points``, and the gate of
+        :func:`gate_verdict`: ``gate`` (pass / fail / inconclusive / None), ``passed``, ``images_needed``.
     """
     pct = [100 * h / result.count for h in result.hits_at_k]
     out: dict[str, Any] = {f"top{i}": v for i, v in enumerate(pct, start=1)}
@@ -305,11 +305,59 @@ def accuracy_dict(
         reference={"top1": reference_top1, "top5": reference_top5},
         delta_top1=delta1,
         delta_top5=delta5,
-        passed=None if delta1 is None else abs(delta1) <= tolerance,
         tolerance_points=tolerance,
         ci95_top1_points=round(100 * wilson_halfwidth(result.hits_at_k[0], result.count), 3),
     )
+    out.update(gate_verdict(pct[0], result.count, reference_top1, tolerance))
     return out
+
+
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+
+def gate_verdict(top1_pct: float, n: int, reference_top1: float | None, tolerance: float) -> dict[str, Any]:
+    """The accuracy gate: ``pass`` / ``fail`` / ``inconclusive`` (``None`` without a reference).
+
+    The gate asks whether ``|top-1 - reference| <= tolerance``. On ``n`` images top-1 itself is uncertain
+    by the half-width of its 95% Wilson interval; when that half-width is wider than the tolerance, the
+    images cannot tell a pass from a fail and the verdict is ``inconclusive``, with ``images_needed``: how
+    many images bring the half-width at the reference accuracy within the tolerance. A result whose whole
+    interval lies outside ``reference ± tolerance`` is a conclusive ``fail`` however few the images.
+
+    Returns:
+        ``gate``, ``passed`` (True / False; None when inconclusive or ungated), ``images_needed`` and
+        ``gate_reason`` (one line for people).
+    """
+    if reference_top1 is None:
+        return {"gate": None, "passed": None, "images_needed": None, "gate_reason": "no reference to gate against"}
+    hits = round(top1_pct * n / 100)
+    half = 100 * wilson_halfwidth(hits, n)
+    center = 100 * (hits / n + 1.96**2 / (2 * n)) / (1 + 1.96**2 / n) if n else 50.0
+    delta = round(top1_pct - reference_top1, 6)
+    low, high = reference_top1 - tolerance, reference_top1 + tolerance
+    clearly_outside = center + half < low or center - half > high
+    if half > tolerance and not clearly_outside:
+        need = images_needed(reference_top1, tolerance)
+        reason = (
+            f"inconclusive: ±{half:.1f} points is the 95% interval on {n} images, wider than the tolerance "
+            f"±{tolerance:g}; about {need:,} images would decide"
+        )
+        return {"gate": INCONCLUSIVE, "passed": None, "images_needed": need, "gate_reason": reason}
+    ok = abs(delta) <= tolerance and not clearly_outside
+    reason = (
+        f"top-1 {top1_pct:.2f} is {delta:+.2f} points from the reference {reference_top1:.2f} "
+        f"(tolerance {tolerance:g}, 95% interval ±{half:.1f} on {n} images)"
+    )
+    return {"gate": PASS if ok else FAIL, "passed": ok, "images_needed": None, "gate_reason": reason}
+
+
+def images_needed(reference_top1: float, tolerance: float) -> int:
+    """Fewest images whose 95% Wilson half-width at ``reference_top1`` percent is within ``tolerance`` points."""
+    p = min(max(reference_top1 / 100, 1e-6), 1 - 1e-6)
+    n = max(1, int(1.96**2 * p * (1 - p) / (tolerance / 100) ** 2 * 0.97))  # just under the normal approximation
+    while 100 * wilson_halfwidth(round(p * n), n) > tolerance:
+        n += 1
+    return n
 
 
 def wilson_halfwidth(hits: int, n: int, z: float = 1.96) -> float:

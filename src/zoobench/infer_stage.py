@@ -47,16 +47,20 @@ def do_infer(
     the uint8-input twin of a float export (``STEM.u8.onnx``, made once): the crops go in unnormalized.
     """
     from zoobench.data.cache import clean_temp
-    from zoobench.data.datasets import image_key, read_labels
+    from zoobench.data.datasets import IMAGE_EXTENSIONS, image_key, read_labels
     from zoobench.evaluate import write_predictions
     from zoobench.io import write_skipped_csv
     from zoobench.pipeline import format_stage_summary, resolve_input, run_folder
 
     console = make_console(quiet)
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     label_map = read_labels(labels) if labels else None  # fail on a bad label file before any work
     inp = resolve_input(data, limit)
+    if not inp.names:  # before any export or output: one line, as prep says it
+        why = f"; {len(inp.skipped)} file(s) that are not images" if inp.skipped else ""
+        exts = "/".join(sorted(IMAGE_EXTENSIONS))
+        raise DataError(f"no images in {data}{why} (looked for {exts}, flat or in class folders)")
+    out.mkdir(parents=True, exist_ok=True)
     if label_map is None and inp.folder_labels:
         label_map = inp.folder_labels
     if engine is None:
@@ -162,11 +166,15 @@ def do_eval(
     labels: str,
     *,
     result_json: str | None = None,
-    reference: float | None = None,
+    reference: float | tuple[float, float | None] | None = None,
     tolerance: float = 1.0,
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Score predictions; write the seeds' result.json and accuracy.json beside them.
+
+    ``reference`` (top-1, or top-1 and top-5, percent) replaces the model's published reference, e.g. for
+    custom weights; without it custom weights are gated against the published figure, and accuracy.json
+    says so (``reference.source``).
 
     PREDS is an infer output dir or its predictions.csv, or the seeds' outputs: a directory of ais_bench /
     benchmark dumps (``<stem>_0.txt|.bin|.npy``, paired by name) or an ais_bench ``*_summary.json``
@@ -205,12 +213,14 @@ def do_eval(
     else:
         raise DataError(f"{preds}: not a predictions.csv, a dump directory or an ais_bench summary json")
     result = score(names, ids, label_map, expected=expected)
-    ref1, ref5 = _reference_of(summary.get("model", "")) if reference is None else (reference, None)
+    ref1, ref5, source = _reference(summary, reference)
     acc = accuracy_dict(result, ref1, ref5, tolerance=tolerance, skipped=int(summary.get("skipped", 0)))
+    acc["reference"]["source"] = source
     acc["model"] = summary.get("model")
+    acc["weights_provenance"] = (summary.get("weights") or {}).get("provenance")
     acc["random_weights"] = bool(summary.get("random_weights", False))
     if acc["random_weights"]:
-        acc["passed"] = False
+        acc.update(gate=None, passed=None, images_needed=None, gate_reason="random weights: not gated")
         acc["note"] = "random-init weights: accuracy is not a measurement of the model"
     write_result_json(
         Path(result_json) if result_json else pred_dir / "result.json", result.count, n_classes, result.accuracy
@@ -218,6 +228,21 @@ def do_eval(
     write_json(pred_dir / "accuracy.json", acc)
     _print_accuracy(console, acc)
     return acc
+
+
+def _reference(
+    summary: dict[str, Any], given: float | tuple[float, float | None] | None
+) -> tuple[float | None, float | None, str | None]:
+    """The gate's reference: the user's (``--reference``), else the model's published one, with its source."""
+    if given is not None:
+        top1, top5 = given if isinstance(given, tuple) else (given, None)
+        return top1, top5, "user (--reference)"
+    ref1, ref5 = _reference_of(summary.get("model", ""))
+    if ref1 is None:
+        return None, None, None
+    if (summary.get("weights") or {}).get("provenance") == "custom":
+        return ref1, ref5, "published (custom weights: compared with the published checkpoint's figure)"
+    return ref1, ref5, "published"
 
 
 def _reference_of(model: str) -> tuple[float | None, float | None]:
@@ -237,12 +262,21 @@ def _print_accuracy(console: Any, acc: dict[str, Any]) -> None:
         f"{acc.get('unlabeled', 0)} unlabeled): {tops}"
     )
     ref = acc.get("reference") or {}
-    if ref.get("top1") is not None:
-        verdict = {True: "[green]PASS[/]", False: "[red]FAIL[/]", None: "-"}[acc.get("passed")]
+    if ref.get("top1") is not None and not acc.get("random_weights"):
         console.print(
-            f"reference top-1 {ref['top1']:.3f}%, delta {acc['delta_top1']:+.2f} points "
-            f"(tolerance {acc['tolerance_points']}; ±{acc['ci95_top1_points']:.1f} points is the 95% "
-            f"interval on {acc['count']} images) {verdict}"
+            f"reference top-1 {ref['top1']:.3f}% ({ref.get('source') or 'published'}), "
+            f"delta {acc['delta_top1']:+.2f} points"
         )
+    console.print(f"gate: {gate_label(acc)}")
     if acc.get("note"):
         console.print(f"[yellow]{acc['note']}[/]")
+
+
+def gate_label(acc: dict[str, Any]) -> str:
+    """One line for the gate: PASS / FAIL only when the images decide; never for random weights."""
+    gate = acc.get("gate")
+    if gate == "pass":
+        return f"[green]PASS[/] — {acc.get('gate_reason', '')}"
+    if gate == "fail":
+        return f"[red]FAIL[/] — {acc.get('gate_reason', '')}"
+    return f"[yellow]{acc.get('gate_reason') or 'not gated'}[/]"

@@ -35,8 +35,10 @@ from typing import Any
 from zoobench.io import write_json
 from zoobench.stages import StageBook, listing_hash, sha256_file
 
-# Model statuses; the run's exit code is 0 only when none is "failed" or "error".
+# Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few
+# images to decide the gate; "not-gated": random weights (accuracy measured as a data path, not a verdict).
 PASSED, FAILED, ERROR, PERF_ONLY, NO_GATE = "passed", "failed", "error", "perf-only", "no-reference"
+INCONCLUSIVE, NOT_GATED = "inconclusive", "not-gated (random weights)"
 
 
 @dataclass
@@ -56,6 +58,7 @@ class RunConfig:
     warmup: int = 3
     threads: int | None = None
     tolerance: float = 1.0
+    reference: tuple[float, float | None] | None = None
     limit: int | None = None
     quiet: bool = False
 
@@ -150,8 +153,7 @@ def _perf_column(
         book.run(f"perf:{col}", inputs, perf, log)
     except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
         (mdir / rel).unlink(missing_ok=True)
-        book.mark(f"perf:{col}", "unavailable", str(exc))
-        log(f"  perf:{col}: unavailable — {exc}")
+        book.mark(f"perf:{col}", "unavailable", str(exc), log)
 
 
 def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], None]) -> str:
@@ -212,13 +214,12 @@ def _stages(model: str, mdir: Path, cfg: RunConfig, book: StageBook, log: Callab
     pp_hash = engine.preprocess.hash()
 
     # non-fp32 / TensorRT engines are compiled (and reused) by the perf columns that need them, into engine/
-    book.mark("compile", "not-run", "perf columns compile the engines they need into engine/")
-    measure = bool(cfg.data) and not engine.random_weights
+    book.mark("compile", "not-run", "perf columns compile the engines they need into engine/", log)
+    measure = bool(cfg.data)
     if not measure:
-        why = "random weights: accuracy not measured" if engine.random_weights else "no --data given"
         for name in ("prep", "infer", "eval"):
-            book.mark(name, "not-run", why)
-    else:
+            book.mark(name, "not-run", "no --data given", log)
+    else:  # random weights too: the data path is measured; eval says "random weights: not gated"
         _measure(cfg, mdir, book, engine, engine_sha, pp_hash, log, do_infer, do_eval)
 
     # perf, one column per runtime x precision, one perf/<runtime>-<precision>.json each
@@ -229,9 +230,11 @@ def _stages(model: str, mdir: Path, cfg: RunConfig, book: StageBook, log: Callab
     # status, then the report (which shows it)
     status = PERF_ONLY
     acc_path = mdir / "infer" / "accuracy.json"
-    if measure and acc_path.is_file():
-        passed = json.loads(acc_path.read_text()).get("passed")
-        status = {True: PASSED, False: FAILED, None: NO_GATE}[passed]
+    if measure and engine.random_weights:
+        status = NOT_GATED
+    elif measure and acc_path.is_file():
+        gate = json.loads(acc_path.read_text()).get("gate")
+        status = {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}.get(gate, NO_GATE)
     elif measure:
         status = NO_GATE
     book.data["status"] = status
@@ -303,19 +306,47 @@ def _measure(
 
     book.run("infer", infer_inputs, infer, log)
     if not cfg.labels:
-        book.mark("eval", "not-run", "no --labels given: accuracy not measured")
+        book.mark("eval", "not-run", "no --labels given: accuracy not measured", log)
         return
     eval_inputs = {
         "predictions": sha256_file(mdir / "infer" / "predictions.csv"),
         "labels": sha256_file(cfg.labels),
         "tolerance": cfg.tolerance,
+        "reference": cfg.reference,
     }
 
     def evaluate() -> tuple[list[str], str]:
-        acc = do_eval(str(mdir / "infer"), cfg.labels, tolerance=cfg.tolerance, quiet=True)  # type: ignore[arg-type]
-        return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc['top1']:.2f}%"
+        acc = do_eval(
+            str(mdir / "infer"),
+            cfg.labels,  # type: ignore[arg-type]
+            tolerance=cfg.tolerance,
+            reference=cfg.reference,
+            quiet=True,
+        )
+        return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc['top1']:.2f}%; gate: {acc['gate_reason']}"
 
     book.run("eval", eval_inputs, evaluate, log)
+
+
+def validate_models(models: list[str], weights: str | None) -> None:
+    """Every model resolves (a registry name or a model file with metadata) and has its weights; one line
+    naming each that does not. Run before the run directory is created."""
+    from zoobench.engine import is_model_file, load_engine
+    from zoobench.errors import ZoobenchError
+    from zoobench.models import get_spec
+    from zoobench.models.weights import resolve
+
+    problems = []
+    for model in models:
+        try:
+            if is_model_file(model):
+                load_engine(model)
+            else:
+                resolve(get_spec(model), weights)
+        except ZoobenchError as exc:
+            problems.append(f"{model}: {' '.join(str(exc).split())}")
+    if problems:
+        raise ZoobenchError("nothing was run; " + " | ".join(problems))
 
 
 def run_models(models: list[str], rundir: str | Path, cfg: RunConfig, *, command: str = "") -> dict[str, str]:

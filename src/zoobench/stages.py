@@ -78,7 +78,7 @@ class StageBook:
         digest = hash_inputs(inputs)
         if self.fresh(name, digest):
             self.actions[name] = "skipped"
-            log(f"  {name}: unchanged, skipped")
+            log(f"  {name}: skipped — inputs unchanged since the last run")
             return False
         t0 = time.perf_counter()
         log(f"  {name} ...")
@@ -95,8 +95,11 @@ class StageBook:
         self.actions[name] = "ran"
         return True
 
-    def mark(self, name: str, status: str, note: str) -> None:
-        """A stage that did not run (unavailable, not applicable); recorded so the report can say why."""
+    def mark(self, name: str, status: str, note: str, log: Callable[[str], None] | None = None) -> None:
+        """A stage that did not run (unavailable, not applicable); recorded so the report can say why, and
+        said in one line through ``log``."""
+        if log is not None:
+            log(f"  {name}: {status} — {note}")
         old = self.data["stages"].get(name, {})
         if old.get("status") == status and old.get("note") == note:
             self.actions[name] = "skipped"

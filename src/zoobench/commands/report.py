@@ -8,6 +8,7 @@ import sys
 import click
 
 from zoobench.cli import cli, emit_json, friendly
+from zoobench.commands.options import reference_option, tolerance_option
 
 
 def _csv(value: str) -> list[str]:
@@ -35,7 +36,8 @@ def _ints(value: str) -> list[int]:
 @click.option("--min-iters", type=int, default=10, show_default=True)
 @click.option("--warmup", type=int, default=3, show_default=True)
 @click.option("--threads", type=int, default=None)
-@click.option("--tolerance", type=float, default=1.0, show_default=True, help="Accuracy gate, Top-1 points.")
+@tolerance_option
+@reference_option
 @click.option("--limit", type=int, default=None, help="Only the first N images.")
 @click.option("-o", "--output", "rundir", default="zoobench-run", show_default=True, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print model -> status as JSON.")
@@ -55,6 +57,7 @@ def run(
     warmup: int,
     threads: int | None,
     tolerance: float,
+    reference: tuple[float, float | None] | None,
     limit: int | None,
     rundir: str,
     as_json: bool,
@@ -63,8 +66,10 @@ def run(
 
     A stage whose inputs did not change since the last run into the same directory is skipped, so an
     interrupted run resumes and a repeated one only rebuilds what changed. One model failing does not
-    stop the others. Exit code 0 when every model passed its accuracy gate (or has none: random
-    weights, no reference, no --labels); 1 when one failed its gate or errored.
+    stop the others. Every model is checked first (known name or model file, weights found and fitting the
+    checksum rule), so a typo costs one line and no directory. Exit code 0 when no model failed its gate
+    conclusively or errored (an inconclusive gate on too few images, random weights, no reference or no
+    --labels are reported, not failed); 1 otherwise; 2 for a usage error.
 
     \b
     RUNDIR/
@@ -81,7 +86,9 @@ def run(
     Example: zoobench run efficientnet_lite0 --data photos/ --labels labels.txt -b 1,8 -o run1
              zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
     """
-    from zoobench.runner import RunConfig, all_passed, run_models
+    from zoobench.runner import RunConfig, all_passed, run_models, validate_models
+
+    validate_models(list(models), weights)  # before anything is created
 
     cfg = RunConfig(
         data=data,
@@ -97,6 +104,7 @@ def run(
         warmup=warmup,
         threads=threads,
         tolerance=tolerance,
+        reference=reference,
         limit=limit,
         quiet=as_json,
     )

@@ -25,6 +25,7 @@ from zoobench.report.tables import (
     card_table,
     column_label,
     environment_rows,
+    gate_text,
     latency_table,
     load_model_run,
     perf_table,
@@ -50,11 +51,9 @@ def model_dirs(rundir: Path) -> list[Path]:
 def _gate(run: ModelRun) -> str:
     if run.status == "error":
         return "error"
-    if run.random_weights:
-        return "not measured (random weights)"
     if run.accuracy is None:
-        return "not measured"
-    return {True: "PASS", False: "FAIL", None: "no reference"}[run.accuracy.get("passed")]
+        return "not measured (random weights)" if run.random_weights else "not measured"
+    return gate_text({**run.accuracy, "random_weights": run.random_weights or run.accuracy.get("random_weights")})
 
 
 def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Block]:

@@ -141,6 +141,20 @@ def _vec(v: list[float] | None) -> str:
     return NA if not v else "(" + ", ".join(f"{x:.3f}" for x in v) + ")"
 
 
+def gate_text(acc: dict[str, Any]) -> str:
+    """The gate in a word or two: PASS / FAIL only when the images decide; never for random weights.
+
+    Reads the three-way ``gate`` of accuracy.json, or ``passed`` in files written before it existed.
+    """
+    if acc.get("random_weights"):
+        return "random weights: not gated"
+    gate = acc.get("gate", {True: "pass", False: "fail"}.get(acc.get("passed")))  # type: ignore[arg-type]
+    if gate == "inconclusive":
+        need = acc.get("images_needed")
+        return f"inconclusive (n={acc.get('count', '?')}" + (f"; ~{need:,} images needed)" if need else ")")
+    return {"pass": "PASS", "fail": "FAIL"}.get(gate or "", "no reference")
+
+
 def accuracy_table(run: ModelRun) -> Table | None:
     """Measured Top-1..5 against the published reference and the seeds' NPU figure; ``None`` if not measured."""
     acc = run.accuracy
@@ -148,7 +162,7 @@ def accuracy_table(run: ModelRun) -> Table | None:
         return None
     ref = acc.get("reference") or (run.card.get("reference") or {})
     npu = run.card.get("seed_npu") or {}
-    gate = {True: "PASS", False: "FAIL", None: "no reference"}[acc.get("passed")]
+    gate = gate_text(acc)
     rows = []
     for k in range(1, 6):
         measured = acc.get(f"top{k}")
@@ -172,6 +186,10 @@ def accuracy_table(run: ModelRun) -> Table | None:
     )
     if (run.card.get("reference") or {}).get("source"):
         note += f" Reference: {run.card['reference']['source']}."
+    if acc.get("gate_reason") and acc.get("gate") in ("pass", "fail", "inconclusive"):
+        note += f" Gate: {acc['gate_reason']}."
+    if (acc.get("reference") or {}).get("source") not in (None, "published"):
+        note += f" Reference used: {acc['reference']['source']}."
     if acc.get("note"):
         note += f" {acc['note']}."
     headers = ["", "measured %", "reference %", "seed NPU %", "delta", "gate"]
