@@ -106,7 +106,7 @@ def main() -> None:
     from zoobench.engine import resolve_engine
     from zoobench.models import get_spec
     from zoobench.models.weights import build_model
-    from zoobench.perfsweep import do_perf
+    from zoobench.perf.sweep import do_perf
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="zoobench-peers-"))
     photos = work / "photos"

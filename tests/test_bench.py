@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoobench.bench import Latency, make_input, time_session
+from zoobench.perf.timing import Latency, make_input, time_session
 from zoobench.runtimes.base import RuntimeInfo
 
 

@@ -103,3 +103,9 @@ def test_infer_with_labels_passes_gate_on_real_weights(
     summary = json.loads(out[out.index("{") :])
     assert summary["accuracy"]["top5"] == 100.0
     assert json.loads((out_dir / "result.json").read_text())["value"][0]["value"] == "4"
+
+
+def test_every_command_help_has_an_example() -> None:
+    for name in cli.commands:
+        code, out = _run(name, "--help")
+        assert code == 0 and "Example" in out, f"`zoobench {name} --help` has no example"

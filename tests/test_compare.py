@@ -39,7 +39,29 @@ def test_compare_ratios_per_batch_and_best(two_runs: tuple[Path, Path]) -> None:
     (t,) = cmp["tables"]
     assert t["model"] == "mnasnet1_0" and t["label"] == "onnxruntime fp32"
     assert [r["ratio"] for r in t["rows"]] == [[2.0], [4.0]]
-    assert t["best"] == {"batch_size": [8, 8], "throughput": [400.0, 100.0], "ratio": [4.0]}
+    assert t["best"] == {
+        "batch_size": [8, 8],
+        "throughput": [400.0, 100.0],
+        "cells": ["400.0 (bs8)", "100.0 (bs8)"],
+        "ratio": [4.0],
+    }
+    assert cmp["warnings"] == ["CPU differs: A Fast CPU, B Slow CPU"]
+
+
+def test_compare_marks_unstable_cells_ties_and_differing_settings(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    a, b = two_runs
+    p = _perf({1: 100.0, 8: 101.0}, "Fast CPU")
+    p["results"][0].update(spread_pct=8.0, unstable=True, repeats=[96.0, 100.0, 104.0])
+    p["runtime"]["threads"] = 4
+    p["environment"]["versions"]["onnxruntime"] = "1.3"
+    write_json(a / "mnasnet1_0" / "perf" / "onnxruntime-fp32.json", p)
+    cmp = compare_runs([a, b])
+    (t,) = cmp["tables"]
+    assert t["rows"][0]["cells"][0] == "100.0 ±8%!"
+    assert t["best"]["cells"][0] == "101.0 (bs8; tied: bs1)"  # 1% short of the best, within bs1's 8% noise
+    assert "threads differs: A 4, B 2" in cmp["warnings"] and "onnxruntime differs: A 1.3, B 1.2" in cmp["warnings"]
+    res = CliRunner().invoke(cli, ["compare", str(a), str(b)])
+    assert res.exit_code == 0 and "Warning: threads differs: A 4, B 2" in res.output
 
 
 def test_compare_cli_markdown_html_json(two_runs: tuple[Path, Path], tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from zoobench.classes import class_name
 from zoobench.errors import DataError
 from zoobench.evaluate import (
     AccuracyResult,
@@ -177,8 +178,12 @@ def test_predictions_round_trip(tmp_path) -> None:
     path = tmp_path / "predictions.csv"
     write_predictions(path, names, ids, probs, labels=[4, None, 0])
     lines = path.read_text().splitlines()
-    assert lines[0] == "image,top1,top2,top3,top4,top5,prob1,prob2,prob3,prob4,prob5,label"
+    assert (
+        lines[0] == "image,top1,top2,top3,top4,top5,prob1,prob2,prob3,prob4,prob5,name1,name2,name3,name4,name5,label"
+    )
     assert lines[1].startswith("a.JPEG,") and lines[2].endswith(",")
+    row = lines[1].split(",")
+    assert row[11:16] == [class_name(int(i)) for i in row[1:6]]  # class names beside the ids
     back = read_predictions(path)
     assert back.names == names and back.labels == [4, None, 0]
     assert back.topk_ids.dtype == np.int64 and np.array_equal(back.topk_ids, ids)
@@ -187,6 +192,12 @@ def test_predictions_round_trip(tmp_path) -> None:
     write_predictions(path, names, ids, probs)
     back = read_predictions(path)
     assert back.labels is None and "label" not in path.read_text().splitlines()[0]
+
+    # files written before the names existed still read
+    old = "image,top1,top2,top3,top4,top5,prob1,prob2,prob3,prob4,prob5,label\na.JPEG,1,2,3,4,5,.5,.1,.1,.1,.1,7\n"
+    path.write_text(old)
+    back = read_predictions(path)
+    assert back.topk_ids.tolist() == [[1, 2, 3, 4, 5]] and back.labels == [7]
 
 
 @pytest.mark.parametrize(

@@ -202,7 +202,7 @@ def test_cli_export_uint8(tmp_path: Path) -> None:
 
 
 def test_perf_feeds_uint8_pixels_to_a_uint8_engine(lite0_u8: Engine) -> None:
-    from zoobench.bench import time_session
+    from zoobench.perf.timing import time_session
 
     for data in ("random", "zero"):
         res = time_session(load_session(lite0_u8.path), 2, (3, 224, 224), seconds=0.0, min_iters=2, warmup=1, data=data)

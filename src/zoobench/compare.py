@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from zoobench.errors import DataError
-from zoobench.report.tables import Table, best_of, column_label, load_model_run, throughput_by_batch
+from zoobench.report.tables import (
+    Table,
+    best_of,
+    best_text,
+    cells_by_batch,
+    column_label,
+    load_model_run,
+    throughput_by_batch,
+)
 
 
 def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
@@ -37,17 +46,46 @@ def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+RUNTIME_PACKAGES = ("onnxruntime", "openvino", "torch", "tensorrt")
+
+
 def _describe(path: str | Path, runs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     env: dict[str, Any] = {}
+    threads: set[int] = set()
     for cols in runs.values():
         for p in cols.values():
             env = p.get("environment") or env
+            t = (p.get("runtime") or {}).get("threads")
+            if t is not None:
+                threads.add(int(t))
     return {
         "path": str(path),
         "cpu": env.get("cpu"),
         "cores": env.get("cpu_affinity"),
+        "threads": sorted(threads),
+        "cpu_features": env.get("cpu_features", []),
         "versions": env.get("versions", {}),
     }
+
+
+def setting_warnings(runs: list[dict[str, Any]]) -> list[str]:
+    """One line per setting that differs between the runs (CPU, cores, threads, runtime versions): a ratio
+    across them measures those differences too."""
+    out = []
+    checks: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+        ("CPU", lambda r: r.get("cpu")),
+        ("cores", lambda r: r.get("cores")),
+        ("threads", lambda r: ", ".join(map(str, r.get("threads") or [])) or None),
+    ]
+    checks += [(pkg, lambda r, pkg=pkg: r["versions"].get(pkg)) for pkg in RUNTIME_PACKAGES]
+    for what, get in checks:
+        values = [get(r) for r in runs]
+        if len({json.dumps(v) for v in values}) > 1:
+            out.append(
+                f"{what} differs: "
+                + ", ".join(f"{r['label']} {v if v not in (None, []) else '-'}" for r, v in zip(runs, values))
+            )
+    return out
 
 
 def compare_runs(paths: list[str | Path]) -> dict[str, Any]:
@@ -67,11 +105,13 @@ def compare_runs(paths: list[str | Path]) -> dict[str, Any]:
             if len(present) < 2:
                 continue
             tps = [throughput_by_batch(p) if p else {} for p in others]
+            cells = [cells_by_batch(p) if p else {} for p in others]
             batches = sorted({b for i in present for b in tps[i]})
             rows = []
             for b in batches:
                 vals = [tps[i].get(b) for i in range(len(paths))]
-                rows.append({"batch_size": b, "throughput": vals, "ratio": _ratios(vals)})
+                shown = [cells[i].get(b) for i in range(len(paths))]
+                rows.append({"batch_size": b, "throughput": vals, "cells": shown, "ratio": _ratios(vals)})
             bests = [best_of(p) if p else None for p in others]
             best_vals = [b[1] if b else None for b in bests]
             tables.append(
@@ -83,11 +123,12 @@ def compare_runs(paths: list[str | Path]) -> dict[str, Any]:
                     "best": {
                         "batch_size": [b[0] if b else None for b in bests],
                         "throughput": best_vals,
+                        "cells": [best_text(p) if p else None for p in others],
                         "ratio": _ratios(best_vals),
                     },
                 }
             )
-    return {"runs": runs, "tables": tables}
+    return {"runs": runs, "tables": tables, "warnings": setting_warnings(runs)}
 
 
 def _ratios(vals: list[float | None]) -> list[float | None]:
@@ -100,15 +141,16 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
     """Renderer-neutral tables: one legend of the runs, then one table per model × column."""
     labels = [r["label"] for r in cmp["runs"]]
     legend = Table(
-        ["run", "directory", "cpu", "cores", "zoobench", "runtime versions"],
+        ["run", "directory", "cpu", "cores", "threads", "zoobench", "runtime versions"],
         [
             [
                 r["label"],
                 r["path"],
                 str(r.get("cpu") or "-"),
                 str(r.get("cores") or "-"),
+                ", ".join(map(str, r.get("threads") or [])) or "-",
                 str(r["versions"].get("zoobench", "-")),
-                ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k in ("onnxruntime", "openvino", "torch")),
+                ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k in RUNTIME_PACKAGES),
             ]
             for r in cmp["runs"]
         ],
@@ -116,21 +158,18 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
     )
     out = [legend]
     fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+    if cmp.get("warnings"):
+        out.append(Table(["the runs differ in"], [[w] for w in cmp["warnings"]], title="Warning: not like for like"))
     rfmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     for t in cmp["tables"]:
         headers = ["batch", *[f"{lab} img/s" for lab in labels], *[f"{labels[0]}/{lab}" for lab in labels[1:]]]
         rows = [
-            [f"bs{r['batch_size']}", *[fmt(v) for v in r["throughput"]], *[rfmt(v) for v in r["ratio"]]]
+            [f"bs{r['batch_size']}", *[c or fmt(v) for c, v in zip(r["cells"], r["throughput"])]]
+            + [rfmt(v) for v in r["ratio"]]
             for r in t["rows"]
         ]
         b = t["best"]
-        rows.append(
-            [
-                "best",
-                *["-" if v is None else f"{v:.1f} (bs{bs})" for v, bs in zip(b["throughput"], b["batch_size"])],
-                *[rfmt(v) for v in b["ratio"]],
-            ]
-        )
+        rows.append(["best", *[c or "-" for c in b["cells"]], *[rfmt(v) for v in b["ratio"]]])
         out.append(Table(headers, rows, title=f"{t['model']} · {t['label']}"))
     if not cmp["tables"]:
         out.append(Table([""], [["no model × runtime column is common to the first run and another"]]))

@@ -43,7 +43,7 @@ def write_demo_images(folder: Path) -> Path:
     return labels
 
 
-def do_demo(outdir: str, *, seconds: float = 2.0) -> dict[str, Any]:
+def do_demo(outdir: str, *, seconds: float = 0.7) -> dict[str, Any]:
     """``zoobench run`` on the embedded default into a real run directory, then a short readable summary.
 
     The directory is what ``run`` writes (``report.md`` / ``report.html`` included), so ``zoobench report``

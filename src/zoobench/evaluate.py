@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from zoobench.classes import class_name
 from zoobench.data.datasets import image_key
 from zoobench.errors import DataError
 from zoobench.io import atomic_open, write_text
@@ -64,8 +65,10 @@ class AccuracyResult:
         return [h / self.count for h in self.hits_at_k]
 
 
-def _header(k: int, with_labels: bool) -> list[str]:
+def _header(k: int, with_labels: bool, with_names: bool = True) -> list[str]:
     cols = ["image", *(f"top{i}" for i in range(1, k + 1)), *(f"prob{i}" for i in range(1, k + 1))]
+    if with_names:
+        cols += [f"name{i}" for i in range(1, k + 1)]
     return [*cols, "label"] if with_labels else cols
 
 
@@ -78,8 +81,8 @@ def write_predictions(
 ) -> None:
     """Write ``predictions.csv`` atomically.
 
-    Columns: ``image,top1..top5,prob1..prob5`` and ``label`` when labels are given (an empty cell for
-    an image without one). Probabilities are written ``%.6f``.
+    Columns: ``image,top1..top5,prob1..prob5,name1..name5`` (the ImageNet class names of the ids) and
+    ``label`` when labels are given (an empty cell for an image without one). Probabilities are ``%.6f``.
 
     Args:
         path: the CSV file.
@@ -94,7 +97,7 @@ def write_predictions(
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(_header(ids.shape[1], labels is not None))
         for i, (row_ids, row_probs) in enumerate(zip(ids.tolist(), probs.tolist(), strict=True)):
-            row = [names[i], *map(str, row_ids), *(f"{v:.6f}" for v in row_probs)]
+            row = [names[i], *map(str, row_ids), *(f"{v:.6f}" for v in row_probs), *map(class_name, row_ids)]
             if labels is not None:
                 label = labels[i]
                 row.append("" if label is None else str(int(label)))
@@ -117,8 +120,9 @@ def read_predictions(path: PathLike) -> Predictions:
     header = next(reader, None) or []
     k = sum(1 for c in header if c.startswith("top"))
     with_labels = header[-1:] == ["label"]
-    if k == 0 or header != _header(k, with_labels):
-        want = "image,top1..topK,prob1..probK[,label]"
+    with_names = f"name{k}" in header  # files written before the names existed have none
+    if k == 0 or header != _header(k, with_labels, with_names):
+        want = "image,top1..topK,prob1..probK[,name1..nameK][,label]"
         raise DataError(f"{p}, line 1: not a predictions header (want {want}): {header}")
     names: list[str] = []
     ids: list[list[int]] = []

@@ -53,8 +53,9 @@ class RunConfig:
     precisions: list[str] = field(default_factory=lambda: ["fp32"])
     batch_sizes: list[int] = field(default_factory=lambda: [1, 4, 8, 16, 32, 64])
     infer_batch_size: int = 16
-    seconds: float = 3.0
-    min_iters: int = 10
+    seconds: float = 1.0
+    repeats: int = 3
+    min_iters: int = 5
     warmup: int = 3
     threads: int | None = None
     tolerance: float = 1.0
@@ -123,6 +124,7 @@ def _perf_column(
         "precision": prec,
         "batch_sizes": cfg.batch_sizes,
         "seconds": cfg.seconds,
+        "repeats": cfg.repeats,
         "min_iters": cfg.min_iters,
         "warmup": cfg.warmup,
         "threads": cfg.threads,
@@ -131,13 +133,14 @@ def _perf_column(
 
     def perf() -> tuple[list[str], str]:
         # compiled engines (int8, TensorRT) are built once into engine/; int8 calibrates on the run's images
-        kw: dict[str, Any] = {"runtimes": [rt], "precisions": [prec], "outdir": str(mdir / "engine")}
+        kw: dict[str, Any] = {"runtimes": [rt], "precisions": [prec], "workdir": str(mdir / "engine")}
         if cfg.data and prec == "int8":
             kw["calibration"] = cfg.data
         res = do_perf(
             engine.model,
             batch_sizes=cfg.batch_sizes,
             seconds=cfg.seconds,
+            repeats=cfg.repeats,
             min_iters=cfg.min_iters,
             warmup=cfg.warmup,
             threads=cfg.threads,
@@ -145,7 +148,6 @@ def _perf_column(
             engine=engine,
             **kw,
         )
-        (mdir / "engine" / "perf.json").unlink(missing_ok=True)  # the sweep's own copy; ours is perf/<col>.json
         write_json(mdir / rel, res)
         return [rel], f"best {res['best_throughput_img_s']:.1f} img/s at bs{res['best_batch_size']}"
 

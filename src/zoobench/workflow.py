@@ -2,6 +2,6 @@
 
 from zoobench.demo import do_demo
 from zoobench.infer_stage import do_eval, do_infer
-from zoobench.perfsweep import do_perf
+from zoobench.perf.sweep import do_perf
 
 __all__ = ["do_demo", "do_eval", "do_infer", "do_perf"]

@@ -57,7 +57,7 @@ def test_openvino_matches_onnxruntime_with_explicit_precision(resnet_onnx: str) 
 
 def test_openvino_throughput_async_queue(resnet_onnx: str) -> None:
     pytest.importorskip("openvino")
-    from zoobench.bench import time_throughput
+    from zoobench.perf.timing import time_throughput
 
     sess = load_session(resnet_onnx, "openvino", precision="fp32", hint="throughput")
     assert sess.info().to_dict()["performance_hint"] == "throughput"

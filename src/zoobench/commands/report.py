@@ -32,8 +32,21 @@ def _ints(value: str) -> list[int]:
 @click.option("--precisions", default="fp32", show_default=True, help="Comma-separated precisions for perf.")
 @click.option("--batch-sizes", "-b", default="1,4,8,16,32,64", show_default=True, help="Perf batch sizes.")
 @click.option("--infer-batch-size", type=int, default=16, show_default=True)
-@click.option("--seconds", type=float, default=3.0, show_default=True, help="Minimum timed seconds per batch size.")
-@click.option("--min-iters", type=int, default=10, show_default=True)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Perf: minimum timed seconds per batch size per round.",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Perf rounds, interleaved across cells; img/s is their median.",
+)
+@click.option("--min-iters", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--warmup", type=int, default=3, show_default=True)
 @click.option("--threads", type=int, default=None)
 @tolerance_option
@@ -53,6 +66,7 @@ def run(
     batch_sizes: str,
     infer_batch_size: int,
     seconds: float,
+    repeats: int,
     min_iters: int,
     warmup: int,
     threads: int | None,
@@ -100,6 +114,7 @@ def run(
         batch_sizes=_ints(batch_sizes),
         infer_batch_size=infer_batch_size,
         seconds=seconds,
+        repeats=repeats,
         min_iters=min_iters,
         warmup=warmup,
         threads=threads,
@@ -128,6 +143,11 @@ def report(rundir: str) -> None:
     """Regenerate RUNDIR's report.md / report.html and plots from its JSON files alone.
 
     RUNDIR is a `zoobench run` directory (its report and every model's) or one model directory of it.
+
+    \b
+    Examples:
+      zoobench report run1/                    # run1/report.md, run1/report.html, every model's too
+      zoobench report run1/wide_resnet50_2/    # one model's section only
     """
     from pathlib import Path
 
@@ -165,6 +185,8 @@ def compare(rundirs: tuple[str, ...], outdir: str | None, as_json: bool) -> None
     if as_json:
         emit_json(cmp)
         return
+    for warning in cmp["warnings"]:
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(comparison_markdown(cmp))
     if outdir:
         click.echo(f"wrote {outdir}/compare.md, compare.html, compare.json")

@@ -33,7 +33,13 @@ def parse_names(text: str | None, known: tuple[str, ...] | None = None) -> list[
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @friendly
 def runtimes_cmd(as_json: bool) -> None:
-    """List the runtimes: installed or not, version, devices and precisions here, and how to install."""
+    """List the runtimes: installed or not, version, devices and precisions here, and how to install.
+
+    \b
+    Examples:
+      zoobench runtimes
+      zoobench runtimes --json | jq '.[] | select(.available) | .runtime'
+    """
     from zoobench.runtimes import runtime_status
 
     rows = runtime_status()
@@ -171,9 +177,28 @@ def compile_cmd(
     type=click.Path(exists=True, file_okay=False),
     help="Image folder to calibrate int8 engines compiled for the sweep (else random data, flagged).",
 )
-@click.option("--seconds", type=float, default=3.0, show_default=True, help="Minimum timed seconds per batch.")
-@click.option("--min-iters", type=int, default=10, show_default=True, help="Minimum timed runs per batch.")
-@click.option("--warmup", type=int, default=3, show_default=True)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Minimum timed seconds per cell (runtime × precision × batch) per round.",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Rounds; each times every cell once, round-robin. img/s is the median; spread over 5% is flagged.",
+)
+@click.option(
+    "--min-iters",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Minimum timed runs per cell per round.",
+)
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True)
 @click.option("--data", "data_kind", type=click.Choice(["random", "zero"]), default="random", show_default=True)
 @click.option("--threads", type=int, default=None)
 @click.option(
@@ -195,6 +220,7 @@ def perf(
     precisions: str | None,
     calibration: str | None,
     seconds: float,
+    repeats: int,
     min_iters: int,
     warmup: int,
     data_kind: str,
@@ -205,12 +231,15 @@ def perf(
     """Pure-inference latency and throughput of MODEL per batch size, runtime and precision.
 
     Rows are batch sizes plus the best batch; columns are runtime × precision, then ratios vs the first
-    column. A combination that cannot run here is listed as unavailable with the reason.
+    column. A combination that cannot run here is listed as unavailable with the reason. Every cell is
+    timed in --repeats rounds interleaved across cells (so drift on a shared machine hits all alike); a
+    cell shows the median img/s, and "±N%!" when its rounds spread more than 5%. The best batch is the
+    highest median; batches within the noise of it are listed as tied.
 
     \b
     Example: zoobench perf resnet50 -w random -b 1,8,32 --runtimes onnxruntime,openvino --precisions fp32,int8
     """
-    from zoobench.perfsweep import do_perf
+    from zoobench.perf.sweep import do_perf
     from zoobench.runtimes import RUNTIMES
 
     result = do_perf(
@@ -218,14 +247,14 @@ def perf(
         weights=weights,
         batch_sizes=parse_ints(batch_sizes),
         seconds=seconds,
+        repeats=repeats,
         min_iters=min_iters,
         warmup=warmup,
         data_kind=data_kind,
-        runtime=runtime,
         threads=threads,
         outdir=outdir,
         quiet=as_json,
-        runtimes=parse_names(runtimes, tuple(RUNTIMES)),
+        runtimes=parse_names(runtimes, tuple(RUNTIMES)) or [runtime],
         precisions=parse_names(precisions, ("fp32", "fp16", "bf16", "int8")),
         calibration=calibration,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoobench.perf.table import best_of_file, cell_text
 from zoobench.report.seeds import SEED_DEVICE
 
 NA = "-"
@@ -78,15 +79,32 @@ def column_label(perf: dict[str, Any], fallback: str = "") -> str:
 
 
 def throughput_by_batch(perf: dict[str, Any]) -> dict[int, float]:
-    return {int(r["batch_size"]): float(r["throughput_img_s"]) for r in perf.get("results", [])}
+    """Median img/s per batch size of a perf.json's first column (batches that failed are left out)."""
+    return {int(r["batch_size"]): float(r["throughput_img_s"]) for r in perf.get("results", []) if "error" not in r}
+
+
+def cells_by_batch(perf: dict[str, Any]) -> dict[int, str]:
+    """The throughput cells as printed: median img/s, with ``±N%!`` where the rounds spread (unstable)."""
+    return {
+        int(r["batch_size"]): cell_text(r["throughput_img_s"], r.get("spread_pct"), bool(r.get("unstable")))
+        for r in perf.get("results", [])
+        if "error" not in r
+    }
 
 
 def best_of(perf: dict[str, Any]) -> tuple[int, float] | None:
-    tp = throughput_by_batch(perf)
-    if not tp:
-        return None
-    bs = max(tp, key=lambda b: tp[b])
-    return bs, tp[bs]
+    """The best batch and its img/s, as the sweep stored it (highest median)."""
+    best = best_of_file(perf)
+    return None if best is None else (int(best["batch_size"]), float(best["throughput_img_s"]))
+
+
+def best_text(perf: dict[str, Any]) -> str:
+    """``447.7 (bs8)``, ``447.7 (bs8; tied: bs16)`` when other batches are within the noise of it."""
+    best = best_of_file(perf)
+    if best is None:
+        return NA
+    tied = f"; tied: {', '.join(f'bs{b}' for b in best['tied'])}" if best.get("tied") else ""
+    return f"{best['throughput_img_s']:.1f} (bs{best['batch_size']}{tied})"
 
 
 def _f(v: float | None, fmt: str = "{:.1f}") -> str:
@@ -210,21 +228,26 @@ def perf_table(perf: dict[str, dict[str, Any]], seed: dict[int, float] | None = 
     if seed:
         headers += ["seed NPU img/s", f"{labels[0]} / NPU"]
     rows = []
+    shown = [cells_by_batch(perf[c]) for c in cols]
     for b in batches:
         vals = [tp.get(b) for tp in tps]
-        row = [f"bs{b}", *[_f(v) for v in vals], *[_ratio(v, vals[0]) for v in vals[1:]]]
+        row = [f"bs{b}", *[cells.get(b, NA) for cells in shown], *[_ratio(v, vals[0]) for v in vals[1:]]]
         if seed:
             row += [_f(seed.get(b)), _ratio(vals[0], seed.get(b))]
         rows.append(row)
     bests = [best_of(perf[c]) for c in cols]
     best_vals = [b[1] if b else None for b in bests]
-    row = ["best", *[NA if b is None else f"{b[1]:.1f} (bs{b[0]})" for b in bests]]
+    row = ["best", *[best_text(perf[c]) for c in cols]]
     row += [_ratio(v, best_vals[0]) for v in best_vals[1:]]
     if seed:
         sb = max(seed, key=lambda k: seed[k])
         row += [f"{seed[sb]:.1f} (bs{sb})", _ratio(best_vals[0], seed[sb])]
     rows.append(row)
-    note = "Throughput = images / wall time of the timed loop after warm-up (random input, pure inference)."
+    note = (
+        "Throughput = images / wall time of the timed loop after warm-up (random input, pure inference); each cell "
+        "is the median of its rounds, interleaved across cells; ±N%! marks a cell whose rounds spread more than "
+        "5% (unstable); 'tied' lists batches within the noise of the best."
+    )
     if seed:
         note += f" Seed NPU: {SEED_DEVICE}, quoted, not measured here."
     return Table(headers, rows, title="Performance (throughput, images/s)", note=note)

@@ -1,7 +1,7 @@
-"""``zoobench perf``: batch sizes × runtimes × precisions, timed alike, as the seeds' tables.
+"""``zoobench perf``: batch sizes × runtimes × precisions, timed alike in interleaved rounds, as the seeds' tables.
 
 Each runtime×precision is a column; a combination that cannot run here is reported with its reason,
-never a crash of the sweep. ``perf.json`` keeps every latency statistic and the environment.
+never a crash of the sweep. ``perf.json`` keeps every round, every latency statistic and the environment.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from zoobench.engine import Engine, load_engine, resolve_engine
 from zoobench.env import environment
 from zoobench.errors import ZoobenchError
 from zoobench.io import write_json
+from zoobench.perf.table import build_table, cell_text
+from zoobench.perf.timing import UNSTABLE_SPREAD_PCT
 
 
 def _base_engine(engine: Engine) -> Engine:
@@ -79,10 +81,10 @@ def do_perf(model: str, **kwargs: Any) -> dict[str, Any]:
 
     Without ``outdir`` the export and any compiled engines go to a temporary directory that is removed after.
     """
-    if kwargs.get("outdir"):
+    if kwargs.get("outdir") or kwargs.get("workdir"):
         return _sweep(model, **kwargs)
     with tempfile.TemporaryDirectory(prefix="zoobench-perf-") as tmp:
-        return _sweep(model, **{**kwargs, "outdir": None}, _workdir=tmp)
+        return _sweep(model, **kwargs, workdir=tmp, _temporary=True)
 
 
 def _sweep(
@@ -90,11 +92,11 @@ def _sweep(
     *,
     weights: str | None = None,
     batch_sizes: list[int],
-    seconds: float = 3.0,
-    min_iters: int = 10,
+    seconds: float = 1.0,
+    repeats: int = 3,
+    min_iters: int = 5,
     warmup: int = 3,
     data_kind: str = "random",
-    runtime: str = "onnxruntime",
     threads: int | None = None,
     outdir: str | None = None,
     quiet: bool = False,
@@ -102,30 +104,59 @@ def _sweep(
     runtimes: list[str] | None = None,
     precisions: list[str] | None = None,
     calibration: str | None = None,
-    _workdir: str | None = None,
+    workdir: str | None = None,
+    _temporary: bool = False,
 ) -> dict[str, Any]:
-    """Time pure inference per batch size for each runtime×precision; print the table; write perf.json.
+    """Time every cell (runtime × precision × batch) in ``repeats`` interleaved rounds; print; write perf.json.
 
     Args:
-        runtime: the single runtime when ``runtimes`` is not given (kept for older callers).
-        runtimes / precisions: the sweep's columns, runtime-major, e.g. ``onnxruntime fp32``, ``onnxruntime int8``.
+        seconds / min_iters: each cell's timed loop per round runs until both are reached (after ``warmup``).
+        repeats: rounds; each round visits every cell once, round-robin, so drift hits all cells alike.
+        runtimes / precisions: the sweep's columns, runtime-major (default: the engine's own, else ORT fp32).
         calibration: image folder for int8 engines compiled on the way (random data otherwise, with a warning).
+        outdir: where perf.json is written (and, without ``workdir``, the export and compiled engines).
+        workdir: where the export and compiled engines go (and are reused from); perf.json is not written there.
 
     Returns:
-        ``results`` / ``runtime`` / ``best_*`` of the first column that ran (the single-runtime layout),
-        plus ``columns`` (every combination, available or not, with reasons) and ``table``.
+        ``results`` / ``runtime`` / ``best_*`` of the first column that ran, ``columns`` (every combination,
+        available or not, with reasons; each result has ``repeats``, ``spread_pct``, ``unstable``) and ``table``.
     """
-    from zoobench.bench import time_throughput
+    if repeats < 1:
+        raise ZoobenchError(f"--repeats must be at least 1, got {repeats}")
+    console = make_console(quiet)
+    engines_dir = Path(workdir or outdir or ".")
+    if engine is None:
+        engine = resolve_engine(model, weights=weights, workdir=engines_dir, log=console.print)
+    rts = runtimes or [engine.runtime or "onnxruntime"]
+    precs = precisions or [engine.precision]
+    columns, sessions = _open_columns(engine, rts, precs, engines_dir, calibration, threads, console)
+    timing = {"seconds": seconds, "min_iters": min_iters, "warmup": warmup, "data": data_kind}
+    rounds = _interleaved_rounds(sessions, batch_sizes, engine.preprocess.input_size, repeats, timing, console)
+    for name, session in sessions.items():
+        col = next(c for c in columns if c["name"] == name)
+        col["results"] = [rounds[(name, bs)] for bs in batch_sizes]
+        del session
+    result = _result(engine, columns, batch_sizes, data_kind, repeats, temporary=_temporary)
+    if outdir:
+        write_json(Path(outdir) / "perf.json", result)
+    print_table(console, result)
+    return result
+
+
+def _open_columns(
+    engine: Engine,
+    rts: list[str],
+    precs: list[str],
+    workdir: Path,
+    calibration: str | None,
+    threads: int | None,
+    console: Any,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One column per runtime × precision, its session loaded (kept for every round), or its reason."""
     from zoobench.runtimes import load_session
 
-    console = make_console(quiet)
-    tmp = _workdir
-    workdir = Path(outdir or _workdir or ".")
-    if engine is None:
-        engine = resolve_engine(model, weights=weights, workdir=workdir, log=console.print)
-    rts = runtimes or [engine.runtime or runtime]
-    precs = precisions or [engine.precision]
     columns: list[dict[str, Any]] = []
+    sessions: dict[str, Any] = {}
     for rt in rts:
         for prec in precs:
             col: dict[str, Any] = {"name": f"{rt} {prec}", "runtime": rt, "precision": prec, "available": False}
@@ -145,82 +176,78 @@ def _sweep(
                 meta = load_engine(path).metadata if Path(path).is_file() else {}
                 col["calibration"] = meta.get("calibration")
                 col["agreement"] = meta.get("agreement")
-            for bs in batch_sizes:
-                with console.status(f"perf {col['name']} batch {bs} ..."):
-                    try:
-                        r = time_throughput(
-                            session,
-                            bs,
-                            engine.preprocess.input_size,
-                            seconds=seconds,
-                            min_iters=min_iters,
-                            warmup=warmup,
-                            data=data_kind,
-                        )
-                    except Exception as exc:  # e.g. a batch a static engine was not built for
-                        col["results"].append({"batch_size": bs, "error": f"{type(exc).__name__}: {exc}"})
-                        continue
-                col["results"].append(r.to_dict())
-            ok = [r for r in col["results"] if "error" not in r]
-            if ok:
-                best = max(ok, key=lambda r: r["throughput_img_s"])
-                col["best_batch_size"] = best["batch_size"]
-                col["best_throughput_img_s"] = best["throughput_img_s"]
-            del session
-    ran = [c for c in columns if c.get("best_batch_size") is not None]
-    if not ran:
+            sessions[col["name"]] = session
+    if not sessions:
         reasons = "; ".join(f"{c['name']}: {c.get('reason', 'failed')}" for c in columns)
         raise ZoobenchError(f"no runtime×precision could run: {reasons}")
+    return columns, sessions
+
+
+def _interleaved_rounds(
+    sessions: dict[str, Any],
+    batch_sizes: list[int],
+    input_size: tuple[int, int, int],
+    repeats: int,
+    timing: dict[str, Any],
+    console: Any,
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Round r times every (column, batch) cell once, in the same order; a cell that fails is not retried."""
+    from zoobench.perf.timing import summarize_rounds, time_throughput
+
+    cells = [(name, bs) for name in sessions for bs in batch_sizes]
+    done: dict[tuple[str, int], list[Any]] = {cell: [] for cell in cells}
+    failed: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in range(repeats):
+        for name, bs in cells:
+            if (name, bs) in failed:
+                continue
+            with console.status(f"perf round {r + 1}/{repeats}: {name} batch {bs} ..."):
+                try:
+                    done[(name, bs)].append(time_throughput(sessions[name], bs, input_size, **timing))
+                except Exception as exc:  # e.g. a batch a static engine was not built for
+                    failed[(name, bs)] = {"batch_size": bs, "error": f"{type(exc).__name__}: {exc}"}
+    return {cell: failed.get(cell) or summarize_rounds(done[cell]) for cell in cells}
+
+
+def _result(
+    engine: Engine, columns: list[dict[str, Any]], batch_sizes: list[int], data_kind: str, repeats: int, temporary: bool
+) -> dict[str, Any]:
+    table = build_table(columns, batch_sizes)
+    for col in columns:
+        best = table["best"][col["name"]]
+        if best.get("batch_size") is not None:
+            col["best_batch_size"], col["best_throughput_img_s"] = best["batch_size"], best["throughput_img_s"]
+    ran = [c for c in columns if c.get("best_batch_size") is not None]
+    if not ran:
+        errors = "; ".join(r.get("error", "") for c in columns for r in c.get("results", []))
+        raise ZoobenchError(f"no batch size could run: {errors}")
     first = ran[0]
-    result = {
+    return {
         "model": engine.model,
-        "engine": engine.path if tmp is None else None,
+        "engine": None if temporary else engine.path,
         "random_weights": engine.random_weights,
         "input_size": list(engine.preprocess.input_size),
         "data": data_kind,
+        "repeats": repeats,
         "runtime": first["info"],
         "results": first["results"],
         "best_batch_size": first["best_batch_size"],
         "best_throughput_img_s": first["best_throughput_img_s"],
         "columns": columns,
-        "table": build_table(columns, batch_sizes),
+        "table": table,
         "environment": environment(),
-    }
-    if outdir:
-        write_json(Path(outdir) / "perf.json", result)
-    print_table(console, result)
-    return result
-
-
-def build_table(columns: list[dict[str, Any]], batch_sizes: list[int]) -> dict[str, Any]:
-    """img/s per batch size (rows) and column, the best batch per column, ratios vs the first column that ran."""
-    names = [c["name"] for c in columns]
-    thr: dict[str, list[float | None]] = {}
-    for c in columns:
-        by_bs = {r["batch_size"]: r.get("throughput_img_s") for r in c.get("results", [])}
-        thr[c["name"]] = [by_bs.get(bs) for bs in batch_sizes]
-    ran = [c for c in columns if c.get("best_batch_size") is not None]
-    ref = ran[0]["name"] if ran else None
-    ratio: dict[str, list[float | None]] = {}
-    for n in names:
-        if ref is None or n == ref:
-            continue
-        ratio[n] = [a / b if a and b else None for a, b in zip(thr[n], thr[ref])]
-    best = {
-        c["name"]: {"batch_size": c.get("best_batch_size"), "throughput_img_s": c.get("best_throughput_img_s")}
-        for c in columns
-    }
-    return {
-        "batch_sizes": batch_sizes,
-        "columns": names,
-        "throughput_img_s": thr,
-        "best": best,
-        "ratio_reference": ref,
-        "ratio_vs_reference": ratio,
     }
 
 
 _SHORT = {"onnxruntime": "ort", "openvino": "ov", "tensorrt": "trt"}
+
+
+def _best_text(best: dict[str, Any]) -> str:
+    """``447.7 (b8)``, or ``447.7 (b8; tied: 16, 32)`` when other batches are within the noise of it."""
+    tied = best.get("tied") or []
+    return f"{best['throughput_img_s']:.1f} (b{best['batch_size']}" + (
+        f"; tied: {', '.join(map(str, tied))})" if tied else ")"
+    )
 
 
 def _short(name: str) -> str:
@@ -229,15 +256,21 @@ def _short(name: str) -> str:
 
 
 def print_table(console: Any, result: dict[str, Any]) -> None:
+    """The seeds' layout: batch rows + best, a column per runtime × precision, ratios vs the first column.
+
+    The title stays within 80 columns; the model, data and machine go in the caption under the table.
+    """
     from rich.table import Table
 
     tab = result["table"]
     env = result["environment"]
     ref = tab["ratio_reference"]
     t = Table(
-        title=f"{result['model']} · img/s (× = ratio vs {_short(ref)}) · data={result['data']} · {env['cpu']} "
-        f"({env['cpu_affinity']} cores)",
+        title=f"{result['model']} · img/s, median of {result.get('repeats', 1)} rounds",
+        caption=f"× = ratio vs {_short(ref)} · input {result['data']} · {env['cpu']} ({env['cpu_affinity']} cores)"
+        f" · ±N%! = rounds spread over {UNSTABLE_SPREAD_PCT:g}% (unstable)",
         title_justify="left",
+        caption_justify="left",
     )
     t.add_column("batch", justify="right")
     shown = [n for n in tab["columns"] if tab["best"][n]["batch_size"] is not None]  # unavailable: listed below
@@ -247,17 +280,18 @@ def print_table(console: Any, result: dict[str, Any]) -> None:
     for n in ratios:
         t.add_column(f"{_short(n)} ×", justify="right")
 
-    def fmt(v: float | None, spec: str = ".1f") -> str:
+    def fmt(v: float | None, spec: str = ".2f") -> str:
         return "n/a" if v is None else format(v, spec)
 
     for i, bs in enumerate(tab["batch_sizes"]):
-        cells = [fmt(tab["throughput_img_s"][n][i]) for n in shown]
-        cells += [fmt(tab["ratio_vs_reference"][n][i], ".2f") for n in ratios]
+        cells = [
+            cell_text(tab["throughput_img_s"][n][i], tab["spread_pct"][n][i], tab["unstable"][n][i]) for n in shown
+        ]
+        cells += [fmt(tab["ratio_vs_reference"][n][i]) for n in ratios]
         t.add_row(str(bs), *cells)
-    best_cells = [f"{tab['best'][n]['throughput_img_s']:.1f} (b{tab['best'][n]['batch_size']})" for n in shown]
-    ref_best = tab["best"][ref]["throughput_img_s"]
-    best_cells += [fmt(tab["best"][n]["throughput_img_s"] / ref_best, ".2f") for n in ratios]
-    t.add_row("best", *best_cells)
+    t.add_row(
+        "best", *[_best_text(tab["best"][n]) for n in shown], *[fmt(tab["best_ratio_vs_reference"][n]) for n in ratios]
+    )
     console.print(t)
     for c in result["columns"]:
         if not c["available"]:

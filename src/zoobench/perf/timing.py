@@ -1,10 +1,11 @@
-"""Pure-inference timing: warm-up, a loop bounded by time *and* count, latency statistics."""
+"""Pure-inference timing of one cell: warm-up, a loop bounded by time *and* count, latency statistics; and
+the summary of a cell's rounds (median throughput, spread, unstable flag, pooled latency)."""
 
 from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -56,11 +57,42 @@ class PerfResult:
     warmup: int
     data: str
     mode: str = "sync"
+    samples_s: tuple[float, ...] = field(default=(), repr=False)  # per-run seconds, pooled across rounds
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d.pop("samples_s")
         d["latency"] = asdict(self.latency)
         return d
+
+
+UNSTABLE_SPREAD_PCT = 5.0
+
+
+def summarize_rounds(rounds: list[PerfResult]) -> dict[str, Any]:
+    """One cell measured in several rounds: ``throughput_img_s`` is the median of the rounds' img/s,
+    ``repeats`` the rounds' img/s, ``spread_pct`` = (max - min) / median × 100, ``unstable`` when the spread
+    exceeds :data:`UNSTABLE_SPREAD_PCT`; the latency statistics pool every timed run of every round."""
+    if not rounds:
+        raise ValueError("no rounds")
+    rates = [r.throughput_img_s for r in rounds]
+    median = float(statistics.median(rates))
+    spread = 100.0 * (max(rates) - min(rates)) / median if median > 0 else 0.0
+    samples = [s for r in rounds for s in r.samples_s]
+    latency = Latency.from_values(samples) if samples else rounds[0].latency
+    first = rounds[0]
+    return {
+        "batch_size": first.batch_size,
+        "throughput_img_s": median,
+        "repeats": [round(v, 3) for v in rates],
+        "spread_pct": round(spread, 2),
+        "unstable": spread > UNSTABLE_SPREAD_PCT,
+        "latency": asdict(latency),
+        "wall_s": sum(r.wall_s for r in rounds),
+        "warmup": first.warmup,
+        "data": first.data,
+        "mode": first.mode,
+    }
 
 
 def make_input(shape: tuple[int, ...], data: str = "random", seed: int = 0, *, uint8: bool = False) -> np.ndarray:
@@ -109,7 +141,8 @@ def time_session(
         if (t1 - start >= seconds and len(samples) >= min_iters) or len(samples) >= max_iters:
             break
     wall = clock() - start
-    return PerfResult(batch_size, Latency.from_values(samples), wall, batch_size * len(samples) / wall, warmup, data)
+    lat = Latency.from_values(samples)
+    return PerfResult(batch_size, lat, wall, batch_size * len(samples) / wall, warmup, data, "sync", tuple(samples))
 
 
 def time_throughput(
@@ -136,4 +169,4 @@ def time_throughput(
     x = make_input((batch_size, *input_size), data, uint8=_takes_uint8(session))
     samples, wall = timer(x, seconds=seconds, min_iters=min_iters, warmup=warmup)
     lat = Latency.from_values(samples)
-    return PerfResult(batch_size, lat, wall, batch_size * lat.count / wall, warmup, data, mode="async")
+    return PerfResult(batch_size, lat, wall, batch_size * lat.count / wall, warmup, data, "async", tuple(samples))

@@ -1,0 +1,92 @@
+"""The perf table, computed once per sweep and stored in perf.json: img/s (median of the rounds) and spread per
+batch size and column, the best batch with the batches tied with it, and ratios vs the first column.
+
+``perf``, ``report`` and ``compare`` read it from perf.json; files written before it existed get it computed
+the same way by :func:`best_with_ties`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def within_noise(cell: dict[str, Any], best: dict[str, Any]) -> bool:
+    """Whether ``cell``'s median is within the measured noise of ``best``'s: its shortfall is no more than
+    the larger of the two cells' spreads ((max - min) / median of their rounds). One round: no noise known,
+    so nothing ties."""
+    noise = max(float(cell.get("spread_pct") or 0.0), float(best.get("spread_pct") or 0.0)) / 100.0
+    return float(cell["throughput_img_s"]) >= float(best["throughput_img_s"]) * (1.0 - noise)
+
+
+def best_with_ties(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The batch with the highest median img/s, and the batches whose medians are within the noise of it.
+
+    Returns:
+        ``batch_size``, ``throughput_img_s``, ``spread_pct``, ``unstable`` and ``tied`` (batch sizes, ascending),
+        or None when no batch size ran.
+    """
+    ok = [r for r in results if "error" not in r and r.get("throughput_img_s")]
+    if not ok:
+        return None
+    best = max(ok, key=lambda r: float(r["throughput_img_s"]))
+    tied = sorted(r["batch_size"] for r in ok if r is not best and within_noise(r, best))
+    return {
+        "batch_size": best["batch_size"],
+        "throughput_img_s": float(best["throughput_img_s"]),
+        "spread_pct": best.get("spread_pct"),
+        "unstable": bool(best.get("unstable", False)),
+        "tied": tied,
+    }
+
+
+def build_table(columns: list[dict[str, Any]], batch_sizes: list[int]) -> dict[str, Any]:
+    """Rows = batch sizes, columns = runtime × precision: median img/s, spread and unstable flag per cell, the
+    best batch (with ties) per column, ratios vs the first column that ran (per batch and best over best)."""
+    names = [c["name"] for c in columns]
+    thr: dict[str, list[float | None]] = {}
+    spread: dict[str, list[float | None]] = {}
+    unstable: dict[str, list[bool]] = {}
+    for c in columns:
+        by_bs = {r["batch_size"]: r for r in c.get("results", []) if "error" not in r}
+        thr[c["name"]] = [by_bs[bs]["throughput_img_s"] if bs in by_bs else None for bs in batch_sizes]
+        spread[c["name"]] = [by_bs[bs].get("spread_pct") if bs in by_bs else None for bs in batch_sizes]
+        unstable[c["name"]] = [bool(by_bs[bs].get("unstable")) if bs in by_bs else False for bs in batch_sizes]
+    best = {c["name"]: best_with_ties(c.get("results", [])) for c in columns}
+    ran = [n for n in names if best[n] is not None]
+    ref = ran[0] if ran else None
+    ratio: dict[str, list[float | None]] = {}
+    best_ratio: dict[str, float | None] = {}
+    for n in ran:
+        if n == ref:
+            continue
+        ratio[n] = [a / b if a and b else None for a, b in zip(thr[n], thr[ref])]  # type: ignore[index]
+        best_ratio[n] = best[n]["throughput_img_s"] / best[ref]["throughput_img_s"]  # type: ignore[index]
+    return {
+        "batch_sizes": batch_sizes,
+        "columns": names,
+        "throughput_img_s": thr,
+        "spread_pct": spread,
+        "unstable": unstable,
+        "best": {n: best[n] or {"batch_size": None, "throughput_img_s": None, "tied": []} for n in names},
+        "ratio_reference": ref,
+        "ratio_vs_reference": ratio,
+        "best_ratio_vs_reference": best_ratio,
+    }
+
+
+def best_of_file(perf: dict[str, Any]) -> dict[str, Any] | None:
+    """The best batch (with ties) of a perf.json's first column that ran: from its stored table, or computed
+    from its results for files written before the table carried ties."""
+    tab = perf.get("table") or {}
+    ref = tab.get("ratio_reference")
+    stored = (tab.get("best") or {}).get(ref) if ref else None
+    if stored and stored.get("batch_size") is not None and "tied" in stored:
+        return dict(stored)
+    return best_with_ties(perf.get("results", []))
+
+
+def cell_text(value: float | None, spread_pct: float | None, unstable: bool) -> str:
+    """A throughput cell: ``412.3``, with ``±7.2%!`` appended when the rounds spread more than the threshold."""
+    if value is None:
+        return "n/a"
+    return f"{value:.1f}" + (f" ±{spread_pct:.0f}%!" if unstable and spread_pct is not None else "")
