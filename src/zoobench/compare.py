@@ -8,6 +8,7 @@ are each run's throughput and the ratio of the first run to each other (A/B, A/C
 
 from __future__ import annotations
 
+import functools
 import json
 import string
 from collections.abc import Callable
@@ -68,6 +69,10 @@ def _describe(path: str | Path, runs: dict[str, dict[str, dict[str, Any]]]) -> d
     }
 
 
+def _version(run: dict[str, Any], pkg: str) -> Any:
+    return run["versions"].get(pkg)
+
+
 def setting_warnings(runs: list[dict[str, Any]]) -> list[str]:
     """One line per setting that differs between the runs (CPU, cores, threads, runtime versions): a ratio
     across them measures those differences too."""
@@ -77,7 +82,7 @@ def setting_warnings(runs: list[dict[str, Any]]) -> list[str]:
         ("cores", lambda r: r.get("cores")),
         ("threads", lambda r: ", ".join(map(str, r.get("threads") or [])) or None),
     ]
-    checks += [(pkg, lambda r, pkg=pkg: r["versions"].get(pkg)) for pkg in RUNTIME_PACKAGES]
+    checks += [(pkg, functools.partial(_version, pkg=pkg)) for pkg in RUNTIME_PACKAGES]
     for what, get in checks:
         values = [get(r) for r in runs]
         if len({json.dumps(v) for v in values}) > 1:
