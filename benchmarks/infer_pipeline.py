@@ -67,7 +67,7 @@ def cache_ratios(engines: dict[str, Any], cache: Path, a: argparse.Namespace) ->
     """Per engine kind, over interleaved rounds: pure img/s, cache-fed e2e img/s and their ratio."""
     from zoobench.data.cache import open_cache
     from zoobench.data.transforms import normalize
-    from zoobench.pipeline import run_folder
+    from zoobench.infer.loop import run_folder
 
     pixels = np.array(open_cache(cache).pixels)
     u8 = [pixels[i : i + a.batch] for i in range(0, len(pixels), a.batch)]
@@ -110,7 +110,7 @@ def main() -> None:
     from zoobench.data.decode import DecodePool
     from zoobench.data.transforms import normalize
     from zoobench.engine import resolve_engine, uint8_engine
-    from zoobench.pipeline import run_folder
+    from zoobench.infer.loop import run_folder
 
     print_machine()
     root = Path(a.dir)
@@ -148,7 +148,7 @@ def main() -> None:
 
 
 def rss_run(eng: Any, root: Path, a: argparse.Namespace) -> None:
-    from zoobench.pipeline import run_folder
+    from zoobench.infer.loop import run_folder
 
     big = make_photo_jpegs(root / "val_rss", a.rss_images)
     samples: list[tuple[int, float, float]] = []

@@ -9,17 +9,8 @@ import pytest
 
 from zoobench.classes import class_name
 from zoobench.errors import DataError
-from zoobench.evaluate import (
-    AccuracyResult,
-    accuracy_dict,
-    read_predictions,
-    result_json_text,
-    score,
-    seed_topk_from_scores,
-    topk_from_logits,
-    write_predictions,
-    write_result_json,
-)
+from zoobench.evaluate.files import read_predictions, result_json_text, write_predictions, write_result_json
+from zoobench.evaluate.metrics import AccuracyResult, accuracy_dict, score, seed_topk_from_scores, topk_from_logits
 
 SPEC_RESULT_JSON = (
     '{"title": "Overall statistical evaluation", "value": [{"key": "Number of images", "value": "50000"}, '
@@ -150,7 +141,7 @@ def test_accuracy_dict_pass_fail() -> None:
     ],
 )
 def test_gate_has_three_outcomes(top1: float, n: int, expected: str) -> None:
-    from zoobench.evaluate import gate_verdict
+    from zoobench.evaluate.metrics import gate_verdict
 
     v = gate_verdict(top1, n, 75.1, 1.0)
     assert v["gate"] == expected
@@ -162,7 +153,7 @@ def test_gate_has_three_outcomes(top1: float, n: int, expected: str) -> None:
 
 
 def test_images_needed_is_the_smallest_n_that_decides() -> None:
-    from zoobench.evaluate import gate_verdict, images_needed, wilson_halfwidth
+    from zoobench.evaluate.metrics import gate_verdict, images_needed, wilson_halfwidth
 
     for ref, tol in ((75.1, 1.0), (78.468, 1.0), (50.0, 0.5), (99.0, 1.0)):
         n = images_needed(ref, tol)

@@ -21,7 +21,7 @@ FAST = {"seconds": 0.01, "min_iters": 2, "warmup": 1, "quiet": True}
 
 
 def test_single_runtime_layout_kept(resnet_onnx: str, tmp_path: Path) -> None:
-    from zoobench.workflow import do_perf  # the re-export other callers use
+    from zoobench.perf.sweep import do_perf
 
     res = do_perf(resnet_onnx, batch_sizes=[1, 2], outdir=str(tmp_path), runtimes=["onnxruntime"], **FAST)
     assert [r["batch_size"] for r in res["results"]] == [1, 2]

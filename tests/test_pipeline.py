@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from zoobench.engine import load_engine
-from zoobench.evaluate import read_predictions
-from zoobench.pipeline import run_folder
-from zoobench.workflow import do_eval, do_infer
+from zoobench.evaluate.files import read_predictions
+from zoobench.evaluate.stage import do_eval
+from zoobench.infer.loop import run_folder
+from zoobench.infer.stage import do_infer
 
 
 def _torch_reference(photos: Path) -> dict[str, list[int]]:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from zoobench.cli import cli
-from zoobench.stages import StageBook, hash_inputs, listing_hash
+from zoobench.run.ledger import StageBook, hash_inputs, listing_hash
 
 TINY = ["-b", "1,2", "--seconds", "0.05", "--min-iters", "2", "--warmup", "1", "--infer-batch-size", "2"]
 

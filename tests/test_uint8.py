@@ -145,37 +145,38 @@ def test_tensorrt_plan_is_built_from_the_uint8_onnx(
 def test_infer_never_normalizes_twice(
     lite0_onnx: Path, lite0_u8: Engine, photos: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import zoobench.pipeline as pl
+    import zoobench.infer.source as source
     from zoobench.data.cache import prep_cache
+    from zoobench.infer.loop import run_folder
 
     float_eng = load_engine(str(lite0_onnx))
     cache = tmp_path / "cache"
     prep_cache(photos[0], float_eng.preprocess, cache, workers=0)
-    ref = pl.run_folder(float_eng, cache, batch_size=4, keep_logits=True)
+    ref = run_folder(float_eng, cache, batch_size=4, keep_logits=True)
 
     def refuse(*_a: object) -> None:
         raise AssertionError("a uint8 engine's input was normalized on the host")
 
-    monkeypatch.setattr(pl, "normalize", refuse)
+    monkeypatch.setattr(source, "normalize", refuse)
     for data, workers in ((cache, 0), (photos[0], 0), (photos[0], 1)):
-        got = pl.run_folder(lite0_u8, data, batch_size=4, keep_logits=True, workers=workers)
+        got = run_folder(lite0_u8, data, batch_size=4, keep_logits=True, workers=workers)
         assert got.names == ref.names
         assert ref.logits is not None and got.logits is not None
         assert_same_predictions(ref.logits, got.logits)
 
 
 def test_engine_metadata_must_match_graph(lite0_onnx: Path, photos: tuple[Path, Path]) -> None:
-    import zoobench.pipeline as pl
+    from zoobench.infer.loop import run_folder
 
     eng = load_engine(str(lite0_onnx))
     liar = Engine(eng.path, eng.model, eng.preprocess, {**eng.metadata, "input_dtype": "uint8"})
     with pytest.raises(DataError, match="metadata says uint8 input but the graph takes float"):
-        pl.run_folder(liar, photos[0], batch_size=4, workers=0)
+        run_folder(liar, photos[0], batch_size=4, workers=0)
 
 
 def test_do_infer_uint8_from_cache(lite0_onnx: Path, photos: tuple[Path, Path], tmp_path: Path) -> None:
     from zoobench.data.cache import prep_cache
-    from zoobench.infer_stage import do_infer
+    from zoobench.infer.stage import do_infer
 
     eng = load_engine(str(lite0_onnx))
     prep_cache(photos[0], eng.preprocess, tmp_path / "cache", workers=0)

@@ -50,7 +50,7 @@ def do_demo(outdir: str, *, seconds: float = 0.7) -> dict[str, Any]:
     and ``zoobench compare`` read it like any other run.
     """
     from zoobench.console import make_console
-    from zoobench.runner import RunConfig, model_dirname, run_models
+    from zoobench.run.chain import RunConfig, model_dirname, run_models
 
     console = make_console()
     out = Path(outdir)
@@ -79,8 +79,8 @@ def _print_results(console: Any, mdir: Path, labels_file: Path) -> dict[str, Any
 
     from zoobench.classes import class_name
     from zoobench.data.datasets import image_key, read_labels
-    from zoobench.evaluate import read_predictions
-    from zoobench.infer_stage import gate_label
+    from zoobench.evaluate.files import read_predictions
+    from zoobench.evaluate.stage import gate_label
 
     preds = read_predictions(mdir / "infer" / "predictions.csv")
     truth = read_labels(labels_file)

@@ -136,7 +136,7 @@ def uint8_engine(engine: Engine, *, log: Any = None) -> Engine:
         raise ZoobenchError(
             f"{engine.path} is a compiled float-input engine; compile its ONNX with `--input uint8` instead"
         )
-    from zoobench.stages import sha256_file
+    from zoobench.run.ledger import sha256_file
     from zoobench.uint8_input import write_input_variant
 
     src = Path(engine.path)

@@ -17,7 +17,7 @@ from PIL import Image
 from zoobench.data.cache import open_cache, prep_cache
 from zoobench.data.decode import decode_one
 from zoobench.errors import DataError
-from zoobench.workflow import do_infer
+from zoobench.infer.stage import do_infer
 
 RUNS_AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

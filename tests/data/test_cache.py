@@ -14,8 +14,8 @@ from zoobench.cli import cli
 from zoobench.data.cache import open_cache, prep_cache
 from zoobench.data.transforms import preprocess_image, to_chw_uint8
 from zoobench.engine import load_engine
+from zoobench.infer.loop import run_folder
 from zoobench.models.spec import Preprocess
-from zoobench.pipeline import run_folder
 
 
 def test_prep_npy_rows_equal_reference_and_workers_do_not_change_bytes(jpeg_folder: Path, tmp_path: Path) -> None:
@@ -100,9 +100,12 @@ def test_class_folder_layout_gives_labels(tiny_onnx: Path, tmp_path: Path) -> No
     root = tmp_path / "val"
     write_jpegs(root / "n01440764", 3, prefix="a_")
     write_jpegs(root / "n01443537", 2, prefix="b_")
-    from zoobench.workflow import do_infer
+    from zoobench.infer.stage import do_infer
 
     s = do_infer(str(tiny_onnx), str(root), outdir=str(tmp_path / "o"), quiet=True, workers=0, batch_size=2)
     assert s["images_inferred"] == 5 and s["accuracy"]["count"] == 5
-    lab = (tmp_path / "o" / "val_label.txt").read_text().splitlines()
-    assert lab[0] == "a_00000001.JPEG 0" and lab[-1] == "b_00000002.JPEG 1"
+    # the folders' labels go to eval in memory (no label file is written) and into predictions.csv
+    assert not (tmp_path / "o" / "val_label.txt").exists()
+    rows = (tmp_path / "o" / "predictions.csv").read_text().splitlines()
+    assert rows[1].startswith("a_00000001.JPEG,") and rows[1].endswith(",0")
+    assert rows[-1].startswith("b_00000002.JPEG,") and rows[-1].endswith(",1")

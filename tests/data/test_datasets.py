@@ -9,7 +9,7 @@ import pytest
 from zoobench.data.datasets import image_key, list_images, read_labels, scan_folder
 from zoobench.errors import DataError
 
-SHARED_LABELS = Path("/work/shared/data/val_label.txt")
+SHARED_LABELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "val_label.txt"  # ../shared beside the repo
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -15,7 +15,7 @@ import pytest
 from datahelp import write_jpegs
 
 from zoobench.data.cache import prep_cache
-from zoobench.workflow import do_infer
+from zoobench.infer.stage import do_infer
 
 N = 240
 

@@ -10,7 +10,8 @@ import pytest
 
 from zoobench.data.seedfmt import dump_output, read_dump_dir, read_output_file, seed_name, txt_line
 from zoobench.errors import DataError
-from zoobench.workflow import do_eval, do_infer
+from zoobench.evaluate.stage import do_eval
+from zoobench.infer.stage import do_infer
 
 
 def test_txt_line_is_numpy_savetxt_format(tmp_path: Path) -> None:

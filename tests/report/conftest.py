@@ -11,7 +11,7 @@ import pytest
 def small_run(tmp_path_factory: pytest.TempPathFactory, photos: tuple[Path, Path], lite0_onnx: Path) -> Path:
     pytest.importorskip("torch")
     pytest.importorskip("matplotlib")
-    from zoobench.runner import RunConfig, run_models
+    from zoobench.run.chain import RunConfig, run_models
 
     folder, labels = photos
     root = tmp_path_factory.mktemp("small_run")

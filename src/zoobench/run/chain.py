@@ -20,7 +20,7 @@ Stages, in order: ``export``, ``compile``, ``prep``, ``infer``, ``eval``, ``perf
 sha256, data folder listing (names, sizes, mtimes), labels sha256, perf parameters, the JSON a report reads)
 equals the recorded one and its outputs exist. ``stages.json`` is written atomically after every stage,
 so an interrupted run resumes at the first stage that did not finish. One model failing does not stop
-the others. ``--weights random`` runs perf only; the report says accuracy was not measured.
+the others. ``--weights random`` runs every stage (the data path is measured) but does not gate accuracy.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.io import write_json
-from zoobench.stages import StageBook, listing_hash, sha256_file
+from zoobench.run.ledger import StageBook, listing_hash, sha256_file
 
 # Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few
 # images to decide the gate; "not-gated": random weights (accuracy measured as a data path, not a verdict).
@@ -112,10 +112,10 @@ def _perf_column(
     engine: Any,
     engine_sha: str,
     log: Callable[[str], None],
-    do_perf: Callable[..., dict[str, Any]],
 ) -> None:
     """One runtime x precision column; a column that cannot run here is recorded as unavailable, with why."""
     from zoobench.errors import ZoobenchError
+    from zoobench.perf.sweep import do_perf
 
     col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
     inputs = {
@@ -164,7 +164,7 @@ def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], Non
     mdir.mkdir(parents=True, exist_ok=True)
     book = StageBook(mdir, model)
     try:
-        status = _stages(model, mdir, cfg, book, log)
+        status = _ModelStages(model, mdir, cfg, book, log).run_all()
         book.data.pop("error", None)
     except Exception as exc:  # one model failing does not stop the others
         status = ERROR
@@ -181,153 +181,173 @@ def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], Non
     return status
 
 
-def _stages(model: str, mdir: Path, cfg: RunConfig, book: StageBook, log: Callable[[str], None]) -> str:
-    from zoobench.engine import is_model_file, load_engine, resolve_engine
-    from zoobench.workflow import do_eval, do_infer, do_perf
+class _ModelStages:
+    """The stages of one model, in order; what a stage produced is handed to the next in memory."""
 
-    # export
-    if is_model_file(model):
-        exp_inputs: dict[str, Any] = {"file": str(Path(model).resolve()), "sha256": sha256_file(model)}
-    else:
-        from zoobench.models import get_spec
-        from zoobench.models.weights import resolve
+    def __init__(self, model: str, mdir: Path, cfg: RunConfig, book: StageBook, log: Callable[[str], None]) -> None:
+        self.model, self.mdir, self.cfg, self.book, self.log = model, mdir, cfg, book, log
+        self.engine: Any = None
+        self.engine_sha = ""
+        self.scored: Any = None  # infer's predictions, when infer ran in this process
+        self.accuracy: dict[str, Any] | None = None
 
-        spec = get_spec(model)
-        exp_inputs = {
-            "model": spec.name,
-            "weights": resolve(spec, cfg.weights).to_dict(),
-            "preprocess": spec.preprocess_for(cfg.variant).to_dict(),
-        }
-    engine_rel = f"engine/{model_dirname(model)}.onnx"
-
-    def export() -> tuple[list[str], str]:
-        if is_model_file(model):
-            eng = load_engine(model)
-            engine_file = model
+    def run_all(self) -> str:
+        self.export()
+        # non-fp32 / TensorRT engines are compiled (and reused) by the perf columns that need them, into engine/
+        self.book.mark("compile", "not-run", "perf columns compile the engines they need into engine/", self.log)
+        if self.cfg.data:  # random weights too: the data path is measured; eval says "random weights: not gated"
+            self.measure()
         else:
-            eng = resolve_engine(model, weights=cfg.weights, variant=cfg.variant, workdir=mdir / "engine", log=log)
-            engine_file = eng.path
-        write_json(mdir / "model.json", _card(model, eng, sha256_file(engine_file)))
-        return ([engine_rel] if not is_model_file(model) else []) + ["model.json"], ""
+            for name in ("prep", "infer", "eval"):
+                self.book.mark(name, "not-run", "no --data given", self.log)
+        for rt in self.cfg.runtimes:  # one perf/<runtime>-<precision>.json per column
+            for prec in self.cfg.precisions:
+                _perf_column(rt, prec, self.cfg, self.mdir, self.book, self.engine, self.engine_sha, self.log)
+        status = self.status()
+        self.book.data["status"] = status
 
-    book.run("export", exp_inputs, export, log)
-    engine = load_engine(model if is_model_file(model) else str(mdir / engine_rel))
-    engine_sha = json.loads((mdir / "model.json").read_text())["engine_sha256"]
-    pp_hash = engine.preprocess.hash()
+        def report() -> tuple[list[str], str]:
+            from zoobench.report import write_model_report
 
-    # non-fp32 / TensorRT engines are compiled (and reused) by the perf columns that need them, into engine/
-    book.mark("compile", "not-run", "perf columns compile the engines they need into engine/", log)
-    measure = bool(cfg.data)
-    if not measure:
-        for name in ("prep", "infer", "eval"):
-            book.mark(name, "not-run", "no --data given", log)
-    else:  # random weights too: the data path is measured; eval says "random weights: not gated"
-        _measure(cfg, mdir, book, engine, engine_sha, pp_hash, log, do_infer, do_eval)
+            write_model_report(self.mdir)
+            return ["report.md", "report.html"], ""
 
-    # perf, one column per runtime x precision, one perf/<runtime>-<precision>.json each
-    for rt in cfg.runtimes:
-        for prec in cfg.precisions:
-            _perf_column(rt, prec, cfg, mdir, book, engine, engine_sha, log, do_perf)
+        self.book.run("report", _report_inputs(self.mdir), report, self.log)
+        return status
 
-    # status, then the report (which shows it)
-    status = PERF_ONLY
-    acc_path = mdir / "infer" / "accuracy.json"
-    if measure and engine.random_weights:
-        status = NOT_GATED
-    elif measure and acc_path.is_file():
-        gate = json.loads(acc_path.read_text()).get("gate")
-        status = {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}.get(gate, NO_GATE)
-    elif measure:
-        status = NO_GATE
-    book.data["status"] = status
+    def export(self) -> None:
+        from zoobench.engine import is_model_file, load_engine, resolve_engine
 
-    def report() -> tuple[list[str], str]:
-        from zoobench.report import write_model_report
+        model, cfg, mdir = self.model, self.cfg, self.mdir
+        given = is_model_file(model)
+        engine_rel = f"engine/{model_dirname(model)}.onnx"
 
-        write_model_report(mdir)
-        return ["report.md", "report.html"], ""
+        def export() -> tuple[list[str], str]:
+            if given:
+                self.engine = load_engine(model)
+            else:
+                self.engine = resolve_engine(
+                    model, weights=cfg.weights, variant=cfg.variant, workdir=mdir / "engine", log=self.log
+                )
+            self.engine_sha = sha256_file(self.engine.path)
+            write_json(mdir / "model.json", _card(model, self.engine, self.engine_sha))
+            return ([] if given else [engine_rel]) + ["model.json"], ""
 
-    book.run("report", _report_inputs(mdir), report, log)
-    return status
+        if not self.book.run("export", _export_inputs(model, cfg), export, self.log):  # an earlier run's export
+            self.engine = load_engine(model if given else str(mdir / engine_rel))
+            self.engine_sha = json.loads((mdir / "model.json").read_text())["engine_sha256"]
+
+    def measure(self) -> None:
+        """prep, infer (from the cache, with the uint8 twin of the engine) and eval."""
+        assert self.cfg.data is not None
+        data_hash = listing_hash(self.cfg.data)
+        infer_data = self._prep(data_hash)
+        self._infer(infer_data, data_hash)
+        if not self.cfg.labels:
+            self.book.mark("eval", "not-run", "no --labels given: accuracy not measured", self.log)
+        else:
+            self._eval()
+
+    def _prep(self, data_hash: str) -> str:
+        """The prep stage; returns what infer reads: the cache, or the image folder when prep failed."""
+        from zoobench.data.cache import is_cache, prep_cache
+
+        cfg, cache = self.cfg, self.mdir / "cache"
+
+        def prep() -> tuple[list[str], str]:
+            meta = prep_cache(cfg.data, self.engine.preprocess, cache, limit=cfg.limit)  # type: ignore[arg-type]
+            return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
+
+        try:
+            self.book.run(
+                "prep", {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash()}, prep, self.log
+            )
+        except Exception as exc:  # record it and go on with the image folder
+            self.book.record("prep", status="error", note=f"{type(exc).__name__}: {exc}", outputs=[], seconds=0.0)
+            self.log(f"  prep: error — {exc}; infer reads the image folder instead")
+            return cfg.data  # type: ignore[return-value]
+        return str(cache) if is_cache(cache) else cfg.data  # type: ignore[return-value]
+
+    def _infer(self, infer_data: str, data_hash: str) -> None:
+        from zoobench.infer.stage import infer
+
+        cfg, from_cache = self.cfg, infer_data != self.cfg.data
+        inputs = {
+            "engine_sha256": self.engine_sha,
+            "preprocess": self.engine.preprocess.hash(),
+            "data": data_hash,
+            "data_kind": "cache" if from_cache else "folder",
+            "input_dtype": "uint8" if from_cache else "float32",
+            "batch_size": cfg.infer_batch_size,
+            "limit": cfg.limit,
+            "threads": cfg.threads,
+        }
+
+        def run_infer() -> tuple[list[str], str]:
+            summary, self.scored = infer(
+                self.engine.model, infer_data, labels=None, weights=None, variant=None,
+                batch_size=cfg.infer_batch_size, runtime="onnxruntime", threads=cfg.threads, limit=cfg.limit,
+                strict=False, outdir=str(self.mdir / "infer"), quiet=True, engine=self.engine, workers=None,
+                dump=None, chunk=512, resume=True, input_dtype="uint8" if from_cache else None,
+            )  # fmt: skip
+            return ["infer/predictions.csv", "infer/summary.json"], (
+                f"{summary['images_inferred']} images, {summary['skipped']} skipped"
+            )
+
+        self.book.run("infer", inputs, run_infer, self.log)
+
+    def _eval(self) -> None:
+        from zoobench.data.datasets import read_labels
+        from zoobench.evaluate.stage import do_eval, evaluate
+
+        cfg, out = self.cfg, self.mdir / "infer"
+        assert cfg.labels is not None
+        inputs = {
+            "predictions": self.book.data["stages"]["infer"]["inputs_hash"],  # what made predictions.csv
+            "labels": sha256_file(cfg.labels),
+            "tolerance": cfg.tolerance,
+            "reference": cfg.reference,
+        }
+
+        def run_eval() -> tuple[list[str], str]:
+            opts = {"reference": cfg.reference, "tolerance": cfg.tolerance, "quiet": True}
+            if self.scored is not None:  # infer ran now: its predictions, in memory
+                self.scored.label_map = read_labels(cfg.labels)  # type: ignore[arg-type]
+                self.accuracy = evaluate(self.scored, out, **opts)  # type: ignore[arg-type]
+            else:  # infer was up to date: an earlier run's predictions.csv
+                self.accuracy = do_eval(str(out), cfg.labels, **opts)  # type: ignore[arg-type]
+            acc = self.accuracy
+            return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc['top1']:.2f}%; gate: {acc['gate_reason']}"
+
+        self.book.run("eval", inputs, run_eval, self.log)
+
+    def status(self) -> str:
+        if not self.cfg.data:
+            return PERF_ONLY
+        if self.engine.random_weights:
+            return NOT_GATED
+        acc = self.accuracy
+        acc_path = self.mdir / "infer" / "accuracy.json"
+        if acc is None and self.cfg.labels and acc_path.is_file():  # eval was up to date: an earlier run's
+            acc = json.loads(acc_path.read_text(encoding="utf-8"))
+        gate = str((acc or {}).get("gate"))
+        return {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}.get(gate, NO_GATE)
 
 
-def _measure(
-    cfg: RunConfig,
-    mdir: Path,
-    book: StageBook,
-    engine: Any,
-    engine_sha: str,
-    pp_hash: str,
-    log: Callable[[str], None],
-    do_infer: Callable[..., Any],
-    do_eval: Callable[..., Any],
-) -> None:
-    """prep, infer (from the cache) and eval."""
-    assert cfg.data is not None
-    data_hash = listing_hash(cfg.data)
-    from zoobench.data.cache import is_cache, prep_cache
+def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
+    from zoobench.engine import is_model_file
 
-    def prep() -> tuple[list[str], str]:
-        assert cfg.data is not None
-        meta = prep_cache(cfg.data, engine.preprocess, mdir / "cache", limit=cfg.limit)
-        return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
+    if is_model_file(model):
+        return {"file": str(Path(model).resolve()), "sha256": sha256_file(model)}
+    from zoobench.models import get_spec
+    from zoobench.models.weights import resolve
 
-    prep_ok = False
-    try:
-        book.run("prep", {"data": data_hash, "geometry": engine.preprocess.geometry_hash()}, prep, log)
-        prep_ok = True
-    except Exception as exc:  # record it and go on with the image folder
-        book.record("prep", status="error", note=f"{type(exc).__name__}: {exc}", outputs=[], seconds=0.0)
-
-    # infer reads the prep cache when the prep stage left one (uint8 memmap, normalized on the fly)
-    infer_data = str(mdir / "cache") if prep_ok and is_cache(mdir / "cache") else cfg.data
-
-    infer_inputs = {
-        "engine_sha256": engine_sha,
-        "preprocess": pp_hash,
-        "data": data_hash,
-        "data_kind": "cache" if infer_data != cfg.data else "folder",
-        "batch_size": cfg.infer_batch_size,
-        "limit": cfg.limit,
-        "threads": cfg.threads,
+    spec = get_spec(model)
+    return {
+        "model": spec.name,
+        "weights": resolve(spec, cfg.weights).to_dict(),
+        "preprocess": spec.preprocess_for(cfg.variant).to_dict(),
     }
-
-    def infer() -> tuple[list[str], str]:
-        s = do_infer(
-            engine.model,
-            infer_data,  # type: ignore[arg-type]
-            batch_size=cfg.infer_batch_size,
-            threads=cfg.threads,
-            limit=cfg.limit,
-            outdir=str(mdir / "infer"),
-            quiet=True,
-            engine=engine,
-            input_dtype="uint8" if infer_data != cfg.data else None,  # cache-fed: uint8 engine, no host normalize
-        )
-        return ["infer/predictions.csv", "infer/summary.json"], f"{s['images_inferred']} images, {s['skipped']} skipped"
-
-    book.run("infer", infer_inputs, infer, log)
-    if not cfg.labels:
-        book.mark("eval", "not-run", "no --labels given: accuracy not measured", log)
-        return
-    eval_inputs = {
-        "predictions": sha256_file(mdir / "infer" / "predictions.csv"),
-        "labels": sha256_file(cfg.labels),
-        "tolerance": cfg.tolerance,
-        "reference": cfg.reference,
-    }
-
-    def evaluate() -> tuple[list[str], str]:
-        acc = do_eval(
-            str(mdir / "infer"),
-            cfg.labels,  # type: ignore[arg-type]
-            tolerance=cfg.tolerance,
-            reference=cfg.reference,
-            quiet=True,
-        )
-        return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc['top1']:.2f}%; gate: {acc['gate_reason']}"
-
-    book.run("eval", eval_inputs, evaluate, log)
 
 
 def validate_models(models: list[str], weights: str | None) -> None:

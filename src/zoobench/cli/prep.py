@@ -1,10 +1,15 @@
-"""prep: the preprocessed dataset cache."""
+"""``zoobench prep``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from zoobench.cli import cli, emit_json, friendly
+from zoobench.cli.app import emit_json, friendly
+from zoobench.cli.options import (
+    variant_option,
+)
 from zoobench.console import make_console
 
 
@@ -19,7 +24,7 @@ def _preprocess_of(model: str, variant: str | None):  # type: ignore[no-untyped-
     return get_spec(model).preprocess_for(variant)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--data",
     "-d",
@@ -28,7 +33,7 @@ def _preprocess_of(model: str, variant: str | None):  # type: ignore[no-untyped-
     help="Image folder: flat (the seeds' layout) or class folders (val/n01440764/*.JPEG).",
 )
 @click.option("--model", "-m", required=True, help="Model name or exported .onnx: decides the preprocessing.")
-@click.option("--preprocess", "variant", default=None, metavar="VARIANT", help="Named preprocessing variant.")
+@variant_option
 @click.option(
     "-o",
     "--output",
@@ -74,7 +79,6 @@ def prep(
       zoobench prep --data val/ --model wrn.onnx --format bin -o bins/     # the seeds' float32 .bin + .info
     """
     import time
-    from pathlib import Path
 
     from zoobench.console import Advance, progress_bar
     from zoobench.data.cache import prep_cache

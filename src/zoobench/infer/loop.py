@@ -1,4 +1,7 @@
-"""Batched offline inference over an image folder or a prep cache, with the seeds' stage breakdown.
+"""The pipelined inference loop: batches from the source, the runtime session, top-k per image, resumable
+chunks, and the seeds' stage timers.
+
+Batched offline inference over an image folder or a prep cache, with the seeds' stage breakdown.
 
 Stages, as the seeds' ``benchmark`` tool reports them: ``[data read]`` (file bytes), ``[preprocess]``
 (decode, resize, crop, normalize), ``[infer]`` (the runtime call), ``[post]`` (softmax + top-k).
@@ -18,8 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from zoobench.data.decode import Decoded, DecodePool
-from zoobench.data.transforms import normalize
+from zoobench.data.cache import chunk_ranges, clean_temp
+from zoobench.data.decode import DecodePool, default_workers
 from zoobench.engine import Engine
 from zoobench.errors import DataError
-from zoobench.evaluate import topk_from_logits
+from zoobench.evaluate.metrics import topk_from_logits
+from zoobench.infer.source import Source, cache_batches, chunk_groups, normalized_batch, prefetch, resolve_input
 from zoobench.io import write_bytes, write_json
 from zoobench.runtimes import load_session
 from zoobench.uint8_input import normalizes_inside
@@ -108,106 +110,7 @@ def format_stage_summary(st: dict[str, Any]) -> str:
     )
 
 
-@dataclass
-class _Input:
-    """What a run reads: image paths (``cache`` None) or a cache's rows; plus files skipped up front."""
-
-    names: list[str]
-    paths: list[Path] | None
-    cache: Any
-    skipped: list[tuple[str, str]]
-    folder_labels: dict[str, int] | None
-    source_id: str
-
-
-def resolve_input(data: str | Path, limit: int | None = None) -> _Input:
-    """An image folder (flat or class folders) or a completed prep cache, listed in processing order."""
-    from zoobench.data.cache import is_cache, open_cache
-    from zoobench.data.datasets import scan_dataset
-
-    if is_cache(data):
-        c = open_cache(data)
-        rows = set(c.names)
-        names = c.names[:limit] if limit is not None else c.names
-        pre = [tuple(s) for s in c.skipped if s[0] not in rows]
-        return _Input(names, None, c, pre, None, f"cache:{c.meta['build_key']}")  # type: ignore[arg-type]
-    images, others, folder_labels = scan_dataset(data)
-    if limit is not None:
-        images = images[:limit]
-    h = hashlib.sha256()
-    for p in images:
-        h.update(str(p.resolve()).encode() + b"\0")
-    skipped = [(p.name, "not an image file (extension)") for p in others]
-    return _Input([p.name for p in images], images, None, skipped, folder_labels, h.hexdigest()[:20])
-
-
-def _groups(todo: list[tuple[int, int, int]], batch_size: int) -> list[tuple[int, int, int]]:
-    """(chunk id, start, end) per batch-sized group; groups never cross a chunk boundary."""
-    out: list[tuple[int, int, int]] = []
-    for c, s, e in todo:
-        out.extend((c, g, min(g + batch_size, e)) for g in range(s, e, batch_size))
-    return out
-
-
-def _cache_groups(inp: _Input, groups: list[tuple[int, int, int]]) -> Iterator[Decoded]:
-    bad = {n: r for n, r in inp.cache.skipped}
-    for k, (_c, s, e) in enumerate(groups):
-        t0 = time.perf_counter()
-        names = inp.names[s:e]
-        ok = [i for i, n in enumerate(names) if n not in bad]
-        px = np.array(inp.cache.pixels[s:e])
-        if len(ok) != len(names):
-            px = px[ok]
-        skipped = [(n, bad[n]) for n in names if n in bad]
-        yield Decoded(k, names, ok, px, skipped, time.perf_counter() - t0, 0.0)
-
-
-def _prefetch(items: Iterator[Any], depth: int = 3) -> Iterator[Any]:
-    """Run ``items`` in a background thread with at most ``depth`` results waiting."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    end = object()
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for it in items:
-                while not stop.is_set():
-                    try:
-                        q.put(it, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(end)
-        except BaseException as exc:  # handed to the consumer
-            q.put(exc)
-
-    t = threading.Thread(target=work, daemon=True, name="zoobench-prefetch")
-    t.start()
-    try:
-        while True:
-            it = q.get()
-            if it is end:
-                return
-            if isinstance(it, BaseException):
-                raise it
-            yield it
-    finally:
-        stop.set()
-
-
-def _normalized(
-    items: Iterator[Decoded], pp: Any, in_graph: bool = False
-) -> Iterator[tuple[Decoded, np.ndarray | None, float]]:
-    """Normalized float32 batches; with ``in_graph`` (a uint8-input engine) the uint8 crops as they are."""
-    for d in items:
-        t0 = time.perf_counter()
-        batch = (d.pixels if in_graph else normalize(d.pixels, pp)) if len(d.ok) else None
-        yield d, batch, time.perf_counter() - t0
-
-
-def run_key(engine: Engine, inp: _Input, **settings: Any) -> str:
+def run_key(engine: Engine, inp: Source, **settings: Any) -> str:
     """What decides a run's per-image results; partial results are reused only under the same key."""
     st = Path(engine.path).stat()
     blob = [engine.path, st.st_size, st.st_mtime_ns, engine.preprocess.to_dict(), inp.source_id, settings]
@@ -257,12 +160,14 @@ def run_folder(
     partial_dir: str | Path | None = None,
     dump: str | None = None,
     dump_dir: str | Path | None = None,
+    source: Source | None = None,
 ) -> InferenceResult:
     """Infer every image of a folder (sorted by name) or of a prep cache; bad images are skipped and listed.
 
     Args:
         engine: the model and its preprocessing.
         data_dir: a flat image folder, a class-folder layout, or a cache made by ``zoobench prep``.
+        source: ``data_dir`` already listed by :func:`resolve_input` (the caller's listing; not scanned again).
         batch_size: images per runtime call.
         workers: decode processes for an image folder (0 decodes in this process; None: the default).
         chunk: images per resumable chunk (rounded up to a multiple of ``batch_size``).
@@ -273,28 +178,13 @@ def run_folder(
     Raises:
         DataError: bad arguments, or with ``strict`` any skipped file.
     """
-    from zoobench.data.cache import chunk_ranges, clean_temp
-
     if batch_size < 1:
         raise DataError(f"batch size must be >= 1, got {batch_size}")
-    inp = resolve_input(data_dir, limit)
-    pp = engine.preprocess
-    if inp.cache is not None and inp.cache.meta["preprocess_hash"] != pp.geometry_hash():
-        raise DataError(
-            f"cache {data_dir} was made with preprocessing {inp.cache.meta['preprocess']}, but the model needs "
-            f"{pp.to_dict()}; run `zoobench prep` for this model"
-        )
-    if strict and inp.skipped:
-        raise DataError(f"--strict: {inp.skipped[0][0]}: {inp.skipped[0][1]}")
+    inp = source or resolve_input(data_dir, limit)
+    _check_source(engine, inp, data_dir, strict)
     chunk = -(-max(chunk, 1) // batch_size) * batch_size
-    ranges = chunk_ranges(len(inp.names), chunk)
-    partial = Path(partial_dir) if partial_dir else None
-    done: dict[int, dict[str, Any]] = {}
-    if partial is not None:
-        partial.mkdir(parents=True, exist_ok=True)
-        clean_temp(partial)
-        key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=dump)
-        done = _load_chunks(partial, key, len(ranges))
+    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=dump)
+    ranges, done = _resume(inp, chunk, partial_dir, key)
     if dump:
         if dump_dir is None:
             raise DataError("dump needs a dump_dir")
@@ -303,20 +193,11 @@ def run_folder(
     todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
     if progress and done:
         progress(sum(ranges[c][1] - ranges[c][0] for c in done))
-    groups = _groups(todo, batch_size)
-    n_workers = 0 if inp.cache is not None else workers
-    if n_workers is None:
-        from zoobench.data.decode import default_workers
-
-        n_workers = default_workers()
+    groups = chunk_groups(todo, batch_size)
+    n_workers = 0 if inp.cache is not None else (default_workers() if workers is None else workers)
     n_workers = min(n_workers, len(groups))
-    timer = StageTimer()
-    n_batches = n_images = 0
-    left = {c: -(-(e - s) // batch_size) for c, s, e in todo}
-    accs: dict[int, dict[str, list[Any]]] = {
-        c: {"names": [], "ids": [], "probs": [], "skipped": []} for c, _s, _e in todo
-    }
-    logits_all: list[np.ndarray] = []
+    sink = _Sink(todo, batch_size, Path(partial_dir) if partial_dir else None, done, strict, keep_logits, progress)
+    pp = engine.preprocess
     with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
         opts: dict[str, Any] = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
         session = load_session(engine.path, runtime, threads=threads, **opts)
@@ -325,59 +206,121 @@ def run_folder(
         # compile) are not the data path's cost
         session.run(np.zeros((batch_size, *pp.input_size), np.uint8 if in_graph else np.float32))
         if inp.cache is not None:
-            source = _cache_groups(inp, groups)
+            decoded = cache_batches(inp, groups)
         else:
             assert inp.paths is not None
-            source = pool.imap([inp.paths[s:e] for _c, s, e in groups], pp)
+            decoded = pool.imap([inp.paths[s:e] for _c, s, e in groups], pp)
         t_start = time.perf_counter()
         # A cache needs no decode: normalizing inline (~2% of a batch) beats a prefetch thread whose work
         # contends with the runtime's own threads on the same cores (measured: 90% vs 95%+ of pure inference).
-        items = _normalized(source, pp, in_graph)
-        items = items if inp.cache is not None else _prefetch(items)
+        items = normalized_batch(decoded, pp, in_graph)
+        sink.drain(items if inp.cache is not None else prefetch(items), groups, session, dump, dump_dir)
+        e2e = time.perf_counter() - t_start
+        info = session.info().to_dict()
+    return _merge(
+        inp, sink.done, len(ranges), sink.timer, sink.n_images, sink.n_batches, e2e, info, sink.logits, strict
+    )
+
+
+def _check_source(engine: Engine, inp: Source, data_dir: str | Path, strict: bool) -> None:
+    pp = engine.preprocess
+    if inp.cache is not None and inp.cache.meta["preprocess_hash"] != pp.geometry_hash():
+        raise DataError(
+            f"cache {data_dir} was made with preprocessing {inp.cache.meta['preprocess']}, but the model needs "
+            f"{pp.to_dict()}; run `zoobench prep` for this model"
+        )
+    if strict and inp.skipped:
+        raise DataError(f"--strict: {inp.skipped[0][0]}: {inp.skipped[0][1]}")
+
+
+def _resume(
+    inp: Source, chunk: int, partial_dir: str | Path | None, key: str
+) -> tuple[list[tuple[int, int]], dict[int, dict[str, Any]]]:
+    """The chunks of the run, and those an interrupted run with the same key already finished."""
+    ranges = chunk_ranges(len(inp.names), chunk)
+    if partial_dir is None:
+        return ranges, {}
+    partial = Path(partial_dir)
+    partial.mkdir(parents=True, exist_ok=True)
+    clean_temp(partial)
+    return ranges, _load_chunks(partial, key, len(ranges))
+
+
+class _Sink:
+    """Takes decoded batches in order, runs them, keeps top-k per image and saves each chunk as it completes."""
+
+    def __init__(
+        self,
+        todo: list[tuple[int, int, int]],
+        batch_size: int,
+        partial: Path | None,
+        done: dict[int, dict[str, Any]],
+        strict: bool,
+        keep_logits: bool,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.partial, self.done, self.strict, self.keep_logits, self.progress = (
+            partial,
+            done,
+            strict,
+            keep_logits,
+            progress,
+        )
+        self.timer = StageTimer()
+        self.n_batches = self.n_images = 0
+        self.left = {c: -(-(e - s) // batch_size) for c, s, e in todo}
+        self.accs: dict[int, dict[str, list[Any]]] = {
+            c: {"names": [], "ids": [], "probs": [], "skipped": []} for c, _s, _e in todo
+        }
+        self.logits: list[np.ndarray] = []
+
+    def drain(
+        self, items: Iterator[Any], groups: list[tuple[int, int, int]], session: Any, dump: str | None, dump_dir: Any
+    ) -> None:
         while True:
             t0 = time.perf_counter()
             item = next(items, None)
-            timer.add("data_wait", time.perf_counter() - t0)
+            self.timer.add("data_wait", time.perf_counter() - t0)
             if item is None:
-                break
+                return
             d, batch, norm_s = item
             c = groups[d.index][0]
-            timer.add("data_read", d.read_s)
-            timer.add("preprocess", d.preprocess_s + norm_s)
-            if strict and d.skipped:
+            self.timer.add("data_read", d.read_s)
+            self.timer.add("preprocess", d.preprocess_s + norm_s)
+            if self.strict and d.skipped:
                 raise DataError(f"--strict: {d.skipped[0][0]}: {d.skipped[0][1]}")
-            acc = accs[c]
-            acc["skipped"].extend(d.skipped)
+            self.accs[c]["skipped"].extend(d.skipped)
             if batch is not None:
-                t0 = time.perf_counter()
-                out = session.run(batch)
-                t1 = time.perf_counter()
-                i, p = topk_from_logits(out, 5)
-                names = [d.names[k] for k in d.ok]
-                if dump:
-                    from zoobench.data.seedfmt import dump_output
+                self._infer(c, [d.names[k] for k in d.ok], batch, session, dump, dump_dir)
+            self.left[c] -= 1
+            if self.left[c] == 0:
+                acc = self.accs.pop(c)
+                self.done[c] = _save_chunk(self.partial, c, acc) if self.partial is not None else _as_arrays(acc)
+            if self.progress:
+                self.progress(len(d.names))
 
-                    for name, row in zip(names, out):
-                        dump_output(dump_dir, name, row, dump)  # type: ignore[arg-type]
-                timer.add("infer", t1 - t0)
-                timer.add("post", time.perf_counter() - t1)
-                acc["names"].extend(names)
-                acc["ids"].append(i)
-                acc["probs"].append(p)
-                if keep_logits:
-                    logits_all.append(out)
-                n_batches += 1
-                n_images += len(names)
-            left[c] -= 1
-            if left[c] == 0:
-                arrays = _save_chunk(partial, c, acc) if partial is not None else _as_arrays(acc)
-                done[c] = arrays
-                del accs[c]
-            if progress:
-                progress(len(d.names))
-        e2e = time.perf_counter() - t_start
-        info = session.info().to_dict()
-    return _merge(inp, done, len(ranges), timer, n_images, n_batches, e2e, info, logits_all, strict)
+    def _infer(
+        self, c: int, names: list[str], batch: np.ndarray, session: Any, dump: str | None, dump_dir: Any
+    ) -> None:
+        t0 = time.perf_counter()
+        out = session.run(batch)
+        t1 = time.perf_counter()
+        i, p = topk_from_logits(out, 5)
+        if dump:
+            from zoobench.data.seedfmt import dump_output
+
+            for name, row in zip(names, out):
+                dump_output(dump_dir, name, row, dump)
+        self.timer.add("infer", t1 - t0)
+        self.timer.add("post", time.perf_counter() - t1)
+        acc = self.accs[c]
+        acc["names"].extend(names)
+        acc["ids"].append(i)
+        acc["probs"].append(p)
+        if self.keep_logits:
+            self.logits.append(out)
+        self.n_batches += 1
+        self.n_images += len(names)
 
 
 def _as_arrays(acc: dict[str, Any]) -> dict[str, Any]:
@@ -390,7 +333,7 @@ def _as_arrays(acc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _merge(
-    inp: _Input,
+    inp: Source,
     done: dict[int, dict[str, Any]],
     n_chunks: int,
     timer: StageTimer,

@@ -1,4 +1,8 @@
-"""The ``zoobench`` command line: thin wrappers that parse, call the library, and print."""
+"""The ``zoobench`` group and what every verb shares: one-line errors, JSON output, the entry point.
+
+Verbs live one per module beside this one and are added to the group in ``zoobench.cli`` (the package's
+``__init__``), so no verb imports the package that registers it.
+"""
 
 from __future__ import annotations
 
@@ -39,13 +43,13 @@ def cli() -> None:
 
     \b
     The stages, each a command, or all of them at once with `run` (and `demo`):
-      models    list the model registry and whether weights are present
-      export    PyTorch weights -> ONNX (seed IO names, dynamic batch, parity-checked)
+      models    list the model registry and whether weights are present (and verified)
+      export    PyTorch weights -> ONNX (seed IO names, dynamic batch, parity-checked; --input uint8)
       compile   ONNX -> runtime engine: ORT-optimized / int8 ONNX, OpenVINO IR, TensorRT plan
       prep      images -> uint8 cache (memmapped .npy), or the seeds' float32 .bin + .info
       infer     batched offline inference over images or a cache -> predictions.csv + summary.json
       eval      predictions + labels -> the seeds' result.json + accuracy.json (gate vs reference)
-      perf      latency / throughput per batch size x runtime x precision -> perf.json
+      perf      latency / throughput per batch size x runtime x precision, in rounds -> perf.json
       run       every stage per model into one run directory, skipping what did not change
       report    report.md / report.html with plots, from a run directory's JSON
       compare   the seeds' cross-hardware ratio table from several run directories
@@ -54,21 +58,10 @@ def cli() -> None:
 
     \b
     Weights are looked up in $ZOOBENCH_WEIGHTS (default ~/.cache/zoobench/weights) by the seeds'
-    file names; `--weights random` builds untrained models for performance work.
+    file names; `--weights FILE` loads your own checkpoint; `--weights random` builds untrained models
+    for performance work. Exit codes: 0 ok, 1 error or a conclusive accuracy-gate failure, 2 usage.
     """
 
 
 def main() -> None:
     cli(prog_name="zoobench")
-
-
-# Commands live in their own modules; importing them registers them on ``cli``.
-from zoobench.commands import basic as _basic  # noqa: E402,F401
-from zoobench.commands import data as _data  # noqa: E402,F401
-from zoobench.commands import report as _report  # noqa: E402,F401
-from zoobench.commands import runtimes as _runtimes  # noqa: E402,F401
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-__all__ = ["cli", "emit_json", "friendly", "main"]

@@ -1,0 +1,27 @@
+"""The command line: ``app`` (the group, one-line errors, entry point), ``options`` (shared options and list
+parsing), and one module per verb. Importing this package adds every verb to the group."""
+
+from __future__ import annotations
+
+from zoobench.cli import compare, demo, export, infer, models, perf, prep, report, run, runtimes
+from zoobench.cli import compile as compile_verb
+from zoobench.cli import eval as eval_verb
+from zoobench.cli.app import cli, emit_json, friendly, main
+
+for _command in (
+    models.models,
+    export.export,
+    compile_verb.compile_cmd,
+    prep.prep,
+    infer.infer,
+    eval_verb.eval_cmd,
+    perf.perf,
+    run.run,
+    report.report,
+    compare.compare,
+    runtimes.runtimes_cmd,
+    demo.demo,
+):
+    cli.add_command(_command)
+
+__all__ = ["cli", "emit_json", "friendly", "main"]

@@ -1,0 +1,101 @@
+"""``zoobench infer``."""
+
+from __future__ import annotations
+
+import click
+
+from zoobench.cli.app import emit_json, friendly
+from zoobench.cli.options import (
+    variant_option,
+    weights_option,
+)
+
+
+@click.command()
+@click.argument("model")
+@click.option(
+    "--data",
+    "-d",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Image folder (flat, the seeds' layout, or class folders val/<wnid>/*.JPEG), processed in name "
+    "order; or a cache made by `zoobench prep` (memory-mapped, normalized on the fly).",
+)
+@click.option(
+    "--labels",
+    "-l",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Labels in the seeds' format (`NAME.JPEG 65`); adds a label column and scores the run.",
+)
+@weights_option
+@variant_option
+@click.option("--batch-size", "-b", type=int, default=16, show_default=True)
+@click.option("--runtime", default="onnxruntime", show_default=True)
+@click.option("--threads", type=int, default=None, help="Runtime threads (default: the runtime's own).")
+@click.option("--limit", type=int, default=None, help="Only the first N images.")
+@click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default="zoobench-infer", show_default=True)
+@click.option("--workers", "-j", type=int, default=None, help="Decode processes (default: cores, at most 4; 0: none).")
+@click.option(
+    "--dump",
+    type=click.Choice(["txt", "bin", "npy"]),
+    default=None,
+    help="Also write each image's logits as ais_bench does: OUTDIR/outputs/<stem>_0.<fmt>.",
+)
+@click.option("--chunk", type=int, default=512, show_default=True, help="Images per resumable chunk.")
+@click.option("--no-resume", is_flag=True, help="Discard finished chunks of an interrupted run.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
+@friendly
+def infer(
+    model: str,
+    data: str,
+    labels: str | None,
+    weights: str | None,
+    variant: str | None,
+    batch_size: int,
+    runtime: str,
+    threads: int | None,
+    limit: int | None,
+    strict: bool,
+    outdir: str,
+    workers: int | None,
+    dump: str | None,
+    chunk: int,
+    no_resume: bool,
+    as_json: bool,
+) -> None:
+    """Offline inference of MODEL (a model name or an exported .onnx) over an image folder or a prep cache.
+
+    Writes OUTDIR/predictions.csv (top-5 ids and probabilities per image), OUTDIR/summary.json
+    (counts, stage timings, runtime, environment) and OUTDIR/skipped.csv when images were skipped.
+    With --labels (or class folders), also runs `eval` into OUTDIR. An interrupted run rerun with the
+    same arguments resumes from its finished chunks (kept in OUTDIR/.partial).
+
+    \b
+    Examples:
+      zoobench infer wrn.onnx --data val/ --labels val_label.txt -o out/      # JPEGs, decoded in workers
+      zoobench infer wrn.u8.onnx --data cache/ -b 32 -o out/                  # a prep cache, uint8 engine
+      zoobench infer mnasnet1_0 --weights random --data photos/ --dump txt    # ais_bench-style dumps too
+    """
+    from zoobench.infer.stage import do_infer
+
+    summary = do_infer(
+        model,
+        data,
+        labels=labels,
+        weights=weights,
+        variant=variant,
+        batch_size=batch_size,
+        runtime=runtime,
+        threads=threads,
+        limit=limit,
+        strict=strict,
+        outdir=outdir,
+        quiet=as_json,
+        workers=workers,
+        dump=dump,
+        chunk=chunk,
+        resume=not no_resume,
+    )
+    if as_json:
+        emit_json(summary)

@@ -1,0 +1,86 @@
+"""Options and value types that several verbs share, each defined once, validated where they are parsed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+
+
+def int_list(text: str, what: str = "batch sizes") -> list[int]:
+    """Comma-separated positive integers, e.g. batch sizes ``1,4,8``; a usage error (exit 2) otherwise."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise click.BadParameter(f"{what} must be integers >= 1, got {text!r}")
+    return values
+
+
+def name_list(text: str | None, known: tuple[str, ...] | None = None) -> list[str] | None:
+    """Comma-separated names, each one of ``known`` when given; None for an empty value."""
+    if not text:
+        return None
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    bad = [v for v in values if known and v not in known]
+    if bad:
+        raise click.BadParameter(f"unknown {', '.join(bad)}; known: {', '.join(known or ())}")
+    return values
+
+
+class ReferenceType(click.ParamType):
+    """``TOP1`` or ``TOP1,TOP5``: reference accuracies in percent (0-100)."""
+
+    name = "TOP1[,TOP5]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, tuple):
+            return value
+        parts = [p.strip() for p in str(value).split(",")]
+        try:
+            nums = [float(p) for p in parts]
+        except ValueError:
+            self.fail(f"{value!r} is not TOP1 or TOP1,TOP5 (percentages, e.g. 78.4,94.1)", param, ctx)
+        if len(nums) > 2 or not all(0 <= v <= 100 for v in nums):
+            self.fail(f"{value!r}: give one or two percentages between 0 and 100 (TOP1[,TOP5])", param, ctx)
+        return (nums[0], nums[1] if len(nums) == 2 else None)
+
+
+weights_option = click.option(
+    "--weights",
+    "-w",
+    metavar="PATH|random",
+    help="Your checkpoint (any file name; a state dict, {'state_dict'|'model': ...}, DDP 'module.' keys), "
+    "comma-separated files (DINO: backbone,head), a directory holding the published file names, or 'random'. "
+    "Default: the published file name in $ZOOBENCH_WEIGHTS, checked against the published checksum.",
+)
+variant_option = click.option(
+    "--preprocess",
+    "variant",
+    metavar="VARIANT",
+    default=None,
+    help="Named preprocessing variant, e.g. 'modelzoo' for the seeds' own pipeline (see `models`).",
+)
+reference_option = click.option(
+    "--reference",
+    type=ReferenceType(),
+    default=None,
+    help="Reference top-1 (and top-5), percent, for the gate. Default: the model's published figure "
+    "(custom weights are then compared with the published checkpoint's figure, and the output says so).",
+)
+tolerance_option = click.option(
+    "--tolerance", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+    help="Allowed |top-1 - reference|, percentage points.",
+)  # fmt: skip
+gate_option = click.option(
+    "--gate",
+    type=click.Choice(["normal", "strict"]),
+    is_flag=False,
+    flag_value="normal",
+    default=None,
+    help="Exit 1 when the gate fails: `--gate` on a conclusive failure only (too few images is a warning), "
+    "`--gate strict` also when the images are too few to decide.",
+)

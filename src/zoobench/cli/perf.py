@@ -1,0 +1,122 @@
+"""``zoobench perf``."""
+
+from __future__ import annotations
+
+import click
+
+from zoobench.cli.app import emit_json, friendly
+from zoobench.cli.options import (
+    int_list,
+    name_list,
+    weights_option,
+)
+
+
+@click.command()
+@click.argument("model")
+@weights_option
+@click.option(
+    "--batch-sizes",
+    "--batch-size",
+    "-b",
+    "batch_sizes",
+    default="1",
+    show_default=True,
+    help="Batch sizes, comma-separated, e.g. 1,4,8,16,32,64.",
+)
+@click.option("--runtimes", "runtimes", default=None, help="Runtimes, comma-separated (default: --runtime).")
+@click.option("--runtime", default="onnxruntime", show_default=True, help="The runtime when --runtimes is not given.")
+@click.option(
+    "--precisions",
+    "precisions",
+    default=None,
+    help="Precisions, comma-separated: fp32,fp16,bf16,int8 (default: the engine's, fp32 for an export).",
+)
+@click.option(
+    "--calibration",
+    type=click.Path(exists=True, file_okay=False),
+    help="Image folder to calibrate int8 engines compiled for the sweep (else random data, flagged).",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Minimum timed seconds per cell (runtime × precision × batch) per round.",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Rounds; each times every cell once, round-robin. img/s is the median; spread over 5% is flagged.",
+)
+@click.option(
+    "--min-iters",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Minimum timed runs per cell per round.",
+)
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True)
+@click.option("--data", "data_kind", type=click.Choice(["random", "zero"]), default="random", show_default=True)
+@click.option("--threads", type=int, default=None)
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write OUTDIR/perf.json (and exported / compiled models).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def perf(
+    model: str,
+    weights: str | None,
+    batch_sizes: str,
+    runtimes: str | None,
+    runtime: str,
+    precisions: str | None,
+    calibration: str | None,
+    seconds: float,
+    repeats: int,
+    min_iters: int,
+    warmup: int,
+    data_kind: str,
+    threads: int | None,
+    outdir: str | None,
+    as_json: bool,
+) -> None:
+    """Pure-inference latency and throughput of MODEL per batch size, runtime and precision.
+
+    Rows are batch sizes plus the best batch; columns are runtime × precision, then ratios vs the first
+    column. A combination that cannot run here is listed as unavailable with the reason. Every cell is
+    timed in --repeats rounds interleaved across cells (so drift on a shared machine hits all alike); a
+    cell shows the median img/s, and "±N%!" when its rounds spread more than 5%. The best batch is the
+    highest median; batches within the noise of it are listed as tied.
+
+    \b
+    Example: zoobench perf resnet50 -w random -b 1,8,32 --runtimes onnxruntime,openvino --precisions fp32,int8
+    """
+    from zoobench.perf.sweep import do_perf
+    from zoobench.runtimes import RUNTIMES
+
+    result = do_perf(
+        model,
+        weights=weights,
+        batch_sizes=int_list(batch_sizes),
+        seconds=seconds,
+        repeats=repeats,
+        min_iters=min_iters,
+        warmup=warmup,
+        data_kind=data_kind,
+        threads=threads,
+        outdir=outdir,
+        quiet=as_json,
+        runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime],
+        precisions=name_list(precisions, ("fp32", "fp16", "bf16", "int8")),
+        calibration=calibration,
+    )
+    if as_json:
+        emit_json(result)

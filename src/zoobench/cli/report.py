@@ -1,0 +1,36 @@
+"""``zoobench report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from zoobench.cli.app import friendly
+
+
+@click.command()
+@click.argument("rundir", type=click.Path(exists=True, file_okay=False))
+@friendly
+def report(rundir: str) -> None:
+    """Regenerate RUNDIR's report.md / report.html and plots from its JSON files alone.
+
+    RUNDIR is a `zoobench run` directory (its report and every model's) or one model directory of it.
+
+    \b
+    Examples:
+      zoobench report run1/                    # run1/report.md, run1/report.html, every model's too
+      zoobench report run1/wide_resnet50_2/    # one model's section only
+    """
+
+    from zoobench.errors import DataError
+    from zoobench.report import model_dirs, write_model_report, write_run_report
+
+    root = Path(rundir)
+    if (root / "model.json").is_file() or (root / "stages.json").is_file():
+        out = write_model_report(root)
+    elif model_dirs(root):
+        out = write_run_report(root)
+    else:
+        raise DataError(f"{rundir}: not a zoobench run directory (no <model>/model.json or stages.json)")
+    click.echo(f"wrote {out['markdown']} and {out['html']}")

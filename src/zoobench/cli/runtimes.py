@@ -1,0 +1,42 @@
+"""``zoobench runtimes``."""
+
+from __future__ import annotations
+
+import click
+
+from zoobench.cli.app import emit_json, friendly
+from zoobench.console import make_console
+
+
+@click.command(name="runtimes")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def runtimes_cmd(as_json: bool) -> None:
+    """List the runtimes: installed or not, version, devices and precisions here, and how to install.
+
+    \b
+    Examples:
+      zoobench runtimes
+      zoobench runtimes --json | jq '.[] | select(.available) | .runtime'
+    """
+    from zoobench.runtimes import runtime_status
+
+    rows = runtime_status()
+    if as_json:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    t = Table(title="zoobench runtimes", title_justify="left")
+    for col in ("runtime", "available", "version", "devices", "precisions", "install / reason"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["runtime"],
+            "[green]yes[/]" if r["available"] else "[red]no[/]",
+            str(r["version"] or "-").split("-")[0],
+            ", ".join(r["devices"]) or "-",
+            ", ".join(r["precisions"]) or "-",
+            r.get("reason", "") + ("" if r["available"] else f"  ({r['install']})"),
+        )
+    make_console(stderr=False).print(t)
