@@ -11,15 +11,6 @@ import pytest
 from zoobench.errors import RuntimeUnavailableError
 
 
-@pytest.fixture(scope="session")
-def resnet_onnx(tmp_path_factory: pytest.TempPathFactory) -> str:
-    pytest.importorskip("torch")
-    from zoobench.engine import resolve_engine
-
-    work = tmp_path_factory.getbasetemp() / "resnet18-random"
-    return resolve_engine("torchvision:resnet18", weights="random", workdir=work, exporter="torchscript").path
-
-
 def test_ort_fp32_keeps_metadata(resnet_onnx: str, tmp_path: Path) -> None:
     from zoobench.compile import compile_engine
     from zoobench.runtimes import load_session
@@ -33,8 +24,8 @@ def test_ort_fp32_keeps_metadata(resnet_onnx: str, tmp_path: Path) -> None:
 
 
 def test_ort_int8_calibrated_on_photos(resnet_onnx: str, tmp_path: Path, photos: tuple[Path, Path]) -> None:
+    from zoobench.artifact import read_metadata
     from zoobench.compile import compile_engine
-    from zoobench.export import read_metadata
 
     out = tmp_path / "q.onnx"
     eng = compile_engine(
@@ -76,8 +67,9 @@ def test_ort_fp16_on_cpu_unavailable(resnet_onnx: str, tmp_path: Path) -> None:
 def test_openvino_int8_ir_with_sidecar_and_rt_info(resnet_onnx: str, tmp_path: Path, photos: tuple[Path, Path]) -> None:
     ov = pytest.importorskip("openvino")
     pytest.importorskip("nncf")
+    from zoobench.artifact import is_model_file, load_engine, sidecar_path
     from zoobench.compile import compile_engine
-    from zoobench.engine import is_model_file, load_engine, resolve_engine, sidecar_path
+    from zoobench.export import resolve_engine
     from zoobench.runtimes import load_session
 
     out = tmp_path / "m.xml"

@@ -11,8 +11,9 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from zoobench.artifact import preprocess_of, read_metadata  # noqa: E402
 from zoobench.errors import ExportError  # noqa: E402
-from zoobench.export import export_model, preprocess_of, read_metadata  # noqa: E402
+from zoobench.export import export_model  # noqa: E402
 from zoobench.models import get_spec, list_specs  # noqa: E402
 from zoobench.models.weights import build_model  # noqa: E402
 

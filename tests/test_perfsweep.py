@@ -7,16 +7,6 @@ from pathlib import Path
 
 import pytest
 
-
-@pytest.fixture(scope="session")
-def resnet_onnx(tmp_path_factory: pytest.TempPathFactory) -> str:
-    pytest.importorskip("torch")
-    from zoobench.engine import resolve_engine
-
-    work = tmp_path_factory.getbasetemp() / "resnet18-random"
-    return resolve_engine("torchvision:resnet18", weights="random", workdir=work, exporter="torchscript").path
-
-
 FAST = {"seconds": 0.01, "min_iters": 2, "warmup": 1, "quiet": True}
 
 

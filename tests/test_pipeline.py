@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zoobench.engine import load_engine
+from zoobench.artifact import load_engine
 from zoobench.evaluate.files import read_predictions
 from zoobench.evaluate.stage import do_eval
 from zoobench.infer.loop import run_folder

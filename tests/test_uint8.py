@@ -13,8 +13,9 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from zoobench.engine import Engine, load_engine, uint8_engine
+from zoobench.artifact import Engine, load_engine
 from zoobench.errors import DataError
+from zoobench.export import uint8_engine
 from zoobench.runtimes import load_session
 
 

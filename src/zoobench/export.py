@@ -1,4 +1,5 @@
-"""PyTorch → ONNX: dynamic batch, the seeds' IO names, full check, simplify, parity vs PyTorch.
+"""PyTorch → ONNX: dynamic batch, the seeds' IO names, full check, simplify, parity vs PyTorch; and
+export-or-reuse (:func:`resolve_engine`), with the uint8-input twin of a float export (:func:`uint8_engine`).
 
 The preprocessing spec travels inside the ONNX file (``metadata_props``), so an engine knows how its
 inputs must be made and ``zoobench infer model.onnx`` needs no model name.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from zoobench.errors import ExportError
+from zoobench.artifact import MODEL_SUFFIXES, Engine, is_model_file, load_engine, set_metadata
+from zoobench.errors import ExportError, ModelNotFoundError, ZoobenchError
 from zoobench.models.spec import ModelSpec, Preprocess
 
-META_PREFIX = "zoobench."
 DEFAULT_OPSET = 18
 EXPORTERS = ("dynamo", "torchscript")
 
@@ -48,37 +48,6 @@ class ExportResult:
     seconds: float
     parity: Parity | None
     weights: dict[str, Any]
-
-
-def read_metadata(onnx_path: str | Path) -> dict[str, Any]:
-    """zoobench's metadata of an ONNX file (values JSON-decoded where they are JSON)."""
-    import onnx
-
-    model = onnx.load(str(onnx_path), load_external_data=False)
-    out: dict[str, Any] = {}
-    for prop in model.metadata_props:
-        if prop.key.startswith(META_PREFIX):
-            try:
-                out[prop.key[len(META_PREFIX) :]] = json.loads(prop.value)
-            except json.JSONDecodeError:
-                out[prop.key[len(META_PREFIX) :]] = prop.value
-    return out
-
-
-def preprocess_of(onnx_path: str | Path) -> Preprocess | None:
-    meta = read_metadata(onnx_path)
-    return Preprocess.from_dict(meta["preprocess"]) if "preprocess" in meta else None
-
-
-def set_metadata(model: Any, values: dict[str, Any]) -> None:
-    """Store ``values`` as ``zoobench.*`` metadata_props (JSON-encoded), replacing old ones."""
-    keep = [p for p in model.metadata_props if p.key[len(META_PREFIX) :] not in values]
-    del model.metadata_props[:]
-    model.metadata_props.extend(keep)
-    for key, value in values.items():
-        prop = model.metadata_props.add()
-        prop.key = META_PREFIX + key
-        prop.value = json.dumps(value)
 
 
 def export_model(
@@ -112,40 +81,9 @@ def export_model(
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    c, h, w = preprocess.input_size
-    dummy = torch.randn(1, c, h, w)
     t0 = time.perf_counter()
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            if exporter == "dynamo":
-                torch.onnx.export(
-                    model,
-                    (dummy,),
-                    str(tmp),
-                    input_names=[spec.input_name],
-                    output_names=[spec.output_name],
-                    dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
-                    opset_version=opset,
-                    dynamo=True,
-                    external_data=False,
-                    verbose=False,
-                )
-            else:
-                torch.onnx.export(
-                    model,
-                    (dummy,),
-                    str(tmp),
-                    input_names=[spec.input_name],
-                    output_names=[spec.output_name],
-                    dynamic_axes={spec.input_name: {0: "batch"}, spec.output_name: {0: "batch"}},
-                    opset_version=opset,
-                    dynamo=False,
-                )
-    except Exception as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"torch.onnx.export ({exporter}) failed for {spec.name}: {exc}") from exc
-    try:
+        _torch_export(model, spec, tmp, preprocess, opset, exporter)
         onnx_model = onnx.load(str(tmp))
         onnx_model = _fix_io(onnx_model, spec)
         simplified = False
@@ -181,6 +119,33 @@ def export_model(
     return ExportResult(
         str(out), spec.name, opset, exporter, simplified, time.perf_counter() - t0, parity, weights_info
     )
+
+
+def _torch_export(model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess, opset: int, exporter: str) -> None:
+    """``torch.onnx.export`` into ``tmp``: the dynamo exporter (dynamic batch via ``Dim``) or the legacy one."""
+    import torch
+
+    c, h, w = preprocess.input_size
+    dummy = torch.randn(1, c, h, w)
+    names: dict[str, Any] = {
+        "input_names": [spec.input_name],
+        "output_names": [spec.output_name],
+        "opset_version": opset,
+    }
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            if exporter == "dynamo":
+                batch = torch.export.Dim("batch", min=1, max=4096)
+                torch.onnx.export(
+                    model, (dummy,), str(tmp), dynamic_shapes=({0: batch},), dynamo=True, external_data=False,
+                    verbose=False, **names,
+                )  # fmt: skip
+            else:
+                axes = {spec.input_name: {0: "batch"}, spec.output_name: {0: "batch"}}
+                torch.onnx.export(model, (dummy,), str(tmp), dynamic_axes=axes, dynamo=False, **names)
+    except Exception as exc:
+        raise ExportError(f"torch.onnx.export ({exporter}) failed for {spec.name}: {exc}") from exc
 
 
 def _with_input(onnx_model: Any, preprocess: Preprocess, input_dtype: str, simplify: bool) -> Any:
@@ -247,3 +212,78 @@ def check_parity(
     agree = float(np.mean(np.argmax(got, 1) == np.argmax(ref, 1)))
     finite = bool(np.isfinite(got).all() and np.isfinite(ref).all())
     return Parity(batch, diff, scale, rel, agree, tolerance_rel, finite and rel <= tolerance_rel)
+
+
+def resolve_engine(
+    model_or_file: str,
+    *,
+    weights: str | None = None,
+    variant: str | None = None,
+    workdir: str | Path = ".",
+    exporter: str = "dynamo",
+    log: Any = None,
+) -> Engine:
+    """Use an ONNX file as it is, or export a model name into ``workdir/<name>.onnx``.
+
+    An existing export in ``workdir`` is reused when its weights and preprocessing are the same.
+    """
+    if is_model_file(model_or_file):
+        if weights:
+            raise ZoobenchError("--weights applies to a model name, not to an ONNX file")
+        return load_engine(model_or_file)
+    if model_or_file.lower().endswith(MODEL_SUFFIXES):
+        raise ModelNotFoundError(f"no such file: {model_or_file}")
+    from zoobench.export import export_model
+    from zoobench.models import get_spec
+    from zoobench.models.weights import build_model, resolve
+
+    spec = get_spec(model_or_file)
+    pp = spec.preprocess_for(variant)
+    resolved = resolve(spec, weights)
+    safe = spec.name.replace(":", "_")
+    out = Path(workdir) / f"{safe}.onnx"
+    if out.is_file():
+        try:
+            eng = load_engine(str(out))
+            if eng.metadata.get("weights") == resolved.to_dict() and eng.preprocess == pp:
+                if log:
+                    log(f"reusing {out} (same weights and preprocessing)")
+                return eng
+        except Exception:  # a stale or foreign file: export again
+            pass
+    if log:
+        log(f"exporting {spec.name} ({resolved.describe()}) -> {out}")
+    model, resolved = build_model(spec, weights, resolved)
+    export_model(model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), exporter=exporter)
+    return load_engine(str(out))
+
+
+def uint8_engine(engine: Engine, *, log: Any = None) -> Engine:
+    """The uint8-input twin of a float ONNX export: ``STEM.u8.onnx`` beside it, made once and reused.
+
+    Raises:
+        ZoobenchError: ``engine`` is a compiled artifact (compile it with ``--input uint8`` instead).
+    """
+    if engine.input_dtype == "uint8":
+        return engine
+    if engine.runtime or Path(engine.path).suffix.lower() != ".onnx":
+        raise ZoobenchError(
+            f"{engine.path} is a compiled float-input engine; compile its ONNX with `--input uint8` instead"
+        )
+    from zoobench.run.ledger import sha256_file
+    from zoobench.uint8_input import write_input_variant
+
+    src = Path(engine.path)
+    out = src.with_name(f"{src.stem}.u8.onnx")
+    digest = sha256_file(src)
+    if out.is_file():
+        try:
+            twin = load_engine(str(out))
+            if twin.input_dtype == "uint8" and twin.metadata.get("float_source_sha256") == digest:
+                return twin
+        except ZoobenchError:  # unreadable or foreign: make it again
+            pass
+    if log:
+        log(f"uint8-input engine (normalization inside the graph) -> {out}")
+    write_input_variant(src, out, "uint8", extra={"float_source_sha256": digest})
+    return load_engine(str(out))

@@ -134,3 +134,11 @@ def run_all(session: Any, x: np.ndarray, batch_size: int = 8, *, pp: Preprocess 
 
         x = normalize(x, pp)
     return np.concatenate([session.run(b) for b in batches(x, batch_size)])
+
+
+def quantize_core(core: Any, dst: str, calib: Any) -> None:
+    """QDQ int8 of the float core, calibrated on normalized floats (the in-graph prefix stays fp32)."""
+    import onnxruntime as ort
+
+    input_name = ort.InferenceSession(core.path, providers=["CPUExecutionProvider"]).get_inputs()[0].name
+    quantize_onnx(core.path, dst, calib, input_name)

@@ -127,7 +127,7 @@ def strip_uint8_input(model: Any, pp: Preprocess) -> Any:
 
 def convert_input(model: Any, pp: Preprocess, input_dtype: str) -> Any:
     """``model`` (a zoobench ONNX ``ModelProto``, either input type) made to take ``input_dtype``."""
-    from zoobench.export import set_metadata
+    from zoobench.artifact import set_metadata
 
     if input_dtype not in INPUT_DTYPES:
         raise ExportError(f"input type must be one of {', '.join(INPUT_DTYPES)}, got {input_dtype!r}")
@@ -186,7 +186,7 @@ def write_input_variant(
     """
     import onnx
 
-    from zoobench.export import preprocess_of, set_metadata
+    from zoobench.artifact import preprocess_of, set_metadata
     from zoobench.io import write_bytes
 
     pp = preprocess_of(src)
@@ -233,3 +233,13 @@ def normalizes_inside(engine: Any, session: Any) -> bool:
             f"{'uint8' if graph_u8 else 'float'}; export it again with `zoobench export`"
         )
     return graph_u8
+
+
+def with_uint8_input(src: str, dst: str, core: Any) -> str:
+    """Write ``src`` with the normalization prepended (uint8 input) to ``dst``; return ``dst``."""
+    import onnx
+
+    m = onnx.load(src)
+    convert_input(m, core.preprocess, "uint8")
+    onnx.save(m, dst)
+    return dst

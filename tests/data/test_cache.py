@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from datahelp import TINY_PP, write_jpegs
 
+from zoobench.artifact import load_engine
 from zoobench.cli import cli
 from zoobench.data.cache import open_cache, prep_cache
 from zoobench.data.transforms import preprocess_image, to_chw_uint8
-from zoobench.engine import load_engine
 from zoobench.infer.loop import run_folder
 from zoobench.models.spec import Preprocess
 

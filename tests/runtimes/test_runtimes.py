@@ -11,16 +11,6 @@ from zoobench.errors import RuntimeUnavailableError, ZoobenchError
 from zoobench.runtimes import RUNTIMES, load_session, runtime_for_path, runtime_status
 
 
-@pytest.fixture(scope="session")
-def resnet_onnx(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """torchvision resnet18, random weights, exported once per session (shared dir: reused by other files)."""
-    pytest.importorskip("torch")
-    from zoobench.engine import resolve_engine
-
-    work = tmp_path_factory.getbasetemp() / "resnet18-random"
-    return resolve_engine("torchvision:resnet18", weights="random", workdir=work, exporter="torchscript").path
-
-
 def _x(n: int = 2) -> np.ndarray:
     return np.random.default_rng(0).standard_normal((n, 3, 224, 224), dtype=np.float32)
 

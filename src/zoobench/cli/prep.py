@@ -15,7 +15,7 @@ from zoobench.console import make_console
 
 def _preprocess_of(model: str, variant: str | None):  # type: ignore[no-untyped-def]
     """The preprocessing spec of a model name or of an exported ONNX file (no export needed)."""
-    from zoobench.engine import is_model_file, load_engine
+    from zoobench.artifact import is_model_file, load_engine
 
     if is_model_file(model):
         return load_engine(model).preprocess

@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,14 +149,49 @@ def prep_cache(
         raise DataError(f"--strict: {other_skips[0][0]}: {other_skips[0][1]}")
     outp = Path(out)
     key = _build_key(images, pp, fmt, chunk)
+    reused = _reusable(outp, key, fmt)
+    if reused is not None:
+        if on_total:
+            on_total(len(images), len(images))
+        return {**reused, "status": "reused"}
+    state = _progress_state(outp, key)
+    n = len(images)
+    mm = _open_pixels(outp, state, fmt, n, pp) if fmt == "npy" else None
+    resumed = bool(state["done"])
+    ranges = chunk_ranges(n, chunk)
+    todo = [c for c in range(len(ranges)) if str(c) not in state["done"]]
+    if on_total:
+        on_total(n, n - sum(ranges[c][1] - ranges[c][0] for c in todo))
+    _fill(outp, images, ranges, todo, state, mm, pp, workers=workers, strict=strict, progress=progress)
+    skipped = list(other_skips)
+    for c in range(len(ranges)):
+        skipped.extend(tuple(s) for s in state["done"][str(c)])  # type: ignore[misc]
+    if mm is not None:
+        mm.flush()
+        del mm
+        os.replace(outp / "images.npy.partial", outp / "images.npy")
+    meta = _meta(key, fmt, pp, images, skipped, n - (len(skipped) - len(other_skips)))
+    if fmt == "bin":
+        _write_info(outp, [p.name for p in images], {s[0] for s in skipped}, pp)
+    write_skipped_csv(outp / "skipped.csv", skipped)
+    write_json(outp / "meta.json", meta)
+    (outp / "progress.json").unlink(missing_ok=True)
+    return {**meta, "status": "resumed" if resumed else "built"}
+
+
+def _reusable(outp: Path, key: str, fmt: str) -> dict[str, Any] | None:
+    """The finished cache's meta when it was built from the same inputs; a different one is cleared."""
     meta_path = outp / "meta.json"
     if meta_path.is_file() and (fmt == "bin" or (outp / "images.npy").is_file()):
-        old = json.loads(meta_path.read_text())
+        old: dict[str, Any] = json.loads(meta_path.read_text())
         if old.get("build_key") == key:
-            if on_total:
-                on_total(len(images), len(images))
-            return {**old, "status": "reused"}
+            return old
         _clear(outp)  # a different preprocessing or image list: rebuild, never mix
+    return None
+
+
+def _progress_state(outp: Path, key: str) -> dict[str, Any]:
+    """The chunks an interrupted build with the same key finished (``done``: chunk id -> its skipped images)."""
     outp.mkdir(parents=True, exist_ok=True)
     clean_temp(outp)
     prog_path = outp / "progress.json"
@@ -170,22 +204,33 @@ def prep_cache(
     if state["done"] == {} and prog_path.is_file():
         _clear(outp)
         outp.mkdir(parents=True, exist_ok=True)
-    resumed = bool(state["done"])
-    h, w = pp.crop_size
-    n = len(images)
+    return state
+
+
+def _open_pixels(outp: Path, state: dict[str, Any], fmt: str, n: int, pp: Preprocess) -> Any:
+    """The uint8 N×3×H×W memmap being filled: reopened when resuming, else new (and nothing counts as done)."""
     partial = outp / "images.npy.partial"
-    mm = None
-    if fmt == "npy":
-        if resumed and partial.is_file():
-            mm = np.lib.format.open_memmap(partial, mode="r+")
-        else:
-            state["done"] = {}
-            resumed = False
-            mm = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(n, 3, h, w))
-    ranges = chunk_ranges(n, chunk)
-    todo = [c for c in range(len(ranges)) if str(c) not in state["done"]]
-    if on_total:
-        on_total(n, n - sum(ranges[c][1] - ranges[c][0] for c in todo))
+    if state["done"] and partial.is_file():
+        return np.lib.format.open_memmap(partial, mode="r+")
+    state["done"] = {}
+    h, w = pp.crop_size
+    return np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(n, 3, h, w))
+
+
+def _fill(
+    outp: Path,
+    images: list[Path],
+    ranges: list[tuple[int, int]],
+    todo: list[int],
+    state: dict[str, Any],
+    mm: Any,
+    pp: Preprocess,
+    *,
+    workers: int | None,
+    strict: bool,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Decode the chunks still to do in worker processes; record each chunk in progress.json as it completes."""
     groups: list[list[Path]] = []
     owner: list[tuple[int, int]] = []  # (chunk id, first row) per group
     for c in todo:
@@ -201,8 +246,7 @@ def prep_cache(
             if strict and res.skipped:
                 raise DataError(f"--strict: {res.skipped[0][0]}: {res.skipped[0][1]}")
             chunk_skips[c].extend(res.skipped)
-            if fmt == "npy":
-                assert mm is not None
+            if mm is not None:
                 for j, i in enumerate(res.ok):
                     mm[first + i] = res.pixels[j]
             else:
@@ -212,17 +256,16 @@ def prep_cache(
                 if mm is not None:
                     mm.flush()
                 state["done"][str(c)] = chunk_skips.pop(c)
-                write_json(prog_path, state, indent=None)
+                write_json(outp / "progress.json", state, indent=None)
             if progress:
                 progress(len(res.names))
-    skipped = list(other_skips)
-    for c in range(len(ranges)):
-        skipped.extend(tuple(s) for s in state["done"][str(c)])  # type: ignore[misc]
-    if mm is not None:
-        mm.flush()
-        del mm
-        os.replace(partial, outp / "images.npy")
-    meta = {
+
+
+def _meta(
+    key: str, fmt: str, pp: Preprocess, images: list[Path], skipped: list[tuple[str, str]], count: int
+) -> dict[str, Any]:
+    h, w = pp.crop_size
+    return {
         "zoobench_cache": CACHE_VERSION,
         "format": fmt,
         "build_key": key,
@@ -230,17 +273,11 @@ def prep_cache(
         "preprocess_hash": pp.geometry_hash() if fmt == "npy" else pp.hash(),
         "dtype": "uint8" if fmt == "npy" else "float32",
         "layout": "NCHW" if fmt == "npy" else "CHW per file",
-        "shape": [n, 3, h, w],
-        "count": n - (len(skipped) - len(other_skips)),
+        "shape": [len(images), 3, h, w],
+        "count": count,
         "images": [p.name for p in images],
         "skipped": [list(s) for s in skipped],
     }
-    if fmt == "bin":
-        _write_info(outp, [p.name for p in images], {s[0] for s in skipped}, pp)
-    write_skipped_csv(outp / "skipped.csv", skipped)
-    write_json(meta_path, meta)
-    prog_path.unlink(missing_ok=True)
-    return {**meta, "status": "resumed" if resumed else "built"}
 
 
 def _clear(outp: Path) -> None:
@@ -277,8 +314,3 @@ def clean_temp(folder: str | os.PathLike[str]) -> None:
     if p.is_dir():
         for f in p.glob(".*.tmp"):
             f.unlink(missing_ok=True)
-
-
-def remove_cache(path: str | os.PathLike[str]) -> None:
-    """Delete a cache directory."""
-    shutil.rmtree(path, ignore_errors=True)

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from zoobench.artifact import Engine
 from zoobench.data.cache import chunk_ranges, clean_temp
 from zoobench.data.decode import DecodePool, default_workers
-from zoobench.engine import Engine
 from zoobench.errors import DataError
 from zoobench.evaluate.metrics import topk_from_logits
 from zoobench.infer.source import Source, cache_batches, chunk_groups, normalized_batch, prefetch, resolve_input

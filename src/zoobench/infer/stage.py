@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from zoobench.artifact import Engine
 from zoobench.console import Advance, make_console, progress_bar
 from zoobench.data.datasets import image_key
-from zoobench.engine import Engine, resolve_engine
 from zoobench.env import environment
 from zoobench.errors import DataError
 from zoobench.evaluate.stage import Scored
+from zoobench.export import resolve_engine
 from zoobench.infer.loop import InferenceResult, format_stage_summary, run_folder
 from zoobench.infer.source import Source, resolve_input
 from zoobench.io import write_json
@@ -106,7 +107,7 @@ def _engine(model: str, kw: dict[str, Any], out: Path, console: Any) -> Engine:
         model, weights=kw["weights"], variant=kw["variant"], workdir=out, log=console.print
     )
     if kw["input_dtype"] == "uint8":
-        from zoobench.engine import uint8_engine
+        from zoobench.export import uint8_engine
 
         engine = uint8_engine(engine, log=console.print)
     return engine

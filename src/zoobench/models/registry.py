@@ -52,7 +52,16 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def _ensure_zoo() -> None:
-    import zoobench.models.zoo  # noqa: F401  (registers the specs on import)
+    """Register the zoo's specs, once."""
+    from zoobench.models.zoo import FACTORIES
+
+    for factory in FACTORIES:
+        if factory.__name__ not in _ZOO_DONE:
+            _ZOO_DONE.add(factory.__name__)
+            register(factory)
+
+
+_ZOO_DONE: set[str] = set()
 
 
 def _timm_spec(model_name: str) -> ModelSpec:

@@ -6,9 +6,9 @@ reference accuracy is named beside it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from zoobench.models.registry import register
 from zoobench.models.spec import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, Preprocess, Reference, WeightFile
 from zoobench.models.weights import load_state_dict_file, strict_load
 
@@ -18,11 +18,20 @@ _STANDARD = Preprocess(input_size=(3, 224, 224), resize=256, interpolation="bili
 _SQUASH = Preprocess(input_size=(3, 224, 224), resize=256, resize_mode="squash", interpolation="bilinear")
 
 
+# The zoo's spec factories, in order; the registry registers them (this module imports no registry).
+FACTORIES: list[Callable[[], ModelSpec]] = []
+
+
+def _zoo(factory: Callable[[], ModelSpec]) -> Callable[[], ModelSpec]:
+    FACTORIES.append(factory)
+    return factory
+
+
 def _plain_loader(model: Any, paths: list[str]) -> None:
     strict_load(model, load_state_dict_file(paths[0]), paths[0])
 
 
-@register
+@_zoo
 def wide_resnet50_2() -> ModelSpec:
     import_name = "torchvision.models.wide_resnet50_2"
 
@@ -50,7 +59,7 @@ def wide_resnet50_2() -> ModelSpec:
     )
 
 
-@register
+@_zoo
 def mnasnet1_0() -> ModelSpec:
     def build() -> Any:
         import torchvision
@@ -79,7 +88,7 @@ def mnasnet1_0() -> ModelSpec:
     )
 
 
-@register
+@_zoo
 def xception() -> ModelSpec:
     def build() -> Any:
         import timm
@@ -126,7 +135,7 @@ def _dino_loader(model: Any, paths: list[str]) -> None:
     model.fc = fc
 
 
-@register
+@_zoo
 def dino_resnet50() -> ModelSpec:
     def build() -> Any:
         import torchvision
@@ -163,7 +172,7 @@ def _resnest_loader(model: Any, paths: list[str]) -> None:
     strict_load(model, sd, paths[0])
 
 
-@register
+@_zoo
 def resnest50() -> ModelSpec:
     def build() -> Any:
         import timm
@@ -195,7 +204,7 @@ def resnest50() -> ModelSpec:
     )
 
 
-@register
+@_zoo
 def efficientnet_lite0() -> ModelSpec:
     def build() -> Any:
         from efficientnet_lite_pytorch import EfficientNet

@@ -10,10 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from zoobench.artifact import Engine, load_engine
 from zoobench.console import make_console
-from zoobench.engine import Engine, load_engine, resolve_engine
 from zoobench.env import environment
 from zoobench.errors import ZoobenchError
+from zoobench.export import resolve_engine
 from zoobench.io import write_json
 from zoobench.perf.table import build_table, cell_text
 from zoobench.perf.timing import UNSTABLE_SPREAD_PCT
@@ -49,13 +50,13 @@ def prepare_column(
     base = _base_engine(engine)
     if base.runtime:
         raise ZoobenchError(f"{engine.path} is a {engine.runtime} {engine.precision} engine and its source is gone")
-    if runtime == "torch":
-        return base.path, {}
-    if runtime == "onnxruntime" and precision in ("fp16", "bf16"):
-        from zoobench.errors import RuntimeUnavailableError
+    from zoobench.errors import RuntimeUnavailableError
+    from zoobench.runtimes import RUNTIMES, runtime_module, supports
 
-        raise RuntimeUnavailableError(f"onnxruntime {precision} on CPU is not useful (no fast kernels)")
-    if runtime in ("onnxruntime", "openvino") and precision != "int8":
+    ok, why = supports(runtime, RUNTIMES[runtime].device if runtime in RUNTIMES else "cpu", precision)
+    if not ok:
+        raise RuntimeUnavailableError(why)
+    if precision not in runtime_module(runtime).COMPILED_PRECISIONS:
         return base.path, {}
     from zoobench.compile import compile_engine, default_output
 

@@ -216,7 +216,8 @@ class _ModelStages:
         return status
 
     def export(self) -> None:
-        from zoobench.engine import is_model_file, load_engine, resolve_engine
+        from zoobench.artifact import is_model_file, load_engine
+        from zoobench.export import resolve_engine
 
         model, cfg, mdir = self.model, self.cfg, self.mdir
         given = is_model_file(model)
@@ -335,7 +336,7 @@ class _ModelStages:
 
 
 def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
-    from zoobench.engine import is_model_file
+    from zoobench.artifact import is_model_file
 
     if is_model_file(model):
         return {"file": str(Path(model).resolve()), "sha256": sha256_file(model)}
@@ -353,7 +354,7 @@ def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
 def validate_models(models: list[str], weights: str | None) -> None:
     """Every model resolves (a registry name or a model file with metadata) and has its weights; one line
     naming each that does not. Run before the run directory is created."""
-    from zoobench.engine import is_model_file, load_engine
+    from zoobench.artifact import is_model_file, load_engine
     from zoobench.errors import ZoobenchError
     from zoobench.models import get_spec
     from zoobench.models.weights import resolve

@@ -8,25 +8,65 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import RuntimeInfo, Session
+from zoobench.runtimes.base import RuntimeInfo, RuntimeSpec, Session
 
-__all__ = ["RUNTIMES", "RuntimeInfo", "Session", "load_session", "runtime_for_path", "runtime_status"]
+__all__ = [
+    "RUNTIMES",
+    "RuntimeInfo",
+    "RuntimeSpec",
+    "Session",
+    "load_session",
+    "register",
+    "runtime_for_path",
+    "runtime_module",
+    "runtime_status",
+    "supports",
+]
 
-# name -> (module, the package it needs, pip command that installs it)
-RUNTIMES: dict[str, tuple[str, str, str]] = {
-    "onnxruntime": ("zoobench.runtimes.onnxruntime", "onnxruntime", "pip install onnxruntime  (GPU: onnxruntime-gpu)"),
-    "openvino": ("zoobench.runtimes.openvino", "openvino", "pip install openvino nncf"),
-    "torch": ("zoobench.runtimes.torch", "torch", "pip install torch torchvision timm"),
-    "tensorrt": ("zoobench.runtimes.tensorrt", "tensorrt", "pip install tensorrt torch  (needs an NVIDIA GPU)"),
-}
+RUNTIMES: dict[str, RuntimeSpec] = {}
 
-# artifact suffix -> the only runtime that can load it
-_SUFFIX_RUNTIME = {".xml": "openvino", ".plan": "tensorrt", ".engine": "tensorrt"}
+
+def register(spec: RuntimeSpec) -> RuntimeSpec:
+    """Add a runtime (a new runtime is its module plus one line here, or a call from outside)."""
+    RUNTIMES[spec.name] = spec
+    return spec
+
+
+register(RuntimeSpec("onnxruntime", "zoobench.runtimes.onnxruntime", "onnxruntime",
+                     "pip install onnxruntime  (GPU: onnxruntime-gpu)", suffix=".onnx"))  # fmt: skip
+register(RuntimeSpec("openvino", "zoobench.runtimes.openvino", "openvino", "pip install openvino nncf",
+                     suffix=".xml", loads=(".xml",)))  # fmt: skip
+register(RuntimeSpec("torch", "zoobench.runtimes.torch", "torch", "pip install torch torchvision timm"))
+register(RuntimeSpec("tensorrt", "zoobench.runtimes.tensorrt", "tensorrt", "pip install tensorrt torch  (NVIDIA GPU)",
+                     suffix=".plan", loads=(".plan", ".engine"), device="cuda"))  # fmt: skip
 
 
 def runtime_for_path(model_path: str) -> str | None:
     """The runtime an artifact was compiled for (OpenVINO IR, TensorRT plan); None for ONNX or names."""
-    return _SUFFIX_RUNTIME.get(Path(model_path).suffix.lower())
+    suffix = Path(model_path).suffix.lower()
+    return next((s.name for s in RUNTIMES.values() if suffix in s.loads), None)
+
+
+def runtime_module(runtime: str) -> Any:
+    """The module of ``runtime``; one clear line when it is unknown or not installed."""
+    if runtime not in RUNTIMES:
+        raise ZoobenchError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
+    spec = RUNTIMES[runtime]
+    try:
+        return importlib.import_module(spec.module)
+    except ImportError as exc:
+        raise RuntimeUnavailableError(f"runtime {runtime} is not installed ({exc}); run: {spec.install}") from exc
+
+
+def supports(runtime: str, device: str, precision: str) -> tuple[bool, str]:
+    """Can ``runtime`` run ``precision`` on ``device`` here? ``(True, "")``, or ``(False, why)``: the one
+    place that answers it (the runtime's own ``supports``)."""
+    try:
+        module = runtime_module(runtime)
+        reason = module.supports(precision, device)
+    except ZoobenchError as exc:
+        return False, str(exc)
+    return (reason is None), reason or ""
 
 
 def load_session(
@@ -55,13 +95,7 @@ def load_session(
         if runtime != "onnxruntime":
             raise ZoobenchError(f"{model_path} was compiled for {implied}; it cannot run on {runtime}")
         runtime = implied
-    if runtime not in RUNTIMES:
-        raise ZoobenchError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
-    module_name, _, hint = RUNTIMES[runtime]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise RuntimeUnavailableError(f"runtime {runtime} is not installed ({exc}); run: {hint}") from exc
+    module = runtime_module(runtime)
     if precision is None:
         precision = _recorded_precision(model_path)
     session: Session = module.load(model_path, device=device, precision=precision, threads=threads, **options)
@@ -73,7 +107,7 @@ def _recorded_precision(model_path: str) -> str:
     if not p.is_file():
         return "fp32"
     try:
-        from zoobench.engine import load_engine
+        from zoobench.artifact import load_engine
 
         return str(load_engine(model_path).metadata.get("precision", "fp32"))
     except ZoobenchError:
@@ -83,18 +117,15 @@ def _recorded_precision(model_path: str) -> str:
 def runtime_status() -> list[dict[str, Any]]:
     """Each runtime: installed or not, version, the devices it can use here, and how to install it."""
     rows = []
-    for name, (module_name, package, hint) in RUNTIMES.items():
-        row: dict[str, Any] = {"runtime": name, "package": package, "available": False, "version": None}
-        row["devices"] = []
-        row["precisions"] = []
-        row["install"] = hint
-        if importlib.util.find_spec(package) is None:
-            row["reason"] = f"{package} is not installed"
+    for spec in RUNTIMES.values():
+        row: dict[str, Any] = {"runtime": spec.name, "package": spec.package, "available": False, "version": None}
+        row.update(devices=[], precisions=[], install=spec.install)
+        if importlib.util.find_spec(spec.package) is None:
+            row["reason"] = f"{spec.package} is not installed; run: {spec.install}"
             rows.append(row)
             continue
         try:
-            module = importlib.import_module(module_name)
-            row.update(module.describe())
+            row.update(runtime_module(spec.name).describe())
         except Exception as exc:  # an installed but broken runtime is listed, not fatal
             row["reason"] = f"{type(exc).__name__}: {exc}"
         rows.append(row)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zoobench.errors import RuntimeUnavailableError, ZoobenchError
+from zoobench.errors import RuntimeUnavailableError
 from zoobench.runtimes.base import RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
@@ -33,19 +35,10 @@ class OrtSession:
         import onnxruntime as ort
 
         kind = device.split(":")[0]
-        if kind not in _PROVIDERS:
-            raise ZoobenchError(f"onnxruntime device must be one of {', '.join(_PROVIDERS)}, got {device!r}")
+        reason = supports(precision, device)
+        if reason:
+            raise RuntimeUnavailableError(reason)
         provider = _PROVIDERS[kind]
-        if provider not in ort.get_available_providers():
-            raise RuntimeUnavailableError(
-                f"onnxruntime has no {provider} here (available: {', '.join(ort.get_available_providers())}); "
-                "for GPUs: pip uninstall onnxruntime && pip install onnxruntime-gpu"
-            )
-        if kind == "cpu" and precision in ("fp16", "bf16"):
-            raise RuntimeUnavailableError(
-                f"onnxruntime {precision} on CPU is not useful (no fast {precision} kernels); use fp32 or int8, "
-                "or OpenVINO for bf16"
-            )
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -82,6 +75,77 @@ class OrtSession:
         return RuntimeInfo(
             "onnxruntime", self._device, self._precision, self._threads, self._version, {"provider": self._provider}
         )
+
+
+# Precisions whose engine is a compiled artifact (a QDQ int8 ONNX); fp32 runs the exported ONNX as it is.
+COMPILED_PRECISIONS = frozenset({"int8"})
+
+
+def supports(precision: str, device: str = "cpu") -> str | None:
+    """None when ONNX Runtime can run ``precision`` on ``device`` here; else why not (the one place it is said)."""
+    import onnxruntime as ort
+
+    kind = device.split(":")[0]
+    if kind not in _PROVIDERS:
+        return f"onnxruntime device must be one of {', '.join(_PROVIDERS)}, got {device!r}"
+    provider = _PROVIDERS[kind]
+    if provider not in ort.get_available_providers():
+        return (
+            f"onnxruntime has no {provider} here (available: {', '.join(ort.get_available_providers())}); "
+            "for GPUs: pip uninstall onnxruntime && pip install onnxruntime-gpu"
+        )
+    if precision not in ("fp32", "fp16", "bf16", "int8"):
+        return f"onnxruntime precision must be fp32, fp16, bf16 or int8, got {precision!r}"
+    if kind == "cpu" and precision in ("fp16", "bf16"):
+        return (
+            f"onnxruntime {precision} on CPU is not useful (no fast {precision} kernels); use fp32 or int8, "
+            "or OpenVINO for bf16"
+        )
+    return None
+
+
+def compile_artifact(
+    core: Any, out: Path, precision: str, calib: Any, batch_size: int | None, meta: dict[str, Any]
+) -> None:
+    """An ORT-optimized fp32 or QDQ int8 ONNX of the float ``core`` (uint8 input prepended when asked)."""
+    del batch_size  # ONNX keeps its dynamic batch
+    import onnx
+    import onnxruntime as ort
+
+    from zoobench.artifact import set_metadata
+    from zoobench.quantize import quantize_core
+    from zoobench.uint8_input import with_uint8_input
+
+    reason = supports(precision, "cpu")
+    if reason:
+        raise RuntimeUnavailableError(reason)
+    uint8 = meta["input_dtype"] == "uint8"
+    with tempfile.TemporaryDirectory(prefix="zoobench-compile-", dir=out.parent) as tmp:
+        staged = str(Path(tmp) / "model.onnx")
+        if precision == "int8":
+            quantize_core(core, staged, calib)
+            if uint8:
+                with_uint8_input(staged, staged, core)
+            meta["quantization"] = {
+                "tool": "onnxruntime.quantization.quantize_static",
+                "format": "QDQ",
+                "per_channel": True,
+                "activations": "uint8",
+                "weights": "int8",
+            }
+        else:
+            src = with_uint8_input(core.path, str(Path(tmp) / "u8.onnx"), core) if uint8 else core.path
+            # EXTENDED, not ALL: ALL bakes in layout-specific ops that only run on this exact CPU.
+            so = ort.SessionOptions()
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+            so.optimized_model_filepath = staged
+            ort.InferenceSession(src, sess_options=so, providers=["CPUExecutionProvider"])
+            meta["optimization"] = "ORT_ENABLE_EXTENDED"
+        m = onnx.load(staged)
+        del m.metadata_props[:]  # the export's own (parity of the fp32 graph) would mislead here
+        set_metadata(m, meta)
+        onnx.save(m, staged)
+        os.replace(staged, out)
 
 
 def load(model_path: str, **kw: Any) -> OrtSession:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zoobench.artifact import sidecar_path
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
 from zoobench.runtimes.base import RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
@@ -47,18 +51,12 @@ class OvSession:
     ) -> None:
         import openvino as ov
 
-        if device.split(":")[0] != "cpu":
-            raise RuntimeUnavailableError(f"zoobench runs OpenVINO on cpu only, got device {device!r}")
-        if precision not in _HINTS:
-            raise ZoobenchError(f"openvino precision must be one of {', '.join(_HINTS)}, got {precision!r}")
+        reason = supports(precision, device)
+        if reason:
+            raise RuntimeUnavailableError(reason)
         if hint.upper() not in ("LATENCY", "THROUGHPUT"):
             raise ZoobenchError(f"openvino hint must be latency or throughput, got {hint!r}")
         core = ov.Core()
-        if precision not in supported_precisions(core):
-            caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-            raise RuntimeUnavailableError(
-                f"openvino {precision} is not supported by this CPU (OPTIMIZATION_CAPABILITIES: {', '.join(caps)})"
-            )
         config: dict[str, Any] = {
             "INFERENCE_PRECISION_HINT": _HINTS[precision],
             "PERFORMANCE_HINT": hint.upper(),
@@ -163,6 +161,75 @@ class OvSession:
                 "infer_requests": self._nireq,
             },
         )
+
+
+def _ov_uint8_input(model: Any, core: Any) -> Any:
+    """OpenVINO's own PrePostProcessor: u8 NCHW tensor -> f32, ``(x - 255*mean) / (255*std)``."""
+    import openvino as ov
+    from openvino.preprocess import PrePostProcessor
+
+    pp = core.preprocess
+    ppp = PrePostProcessor(model)
+    inp = ppp.input()
+    inp.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NCHW"))
+    inp.model().set_layout(ov.Layout("NCHW"))
+    inp.preprocess().convert_element_type(ov.Type.f32).mean([255.0 * m for m in pp.mean]).scale(
+        [255.0 * s for s in pp.std]
+    )
+    return ppp.build()
+
+
+def compile_artifact(
+    core: Any, out: Path, precision: str, calib: Any, batch_size: int | None, meta: dict[str, Any]
+) -> None:
+    """An OpenVINO IR (``.xml`` + ``.bin``, fp32 weights) of the float ``core``: static batch when asked, NNCF
+    int8, the uint8 input by PrePostProcessor; the pair lands together (``.bin`` first, then ``.xml``)."""
+    import openvino as ov
+
+    reason = supports(precision, "cpu")
+    if reason:
+        raise RuntimeUnavailableError(reason)
+    model = ov.convert_model(core.path)
+    if batch_size:
+        model.reshape([batch_size, *core.preprocess.input_size])
+    if precision == "int8":
+        from zoobench.quantize import quantize_openvino
+
+        model = quantize_openvino(model, calib)  # on the float model: calibrated on normalized floats
+        meta["quantization"] = {"tool": "nncf.quantize", "nncf_preset": "performance (symmetric)"}
+    if meta["input_dtype"] == "uint8":
+        model = _ov_uint8_input(model, core)
+        meta["normalization_impl"] = "openvino.preprocess.PrePostProcessor"
+    meta["openvino_version"] = ov.get_version()
+    for key, value in meta.items():
+        model.set_rt_info(json.dumps(value), ["zoobench", key])
+    with tempfile.TemporaryDirectory(prefix="zoobench-compile-", dir=out.parent) as tmp:
+        staged = Path(tmp) / "model.xml"
+        # weights stay fp32 in the IR: the runtime precision is set at load time, explicitly
+        ov.save_model(model, str(staged), compress_to_fp16=False)
+        # The pair cannot be renamed in one step. The sidecar is the commit point: removed before the pair is
+        # replaced and written after it (by compile), so an interrupted replace leaves no engine that loads.
+        sidecar_path(out).unlink(missing_ok=True)
+        os.replace(staged.with_suffix(".bin"), out.with_suffix(".bin"))
+        os.replace(staged, out)
+
+
+COMPILED_PRECISIONS = frozenset({"int8"})  # fp32 / bf16 / fp16 read the ONNX; the precision is a load setting
+
+
+def supports(precision: str, device: str = "cpu") -> str | None:
+    """None when OpenVINO can run ``precision`` on ``device`` here (the CPU's OPTIMIZATION_CAPABILITIES)."""
+    import openvino as ov
+
+    if device.split(":")[0] != "cpu":
+        return f"zoobench runs OpenVINO on cpu only, got device {device!r}"
+    if precision not in _HINTS:
+        return f"openvino precision must be one of {', '.join(_HINTS)}, got {precision!r}"
+    core = ov.Core()
+    if precision not in supported_precisions(core):
+        caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        return f"openvino {precision} is not supported by this CPU (OPTIMIZATION_CAPABILITIES: {', '.join(caps)})"
+    return None
 
 
 def load(model_path: str, **kw: Any) -> OvSession:

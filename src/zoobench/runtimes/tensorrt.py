@@ -5,6 +5,7 @@ UNVERIFIED: written without a GPU in reach; the CPU-only machine only exercises 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +53,11 @@ def build_plan(
     elif precision == "bf16":
         config.set_flag(trt.BuilderFlag.BF16)
     elif precision == "int8":
-        if calibrator is None:
-            raise ZoobenchError("tensorrt int8 needs a calibrator (or a QDQ ONNX from `compile --runtime onnxruntime`)")
+        # zoobench builds int8 from a QDQ ONNX (explicit quantization, calibrated on images by onnxruntime);
+        # an implicit-quantization calibrator is used only when one is given
         config.set_flag(trt.BuilderFlag.INT8)
-        config.int8_calibrator = calibrator
+        if calibrator is not None:
+            config.int8_calibrator = calibrator
     inp = network.get_input(0)
     profile = builder.create_optimization_profile()
     c, h, w = input_size
@@ -123,6 +125,48 @@ class TrtSession:
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo("tensorrt", str(self._device), self._precision, None, self._version)
+
+
+def compile_artifact(
+    core: Any, out: Path, precision: str, calib: Any, batch_size: int | None, meta: dict[str, Any]
+) -> None:
+    """UNVERIFIED (no GPU here): int8 builds from a QDQ ONNX quantized by onnxruntime (explicit quantization);
+    a uint8 plan is built from the uint8 ONNX (the normalization runs on the GPU)."""
+    from zoobench.quantize import quantize_core
+    from zoobench.uint8_input import with_uint8_input
+
+    onnx_path = core.path
+    with tempfile.TemporaryDirectory(prefix="zoobench-compile-") as tmp:
+        if precision == "int8":
+            onnx_path = str(Path(tmp) / "qdq.onnx")
+            quantize_core(core, onnx_path, calib)
+        if meta["input_dtype"] == "uint8":
+            onnx_path = with_uint8_input(onnx_path, str(Path(tmp) / "u8.onnx"), core)
+        bs = batch_size or 64
+        build_plan(
+            onnx_path,
+            str(out),
+            precision=precision,
+            max_batch=bs,
+            opt_batch=bs,
+            input_size=core.preprocess.input_size,
+        )
+
+
+COMPILED_PRECISIONS = frozenset({"fp32", "fp16", "bf16", "int8"})  # a plan is always built
+
+
+def supports(precision: str, device: str = "cuda") -> str | None:
+    """None when TensorRT can build and run ``precision`` here: installed, and an NVIDIA GPU present."""
+    if precision not in COMPILED_PRECISIONS:
+        return f"tensorrt precision must be one of {', '.join(sorted(COMPILED_PRECISIONS))}, got {precision!r}"
+    if device.split(":")[0] != "cuda":
+        return f"tensorrt runs on cuda[:N], got {device!r}"
+    try:
+        _require_gpu()
+    except RuntimeUnavailableError as exc:
+        return str(exc)
+    return None
 
 
 def load(model_path: str, **kw: Any) -> TrtSession:

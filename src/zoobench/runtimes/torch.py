@@ -21,7 +21,7 @@ def _build(model_path: str) -> tuple[Any, str, dict[str, Any]]:
     from zoobench.models.weights import build_model
 
     if Path(model_path).is_file():
-        from zoobench.engine import load_engine
+        from zoobench.artifact import load_engine
 
         meta = load_engine(model_path).metadata
         if "model" not in meta or "weights" not in meta:
@@ -59,22 +59,10 @@ class TorchSession:
 
         if device == "auto":
             device = "cuda:0" if torch.cuda.is_available() else "cpu"
+        reason = supports(precision, device)
+        if reason:
+            raise RuntimeUnavailableError(reason)
         kind = device.split(":")[0]
-        if kind == "cuda" and not torch.cuda.is_available():
-            raise RuntimeUnavailableError("torch has no CUDA device here")
-        if kind not in ("cpu", "cuda"):
-            raise ZoobenchError(f"torch device must be cpu or cuda[:N], got {device!r}")
-        if precision == "int8":
-            raise RuntimeUnavailableError("torch int8 is not supported by zoobench; use onnxruntime or openvino int8")
-        if precision not in ("fp32", "fp16", "bf16"):
-            raise ZoobenchError(f"torch precision must be fp32, fp16 or bf16, got {precision!r}")
-        if kind == "cpu" and precision == "fp16":
-            raise RuntimeUnavailableError("torch fp16 on CPU is not useful; use fp32 or bf16")
-        if kind == "cpu" and precision == "bf16":
-            from zoobench.env import cpu_flags
-
-            if not (cpu_flags() & _NATIVE_BF16_FLAGS):
-                raise RuntimeUnavailableError("torch bf16: this CPU has no native bf16 (avx512_bf16 / amx_bf16)")
         if threads:
             torch.set_num_threads(int(threads))
         module, self._name, self._extra = _build(model_path)
@@ -124,6 +112,33 @@ class TorchSession:
             self._version,
             {"model": self._name, "channels_last": self._channels_last, "mode": "eager", **self._extra},
         )
+
+
+COMPILED_PRECISIONS: frozenset[str] = frozenset()  # torch rebuilds the model named in the ONNX's metadata
+
+
+def supports(precision: str, device: str = "cpu") -> str | None:
+    """None when torch can run ``precision`` on ``device`` here; else why not."""
+    import torch
+
+    kind = device.split(":")[0]
+    if kind not in ("cpu", "cuda", "auto"):
+        return f"torch device must be cpu or cuda[:N], got {device!r}"
+    if kind == "cuda" and not torch.cuda.is_available():
+        return "torch has no CUDA device here"
+    if precision == "int8":
+        return "torch int8 is not supported by zoobench; use onnxruntime or openvino int8"
+    if precision not in ("fp32", "fp16", "bf16"):
+        return f"torch precision must be fp32, fp16 or bf16, got {precision!r}"
+    on_cpu = kind == "cpu" or (kind == "auto" and not torch.cuda.is_available())
+    if on_cpu and precision == "fp16":
+        return "torch fp16 on CPU is not useful; use fp32 or bf16"
+    if on_cpu and precision == "bf16":
+        from zoobench.env import cpu_flags
+
+        if not (cpu_flags() & _NATIVE_BF16_FLAGS):
+            return "torch bf16: this CPU has no native bf16 (avx512_bf16 / amx_bf16)"
+    return None
 
 
 def load(model_path: str, **kw: Any) -> TorchSession:

@@ -1,0 +1,99 @@
+"""A runtime is one module plus one registry line: this test registers one from outside the package and uses it
+through export's ONNX, compile, load_session, perf and `zoobench runtimes`, with no other change anywhere."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from zoobench.runtimes import RUNTIMES, RuntimeInfo, RuntimeSpec, load_session, register, runtime_status
+
+# --- the fake runtime's module (this file): ONNX Runtime underneath, its artifacts called *.fake ---------------
+COMPILED_PRECISIONS = frozenset({"int8"})  # "int8" here is a renamed copy: enough to prove the compile path
+CALLS: list[str] = []
+
+
+class FakeSession:
+    def __init__(self, path: str, precision: str) -> None:
+        import onnxruntime as ort
+
+        self._sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        self.input_name = self._sess.get_inputs()[0].name
+        self.output_name = self._sess.get_outputs()[0].name
+        self.input_shape = tuple(self._sess.get_inputs()[0].shape)
+        self.input_dtype = np.float32
+        self._precision = precision
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        CALLS.append("run")
+        return np.asarray(self._sess.run([self.output_name], {self.input_name: batch})[0])
+
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo("fake", "cpu", self._precision, 1, "0.0")
+
+
+def load(model_path: str, *, device: str = "cpu", precision: str = "fp32", threads: Any = None, **_: Any) -> Any:
+    return FakeSession(model_path, precision)
+
+
+def describe() -> dict[str, Any]:
+    return {"available": True, "version": "0.0", "devices": ["cpu"], "precisions": ["fp32", "int8"]}
+
+
+def supports(precision: str, device: str = "cpu") -> str | None:
+    return None if precision in ("fp32", "int8") else f"fake runs fp32 and int8 only, not {precision}"
+
+
+def compile_artifact(core: Any, out: Path, precision: str, calib: Any, batch_size: Any, meta: dict[str, Any]) -> None:
+    CALLS.append(f"compile {precision}")
+    shutil.copyfile(core.path, out)
+
+
+# --- the tests -----------------------------------------------------------------------------------------------------
+@pytest.fixture
+def fake() -> Iterator[RuntimeSpec]:
+    spec = register(RuntimeSpec("fake", __name__, "numpy", "pip install numpy", suffix=".fake", loads=(".fake",)))
+    CALLS.clear()
+    yield spec
+    del RUNTIMES["fake"]
+
+
+def test_a_registered_runtime_is_listed_compiles_loads_and_is_timed(
+    fake: RuntimeSpec, resnet_onnx: str, tmp_path: Path
+) -> None:
+    from zoobench.compile import compile_engine
+    from zoobench.perf.sweep import do_perf
+
+    row = next(r for r in runtime_status() if r["runtime"] == "fake")
+    assert row["available"] and row["precisions"] == ["fp32", "int8"]
+
+    eng = compile_engine(resnet_onnx, runtime="fake", precision="fp32", output=str(tmp_path / "m.fake"))
+    assert CALLS == ["compile fp32"] and eng.runtime == "fake" and eng.path.endswith("m.fake")
+    session = load_session(eng.path)  # the suffix says which runtime loads it
+    assert isinstance(session, FakeSession)
+    assert session.run(np.zeros((1, 3, 224, 224), np.float32)).shape == (1, 1000)
+
+    res = do_perf(
+        resnet_onnx,
+        batch_sizes=[1],
+        runtimes=["onnxruntime", "fake"],
+        precisions=["fp32", "int8", "bf16"],
+        workdir=str(tmp_path / "w"),
+        seconds=0.0,
+        min_iters=1,
+        warmup=0,
+        repeats=1,
+        quiet=True,
+    )
+    cols = {c["name"]: c for c in res["columns"]}
+    assert cols["fake fp32"]["available"] and cols["fake int8"]["available"]
+    assert "compile int8" in CALLS  # int8 is one of its compiled precisions: compiled once into the workdir
+    assert (
+        not cols["fake bf16"]["available"] and cols["fake bf16"]["reason"] == "fake runs fp32 and int8 only, not bf16"
+    )
+    assert res["table"]["best"]["fake fp32"]["batch_size"] == 1
