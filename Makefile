@@ -27,7 +27,7 @@ demo: $(VENV)/.stamp-demo
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src/zoobench
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests benchmarks

@@ -78,7 +78,7 @@ def throughput(session: Any, x: np.ndarray) -> float:
 
 def build_engines(work: Path, calib_dirs: dict[int, Path], eval_dir: Path, say: Any) -> dict[str, Any]:
     from zoobench.compile import compile_engine
-    from zoobench.engine import resolve_engine
+    from zoobench.export import resolve_engine
     from zoobench.runtimes import runtime_status
 
     fp32 = resolve_engine("efficientnet_lite0", workdir=work, log=say)
@@ -116,7 +116,8 @@ def main() -> None:
     args = ap.parse_args()
     throughput.seconds = args.seconds  # type: ignore[attr-defined]
 
-    from zoobench.quantize import agreement, load_images, run_all
+    from zoobench.evaluate.metrics import agreement
+    from zoobench.quantize import load_images, run_all
     from zoobench.runtimes import load_session
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="zoobench-precision-"))

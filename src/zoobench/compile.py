@@ -162,7 +162,8 @@ def _float_core(source: Engine, tmp: Path) -> Engine:
 
 def _agreement(source: Engine, out: Path, runtime: str, precision: str, data: str | None, say: Any) -> dict[str, Any]:
     """Compare the new engine with fp32 ONNX Runtime on the source ONNX; print and return the figures."""
-    from zoobench.quantize import agreement, load_images, run_all
+    from zoobench.evaluate.metrics import agreement
+    from zoobench.quantize import load_images, run_all
     from zoobench.runtimes import load_session
 
     if not data:

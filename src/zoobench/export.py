@@ -69,15 +69,10 @@ def export_model(
     With ``input_dtype="uint8"`` the checked float graph then gets the normalization prepended (see
     :mod:`zoobench.uint8_input`): the engine takes the uint8 NCHW crop under the same input name.
     """
-    from zoobench.uint8_input import INPUT_DTYPES
-
-    if input_dtype not in INPUT_DTYPES:
-        raise ExportError(f"input type must be one of {', '.join(INPUT_DTYPES)}, got {input_dtype!r}")
     import onnx
     import torch
 
-    if exporter not in EXPORTERS:
-        raise ExportError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
+    _check_choices(input_dtype, exporter)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
@@ -90,19 +85,13 @@ def export_model(
         if simplify:
             onnx_model, simplified = _simplify(onnx_model)
         onnx.checker.check_model(onnx_model, full_check=True)
-        set_metadata(
-            onnx_model,
-            {
-                "model": spec.name,
-                "preprocess": preprocess.to_dict(),
-                "preprocess_hash": preprocess.hash(),
-                "weights": weights_info,
-                "num_classes": spec.num_classes,
-                "exporter": exporter,
-                "opset": opset,
-                "torch_version": torch.__version__,
-            },
-        )
+        meta: dict[str, Any] = {
+            "model": spec.name,
+            "preprocess": preprocess.to_dict(),
+            "preprocess_hash": preprocess.hash(),
+        }
+        meta.update(weights=weights_info, num_classes=spec.num_classes, exporter=exporter, opset=opset)
+        set_metadata(onnx_model, {**meta, "torch_version": torch.__version__})
         parity = check_parity(model, onnx_model.SerializeToString(), preprocess, parity_batch, tolerance_rel)
         if not parity.passed:
             raise ExportError(
@@ -119,6 +108,15 @@ def export_model(
     return ExportResult(
         str(out), spec.name, opset, exporter, simplified, time.perf_counter() - t0, parity, weights_info
     )
+
+
+def _check_choices(input_dtype: str, exporter: str) -> None:
+    from zoobench.uint8_input import INPUT_DTYPES
+
+    if input_dtype not in INPUT_DTYPES:
+        raise ExportError(f"input type must be one of {', '.join(INPUT_DTYPES)}, got {input_dtype!r}")
+    if exporter not in EXPORTERS:
+        raise ExportError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
 
 
 def _torch_export(model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess, opset: int, exporter: str) -> None:

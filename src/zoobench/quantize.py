@@ -100,30 +100,6 @@ def quantize_openvino(model: Any, calib: np.ndarray, *, batch_size: int = 8) -> 
     return nncf.quantize(model, nncf.Dataset(items), subset_size=len(items))
 
 
-def agreement(reference: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
-    """Top-1 agreement, top-5 overlap and logit difference of ``logits`` vs the fp32 ``reference``.
-
-    Returns:
-        ``top1_agreement_pct``: % of images with the same arg-max; ``top5_overlap_pct``: mean share of
-        the reference top-5 found in the engine's top-5; ``max_abs_logit_diff`` / ``mean_abs_logit_diff``;
-        ``max_abs_logit`` of the reference, for scale.
-    """
-    if reference.shape != logits.shape:
-        raise ValueError(f"shapes differ: reference {reference.shape}, engine {logits.shape}")
-    top5_ref = np.argsort(-reference, axis=1)[:, :5]
-    top5 = np.argsort(-logits, axis=1)[:, :5]
-    overlap = [len(set(a) & set(b)) / 5.0 for a, b in zip(top5_ref, top5)]
-    diff = np.abs(reference.astype(np.float64) - logits.astype(np.float64))
-    return {
-        "count": int(reference.shape[0]),
-        "top1_agreement_pct": float(100.0 * np.mean(top5_ref[:, 0] == top5[:, 0])),
-        "top5_overlap_pct": float(100.0 * np.mean(overlap)),
-        "max_abs_logit_diff": float(diff.max()),
-        "mean_abs_logit_diff": float(diff.mean()),
-        "max_abs_logit": float(np.abs(reference).max()),
-    }
-
-
 def run_all(session: Any, x: np.ndarray, batch_size: int = 8, *, pp: Preprocess | None = None) -> np.ndarray:
     """Logits of ``x`` in batches. uint8 crops ``x`` are normalized (with ``pp``) for a float-input session
     and fed as they are to a uint8-input one."""

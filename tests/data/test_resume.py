@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,25 +27,31 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def _cli(*args: str) -> subprocess.Popen[bytes]:
+def _cli(*args: str, kill_after: tuple[str, str, int] | None = None) -> subprocess.Popen[bytes]:
+    """``zoobench ARGS`` in a child process. ``kill_after=(module, function, n)``: the child SIGKILLs itself right
+    after the n-th call of that function returns (a real kill -9 mid-run, at a point that does not depend on
+    the machine's speed)."""
     code = "import sys; from zoobench.cli import main; sys.argv = ['zoobench', *sys.argv[1:]]; main()"
+    if kill_after:
+        module, function, n = kill_after
+        code = (
+            f"import os, signal, importlib; m = importlib.import_module({module!r}); f = m.{function}; calls = [0]\n"
+            "def wrapped(*a, **k):\n"
+            "    out = f(*a, **k); calls[0] += 1\n"
+            f"    if calls[0] == {n}: os.kill(os.getpid(), signal.SIGKILL)\n"
+            "    return out\n"
+            f"m.{function} = wrapped\n" + code
+        )
     return subprocess.Popen(
         [sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
     )
 
 
-def _kill_when(proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 120) -> None:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if proc.poll() is not None:
-            pytest.skip(f"the run ended (rc {proc.returncode}) before it could be killed mid-run")
-        if ready():
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return
-        time.sleep(0.005)
-    proc.kill()
-    pytest.fail("the run never reached the point to kill it")
+def _killed(proc: subprocess.Popen[bytes]) -> None:
+    rc = proc.wait(timeout=300)
+    assert rc == -signal.SIGKILL, (
+        f"the run was not killed mid-run (rc {rc}): {proc.stderr.read() if proc.stderr else ''}"
+    )
 
 
 def _done_chunks(progress: Path) -> int:
@@ -60,11 +64,10 @@ def _done_chunks(progress: Path) -> int:
 def test_prep_killed_then_rerun_is_byte_identical(big_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "cache"
     args = ["prep", "--data", str(big_folder), "--model", "mnasnet1_0", "-o", str(out), "--workers", "0"]
-    proc = _cli(*args, "--chunk", "16")
-    _kill_when(proc, lambda: _done_chunks(out / "progress.json") >= 2)
+    _killed(_cli(*args, "--chunk", "16", kill_after=("zoobench.data.cache", "_write_progress", 2)))
     assert not (out / "meta.json").exists() and not (out / "images.npy").exists()
     done_before = _done_chunks(out / "progress.json")
-    assert 2 <= done_before < N // 16 + 1
+    assert done_before == 2
     proc = _cli(*args, "--chunk", "16")
     assert proc.wait(timeout=300) == 0, proc.stderr.read() if proc.stderr else ""
     from zoobench.models import get_spec
@@ -80,8 +83,7 @@ def test_prep_killed_then_rerun_is_byte_identical(big_folder: Path, tmp_path: Pa
 def test_infer_killed_then_rerun_is_byte_identical(big_folder: Path, tiny_onnx: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = ["infer", str(tiny_onnx), "--data", str(big_folder), "-o", str(out), "-b", "4", "--chunk", "16"]
-    proc = _cli(*args, "--workers", "0", "--dump", "txt")
-    _kill_when(proc, lambda: len(list((out / ".partial").glob("chunk_*.npz"))) >= 2)
+    _killed(_cli(*args, "--workers", "0", "--dump", "txt", kill_after=("zoobench.infer.loop", "_save_chunk", 2)))
     assert not (out / "predictions.csv").exists() and not (out / "summary.json").exists()
     proc = _cli(*args, "--workers", "2", "--dump", "txt")
     assert proc.wait(timeout=300) == 0, proc.stderr.read() if proc.stderr else ""

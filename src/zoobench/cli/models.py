@@ -37,35 +37,40 @@ def models(pattern: str, as_json: bool) -> None:
             f"no registered model matches {pattern!r}; `zoobench models` lists them all "
             "(timm:NAME and torchvision:NAME also work where a model name is asked for)"
         )
-    rows: list[dict[str, Any]] = []
-    for spec in specs:
-        rows.append(
-            {
-                "name": spec.name,
-                "seed": spec.seed,
-                "description": spec.description,
-                "input": {"name": spec.input_name, "size": list(spec.preprocess.input_size)},
-                "output": spec.output_name,
-                "preprocess": spec.preprocess.to_dict(),
-                "variants": {k: v.to_dict() for k, v in spec.variants.items()},
-                "reference": None
-                if spec.reference is None
-                else {"top1": spec.reference.top1, "top5": spec.reference.top5, "source": spec.reference.source},
-                "seed_npu": None
-                if spec.seed_npu is None
-                else {"top1": spec.seed_npu.top1, "top5": spec.seed_npu.top5, "source": spec.seed_npu.source},
-                "params_m": spec.params_m,
-                "gflops": spec.gflops,
-                "weights": [
-                    {"file": wf.filename, "url": wf.url, "md5": wf.md5, "sha256_prefix": wf.sha256_prefix}
-                    for wf in spec.weights
-                ],
-                "weights_found": weights_status(spec),
-            }
-        )
+    rows = [_row(spec, weights_status(spec)) for spec in specs]
     if as_json:
         emit_json(rows)
         return
+    _print_table(rows)
+
+
+def _ref(ref: Any) -> dict[str, Any] | None:
+    return None if ref is None else {"top1": ref.top1, "top5": ref.top5, "source": ref.source}
+
+
+def _row(spec: Any, weights_found: str) -> dict[str, Any]:
+    """One model as `models --json` lists it."""
+    return {
+        "name": spec.name,
+        "seed": spec.seed,
+        "description": spec.description,
+        "input": {"name": spec.input_name, "size": list(spec.preprocess.input_size)},
+        "output": spec.output_name,
+        "preprocess": spec.preprocess.to_dict(),
+        "variants": {k: v.to_dict() for k, v in spec.variants.items()},
+        "reference": _ref(spec.reference),
+        "seed_npu": _ref(spec.seed_npu),
+        "params_m": spec.params_m,
+        "gflops": spec.gflops,
+        "weights": [
+            {"file": wf.filename, "url": wf.url, "md5": wf.md5, "sha256_prefix": wf.sha256_prefix}
+            for wf in spec.weights
+        ],
+        "weights_found": weights_found,
+    }
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     t = Table(title="zoobench models", title_justify="left")
@@ -83,5 +88,4 @@ def models(pattern: str, as_json: bool) -> None:
             f"{r['seed_npu']['top1']:.2f}" if r["seed_npu"] else "-",
             r["weights_found"],
         )
-
     make_console(stderr=False).print(t)

@@ -84,3 +84,26 @@ gate_option = click.option(
     help="Exit 1 when the gate fails: `--gate` on a conclusive failure only (too few images is a warning), "
     "`--gate strict` also when the images are too few to decide.",
 )
+
+
+def timing_options(fn: Any) -> Any:
+    """``--seconds``, ``--repeats``, ``--min-iters``, ``--warmup``: how each perf cell is timed (perf and run)."""
+    options = [
+        click.option(
+            "--seconds", type=click.FloatRange(min=0), default=1.0, show_default=True,
+            help="Perf: minimum timed seconds per cell (runtime × precision × batch) per round.",
+        ),
+        click.option(
+            "--repeats", type=click.IntRange(min=1), default=3, show_default=True,
+            help="Perf rounds; each times every cell once, round-robin. img/s is the median; a spread over 5% "
+            "is flagged unstable.",
+        ),
+        click.option(
+            "--min-iters", type=click.IntRange(min=1), default=5, show_default=True,
+            help="Perf: minimum timed runs per cell per round.",
+        ),
+        click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Untimed runs first."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        fn = option(fn)
+    return fn

@@ -8,6 +8,7 @@ from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     int_list,
     name_list,
+    timing_options,
     weights_option,
 )
 
@@ -37,28 +38,7 @@ from zoobench.cli.options import (
     type=click.Path(exists=True, file_okay=False),
     help="Image folder to calibrate int8 engines compiled for the sweep (else random data, flagged).",
 )
-@click.option(
-    "--seconds",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="Minimum timed seconds per cell (runtime × precision × batch) per round.",
-)
-@click.option(
-    "--repeats",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Rounds; each times every cell once, round-robin. img/s is the median; spread over 5% is flagged.",
-)
-@click.option(
-    "--min-iters",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Minimum timed runs per cell per round.",
-)
-@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True)
+@timing_options
 @click.option("--data", "data_kind", type=click.Choice(["random", "zero"]), default="random", show_default=True)
 @click.option("--threads", type=int, default=None)
 @click.option(

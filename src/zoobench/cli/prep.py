@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -94,18 +95,8 @@ def prep(
         def on_total(total: int, done: int) -> None:
             bar.update(task, total=total, completed=done)
 
-        meta = prep_cache(
-            data,
-            pp,
-            outdir,
-            fmt=fmt,
-            workers=workers,
-            limit=limit,
-            chunk=chunk,
-            strict=strict,
-            progress=Advance(bar, task),
-            on_total=on_total,
-        )
+        opts: dict[str, Any] = {"fmt": fmt, "workers": workers, "limit": limit, "chunk": chunk, "strict": strict}
+        meta = prep_cache(data, pp, outdir, progress=Advance(bar, task), on_total=on_total, **opts)
     dt = time.perf_counter() - t0
     if as_json:
         emit_json({k: v for k, v in meta.items() if k != "images"})

@@ -13,13 +13,39 @@ from zoobench.cli.options import (
     int_list,
     name_list,
     reference_option,
+    timing_options,
     tolerance_option,
     variant_option,
     weights_option,
 )
 
+RUN_HELP = """Every stage for each MODEL into one run directory: export → compile → prep → infer → eval → perf → report.
 
-@click.command()
+A stage whose inputs did not change since the last run into the same directory is skipped, so an
+interrupted run resumes and a repeated one only rebuilds what changed. One model failing does not
+stop the others. Every model is checked first (known name or model file, weights found and fitting the
+checksum rule), so a typo costs one line and no directory. Exit code 0 when no model failed its gate
+conclusively or errored (an inconclusive gate on too few images, random weights, no reference or no
+--labels are reported, not failed); 1 otherwise; 2 for a usage error.
+
+\b
+RUNDIR/
+  run.json, report.md, report.html      the run: settings, statuses, the readable report
+  <model>/stages.json                   per stage: inputs hash, outputs, status, seconds
+  <model>/model.json                    model card (params, GFLOPs, preprocessing, weights sha256)
+  <model>/engine/<model>.onnx           exported model
+  <model>/cache/                        preprocessed uint8 data; infer reads it
+  <model>/infer/                        predictions.csv summary.json result.json accuracy.json
+  <model>/perf/<runtime>-<precision>.json
+  <model>/plots/*.png, <model>/report.md, <model>/report.html
+
+\b
+Example: zoobench run efficientnet_lite0 --data photos/ --labels labels.txt -b 1,8 -o run1
+         zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
+"""
+
+
+@click.command(help=RUN_HELP)
 @click.argument("models", nargs=-1, required=True)
 @click.option("--data", type=click.Path(exists=True, file_okay=False), help="Image folder (flat or class folders).")
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="val_label.txt-style labels file.")
@@ -29,22 +55,7 @@ from zoobench.cli.options import (
 @click.option("--precisions", default="fp32", show_default=True, help="Comma-separated precisions for perf.")
 @click.option("--batch-sizes", "-b", default="1,4,8,16,32,64", show_default=True, help="Perf batch sizes.")
 @click.option("--infer-batch-size", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option(
-    "--seconds",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="Perf: minimum timed seconds per batch size per round.",
-)
-@click.option(
-    "--repeats",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Perf rounds, interleaved across cells; img/s is their median.",
-)
-@click.option("--min-iters", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--warmup", type=int, default=3, show_default=True)
+@timing_options
 @click.option("--threads", type=int, default=None)
 @tolerance_option
 @reference_option
@@ -73,30 +84,6 @@ def run(
     rundir: str,
     as_json: bool,
 ) -> None:
-    """Every stage for each MODEL into one run directory: export → compile → prep → infer → eval → perf → report.
-
-    A stage whose inputs did not change since the last run into the same directory is skipped, so an
-    interrupted run resumes and a repeated one only rebuilds what changed. One model failing does not
-    stop the others. Every model is checked first (known name or model file, weights found and fitting the
-    checksum rule), so a typo costs one line and no directory. Exit code 0 when no model failed its gate
-    conclusively or errored (an inconclusive gate on too few images, random weights, no reference or no
-    --labels are reported, not failed); 1 otherwise; 2 for a usage error.
-
-    \b
-    RUNDIR/
-      run.json, report.md, report.html      the run: settings, statuses, the readable report
-      <model>/stages.json                   per stage: inputs hash, outputs, status, seconds
-      <model>/model.json                    model card (params, GFLOPs, preprocessing, weights sha256)
-      <model>/engine/<model>.onnx           exported model
-      <model>/cache/                        preprocessed uint8 data; infer reads it
-      <model>/infer/                        predictions.csv summary.json result.json accuracy.json
-      <model>/perf/<runtime>-<precision>.json
-      <model>/plots/*.png, <model>/report.md, <model>/report.html
-
-    \b
-    Example: zoobench run efficientnet_lite0 --data photos/ --labels labels.txt -b 1,8 -o run1
-             zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
-    """
     from zoobench.run.chain import RunConfig, all_passed, run_models, validate_models
     from zoobench.runtimes import RUNTIMES
 

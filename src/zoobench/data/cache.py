@@ -91,13 +91,21 @@ def chunk_ranges(n: int, chunk: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
 
 
-def _list_inputs(data: str | os.PathLike[str], limit: int | None) -> tuple[list[Path], list[tuple[str, str]]]:
+def _list_inputs(
+    data: str | os.PathLike[str], limit: int | None, fmt: str, strict: bool
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The images to cache, and the other files (skipped); bad arguments and no images are one line."""
+    if fmt not in ("npy", "bin"):
+        raise DataError(f"cache format must be npy or bin, got {fmt!r}")
     images, others, _ = scan_dataset(data)
     if limit is not None:
         images = images[:limit]
     if not images:
         raise DataError(f"no images in {data}")
-    return images, [(p.name, "not an image file (extension)") for p in others]
+    skipped = [(p.name, "not an image file (extension)") for p in others]
+    if strict and skipped:
+        raise DataError(f"--strict: {skipped[0][0]}: {skipped[0][1]}")
+    return images, skipped
 
 
 def _build_key(images: list[Path], pp: Preprocess, fmt: str, chunk: int) -> str:
@@ -142,11 +150,7 @@ def prep_cache(
     Raises:
         DataError: no images, or with ``strict`` an image that cannot be used.
     """
-    if fmt not in ("npy", "bin"):
-        raise DataError(f"cache format must be npy or bin, got {fmt!r}")
-    images, other_skips = _list_inputs(data, limit)
-    if strict and other_skips:
-        raise DataError(f"--strict: {other_skips[0][0]}: {other_skips[0][1]}")
+    images, other_skips = _list_inputs(data, limit, fmt, strict)
     outp = Path(out)
     key = _build_key(images, pp, fmt, chunk)
     reused = _reusable(outp, key, fmt)
@@ -171,12 +175,17 @@ def prep_cache(
         del mm
         os.replace(outp / "images.npy.partial", outp / "images.npy")
     meta = _meta(key, fmt, pp, images, skipped, n - (len(skipped) - len(other_skips)))
-    if fmt == "bin":
+    _finish(outp, meta, images, skipped, pp)
+    return {**meta, "status": "resumed" if resumed else "built"}
+
+
+def _finish(outp: Path, meta: dict[str, Any], images: list[Path], skipped: list[Any], pp: Preprocess) -> None:
+    """The seeds' .info (bin), skipped.csv, then meta.json: the cache exists once meta.json does."""
+    if meta["format"] == "bin":
         _write_info(outp, [p.name for p in images], {s[0] for s in skipped}, pp)
     write_skipped_csv(outp / "skipped.csv", skipped)
     write_json(outp / "meta.json", meta)
     (outp / "progress.json").unlink(missing_ok=True)
-    return {**meta, "status": "resumed" if resumed else "built"}
 
 
 def _reusable(outp: Path, key: str, fmt: str) -> dict[str, Any] | None:
@@ -256,9 +265,14 @@ def _fill(
                 if mm is not None:
                     mm.flush()
                 state["done"][str(c)] = chunk_skips.pop(c)
-                write_json(outp / "progress.json", state, indent=None)
+                _write_progress(outp, state)
             if progress:
                 progress(len(res.names))
+
+
+def _write_progress(outp: Path, state: dict[str, Any]) -> None:
+    """progress.json: the chunks finished so far (a rerun with the same inputs skips them)."""
+    write_json(outp / "progress.json", state, indent=None)
 
 
 def _meta(

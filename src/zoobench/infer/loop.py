@@ -185,11 +185,7 @@ def run_folder(
     chunk = -(-max(chunk, 1) // batch_size) * batch_size
     key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=dump)
     ranges, done = _resume(inp, chunk, partial_dir, key)
-    if dump:
-        if dump_dir is None:
-            raise DataError("dump needs a dump_dir")
-        Path(dump_dir).mkdir(parents=True, exist_ok=True)
-        clean_temp(dump_dir)
+    _prepare_dump_dir(dump, dump_dir)
     todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
     if progress and done:
         progress(sum(ranges[c][1] - ranges[c][0] for c in done))
@@ -197,29 +193,41 @@ def run_folder(
     n_workers = 0 if inp.cache is not None else (default_workers() if workers is None else workers)
     n_workers = min(n_workers, len(groups))
     sink = _Sink(todo, batch_size, Path(partial_dir) if partial_dir else None, done, strict, keep_logits, progress)
-    pp = engine.preprocess
     with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
         opts: dict[str, Any] = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
         session = load_session(engine.path, runtime, threads=threads, **opts)
-        in_graph = normalizes_inside(engine, session)
-        # one run before the clock, as part of loading: first-run allocations (and OpenVINO's per-batch
-        # compile) are not the data path's cost
-        session.run(np.zeros((batch_size, *pp.input_size), np.uint8 if in_graph else np.float32))
-        if inp.cache is not None:
-            decoded = cache_batches(inp, groups)
-        else:
-            assert inp.paths is not None
-            decoded = pool.imap([inp.paths[s:e] for _c, s, e in groups], pp)
+        items = _batches(engine, session, inp, groups, pool, batch_size)
         t_start = time.perf_counter()
-        # A cache needs no decode: normalizing inline (~2% of a batch) beats a prefetch thread whose work
-        # contends with the runtime's own threads on the same cores (measured: 90% vs 95%+ of pure inference).
-        items = normalized_batch(decoded, pp, in_graph)
-        sink.drain(items if inp.cache is not None else prefetch(items), groups, session, dump, dump_dir)
+        sink.drain(items, groups, session, dump, dump_dir)
         e2e = time.perf_counter() - t_start
         info = session.info().to_dict()
     return _merge(
         inp, sink.done, len(ranges), sink.timer, sink.n_images, sink.n_batches, e2e, info, sink.logits, strict
     )
+
+
+def _batches(
+    engine: Engine, session: Any, inp: Source, groups: list[tuple[int, int, int]], pool: Any, batch_size: int
+) -> Iterator[Any]:
+    """Warm the session up (part of loading), then the batches as the session takes them (uint8 or normalized)."""
+    pp = engine.preprocess
+    in_graph = normalizes_inside(engine, session)
+    # one run before the clock: first-run allocations (and OpenVINO's per-batch compile) are not the data path's
+    session.run(np.zeros((batch_size, *pp.input_size), np.uint8 if in_graph else np.float32))
+    if inp.cache is not None:
+        # A cache needs no decode: normalizing inline (~2% of a batch) beats a prefetch thread whose work
+        # contends with the runtime's own threads on the same cores (measured: 90% vs 95%+ of pure inference).
+        return normalized_batch(cache_batches(inp, groups), pp, in_graph)
+    assert inp.paths is not None
+    return prefetch(normalized_batch(pool.imap([inp.paths[s:e] for _c, s, e in groups], pp), pp, in_graph))
+
+
+def _prepare_dump_dir(dump: str | None, dump_dir: str | Path | None) -> None:
+    if dump:
+        if dump_dir is None:
+            raise DataError("dump needs a dump_dir")
+        Path(dump_dir).mkdir(parents=True, exist_ok=True)
+        clean_temp(dump_dir)
 
 
 def _check_source(engine: Engine, inp: Source, data_dir: str | Path, strict: bool) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.io import write_json
+from zoobench.run.card import model_card
 from zoobench.run.ledger import StageBook, listing_hash, sha256_file
 
 # Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few
@@ -66,35 +67,6 @@ class RunConfig:
 
 def model_dirname(model: str) -> str:
     return Path(model).stem if model.lower().endswith(".onnx") else model.replace(":", "_").replace("/", "_")
-
-
-def _card(model: str, engine: Any, engine_sha: str) -> dict[str, Any]:
-    """``model.json``: what the report's model card shows."""
-    card: dict[str, Any] = {
-        "model": engine.model,
-        "engine": Path(engine.path).name,
-        "engine_sha256": engine_sha,
-        "preprocess": engine.preprocess.to_dict(),
-        "preprocess_hash": engine.preprocess.hash(),
-        "weights": engine.metadata.get("weights") or {},
-        "input_size": list(engine.preprocess.input_size),
-    }
-    try:
-        from zoobench.models import get_spec
-
-        spec = get_spec(engine.model)
-    except Exception:  # an ONNX file of a model zoobench does not know
-        return card
-    card.update(
-        description=spec.description,
-        params_m=spec.params_m,
-        gflops=spec.gflops,
-        input_name=spec.input_name,
-        output_name=spec.output_name,
-        reference=None if spec.reference is None else asdict(spec.reference),
-        seed_npu=None if spec.seed_npu is None else asdict(spec.seed_npu),
-    )
-    return card
 
 
 def _report_inputs(mdir: Path) -> dict[str, str]:
@@ -231,7 +203,7 @@ class _ModelStages:
                     model, weights=cfg.weights, variant=cfg.variant, workdir=mdir / "engine", log=self.log
                 )
             self.engine_sha = sha256_file(self.engine.path)
-            write_json(mdir / "model.json", _card(model, self.engine, self.engine_sha))
+            write_json(mdir / "model.json", model_card(self.engine, self.engine_sha))
             return ([] if given else [engine_rel]) + ["model.json"], ""
 
         if not self.book.run("export", _export_inputs(model, cfg), export, self.log):  # an earlier run's export
