@@ -81,6 +81,7 @@ def _print_results(console: Any, mdir: Path, labels_file: Path) -> dict[str, Any
     from zoobench.data.datasets import image_key, read_labels
     from zoobench.evaluate.files import read_predictions
     from zoobench.evaluate.stage import gate_label
+    from zoobench.report.tables import best_text, cells_by_batch
 
     preds = read_predictions(mdir / "infer" / "predictions.csv")
     truth = read_labels(labels_file)
@@ -106,8 +107,7 @@ def _print_results(console: Any, mdir: Path, labels_file: Path) -> dict[str, Any
     console.print(f"gate: {gate_label(acc)}")
     for perf_file in sorted((mdir / "perf").glob("*.json")):
         perf = json.loads(perf_file.read_text(encoding="utf-8"))
-        console.print(
-            f"throughput ({perf_file.stem}, CPU): best {perf['best_throughput_img_s']:.1f} img/s "
-            f"at batch {perf['best_batch_size']}"
-        )
+        cells = ", ".join(f"b{b}: {t}" for b, t in cells_by_batch(perf).items())
+        console.print(f"throughput ({perf_file.stem}, CPU, img/s, median of {perf.get('repeats', 1)} rounds): {cells}")
+        console.print(f"best: {best_text(perf)}")
     return acc
