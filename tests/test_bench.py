@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoobench.perf.timing import Latency, make_input, time_session
+from zoobench.data.synthetic import make_input
+from zoobench.perf.timing import Latency, time_session
 from zoobench.runtimes.base import RuntimeInfo
 
 

@@ -195,8 +195,9 @@ def check_parity(
     import onnxruntime as ort
     import torch
 
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, *preprocess.input_size), dtype=np.float32)
+    from zoobench.data.synthetic import make_input
+
+    x = make_input((batch, *preprocess.input_size))
     with torch.inference_mode():
         ref = model(torch.from_numpy(x)).float().numpy()
     sess = ort.InferenceSession(onnx_model, providers=["CPUExecutionProvider"])

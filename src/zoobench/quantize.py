@@ -45,7 +45,9 @@ def load_images(
 
 def random_images(pp: Preprocess, n: int = 32, seed: int = 0) -> np.ndarray:
     """Seeded standard-normal inputs (the normalized range), the fallback calibration set."""
-    return np.random.default_rng(seed).standard_normal((n, *pp.input_size), dtype=np.float32)
+    from zoobench.data.synthetic import make_input
+
+    return make_input((n, *pp.input_size), seed=seed)
 
 
 def batches(x: np.ndarray, batch_size: int) -> list[np.ndarray]:

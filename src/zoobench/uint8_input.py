@@ -161,9 +161,10 @@ def check_input_parity(float_model: bytes, uint8_model: bytes, pp: Preprocess, b
     """
     import onnxruntime as ort
 
+    from zoobench.data.synthetic import make_input
     from zoobench.data.transforms import normalize
 
-    x = np.random.default_rng(0).integers(0, 256, (batch, *pp.input_size), dtype=np.uint8)
+    x = make_input((batch, *pp.input_size), uint8=True)
     outs = []
     for blob, feed in ((float_model, normalize(x, pp)), (uint8_model, x)):
         sess = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from zoobench.data.synthetic import make_input
 from zoobench.runtimes.base import Session
 
 
@@ -95,19 +96,6 @@ def summarize_rounds(rounds: list[PerfResult]) -> dict[str, Any]:
     }
 
 
-def make_input(shape: tuple[int, ...], data: str = "random", seed: int = 0, *, uint8: bool = False) -> np.ndarray:
-    """The benchmark's input: ``zero`` (as ais_bench's default) or seeded standard-normal ``random``; with
-    ``uint8`` (a uint8-input engine) zeros or uniform 0..255 pixels."""
-    if uint8 and data in ("zero", "random"):
-        rng = np.random.default_rng(seed)
-        return np.zeros(shape, np.uint8) if data == "zero" else rng.integers(0, 256, shape, dtype=np.uint8)
-    if data == "zero":
-        return np.zeros(shape, dtype=np.float32)
-    if data == "random":
-        return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
-    raise ValueError(f"data must be 'zero' or 'random', got {data!r}")
-
-
 def _takes_uint8(session: Session) -> bool:
     return bool(np.dtype(getattr(session, "input_dtype", np.float32)) == np.uint8)
 
@@ -145,16 +133,7 @@ def time_session(
     return PerfResult(batch_size, lat, wall, batch_size * len(samples) / wall, warmup, data, "sync", tuple(samples))
 
 
-def time_throughput(
-    session: Session,
-    batch_size: int,
-    input_size: tuple[int, int, int],
-    *,
-    seconds: float = 3.0,
-    min_iters: int = 10,
-    warmup: int = 3,
-    data: str = "random",
-) -> PerfResult:
+def time_throughput(session: Session, batch_size: int, input_size: tuple[int, int, int], **timing: Any) -> PerfResult:
     """Throughput timing: requests kept in flight when the session can (OpenVINO's ``time_async``), else
     the synchronous :func:`time_session` loop.
 
@@ -163,9 +142,9 @@ def time_throughput(
     """
     timer = getattr(session, "time_async", None)
     if timer is None:
-        return time_session(
-            session, batch_size, input_size, seconds=seconds, min_iters=min_iters, warmup=warmup, data=data
-        )
+        return time_session(session, batch_size, input_size, **timing)
+    seconds, min_iters = timing.get("seconds", 3.0), timing.get("min_iters", 10)
+    warmup, data = timing.get("warmup", 3), timing.get("data", "random")
     x = make_input((batch_size, *input_size), data, uint8=_takes_uint8(session))
     samples, wall = timer(x, seconds=seconds, min_iters=min_iters, warmup=warmup)
     lat = Latency.from_values(samples)
