@@ -269,12 +269,12 @@ def uint8_engine(engine: Engine, *, log: Any = None) -> Engine:
         raise ZoobenchError(
             f"{engine.path} is a compiled float-input engine; compile its ONNX with `--input uint8` instead"
         )
-    from zoobench.run.ledger import sha256_file
+    from zoobench.io import file_digest
     from zoobench.uint8_input import write_input_variant
 
     src = Path(engine.path)
     out = src.with_name(f"{src.stem}.u8.onnx")
-    digest = sha256_file(src)
+    digest = file_digest(src)
     if out.is_file():
         try:
             twin = load_engine(str(out))

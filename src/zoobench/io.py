@@ -73,3 +73,14 @@ def write_skipped_csv(path: str | os.PathLike[str], skipped: list[tuple[str, str
     w.writerow(["image", "reason"])
     w.writerows(skipped)
     write_text(path, buf.getvalue())
+
+
+def file_digest(path: str | os.PathLike[str], algo: str = "sha256") -> str:
+    """Hex digest of a file, read in 1 MiB blocks (sha256 by default; md5 for the seeds' published sums)."""
+    import hashlib
+
+    h = hashlib.new(algo)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import WeightsError
+from zoobench.io import file_digest
 from zoobench.models.spec import ModelSpec, WeightFile
 
 RANDOM = "random"
@@ -52,14 +52,6 @@ class ResolvedWeights:
             "provenance": RANDOM if self.random else self.provenance,
             "files": [{"path": p, "sha256": h} for p, h in zip(self.paths, self.sha256)],
         }
-
-
-def file_digest(path: str | Path, algo: str = "sha256") -> str:
-    h = hashlib.new(algo)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 _OWN_HINT = (

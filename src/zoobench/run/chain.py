@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoobench.io import write_json
+from zoobench.io import file_digest, write_json
 from zoobench.run.card import model_card
-from zoobench.run.ledger import StageBook, listing_hash, sha256_file
+from zoobench.run.ledger import StageBook, listing_hash
 
 # Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few
 # images to decide the gate; "not-gated": random weights (accuracy measured as a data path, not a verdict).
@@ -72,7 +72,7 @@ def model_dirname(model: str) -> str:
 def _report_inputs(mdir: Path) -> dict[str, str]:
     files = [mdir / "model.json", mdir / "infer" / "accuracy.json", mdir / "infer" / "summary.json"]
     files += sorted((mdir / "perf").glob("*.json"))
-    return {str(f.relative_to(mdir)): sha256_file(f) for f in files if f.is_file()}
+    return {str(f.relative_to(mdir)): file_digest(f) for f in files if f.is_file()}
 
 
 def _perf_column(
@@ -202,7 +202,7 @@ class _ModelStages:
                 self.engine = resolve_engine(
                     model, weights=cfg.weights, variant=cfg.variant, workdir=mdir / "engine", log=self.log
                 )
-            self.engine_sha = sha256_file(self.engine.path)
+            self.engine_sha = file_digest(self.engine.path)
             write_json(mdir / "model.json", model_card(self.engine, self.engine_sha))
             return ([] if given else [engine_rel]) + ["model.json"], ""
 
@@ -277,7 +277,7 @@ class _ModelStages:
         assert cfg.labels is not None
         inputs = {
             "predictions": self.book.data["stages"]["infer"]["inputs_hash"],  # what made predictions.csv
-            "labels": sha256_file(cfg.labels),
+            "labels": file_digest(cfg.labels),
             "tolerance": cfg.tolerance,
             "reference": cfg.reference,
         }
@@ -311,7 +311,7 @@ def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
     from zoobench.artifact import is_model_file
 
     if is_model_file(model):
-        return {"file": str(Path(model).resolve()), "sha256": sha256_file(model)}
+        return {"file": str(Path(model).resolve()), "sha256": file_digest(model)}
     from zoobench.models import get_spec
     from zoobench.models.weights import resolve
 

@@ -17,14 +17,6 @@ from typing import Any
 from zoobench.io import write_json
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def listing_hash(folder: str | Path) -> str:
     """Hash of a folder's file names, sizes and mtimes (cheap: no file is read)."""
     root = Path(folder)
