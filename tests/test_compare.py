@@ -81,4 +81,4 @@ def test_compare_needs_two_runs_with_results(two_runs: tuple[Path, Path], tmp_pa
     assert res.exit_code == 1 and "at least two" in res.output
     (tmp_path / "empty").mkdir()
     res = CliRunner().invoke(cli, ["compare", str(two_runs[0]), str(tmp_path / "empty")])
-    assert res.exit_code == 1 and "no perf results" in res.output
+    assert res.exit_code == 1 and "no zoobench run, perf.json or known perf log" in res.output

@@ -50,6 +50,63 @@ def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
 RUNTIME_PACKAGES = ("onnxruntime", "openvino", "torch", "tensorrt")
 
 
+def load_run(arg: str | Path, per_card: int = 1) -> dict[str, dict[str, dict[str, Any]]]:
+    """A run for ``compare``: ``seeds:DEVICE`` (a guide's quoted column), a run / perf directory, or a folder
+    of the seeds' tools' perf logs (``per_card`` multiplies benchmark's per-device figure: 4 for a 310 card)."""
+    text = str(arg)
+    if text.startswith("seeds:"):
+        return seed_run(text[len("seeds:") :])
+    root = Path(text)
+    if not root.is_dir():
+        raise DataError(
+            f"{arg}: not a directory (expected a run directory, a perf output, a log folder or seeds:DEVICE)"
+        )
+    try:
+        return load_perf_columns(root)
+    except DataError:
+        from zoobench.perf.logs import load_log_folder
+
+        return load_log_folder(root, per_card)
+
+
+def seed_run(device: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """The guides' quoted column for ``device`` as a pseudo-run, one perf.json-shaped dict per model."""
+    from zoobench.models.seed_figures import SEED_TABLES, seed_devices
+
+    if device not in seed_devices():
+        raise DataError(
+            f"seeds:{device}: no guide has that column; known: {', '.join(f'seeds:{d}' for d in seed_devices())}"
+        )
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for model, cols in SEED_TABLES.items():
+        col = cols.get(device)
+        if col is None:
+            continue
+        perf = {
+            "model": model,
+            "runtime": {"runtime": "seeds", "precision": device},
+            "results": [{"batch_size": b, "throughput_img_s": v} for b, v in sorted(col.fps.items())],
+            "environment": {"cpu": f"Ascend/NVIDIA {device}, quoted from the guide (not measured)", "versions": {}},
+            "quoted": {"source": col.source, "note": col.note},
+        }
+        out[model] = {"seeds": perf}
+    return out
+
+
+def _quoted(run: dict[str, dict[str, dict[str, Any]]]) -> bool:
+    """A pseudo-run of quoted figures or imported logs (no machine settings to compare)."""
+    return all(p.get("quoted") or p.get("imported") for cols in run.values() for p in cols.values())
+
+
+def _column(run: dict[str, dict[str, dict[str, Any]]], model: str, col: str) -> dict[str, Any] | None:
+    """The run's perf for ``model`` / ``col``; a quoted or imported run has one column, which stands for any."""
+    cols = run.get(model) or run.get("*") or {}
+    if col in cols:
+        return cols[col]
+    single = next(iter(cols.values()), None) if len(cols) == 1 else None
+    return single if single is not None and (single.get("quoted") or single.get("imported")) else None
+
+
 def _describe(path: str | Path, runs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     env: dict[str, Any] = {}
     threads: set[int] = set()
@@ -93,19 +150,19 @@ def setting_warnings(runs: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def compare_runs(paths: list[str | Path]) -> dict[str, Any]:
+def compare_runs(paths: list[str | Path], per_card: int = 1) -> dict[str, Any]:
     """The comparison as data: runs (labelled A, B, ...) and one table per model × column."""
     if len(paths) < 2:
         raise DataError("compare needs at least two run directories")
     if len(paths) > len(string.ascii_uppercase):
         raise DataError("compare takes at most 26 run directories")
-    loaded = [load_perf_columns(p) for p in paths]
+    loaded = [load_run(p, per_card) for p in paths]
     labels = list(string.ascii_uppercase[: len(paths)])
     runs = [{"label": lab, **_describe(p, r)} for lab, p, r in zip(labels, paths, loaded)]
     tables = []
     for model, cols in loaded[0].items():
         for col, perf_a in cols.items():
-            others = [r.get(model, {}).get(col) for r in loaded]
+            others = [_column(r, model, col) for r in loaded]
             present = [i for i, p in enumerate(others) if p is not None]
             if len(present) < 2:
                 continue
@@ -133,13 +190,14 @@ def compare_runs(paths: list[str | Path]) -> dict[str, Any]:
                     },
                 }
             )
-    return {"runs": runs, "tables": tables, "warnings": setting_warnings(runs)}
+    measured = [r for r, run in zip(runs, loaded) if not _quoted(run)]
+    return {"runs": runs, "tables": tables, "warnings": setting_warnings(measured) if len(measured) > 1 else []}
 
 
 def _ratios(vals: list[float | None]) -> list[float | None]:
     """First run over each other run: A/B, A/C, ..."""
     a = vals[0]
-    return [None if a is None or v is None or v == 0 else round(a / v, 4) for v in vals[1:]]
+    return [None if a is None or v is None or v == 0 else a / v for v in vals[1:]]
 
 
 def comparison_tables(cmp: dict[str, Any]) -> list[Table]:

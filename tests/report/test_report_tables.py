@@ -35,13 +35,21 @@ def test_perf_table_has_batch_rows_best_row_and_ratio_columns() -> None:
             "onnxruntime-fp32": _perf("onnxruntime", "fp32", {1: 100.0, 4: 200.0}),
             "openvino-fp32": _perf("openvino", "fp32", {1: 150.0, 4: 300.0}),
         },
-        seed={1: 1000.0, 4: 2000.0},
+        seeds={"310P": {1: 1000.0, 4: 2000.0}, "T4": {1: 500.0, 4: 400.0}},
+        model="mnasnet1_0",
     )
     assert isinstance(t, Table)
     assert [r[0] for r in t.rows] == ["bs1", "bs4", "best"]
     assert t.headers[3] == "openvino fp32 / onnxruntime fp32"
-    assert t.rows[0][3] == "1.50" and t.rows[1][5] == "0.10"  # ratio vs first column; first column / NPU
-    assert t.rows[2][1] == "200.0 (bs4)" and t.rows[2][4] == "2000.0 (bs4)"
+    assert t.headers[4:] == [
+        "310P img/s (quoted)",
+        "onnxruntime fp32 / 310P",
+        "T4 img/s (quoted)",
+        "onnxruntime fp32 / T4",
+    ]
+    assert t.rows[0][3] == "1.50" and t.rows[1][5] == "0.10"  # ratio vs first column; first column / 310P
+    assert t.rows[2][1] == "200.0 (bs4)" and t.rows[2][4] == "2000.0 (bs4)" and t.rows[2][6] == "500.0 (bs1)"
+    assert "Quoted from seeds/001_887864be4c2c50b5.txt" in (t.note or "") and "not measured here" in (t.note or "")
 
 
 def test_run_report_has_every_section(small_run: Path) -> None:
@@ -60,7 +68,9 @@ def test_run_report_has_every_section(small_run: Path) -> None:
     assert "![throughput](efficientnet_lite0/plots/throughput.png)" in md
     assert "Accuracy was not measured" in md  # the random-weights model
     assert "onnxruntime-fp16: not measured" in md  # a column that cannot run is stated, not dropped
-    assert "seed NPU img/s" in md  # mnasnet1_0 has the seeds' 310P3 figures beside ours
+    # mnasnet1_0's guide columns beside ours, labelled as quotes
+    assert "310P img/s (quoted)" in md and "T4 img/s (quoted)" in md and "310 img/s (quoted)" in md
+    assert "Quoted from seeds/001_887864be4c2c50b5.txt" in md
     for model in ("efficientnet_lite0", "mnasnet1_0"):
         assert (small_run / model / "plots" / "throughput.png").stat().st_size > 1000
         assert (small_run / model / "report.html").is_file()

@@ -55,6 +55,7 @@ def cli() -> None:
       compare   the seeds' cross-hardware ratio table from several run directories
       runtimes  which runtimes are installed, their devices and precisions
       demo      the whole chain on EfficientNet-Lite0 (real weights) and real photos
+      ascend    the atc / ais_bench / eval lines that run zoobench's ONNX on the seeds' Ascend hardware
 
     \b
     Weights are looked up in $ZOOBENCH_WEIGHTS (default ~/.cache/zoobench/weights) by the seeds'

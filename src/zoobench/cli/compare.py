@@ -8,21 +8,36 @@ from zoobench.cli.app import emit_json, friendly
 
 
 @click.command()
-@click.argument("rundirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.argument("rundirs", nargs=-1, required=True)
+@click.option(
+    "--per-card",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Multiply benchmark logs' per-device Interface throughputRate by this (4: the guides' 310-card rule).",
+)
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), help="Write compare.md/.html/.json here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @friendly
-def compare(rundirs: tuple[str, ...], outdir: str | None, as_json: bool) -> None:
+def compare(rundirs: tuple[str, ...], per_card: int, outdir: str | None, as_json: bool) -> None:
     """The seeds' cross-hardware table: throughput per batch size and best batch of runs A, B, ..., and A/B.
 
-    Each RUNDIR is a `zoobench run` directory or a `zoobench perf -o` directory, from any machine or version.
+    Each RUNDIR is a `zoobench run` directory or a `zoobench perf -o` directory, from any machine or version;
+    or seeds:310, seeds:310P, seeds:310P-AOE, seeds:T4 (the five guides' own tables, quoted, not measured);
+    or a folder of the seeds' tools' perf logs (benchmark perf_vision_batchsize_*_device_*.txt and
+    PureInfer_perf_of_*_in_device_*.txt, ais_bench console logs and *_summary.json, trtexec logs), each figure
+    traced to the file and line it came from.
 
     \b
-    Example: zoobench compare run-laptop run-server -o cmp
+    Examples:
+      zoobench compare run-laptop run-server -o cmp
+      zoobench compare run1 seeds:310P seeds:T4            # our CPU run beside the guides' 310P and T4
+      zoobench compare seeds:310P seeds:310 seeds:T4       # the guides' "310P/310" and "310P/T4" ratios
+      zoobench compare my-310-logs/ seeds:310 --per-card 4 # your benchmark logs, per card as the guides count
     """
     from zoobench.compare import compare_runs, comparison_markdown, write_comparison
 
-    cmp = compare_runs(list(rundirs))
+    cmp = compare_runs(list(rundirs), per_card=per_card)
     if outdir:
         write_comparison(cmp, outdir)
     if as_json:

@@ -16,7 +16,7 @@ from zoobench.io import write_text
 from zoobench.report.html import render_html
 from zoobench.report.markdown import render_md
 from zoobench.report.plots import make_plots
-from zoobench.report.seeds import seed_fps
+from zoobench.report.seeds import seed_columns, seed_fps
 from zoobench.report.tables import (
     ModelRun,
     Table,
@@ -73,7 +73,7 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
         blocks.append(("warn", "Accuracy was not measured in this run."))
     missing = unavailable_columns(run)
     if run.perf:
-        blocks.append(("table", perf_table(run.perf, seed_fps(run.name))))
+        blocks.append(("table", perf_table(run.perf, seed_columns(run.name), run.name)))
         blocks += [("img", p, p.stem) for p in plots]
         blocks.append(("table", latency_table(run.perf)))
     else:

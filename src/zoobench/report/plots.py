@@ -55,7 +55,14 @@ def throughput_plot(
     if seed:
         xs = sorted(seed)
         ax2 = ax.twinx()
-        ax2.plot(xs, [seed[b] for b in xs], color="grey", linestyle="--", marker="x", label="seed NPU (right axis)")
+        ax2.plot(
+            xs,
+            [seed[b] for b in xs],
+            color="grey",
+            linestyle="--",
+            marker="x",
+            label="seeds: Ascend 310P, quoted (right axis)",
+        )
         ax2.set_ylabel("seed NPU img/s")
         ax2.set_ylim(0, max(seed.values()) * 1.15)
         ax2.legend(loc="upper right", fontsize=8, framealpha=0.8)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.perf.table import best_of_file, cell_text
-from zoobench.report.seeds import SEED_DEVICE
+from zoobench.report.seeds import seed_sources
 
 NA = "-"
 
@@ -216,40 +216,41 @@ def accuracy_table(run: ModelRun) -> Table | None:
     return Table(headers, rows, title="Accuracy", note=note)
 
 
-def perf_table(perf: dict[str, dict[str, Any]], seed: dict[int, float] | None = None) -> Table:
-    """The seeds' throughput table: rows batch sizes + best batch; columns runtime×precision, ratios."""
+def perf_table(
+    perf: dict[str, dict[str, Any]], seeds: dict[str, dict[int, float]] | None = None, model: str = ""
+) -> Table:
+    """The seeds' throughput table: rows batch sizes + best batch; columns runtime×precision, ratios vs the
+    first column, then the guide's quoted hardware columns with our first column over each."""
     cols = list(perf)
     labels = [column_label(perf[c], c) for c in cols]
     tps = [throughput_by_batch(perf[c]) for c in cols]
-    seed = seed or {}
-    batches = sorted({b for tp in tps for b in tp})
+    seeds = seeds or {}
+    batches = sorted({b for tp in tps for b in tp} | {b for s in seeds.values() for b in s})
     headers = ["batch", *[f"{lab} img/s" for lab in labels]]
     headers += [f"{lab} / {labels[0]}" for lab in labels[1:]]
-    if seed:
-        headers += ["seed NPU img/s", f"{labels[0]} / NPU"]
+    for dev in seeds:
+        headers += [f"{dev} img/s (quoted)", f"{labels[0]} / {dev}"]
     rows = []
     shown = [cells_by_batch(perf[c]) for c in cols]
     for b in batches:
         vals = [tp.get(b) for tp in tps]
         row = [f"bs{b}", *[cells.get(b, NA) for cells in shown], *[_ratio(v, vals[0]) for v in vals[1:]]]
-        if seed:
-            row += [_f(seed.get(b)), _ratio(vals[0], seed.get(b))]
+        for fps in seeds.values():
+            row += [_f(fps.get(b)), _ratio(vals[0], fps.get(b))]
         rows.append(row)
-    bests = [best_of(perf[c]) for c in cols]
-    best_vals = [b[1] if b else None for b in bests]
-    row = ["best", *[best_text(perf[c]) for c in cols]]
-    row += [_ratio(v, best_vals[0]) for v in best_vals[1:]]
-    if seed:
-        sb = max(seed, key=lambda k: seed[k])
-        row += [f"{seed[sb]:.1f} (bs{sb})", _ratio(best_vals[0], seed[sb])]
+    best_vals = [best[1] if (best := best_of(perf[c])) else None for c in cols]
+    row = ["best", *[best_text(perf[c]) for c in cols], *[_ratio(v, best_vals[0]) for v in best_vals[1:]]]
+    for fps in seeds.values():
+        sb = max(fps, key=lambda k: fps[k])
+        row += [f"{fps[sb]:.1f} (bs{sb})", _ratio(best_vals[0], fps[sb])]
     rows.append(row)
     note = (
         "Throughput = images / wall time of the timed loop after warm-up (random input, pure inference); each cell "
         "is the median of its rounds, interleaved across cells; ±N%! marks a cell whose rounds spread more than "
         "5% (unstable); 'tied' lists batches within the noise of the best."
     )
-    if seed:
-        note += f" Seed NPU: {SEED_DEVICE}, quoted, not measured here."
+    if seeds:
+        note += " " + seed_sources(model)
     return Table(headers, rows, title="Performance (throughput, images/s)", note=note)
 
 
