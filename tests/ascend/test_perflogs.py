@@ -1,0 +1,102 @@
+"""Perf logs of benchmark / ais_bench / trtexec as runs, written from SEED_SPEC §3's examples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from zoobench.cli import cli
+from zoobench.compare import compare_runs
+from zoobench.perf.logs import load_log_folder, parse_log
+
+BENCH = """[e2e] throughputRate: 185.903, latency: 268957
+[data read] throughputRate: 191.266, moduleLatency: 5.22833
+[preprocess] throughputRate: 190.761, moduleLatency: 5.24217
+[infer] throughputRate: 187.131, Interface throughputRate: 401.046, moduleLatency: 3.94051
+[post] throughputRate: 11.6954, moduleLatency: 85.5035
+"""
+AIS = """[INFO] -----------------Performance Summary------------------
+[INFO] NPU_compute_time (ms): min = 0.661, max = 0.661, mean = 0.661, median = 0.661, percentile(99%) = 0.661
+[INFO] throughput 1000*batchsize.mean(1)/NPU_compute_time.mean(0.661): 1512.86
+[INFO] ------------------------------------------------------
+"""
+AIS_OLD_MULTI = """[INFO] throughput 1000*batchsize(4)/NPU_compute_time.mean(2.5): 1600.0
+[INFO] i:0 device_0 throughput:1600.0 start_time:1.0 end_time:2.0
+[INFO] i:1 device_1 throughput:1590.0 start_time:1.0 end_time:2.0
+[INFO] summary throughput:3190.0
+"""
+TRT = """&&&& RUNNING TensorRT.trtexec [TensorRT v7203] # trtexec --onnx=mnasnet1.0.onnx --fp16 --shapes=image:16x3x224x224 --threads
+[I] Throughput: 290.97 qps
+[I] Latency: min = 3.3 ms, max = 3.6 ms, mean = 3.43677 ms
+"""
+
+
+def test_each_format_with_its_batch_and_the_line_it_came_from(tmp_path: Path) -> None:
+    f = tmp_path / "perf_vision_batchsize_16_device_1.txt"
+    f.write_text(BENCH)
+    fig = parse_log(f)
+    assert fig is not None and fig["batch_size"] == 16 and fig["throughput_img_s"] == 401.046
+    assert fig["source"]["line"] == 4 and "Interface throughputRate: 401.046" in fig["source"]["text"]
+    fig4 = parse_log(f, per_card=4)  # the guides' 310 rule: 4 devices a card
+    assert (
+        fig4 is not None
+        and fig4["throughput_img_s"] == pytest.approx(1604.184)
+        and fig4["source"]["per_device"] == 401.046
+    )
+
+    pure = tmp_path / "PureInfer_perf_of_wide_resnet50_2_bs4_in_device_0.txt"
+    pure.write_text("ave_throughputRate = 157.113samples/s, ave_latency = 6.41437ms\n")
+    fig = parse_log(pure)
+    assert fig is not None and (fig["batch_size"], fig["throughput_img_s"]) == (4, 157.113)
+
+    ais = tmp_path / "bs1.log"
+    ais.write_text(AIS)
+    fig = parse_log(ais)
+    assert fig is not None and (fig["batch_size"], fig["throughput_img_s"], fig["source"]["line"]) == (1, 1512.86, 3)
+
+    multi = tmp_path / "bs4_2dev.log"
+    multi.write_text(AIS_OLD_MULTI)
+    fig = parse_log(multi)
+    assert fig is not None and (fig["batch_size"], fig["throughput_img_s"]) == (4, 3190.0)
+    assert fig["source"]["devices"] == "summed" and fig["source"]["line"] == 4
+
+    summary = tmp_path / "bs8_summary.json"
+    summary.write_text(
+        json.dumps({"filesinfo": {}, "NPU_compute_time": {"mean": 4.0, "count": 10}, "throughput": 2000.0})
+    )
+    fig = parse_log(summary)
+    assert fig is not None and (fig["batch_size"], fig["throughput_img_s"]) == (8, 2000.0)  # 2000 × 4 ms / 1000
+
+    trt = tmp_path / "trtexec_b16.log"
+    trt.write_text(TRT)
+    fig = parse_log(trt)
+    assert fig is not None and fig["batch_size"] == 16 and fig["throughput_img_s"] == pytest.approx(290.97 * 16)
+
+    other = tmp_path / "notes.txt"
+    other.write_text("nothing to see\n")
+    assert parse_log(other) is None
+
+
+def test_a_log_folder_is_a_run_and_unknown_folders_are_one_line(tmp_path: Path) -> None:
+    logs = tmp_path / "mnasnet1_0_310_logs"
+    logs.mkdir()
+    for bs, rate in ((1, 776.7525), (16, 1501.37)):
+        (logs / f"perf_vision_batchsize_{bs}_device_0.txt").write_text(BENCH.replace("401.046", str(rate)))
+    run = load_log_folder(logs, per_card=4)
+    perf = run["mnasnet1_0"]["logs"]
+    assert [(r["batch_size"], r["throughput_img_s"]) for r in perf["results"]] == [(1, 3107.01), (16, 6005.48)]
+    cmp = compare_runs([str(logs), "seeds:310"], per_card=4)
+    (t,) = cmp["tables"]
+    assert [r["ratio"][0] for r in t["rows"] if r["batch_size"] == 16] == pytest.approx([1.0])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.md").write_text("hello")
+    res = CliRunner().invoke(cli, ["compare", str(logs), str(empty)])
+    assert (
+        res.exit_code == 1
+        and res.output.count("\n") == 1
+        and "no zoobench run, perf.json or known perf log" in res.output
+    )
