@@ -100,3 +100,17 @@ def test_a_log_folder_is_a_run_and_unknown_folders_are_one_line(tmp_path: Path) 
         and res.output.count("\n") == 1
         and "no zoobench run, perf.json or known perf log" in res.output
     )
+
+
+def test_report_on_a_log_folder_quotes_the_guides_and_traces_each_figure(tmp_path: Path) -> None:
+    logs = tmp_path / "xception_logs"
+    logs.mkdir()
+    (logs / "perf_vision_batchsize_1_device_0.txt").write_text(BENCH.replace("401.046", "158.623"))
+    res = CliRunner().invoke(cli, ["report", str(logs), "--per-card", "4"])
+    assert res.exit_code == 0, res.output
+    md = (logs / "report.md").read_text()
+    assert "| bs1 | 634.5 " in md and "310 img/s (quoted)" in md  # 158.623 x 4, beside the guide's 634.492
+    assert "perf_vision_batchsize_1_device_0.txt:4" in md and "not measured by zoobench" in md
+    assert (logs / "report.html").is_file()
+    res = CliRunner().invoke(cli, ["report", str(tmp_path)])  # neither a run nor logs: one line
+    assert res.exit_code == 1 and "not a zoobench run directory" in res.output and res.output.count("\n") == 1

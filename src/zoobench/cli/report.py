@@ -11,16 +11,25 @@ from zoobench.cli.app import friendly
 
 @click.command()
 @click.argument("rundir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--per-card",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="For a log folder: multiply benchmark's per-device Interface throughputRate (4: a 310 card).",
+)
 @friendly
-def report(rundir: str) -> None:
+def report(rundir: str, per_card: int) -> None:
     """Regenerate RUNDIR's report.md / report.html and plots from its JSON files alone.
 
-    RUNDIR is a `zoobench run` directory (its report and every model's) or one model directory of it.
+    RUNDIR is a `zoobench run` directory (its report and every model's) or one model directory of it, or a
+    folder of the seeds' tools' perf logs (see `zoobench compare --help`), reported beside the guides' columns.
 
     \b
     Examples:
       zoobench report run1/                    # run1/report.md, run1/report.html, every model's too
       zoobench report run1/wide_resnet50_2/    # one model's section only
+      zoobench report wrn_310_logs/ --per-card 4   # benchmark logs from a 310, per card as the guides count
     """
 
     from zoobench.errors import DataError
@@ -32,5 +41,12 @@ def report(rundir: str) -> None:
     elif model_dirs(root):
         out = write_run_report(root)
     else:
-        raise DataError(f"{rundir}: not a zoobench run directory (no <model>/model.json or stages.json)")
+        from zoobench.report.logs import write_logs_report
+
+        try:
+            out = write_logs_report(root, per_card)
+        except DataError as exc:
+            raise DataError(
+                f"{rundir}: not a zoobench run directory (no <model>/model.json or stages.json); {exc}"
+            ) from exc
     click.echo(f"wrote {out['markdown']} and {out['html']}")
