@@ -50,7 +50,7 @@ def test_mnasnet_published_name_is_verified_other_names_load_as_custom(tmp_path:
 
 
 @pytest.mark.parametrize(
-    "layout", ["plain", "state_dict", "model", "module.", "state_dict+module.", "model+state_dict"]
+    "layout", ["plain", "state_dict", "model", "module.", "state_dict+module.", "model+state_dict", "rebuilt dict"]
 )
 def test_training_script_layouts_load(tmp_path: Path, layout: str) -> None:
     spec = get_spec("mnasnet1_0")
@@ -70,7 +70,9 @@ def test_training_script_layouts_load(tmp_path: Path, layout: str) -> None:
         body = {"model": body, "optimizer": {"lr": 0.1}, "epoch": 3}
     elif layout == "model+state_dict":
         body = {"model": {"state_dict": body}, "args": ["--lr", "0.1"]}
-    path = tmp_path / f"ckpt_{layout.replace('+', '_')}.pth"
+    elif layout == "rebuilt dict":  # a training script's own re-keying: a plain dict, no module versions
+        body = {"model": {f"module.{k}": v for k, v in sd.items()}}
+    path = tmp_path / f"ckpt_{layout.replace('+', '_').replace(' ', '_')}.pth"
     torch.save(body, path)
     model, resolved = build_model(spec, str(path))
     assert _same(model, ref) and resolved.provenance == "custom"

@@ -214,6 +214,14 @@ def strict_load(module: Any, state_dict: dict[str, Any], source: str) -> None:
         if shapes:
             parts.append(f"{len(shapes)} shape mismatches (e.g. {'; '.join(shapes[:2])})")
         raise WeightsError(f"{source}: keys do not fit the architecture: " + "; ".join(parts))
+    if getattr(state_dict, "_metadata", None) is None and getattr(own, "_metadata", None) is not None:
+        # A dict rebuilt by a training script (e.g. its own "module." stripping) lost the module versions
+        # torch.save keeps; take the architecture's own (MNASNet refuses to load without them).
+        from collections import OrderedDict
+
+        rebuilt: Any = OrderedDict(state_dict)
+        rebuilt._metadata = own._metadata
+        state_dict = rebuilt
     try:
         module.load_state_dict(state_dict, strict=True)
     except (RuntimeError, ValueError) as exc:
