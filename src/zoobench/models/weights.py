@@ -42,9 +42,9 @@ class ResolvedWeights:
     def describe(self) -> str:
         if self.random:
             return "RANDOM INIT (not trained; accuracy is meaningless)"
-        kind = "published, verified" if self.provenance == PUBLISHED else "custom"
+        kind = "published weights, checksum verified" if self.provenance == PUBLISHED else "custom weights"
         files = ", ".join(f"{Path(p).name} (sha256 {h[:12]})" for p, h in zip(self.paths, self.sha256))
-        return f"{files} [{kind}]"
+        return f"{files}, {kind}"  # no brackets: rich would read them as markup
 
     def to_dict(self) -> dict[str, Any]:
         return {
