@@ -115,3 +115,9 @@ def test_demo_writes_a_run_directory_that_report_reads(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     report = (out / "report.md").read_text()
     assert "efficientnet_lite0" in report and "inconclusive" in report and (out / "report.html").is_file()
+
+
+def test_run_rejects_a_zero_batch_as_usage(tmp_path: Path) -> None:
+    proc = zb("run", "mnasnet1_0", "--weights", "random", "-b", "0,4", "-o", str(tmp_path / "run"))
+    assert proc.returncode == 2 and "batch sizes must be integers >= 1" in proc.stderr
+    assert not (tmp_path / "run").exists()

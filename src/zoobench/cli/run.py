@@ -87,7 +87,6 @@ def run(
     from zoobench.run.chain import RunConfig, all_passed, run_models, validate_models
     from zoobench.runtimes import RUNTIMES
 
-    validate_models(list(models), weights)  # before anything is created
 
     cfg = RunConfig(
         data=data,
@@ -108,6 +107,7 @@ def run(
         limit=limit,
         quiet=as_json,
     )
+    validate_models(list(models), weights)  # after the options parse, before anything is created
     command = "zoobench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     statuses = run_models(list(models), rundir, cfg, command=command)
     if as_json:
