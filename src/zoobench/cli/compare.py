@@ -5,17 +5,12 @@ from __future__ import annotations
 import click
 
 from zoobench.cli.app import emit_json, friendly
+from zoobench.cli.options import per_card_option
 
 
 @click.command()
 @click.argument("rundirs", nargs=-1, required=True)
-@click.option(
-    "--per-card",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Multiply benchmark logs' per-device Interface throughputRate by this (4: the guides' 310-card rule).",
-)
+@per_card_option
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), help="Write compare.md/.html/.json here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @friendly

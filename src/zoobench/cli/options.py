@@ -107,3 +107,12 @@ def timing_options(fn: Any) -> Any:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+per_card_option = click.option(
+    "--per-card",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="For benchmark logs: multiply the per-device Interface throughputRate by this (4: the guides' 310 card).",
+)

@@ -7,17 +7,12 @@ from pathlib import Path
 import click
 
 from zoobench.cli.app import friendly
+from zoobench.cli.options import per_card_option
 
 
 @click.command()
 @click.argument("rundir", type=click.Path(exists=True, file_okay=False))
-@click.option(
-    "--per-card",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="For a log folder: multiply benchmark's per-device Interface throughputRate (4: a 310 card).",
-)
+@per_card_option
 @friendly
 def report(rundir: str, per_card: int) -> None:
     """Regenerate RUNDIR's report.md / report.html and plots from its JSON files alone.

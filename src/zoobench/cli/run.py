@@ -87,7 +87,6 @@ def run(
     from zoobench.run.chain import RunConfig, all_passed, run_models, validate_models
     from zoobench.runtimes import RUNTIMES
 
-
     cfg = RunConfig(
         data=data,
         labels=labels,
