@@ -221,10 +221,19 @@ def gate_verdict(top1_pct: float, n: int, reference_top1: float | None, toleranc
 def images_needed(reference_top1: float, tolerance: float) -> int:
     """Fewest images whose 95% Wilson half-width at ``reference_top1`` percent is within ``tolerance`` points."""
     p = min(max(reference_top1 / 100, 1e-6), 1 - 1e-6)
-    n = max(1, int(1.96**2 * p * (1 - p) / (tolerance / 100) ** 2 * 0.97))  # just under the normal approximation
-    while 100 * wilson_halfwidth(round(p * n), n) > tolerance:
-        n += 1
-    return n
+
+    def decides(n: int) -> bool:
+        return 100 * wilson_halfwidth(round(p * n), n) <= tolerance
+
+    # bisect between bounds around the normal approximation (the half-width shrinks as n grows)
+    approx = 1.96**2 * p * (1 - p) / (tolerance / 100) ** 2
+    lo, hi = max(1, int(approx * 0.5)), max(2, int(approx * 2) + 10)
+    while not decides(hi):
+        lo, hi = hi, hi * 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if decides(mid) else (mid + 1, hi)
+    return lo
 
 
 def wilson_halfwidth(hits: int, n: int, z: float = 1.96) -> float:
