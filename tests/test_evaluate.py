@@ -216,3 +216,74 @@ def test_not_a_predictions_file(tmp_path) -> None:
         read_predictions(path)
     with pytest.raises(DataError, match="cannot be read"):
         read_predictions(tmp_path / "missing.csv")
+
+
+def _eval_dir(tmp_path, n: int, right: int, weights: dict | None = None):
+    """An infer-style folder of ``n`` predictions (new format, with class names), ``right`` of them correct."""
+    out = tmp_path / f"preds_{n}_{right}"
+    out.mkdir()
+    names = [f"img{i:05d}.JPEG" for i in range(n)]
+    ids = np.tile(np.arange(5, dtype=np.int64), (n, 1))  # top-1 is class 0 everywhere
+    write_predictions(out / "predictions.csv", names, ids, np.full((n, 5), 0.2, dtype=np.float32))
+    summary = {"model": "efficientnet_lite0", "num_classes": 1000, **({"weights": weights} if weights else {})}
+    (out / "summary.json").write_text(json.dumps(summary))
+    labels = tmp_path / f"labels_{n}_{right}.txt"
+    labels.write_text("".join(f"{name} {0 if i < right else 999}\n" for i, name in enumerate(names)))
+    return out, labels
+
+
+def _zb(*args: str):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("zoobench"))
+    return subprocess.run([exe, *args], capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_eval_cli_decided_gates_exit_codes(tmp_path) -> None:
+    # 10,000 images at 75.1% vs the published 75.1 (±0.85 points): a pass, plain and strict
+    preds, labels = _eval_dir(tmp_path, 10_000, 7_510)
+    for mode in ([], ["strict"]):
+        proc = _zb("eval", str(preds), "--labels", str(labels), "--gate", *mode)
+        assert proc.returncode == 0, proc.stderr
+        assert "gate: PASS" in proc.stderr and "Warning" not in proc.stderr
+    acc = json.loads((preds / "accuracy.json").read_text())
+    assert acc["gate"] == "pass" and acc["images_needed"] is None and acc["reference"]["source"] == "published"
+    # 70% on 10,000 images: a conclusive failure, plain and strict; without --gate it is reported, exit 0
+    preds, labels = _eval_dir(tmp_path, 10_000, 7_000)
+    for mode in ([], ["strict"]):
+        proc = _zb("eval", str(preds), "--labels", str(labels), "--gate", *mode)
+        assert proc.returncode == 1 and "accuracy gate failed" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _zb("eval", str(preds), "--labels", str(labels))
+    assert proc.returncode == 0 and "gate: FAIL" in proc.stderr
+    # --gate written before PREDS takes no value from it
+    proc = _zb("eval", "--gate", str(preds), "--labels", str(labels))
+    assert proc.returncode == 1 and "accuracy gate failed" in proc.stderr
+
+
+def test_eval_cli_custom_weights_say_which_reference(tmp_path) -> None:
+    custom = {"provenance": "custom", "sha256": "ab" * 32}
+    preds, labels = _eval_dir(tmp_path, 3, 2, weights=custom)  # `run` on 3 photos: never PASS / FAIL
+    proc = _zb("eval", str(preds), "--labels", str(labels), "--gate")
+    assert proc.returncode == 0 and "PASS" not in proc.stdout + proc.stderr and "FAIL" not in proc.stderr
+    acc = json.loads((preds / "accuracy.json").read_text())
+    assert acc["gate"] == "inconclusive" and acc["weights_provenance"] == "custom"
+    assert acc["reference"]["source"].startswith("published (custom weights")
+    assert "points — published (custom weights: compared with" in proc.stderr
+    proc = _zb("eval", str(preds), "--labels", str(labels), "--reference", "66.7,90", "--gate", "strict")
+    assert proc.returncode == 1 and "strict" in proc.stderr
+    acc = json.loads((preds / "accuracy.json").read_text())
+    assert acc["reference"] == {"top1": 66.7, "top5": 90.0, "source": "user (--reference)"}
+
+
+@pytest.mark.parametrize("value", ["", "abc", "70,", "70,80,90", "-1", "101", "70,nan5"])
+def test_reference_type_rejects_bad_values(value: str) -> None:
+    import click
+
+    from zoobench.cli.options import ReferenceType
+
+    with pytest.raises(click.BadParameter):
+        ReferenceType().convert(value, None, None)
+    assert ReferenceType().convert("78.4", None, None) == (78.4, None)
+    assert ReferenceType().convert(" 78.4 , 94.1", None, None) == (78.4, 94.1)

@@ -91,3 +91,23 @@ def test_report_command_regenerates_from_json_alone(small_run: Path) -> None:
     assert res.exit_code == 1 and "not a zoobench run directory" in res.output
     status = json.loads((small_run / "run.json").read_text())["models"]
     assert status["mnasnet1_0"] == "perf-only"
+
+
+def test_gate_words_and_colours_for_each_outcome() -> None:
+    from zoobench.evaluate.metrics import AccuracyResult, accuracy_dict
+    from zoobench.report.html import table_html
+    from zoobench.report.tables import gate_text
+
+    def acc(hits: int, n: int, **extra: object) -> dict:
+        return {**accuracy_dict(AccuracyResult(n, [hits] * 5, [], [], 0), 75.1, 92.4), **extra}
+
+    few, many_ok, many_low = acc(3, 4), acc(7_500, 10_000), acc(7_000, 10_000)
+    assert gate_text(few) == f"inconclusive (n=4; ~{few['images_needed']:,} images needed)"
+    assert few["images_needed"] > 7_000
+    assert gate_text(many_ok) == "PASS" and gate_text(many_low) == "FAIL"
+    assert gate_text(acc(3, 4, random_weights=True)) == "random weights: not gated"
+    assert gate_text({"passed": True}) == "PASS" and gate_text({"passed": False}) == "FAIL"  # files before "gate"
+    assert gate_text({"gate": None}) == "no reference"
+    html = table_html(Table(["gate"], [[gate_text(a)] for a in (few, many_ok, many_low)]))
+    assert '<td class="undecided">inconclusive (n=4;' in html
+    assert '<td class="pass">PASS</td>' in html and '<td class="fail">FAIL</td>' in html

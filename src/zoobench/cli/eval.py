@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,7 +15,20 @@ from zoobench.cli.options import (
 )
 
 
-@click.command(name="eval")
+class _EvalCommand(click.Command):
+    """``--gate`` takes an optional value; ``zoobench eval --gate out/ ...`` means ``--gate normal out/``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = list(args)
+        for i, arg in enumerate(args[:-1]):
+            following = args[i + 1]
+            if arg == "--gate" and following not in ("normal", "strict") and Path(following).exists():
+                args.insert(i + 1, "normal")  # the next word is PREDS, not the gate's mode
+                break
+        return super().parse_args(ctx, args)
+
+
+@click.command(name="eval", cls=_EvalCommand)
 @click.argument("preds", type=click.Path(exists=True))
 @click.option("--labels", "-l", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(

@@ -173,8 +173,8 @@ def _print_accuracy(console: Any, acc: dict[str, Any]) -> None:
     ref = acc.get("reference") or {}
     if ref.get("top1") is not None and not acc.get("random_weights"):
         console.print(
-            f"reference top-1 {ref['top1']:.3f}% ({ref.get('source') or 'published'}), "
-            f"delta {acc['delta_top1']:+.2f} points"
+            f"reference top-1 {ref['top1']:.3f}%, delta {acc['delta_top1']:+.2f} points — "
+            f"{ref.get('source') or 'published'}"
         )
     console.print(f"gate: {gate_label(acc)}")
     if acc.get("note"):

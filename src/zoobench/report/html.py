@@ -21,6 +21,7 @@ th { background: #f6f8fa; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.pass { background: #dafbe1; color: #116329; font-weight: 600; }
 td.fail { background: #ffebe9; color: #a40e26; font-weight: 600; }
+td.undecided { background: #fff8c5; color: #7d4e00; }
 tr:nth-child(even) td { background-color: #fbfcfd; }
 tr.best td { font-weight: 600; border-top: 2px solid #8c959f; }
 p.note { color: #57606a; font-size: 13px; margin-top: 0; }
@@ -44,6 +45,8 @@ def _cls(cell: str, kv: bool = False) -> str:
         return ' class="pass"'
     if cell.startswith(("FAIL", "error")):
         return ' class="fail"'
+    if cell.startswith("inconclusive"):  # too few images: neither green nor red
+        return ' class="undecided"'
     if not kv and _NUM.match(cell):
         return ' class="num"'
     return ""

@@ -290,7 +290,12 @@ class _ModelStages:
             else:  # infer was up to date: an earlier run's predictions.csv
                 self.accuracy = do_eval(str(out), cfg.labels, **opts)  # type: ignore[arg-type]
             acc = self.accuracy
-            return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc['top1']:.2f}%; gate: {acc['gate_reason']}"
+            from zoobench.report.tables import gate_text
+
+            verdict = (
+                f"{gate_text(acc)}: {acc['gate_reason']}" if acc.get("gate") in ("pass", "fail") else gate_text(acc)
+            )
+            return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc['top1']:.2f}%; gate {verdict}"
 
         self.book.run("eval", inputs, run_eval, self.log)
 
