@@ -57,7 +57,7 @@ def test_compare_marks_unstable_cells_ties_and_differing_settings(two_runs: tupl
     write_json(a / "mnasnet1_0" / "perf" / "onnxruntime-fp32.json", p)
     cmp = compare_runs([a, b])
     (t,) = cmp["tables"]
-    assert t["rows"][0]["cells"][0] == "100.0 ±8%!"
+    assert t["rows"][0]["cells"][0] == "100.0 ±8.0% unstable"
     assert t["best"]["cells"][0] == "101.0 (bs8; tied: bs1)"  # 1% short of the best, within bs1's 8% noise
     assert "threads differs: A 4, B 2" in cmp["warnings"] and "onnxruntime differs: A 1.3, B 1.2" in cmp["warnings"]
     res = CliRunner().invoke(cli, ["compare", str(a), str(b)])

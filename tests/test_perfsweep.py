@@ -122,6 +122,50 @@ def test_rounds_visit_every_cell_round_robin() -> None:
     assert all(len(r["repeats"]) == 3 and "spread_pct" in r for r in out.values())
 
 
+def test_warmup_once_per_cell_then_one_rewarm_run_per_round() -> None:
+    from zoobench.console import make_console
+    from zoobench.perf.sweep import _interleaved_rounds
+
+    log: list[tuple[str, int]] = []
+    timing = {"seconds": 0.0, "min_iters": 2, "warmup": 4, "data": "zero"}
+    out = _interleaved_rounds({"A": _Recorder("A", log)}, [1, 2], (3, 4, 4), 3, timing, make_console(True))
+    runs = [sum(1 for _ in grp) for _, grp in __import__("itertools").groupby(log)]
+    assert runs == [4 + 2, 4 + 2, 1 + 2, 1 + 2, 1 + 2, 1 + 2]  # round 1: full warm-up; later: one re-warm run
+    assert out[("A", 1)]["warmup"] == 4 and out[("A", 1)]["latency"]["count"] == 6  # 2 timed runs x 3 rounds
+
+
+def test_round_order_spread_and_failures_from_injected_timings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timing function is replaced: it records the order of the cells and returns chosen img/s per round."""
+    from zoobench.console import make_console
+    from zoobench.perf import sweep, timing
+    from zoobench.perf.timing import Latency, PerfResult
+
+    planned = {("A", 1): [100.0, 90.0, 110.0], ("B", 1): [50.0, 51.0, 49.0], ("B", 8): [200.0, 204.0, 198.0]}
+    sessions = {"A": object(), "B": object()}
+    names = {id(v): k for k, v in sessions.items()}
+    seen: list[tuple[str, int, int]] = []
+
+    def fake(session, bs, input_size, **kw):  # type: ignore[no-untyped-def]
+        cell = (names[id(session)], bs)
+        seen.append((*cell, kw["warmup"]))
+        if cell not in planned:
+            raise RuntimeError("batch 8 does not fit this engine")
+        rate = planned[cell][sum(1 for c in seen if c[:2] == cell) - 1]
+        return PerfResult(bs, Latency.from_values([bs / rate]), bs / rate, rate, kw["warmup"], "zero")
+
+    monkeypatch.setattr(timing, "time_throughput", fake)
+    out = sweep._interleaved_rounds(sessions, [1, 8], (3, 4, 4), 3, {"warmup": 2}, make_console(True))
+    first = [("A", 1, 2), ("A", 8, 2), ("B", 1, 2), ("B", 8, 2)]
+    later = [("A", 1, 1), ("B", 1, 1), ("B", 8, 1)]  # the failed cell is not retried; one re-warm run
+    assert seen == first + later + later
+    a1, b1, b8 = out[("A", 1)], out[("B", 1)], out[("B", 8)]
+    assert a1["repeats"] == [100.0, 90.0, 110.0] and a1["throughput_img_s"] == 100.0
+    assert a1["spread_pct"] == 20.0 and a1["unstable"] is True
+    assert b1["throughput_img_s"] == 50.0 and b1["spread_pct"] == 4.0 and b1["unstable"] is False
+    assert b8["throughput_img_s"] == 200.0 and b8["spread_pct"] == 3.0
+    assert out[("A", 8)]["error"].startswith("RuntimeError: batch 8")
+
+
 def _rounds(rates: list[float], bs: int = 8) -> list:  # type: ignore[type-arg]
     from zoobench.perf.timing import Latency, PerfResult
 
@@ -173,3 +217,58 @@ def test_perf_json_and_table_carry_repeats_spread_and_ties(resnet_onnx: str, tmp
     # files written before repeats existed still render
     old = {"results": [{"batch_size": 1, "throughput_img_s": 10.0}, {"batch_size": 4, "throughput_img_s": 30.0}]}
     assert best_text(old) == "30.0 (bs4)" and cells_by_batch(old) == {1: "10.0", 4: "30.0"}
+
+
+def test_title_fits_80_columns_and_cells_mark_unstable() -> None:
+    from zoobench.perf.sweep import table_title
+    from zoobench.perf.table import cell_text
+
+    assert table_title("resnet50", 3) == "resnet50 · img/s, median of 3 rounds"
+    long = table_title("a_very_long_model_name_from_some_onnx_file_exported_by_a_user_" * 2, 3)
+    assert len(long) == 80 and long.endswith("… · img/s, median of 3 rounds")
+    assert cell_text(412.34, 7.24, True) == "412.3 ±7.2%!"
+    assert cell_text(412.34, 7.24, True, long=True) == "412.3 ±7.2% unstable"
+    assert cell_text(412.34, 3.0, False, long=True) == "412.3" and cell_text(None, None, False) == "n/a"
+
+
+def test_multi_column_perf_json_compares_per_column_and_reports_rounds(resnet_onnx: str, tmp_path: Path) -> None:
+    """A `perf --runtimes a,b -o DIR` perf.json: compare shows every column, best batches read from the file."""
+    pytest.importorskip("openvino")
+    from zoobench.compare import compare_runs
+    from zoobench.perf.sweep import do_perf
+    from zoobench.report.plots import throughput_plot
+    from zoobench.report.tables import latency_table
+
+    kw = {**FAST, "repeats": 2, "batch_sizes": [1, 2], "runtimes": ["onnxruntime", "openvino"]}
+    for d in ("a", "b"):
+        do_perf(resnet_onnx, outdir=str(tmp_path / d), **kw)
+    saved = json.loads((tmp_path / "a" / "perf.json").read_text())
+    saved["table"]["best"]["openvino fp32"]["tied"] = [99]  # proves compare reads the stored best, not recomputes
+    (tmp_path / "a" / "perf.json").write_text(json.dumps(saved))
+    cmp = compare_runs([tmp_path / "a", tmp_path / "b"])
+    tables = {t["column"]: t for t in cmp["tables"]}
+    assert set(tables) == {"onnxruntime-fp32", "openvino-fp32"}
+    assert tables["openvino-fp32"]["label"] == "openvino fp32"
+    assert tables["openvino-fp32"]["best"]["cells"][0].endswith("; tied: bs99)")
+    assert "tied: bs99" not in tables["onnxruntime-fp32"]["best"]["cells"][0]
+    col = saved["columns"][1]
+    part = {"runtime": col["info"], "results": col["results"]}
+    rows = latency_table({"openvino-fp32": part}).rows
+    assert [len(r[8].split(" / ")) for r in rows] == [2, 2] and rows[0][9].endswith("%")
+    assert throughput_plot({"ov": part}, tmp_path / "t.png", "t").stat().st_size > 1000
+
+
+def test_old_perf_json_renders_in_report_tables_and_plots(tmp_path: Path) -> None:
+    from zoobench.report.plots import throughput_plot
+    from zoobench.report.tables import latency_table, perf_table
+
+    lat = {"count": 3, "min_ms": 1.0, "max_ms": 3.0, "mean_ms": 2.0, "median_ms": 2.0, "p90_ms": 2.5,
+           "p95_ms": 2.7, "p99_ms": 2.9, "stdev_ms": 0.5}  # fmt: skip
+    old = {"runtime": {"runtime": "onnxruntime", "precision": "fp32"},
+           "results": [{"batch_size": 1, "throughput_img_s": 10.0, "latency": lat},
+                       {"batch_size": 4, "throughput_img_s": 30.0, "latency": lat},
+                       {"batch_size": 8, "error": "RuntimeError: out of memory"}]}  # fmt: skip
+    t = perf_table({"onnxruntime-fp32": old})
+    assert t.rows[-1][:2] == ["best", "30.0 (bs4)"] and t.rows[0][1] == "10.0"
+    assert [r[8:] for r in latency_table({"onnxruntime-fp32": old}).rows] == [["-", "-"], ["-", "-"]]
+    assert throughput_plot({"c": old}, tmp_path / "t.png", "t").is_file()

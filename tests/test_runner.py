@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import shlex
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,6 +98,8 @@ def test_run_skips_unchanged_stages_resumes_and_isolates_failures(tmp_path: Path
         assert (lite / rel).is_file(), rel
     err = json.loads((rundir / "broken" / "stages.json").read_text())
     assert err["status"] == "error"
+    # the stages after the one that failed are not silently dropped: one line each, with why
+    assert "eval: not run — infer failed" in out and "perf:onnxruntime-fp32: not run — infer failed" in out
     assert "This model failed" in (rundir / "report.md").read_text()
 
     # an identical run skips every stage, and says so
@@ -150,3 +156,76 @@ def test_run_without_data_says_why_each_stage_did_not_run(tmp_path: Path) -> Non
 def test_run_help_documents_the_layout() -> None:
     code, out = _run("run", "--help")
     assert code == 0 and "stages.json" in out and "perf/<runtime>-<precision>.json" in out
+
+
+ZOOBENCH = str(Path(sys.executable).with_name("zoobench"))
+
+
+def _sh(cmd: list[str], umask: str = "022") -> subprocess.CompletedProcess[str]:
+    """The installed command under a umask set by the shell, as a user's session would."""
+    line = f"umask {umask}; exec " + " ".join(shlex.quote(a) for a in [ZOOBENCH, *cmd])
+    return subprocess.run(["sh", "-c", line], capture_output=True, text=True, check=False, timeout=600)
+
+
+def test_random_weights_run_from_the_shell_says_each_stage_and_honours_the_umask(
+    tmp_path: Path, photos: tuple[Path, Path]
+) -> None:
+    pytest.importorskip("torch")
+    folder, labels = photos
+    rundir = tmp_path / "run"
+    args = ["run", "mnasnet1_0", "--weights", "random", "--data", str(folder), "--labels", str(labels)]
+    args += ["-b", "1", "--seconds", "0.1", "--min-iters", "1", "--warmup", "0", "--repeats", "1", "-o", str(rundir)]
+    proc = _sh(args)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "prep: cache built: 5 images" in out and "infer: 5 images, 0 skipped" in out
+    assert "eval: top-1 " in out and "gate random weights: not gated" in out
+    assert "mnasnet1_0: not-gated (random weights)" in out and "PASS" not in out and "FAIL" not in out
+    stages = json.loads((rundir / "mnasnet1_0" / "stages.json").read_text())["stages"]
+    assert {k: v["status"] for k, v in stages.items()} == {
+        "export": "done",
+        "compile": "not-run",
+        "prep": "done",
+        "infer": "done",
+        "eval": "done",
+        "perf:onnxruntime-fp32": "done",
+        "report": "done",
+    }
+    files = [p for p in rundir.rglob("*") if p.is_file()]
+    assert len(files) > 10 and {p.name for p in files} >= {"stages.json", "mnasnet1_0.onnx", "report.html"}
+    modes = {str(p.relative_to(rundir)): oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
+    assert set(modes.values()) == {"0o644"}, modes
+    # again: every stage is up to date, and each says so in one line
+    proc = _sh(args)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    for name in ("export", "prep", "infer", "eval", "perf:onnxruntime-fp32"):
+        assert out.count(f"  {name}: skipped — inputs unchanged since the last run") == 1, (name, out)
+    assert "compile: not-run — perf columns compile the engines they need" in out
+
+
+def test_run_checks_the_data_labels_and_model_files_before_creating_anything(
+    tmp_path: Path, photos: tuple[Path, Path]
+) -> None:
+    folder, _ = photos
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
+    bad = tmp_path / "labels.txt"
+    bad.write_text("chelsea.JPEG 281\ncoffee.JPEG espresso\n")
+    rundir = tmp_path / "run"
+    for extra, said in (
+        (["--data", str(empty)], "no images in"),
+        (["--data", str(folder), "--labels", str(bad)], "line 2: label 'espresso' is not an integer"),
+    ):
+        proc = _sh(["run", "mnasnet1_0", "--weights", "random", *extra, "-o", str(rundir)])
+        assert proc.returncode == 1 and not proc.stdout, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and said in lines[0], proc.stderr
+        assert "DataError" not in lines[0] and not rundir.exists()
+    junk = tmp_path / "junk.onnx"  # a file named like a model that is not one: one line too, not a traceback
+    junk.write_bytes(b"not a protobuf")
+    proc = _sh(["run", str(junk), "--data", str(folder), "-o", str(rundir)])
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and not rundir.exists()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: nothing was run; {junk}: not a readable ONNX model (")

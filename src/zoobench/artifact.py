@@ -86,7 +86,10 @@ def read_metadata(onnx_path: str | Path) -> dict[str, Any]:
     """zoobench's metadata of an ONNX file (values JSON-decoded where they are JSON)."""
     import onnx
 
-    model = onnx.load(str(onnx_path), load_external_data=False)
+    try:
+        model = onnx.load(str(onnx_path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError, a truncated file, ...: one line, not a traceback
+        raise ZoobenchError(f"{onnx_path}: not a readable ONNX model ({' '.join(str(exc).split())})") from exc
     out: dict[str, Any] = {}
     for prop in model.metadata_props:
         if prop.key.startswith(META_PREFIX):

@@ -1,7 +1,8 @@
 """From zoobench's ONNX to the seeds' hardware: the ``atc`` lines that make ``.om`` files (the seeds' input names
-and shapes), the ``ais_bench`` lines that run them (dataset and pure-inference mode), and the ``zoobench eval``
-that scores their dump folders. The user runs them on an Ascend machine and brings the logs and dumps back
-(``zoobench compare LOGDIR …``, ``zoobench eval DUMPDIR …``)."""
+and shapes, one static batch per file as the guides build them), the ``ais_bench`` lines that run them (dataset
+mode with TXT dumps, as the ResNeSt guide runs it; pure-inference mode with its console saved under
+``perf_logs/``), and the ``zoobench eval`` that scores their dump folders. The user runs them on an Ascend
+machine and brings the logs and dumps back (``zoobench compare perf_logs …``, ``zoobench eval result_bs16 …``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_BATCHES = (1, 4, 8, 16, 32, 64)
+LOG_DIR = "perf_logs"
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class AscendModel:
     onnx: str
     input_name: str
     input_size: tuple[int, int, int]
+    output_name: str = ""
+    reference: tuple[float, float | None] | None = None  # published top-1/top-5, for eval's gate
 
 
 def ascend_model(model: str) -> AscendModel:
@@ -29,13 +33,25 @@ def ascend_model(model: str) -> AscendModel:
         import onnx
 
         eng = load_engine(model)
-        graph_input = onnx.load(model, load_external_data=False).graph.input[0].name
-        return AscendModel(eng.model, model, graph_input, eng.preprocess.input_size)
+        graph = onnx.load(model, load_external_data=False).graph
+        ref = _reference(eng.model)
+        return AscendModel(eng.model, model, graph.input[0].name, eng.preprocess.input_size, graph.output[0].name, ref)
     from zoobench.models import get_spec
 
     spec = get_spec(model)
     name = spec.name.replace(":", "_")
-    return AscendModel(name, f"{name}.onnx", spec.input_name, spec.preprocess.input_size)
+    ref = (spec.reference.top1, spec.reference.top5) if spec.reference else None
+    return AscendModel(name, f"{name}.onnx", spec.input_name, spec.preprocess.input_size, spec.output_name, ref)
+
+
+def _reference(model: str) -> tuple[float, float | None] | None:
+    from zoobench.models import get_spec
+
+    try:
+        ref = get_spec(model).reference
+    except Exception:  # an ONNX of a model zoobench does not know: eval gets no reference
+        return None
+    return (ref.top1, ref.top5) if ref else None
 
 
 def atc_line(m: AscendModel, batch: int, soc_version: str) -> str:
@@ -47,13 +63,24 @@ def atc_line(m: AscendModel, batch: int, soc_version: str) -> str:
 
 
 def ais_bench_lines(m: AscendModel, batch: int) -> tuple[str, str]:
-    """Dataset mode (TXT dumps into result_bs{N}/, as the ResNeSt guide runs it) and pure-inference mode."""
+    """Dataset mode (TXT dumps into result_bs{N}/, as the ResNeSt guide runs it) and pure-inference mode, its
+    console saved as perf_logs/{model}_bs{N}.log for ``zoobench compare``."""
     om = f"{m.name}_bs{batch}.om"
     dataset = (
         f"python3 -m ais_bench --model={om} --input=./prep_dataset --output=./ --output_dirname=result_bs{batch} "
         f"--batchsize={batch} --outfmt TXT"
     )
-    return dataset, f"python3 -m ais_bench --model={om} --loop=100 --batchsize={batch}"
+    pure = f"python3 -m ais_bench --model={om} --loop=100 --batchsize={batch} 2>&1 | tee {LOG_DIR}/{om[:-3]}.log"
+    return dataset, pure
+
+
+def eval_line(m: AscendModel, batch: int) -> str:
+    """Scores the dump folder against the labels; the gate's reference is the model's published figure."""
+    ref = ""
+    if m.reference:
+        top1, top5 = m.reference
+        ref = f" --reference {top1:g}" + (f",{top5:g}" if top5 is not None else "")
+    return f"zoobench eval result_bs{batch} --labels val_label.txt -o result_bs{batch}.json{ref}"
 
 
 def command_lines(model: str, batches: tuple[int, ...] = DEFAULT_BATCHES, soc_version: str = "Ascend310P3") -> dict:
@@ -67,13 +94,16 @@ def command_lines(model: str, batches: tuple[int, ...] = DEFAULT_BATCHES, soc_ve
             "atc": atc_line(m, bs, soc_version),
             "ais_bench": dataset,
             "ais_bench_pure": pure,
-            "eval": f"zoobench eval result_bs{bs} --labels val_label.txt",
+            "eval": eval_line(m, bs),
         })  # fmt: skip
     return {
         "model": m.name,
         "onnx": m.onnx,
+        "input": m.input_name,
+        "output": m.output_name,
         "export": None if Path(model).suffix == ".onnx" else f"zoobench export {model} -o {m.onnx}",
         "prep": f"zoobench prep --data val/ --model {m.onnx} --format bin -o prep_dataset",
+        "mkdir": f"mkdir -p {LOG_DIR}",
         "batches": per_batch,
-        "compare": "zoobench compare ./result_logs seeds:310P   # ais_bench console logs saved per batch size",
+        "compare": f"zoobench compare {LOG_DIR} seeds:310P seeds:310 seeds:T4",
     }

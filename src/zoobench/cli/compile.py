@@ -72,7 +72,11 @@ def compile_cmd(
     Non-fp32 engines are compared with fp32 (top-1 agreement, top-5 overlap, max logit difference).
 
     \b
-    Example: zoobench compile resnet50.onnx --runtime openvino --precision int8 --calibration val/
+    Examples:
+      zoobench compile resnet50.onnx --runtime openvino --precision int8 --calibration val/
+      zoobench compile mnasnet1_0 -p int8 --calibration val/ -o m.int8.onnx
+      zoobench compile resnet50 -w random -r openvino -p bf16
+      zoobench compile resnet50.onnx -r tensorrt -p fp16       # NVIDIA GPU
     """
     from zoobench.compile import compile_engine
 

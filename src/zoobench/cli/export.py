@@ -49,13 +49,15 @@ def export(
     input_kind: str,
     as_json: bool,
 ) -> None:
-    """Export MODEL to ONNX with a dynamic batch axis and the seeds' IO names.
+    """Export MODEL to ONNX (dynamic batch, the seeds' IO names), checked, simplified and compared with PyTorch.
 
-    The graph is fully checked (onnx.checker), simplified, carries the preprocessing spec in its
-    metadata, and is compared with PyTorch on a random batch; export fails above tolerance.
+    Metadata: preprocessing, weights (published and verified, or your own file: custom) and their sha256.
 
     \b
-    Example: zoobench export mnasnet1_0 --weights random -o m.onnx
+    Examples:
+      zoobench export mnasnet1_0 --weights finetuned_ep90.pth -o m.onnx # your own checkpoint
+      zoobench export dino_resnet50 --weights backbone.pth,head.pth     # DINO: backbone,head
+      zoobench export timm:resnet18 --weights random --input uint8      # untrained, uint8 input
     """
     from dataclasses import asdict
 
@@ -86,9 +88,9 @@ def export(
     p = res.parity
     assert p is not None
     console.print(
-        f"[bold]{res.path}[/]  {spec.input_name}[batch,{','.join(map(str, pp.input_size))}]"
+        f"[bold]{res.path}[/]  {spec.input_name}\\[batch,{','.join(map(str, pp.input_size))}]"
         f"{' uint8 (normalized inside)' if input_kind == 'uint8' else ''} -> "
-        f"{spec.output_name}[batch,{spec.num_classes}]  opset {opset} ({exporter}), {res.seconds:.1f}s"
+        f"{spec.output_name}\\[batch,{spec.num_classes}]  opset {opset} ({exporter}), {res.seconds:.1f}s"
     )
     console.print(f"weights: {resolved.describe()}")
     console.print(

@@ -17,15 +17,19 @@ from zoobench.console import make_console
 def models(pattern: str, as_json: bool) -> None:
     """List registered models (fnmatch PATTERN), reference accuracy and whether weights are found.
 
-    The weights column says "found, verified" (the published file, checksum checked), "found, checksum
-    mismatch" (a file with the published name whose bytes differ: load your own weights under another name
-    with --weights), "missing" (with where to get it in `zoobench export MODEL`), or "n/a" (no published
-    file: pass --weights). Any timm or torchvision model also resolves as timm:NAME / torchvision:NAME.
+    Weights are looked up by the published file names in $ZOOBENCH_WEIGHTS (default
+    ~/.cache/zoobench/weights), then in the pip package that ships them. The weights column says
+    "found, verified" (the published file, checksum checked), "found, checksum mismatch" (a file with the
+    published name whose bytes differ: give your own weights another name and pass --weights), "found, no
+    published checksum" (DINO), "found, unreadable", "missing" (with where to get it in
+    `zoobench export MODEL`), or "n/a" (no published file: pass --weights). Any timm or torchvision model
+    also resolves as timm:NAME / torchvision:NAME. A PATTERN that matches nothing exits 1.
 
     \b
     Examples:
-      zoobench models                      # every registered model
-      zoobench models 'dino*' --json       # machine-readable, filtered
+      zoobench models                                  # every registered model
+      zoobench models 'dino*' --json                   # machine-readable, filtered
+      ZOOBENCH_WEIGHTS=~/weights zoobench models mnasnet1_0   # is my download there, and intact?
     """
     from zoobench.errors import ModelNotFoundError
     from zoobench.models import list_specs
@@ -75,7 +79,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
     t = Table(title="zoobench models", title_justify="left")
     for col in ("name", "input", "IO", "preprocess", "ref top-1", "NPU top-1", "weights"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=col in ("name", "weights"))  # "found, checksum mismatch" reads as one
     for r in rows:
         pp = r["preprocess"]
         t.add_row(

@@ -114,5 +114,6 @@ per_card_option = click.option(
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="For benchmark logs: multiply the per-device Interface throughputRate by this (4: the guides' 310 card).",
+    help="For benchmark logs: multiply the per-device figure (Interface throughputRate, ave_throughputRate) by "
+    "this (4: the guides' 310 card).",
 )

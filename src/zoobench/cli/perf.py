@@ -77,7 +77,10 @@ def perf(
     highest median; batches within the noise of it are listed as tied.
 
     \b
-    Example: zoobench perf resnet50 -w random -b 1,8,32 --runtimes onnxruntime,openvino --precisions fp32,int8
+    Examples:
+      zoobench perf resnet50 -w random -b 1,8,32 --runtimes onnxruntime,openvino --precisions fp32,int8
+      zoobench perf model.onnx -b 1,8 --repeats 5 --seconds 2 -o out  # steadier
+      zoobench perf mnasnet1_0 -b 1,8,16 --json | jq .table.best      # best + ties
     """
     from zoobench.perf.sweep import do_perf
     from zoobench.runtimes import RUNTIMES

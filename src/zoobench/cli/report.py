@@ -13,8 +13,9 @@ from zoobench.cli.options import per_card_option
 @click.command()
 @click.argument("rundir", type=click.Path(exists=True, file_okay=False))
 @per_card_option
+@click.option("--model", help="The model of a perf-log folder, where its names and logs do not say.")
 @friendly
-def report(rundir: str, per_card: int) -> None:
+def report(rundir: str, per_card: int, model: str | None) -> None:
     """Regenerate RUNDIR's report.md / report.html and plots from its JSON files alone.
 
     RUNDIR is a `zoobench run` directory (its report and every model's) or one model directory of it, or a
@@ -39,7 +40,7 @@ def report(rundir: str, per_card: int) -> None:
         from zoobench.report.logs import write_logs_report
 
         try:
-            out = write_logs_report(root, per_card)
+            out = write_logs_report(root, per_card, model)
         except DataError as exc:
             raise DataError(
                 f"{rundir}: not a zoobench run directory (no <model>/model.json or stages.json); {exc}"

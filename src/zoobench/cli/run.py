@@ -40,8 +40,11 @@ RUNDIR/
   <model>/plots/*.png, <model>/report.md, <model>/report.html
 
 \b
-Example: zoobench run efficientnet_lite0 --data photos/ --labels labels.txt -b 1,8 -o run1
-         zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
+Examples:
+  zoobench run efficientnet_lite0 --data photos/ --labels labels.txt -b 1,8 -o run1
+  zoobench run mnasnet1_0 --weights random --data photos/ -o run2     # the data path, not gated
+  zoobench run wide_resnet50_2 --weights my_finetune.pth --data val/ --labels val_label.txt --reference 79.2,94.6
+  zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
 """
 
 
@@ -84,7 +87,8 @@ def run(
     rundir: str,
     as_json: bool,
 ) -> None:
-    from zoobench.run.chain import RunConfig, all_passed, run_models, validate_models
+    from zoobench.run.chain import RunConfig, all_passed, run_models
+    from zoobench.run.checks import validate_data, validate_models
     from zoobench.runtimes import RUNTIMES
 
     cfg = RunConfig(
@@ -107,6 +111,7 @@ def run(
         quiet=as_json,
     )
     validate_models(list(models), weights)  # after the options parse, before anything is created
+    validate_data(data, labels, limit)
     command = "zoobench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     statuses = run_models(list(models), rundir, cfg, command=command)
     if as_json:

@@ -73,7 +73,7 @@ def infer(model: str, data: str, **kw: Any) -> tuple[dict[str, Any], Scored]:
     console = make_console(kw["quiet"])
     out = Path(kw["outdir"])
     label_map = read_labels(kw["labels"]) if kw["labels"] else None  # fail on a bad label file before any work
-    inp = _listed(data, kw["limit"])
+    inp = listed_input(data, kw["limit"])
     out.mkdir(parents=True, exist_ok=True)
     if label_map is None and inp.folder_labels:
         label_map = inp.folder_labels
@@ -90,7 +90,7 @@ def infer(model: str, data: str, **kw: Any) -> tuple[dict[str, Any], Scored]:
     return summary, Scored(list(res.names), res.topk_ids, label_map or {}, summary, expected)
 
 
-def _listed(data: str, limit: int | None) -> Source:
+def listed_input(data: str, limit: int | None) -> Source:
     """The folder or cache, listed once (the loop gets this listing); no images is one line, before any export."""
     from zoobench.data.datasets import IMAGE_EXTENSIONS
 

@@ -117,6 +117,11 @@ class WeightFile:
     role: str = "model"
     packaged: str | None = None
 
+    @property
+    def has_checksum(self) -> bool:
+        """Whether a checksum was published for the file (DINO's files have none)."""
+        return bool(self.md5 or self.sha256_prefix)
+
     def packaged_path(self) -> str | None:
         """Where the pip package that ships this file put it, or None (no such package, not installed)."""
         if not self.packaged:

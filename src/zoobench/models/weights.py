@@ -1,4 +1,9 @@
-"""Find, verify and load weight files. Pickles are code: always ``torch.load(weights_only=True)``."""
+"""Find, verify and load weight files. Pickles are code: always ``torch.load(weights_only=True)``.
+
+The published checksum is checked only for a file that carries the published file name (found in
+``$ZOOBENCH_WEIGHTS``, shipped by a pip package, or given with ``--weights``); any other file is the
+user's own (``custom``), loaded when its state dict fits the architecture and identified by its sha256.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,27 @@ from typing import Any
 
 from zoobench.errors import WeightsError
 from zoobench.io import file_digest
+from zoobench.models.checkpoint import WRAPPER_KEYS, load_state_dict_file, strict_load
 from zoobench.models.spec import ModelSpec, WeightFile
 
+__all__ = [
+    "CUSTOM",
+    "PUBLISHED",
+    "RANDOM",
+    "WRAPPER_KEYS",
+    "ResolvedWeights",
+    "build_model",
+    "check_weights",
+    "load_state_dict_file",
+    "resolve",
+    "strict_load",
+    "verify",
+    "weights_dir",
+    "weights_status",
+]
+
 RANDOM = "random"
+PUBLISHED, CUSTOM = "published", "custom"
 
 
 def weights_dir() -> Path:
@@ -23,26 +46,30 @@ def weights_dir() -> Path:
     return Path(cache) / "zoobench" / "weights"
 
 
-PUBLISHED, CUSTOM = "published", "custom"
-
-
 @dataclass(frozen=True)
 class ResolvedWeights:
     """Which weights a model was built with. ``paths`` is empty for random init.
 
-    ``provenance`` is ``published`` (the seed file name, verified against the published checksum),
-    ``custom`` (the user's own file: fine-tuned, re-trained; identified by its sha256 only) or ``random``.
+    ``provenance`` is ``published`` (the published files, by name, checked against the published checksum
+    where one was published: ``verified``), ``custom`` (the user's own file: fine-tuned, re-trained;
+    identified by its sha256 only) or ``random``.
     """
 
     paths: tuple[str, ...]
     sha256: tuple[str, ...]
     random: bool
     provenance: str = PUBLISHED
+    verified: bool = True
 
     def describe(self) -> str:
         if self.random:
             return "RANDOM INIT (not trained; accuracy is meaningless)"
-        kind = "published weights, checksum verified" if self.provenance == PUBLISHED else "custom weights"
+        if self.provenance != PUBLISHED:
+            kind = "custom weights"
+        elif self.verified:
+            kind = "published weights, checksum verified"
+        else:
+            kind = "published file name, no published checksum to verify"
         files = ", ".join(f"{Path(p).name} (sha256 {h[:12]})" for p, h in zip(self.paths, self.sha256))
         return f"{files}, {kind}"  # no brackets: rich would read them as markup
 
@@ -50,6 +77,7 @@ class ResolvedWeights:
         return {
             "random": self.random,
             "provenance": RANDOM if self.random else self.provenance,
+            "verified": not self.random and self.provenance == PUBLISHED and self.verified,
             "files": [{"path": p, "sha256": h} for p, h in zip(self.paths, self.sha256)],
         }
 
@@ -61,9 +89,16 @@ _OWN_HINT = (
 )
 
 
+def _digest(path: str | Path, algo: str = "sha256") -> str:
+    try:
+        return file_digest(path, algo)
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
 def verify(path: str | Path, wf: WeightFile) -> str:
     """Check ``path`` against the published checksum(s) of ``wf``; return its sha256."""
-    sha = file_digest(path)
+    sha = _digest(path)
     if wf.sha256_prefix and not sha.startswith(wf.sha256_prefix):
         raise WeightsError(
             f"{path}: sha256 {sha[:16]}… does not start with {wf.sha256_prefix} as published for "
@@ -71,13 +106,20 @@ def verify(path: str | Path, wf: WeightFile) -> str:
             f"{_OWN_HINT.format(path=path)}"
         )
     if wf.md5:
-        md5 = file_digest(path, "md5")
+        md5 = _digest(path, "md5")
         if md5 != wf.md5:
             raise WeightsError(
                 f"{path}: md5 {md5} differs from the published {wf.md5} for {wf.filename} ({wf.url}). "
                 f"{_OWN_HINT.format(path=path)}"
             )
     return sha
+
+
+def _is_published_copy(path: Path, sha: str, wf: WeightFile) -> bool:
+    """A file under another name whose bytes are the published ones (a renamed download)."""
+    if not wf.has_checksum or (wf.sha256_prefix and not sha.startswith(wf.sha256_prefix)):
+        return False
+    return not wf.md5 or _digest(path, "md5") == wf.md5
 
 
 def resolve(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
@@ -87,7 +129,7 @@ def resolve(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
     file names), then the weights directory, then a pip package that ships them.
     """
     if weights == RANDOM:
-        return ResolvedWeights((), (), True)
+        return ResolvedWeights((), (), True, RANDOM, False)
     files = spec.weights
     if weights:
         return _resolve_given(spec, weights)
@@ -102,36 +144,54 @@ def resolve(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
             raise WeightsError(_missing_message(spec, files))
         found.append(p)
     shas = tuple(verify(p, wf) for p, wf in zip(found, files))
-    return ResolvedWeights(tuple(str(p) for p in found), shas, False, PUBLISHED)
+    verified = all(wf.has_checksum for wf in files)
+    return ResolvedWeights(tuple(str(p) for p in found), shas, False, PUBLISHED, verified)
 
 
-def _resolve_given(spec: ModelSpec, weights: str) -> ResolvedWeights:
-    """``--weights``: a directory holding the published names, or file(s) paired with the spec's files by
-    position. A file with the published name is verified; any other name is the user's own (custom)."""
+def _given_paths(spec: ModelSpec, weights: str) -> list[Path]:
+    """The files ``--weights`` names: one per published file (by position), a directory holding the
+    published names, or one file holding the whole model (your own weights for a multi-file model)."""
     files = spec.weights
     parts = [Path(p).expanduser() for p in weights.split(",")]
-    if len(parts) == 1 and parts[0].is_dir():
+    given_dir = len(parts) == 1 and parts[0].is_dir()
+    if given_dir:
         if not files:
             raise WeightsError(f"{spec.name} takes one state-dict file, not a directory: {parts[0]}")
         parts = [parts[0] / wf.filename for wf in files]
-    if files and len(parts) != len(files):
-        names = ", ".join(wf.filename for wf in files)
-        raise WeightsError(f"{spec.name} takes {len(files)} weight file(s) ({names}); got {len(parts)}")
-    if not files and len(parts) != 1:
+    whole_model = len(parts) == 1 and parts[0].name not in {wf.filename for wf in files}
+    if files and len(parts) != len(files) and not whole_model:
+        names = ",".join(wf.filename for wf in files)
+        raise WeightsError(
+            f"{spec.name} takes {len(files)} weight files (--weights {names}) or one file holding the whole "
+            f"model; got {len(parts)}"
+        )
+    if len(parts) != 1 and not files:
         raise WeightsError(f"{spec.name} takes one state-dict file; got {len(parts)}")
     for p in parts:
         if not p.is_file():
-            raise WeightsError(f"weights file not found: {p}")
+            where = " (a directory given to --weights must hold the published file names; pass your own file itself)"
+            raise WeightsError(f"weights file not found: {p}{where if given_dir else ''}")
+    return parts
+
+
+def _resolve_given(spec: ModelSpec, weights: str) -> ResolvedWeights:
+    """``--weights`` files: one with the published name is verified; any other name is the user's own."""
+    files = spec.weights
+    parts = _given_paths(spec, weights)
+    paired = len(parts) == len(files)
     shas: list[str] = []
-    published = bool(files)
+    published, verified = paired, True
     for i, p in enumerate(parts):
-        wf = files[i] if files else None
+        wf = files[i] if paired else None
         if wf is not None and p.name == wf.filename:
             shas.append(verify(p, wf))
+            verified = verified and wf.has_checksum
         else:
-            shas.append(file_digest(p))
-            published = False
-    return ResolvedWeights(tuple(str(p) for p in parts), tuple(shas), False, PUBLISHED if published else CUSTOM)
+            shas.append(_digest(p))
+            published = published and wf is not None and _is_published_copy(p, shas[-1], wf)
+    provenance = PUBLISHED if published else CUSTOM
+    paths = tuple(os.path.abspath(p) for p in parts)  # the record names the file wherever it was run from
+    return ResolvedWeights(paths, tuple(shas), False, provenance, published and verified)
 
 
 def _missing_message(spec: ModelSpec, files: Iterable[WeightFile]) -> str:
@@ -145,105 +205,52 @@ def _missing_message(spec: ModelSpec, files: Iterable[WeightFile]) -> str:
     return "\n".join(lines)
 
 
-WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "module", "net")
-
-
-def load_state_dict_file(path: str, unwrap: tuple[str, ...] = ()) -> dict[str, Any]:
-    """``torch.load(path, weights_only=True)`` as a state dict, in the layouts training scripts write.
-
-    Accepted: a plain state dict; ``{"state_dict": ...}`` / ``{"model": ...}`` (and the other
-    :data:`WRAPPER_KEYS`) wrappers, nested, beside non-tensor extras such as ``epoch`` or ``optimizer``;
-    keys prefixed ``module.`` (DDP / DataParallel), which are stripped. ``unwrap`` names keys that must be
-    descended into first (a loader that knows its file's layout).
-    """
-    import torch
-
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a non-weights or unsafe pickle
-        first = str(exc).splitlines()[0] if str(exc) else "unreadable"
-        raise WeightsError(f"{path}: cannot be read as a weights-only torch file ({first})") from exc
-    for key in unwrap:
-        if not isinstance(obj, dict) or key not in obj:
-            have = ", ".join(list(obj)[:5]) if isinstance(obj, dict) else type(obj).__name__
-            raise WeightsError(f"{path}: expected a dict with key {key!r}, found {have}")
-        obj = obj[key]
-    for _ in range(4):  # checkpoint -> {"model": {"state_dict": ...}} at most a few levels deep
-        if _is_tensor_dict(obj, torch):
-            break
-        inner = next((k for k in WRAPPER_KEYS if isinstance(obj, dict) and isinstance(obj.get(k), dict)), None)
-        if inner is None:
-            break
-        obj = obj[inner]
-    if not _is_tensor_dict(obj, torch):
-        have = ", ".join(map(str, list(obj)[:6])) if isinstance(obj, dict) else type(obj).__name__
-        raise WeightsError(
-            f"{path}: not a state dict of tensors, nor one wrapped in {'/'.join(WRAPPER_KEYS[:2])} (found: {have})"
-        )
-    if obj and all(k.startswith("module.") for k in obj):
-        stripped = type(obj)((k[len("module.") :], v) for k, v in obj.items())
-        meta = getattr(obj, "_metadata", None)
-        if meta is not None:  # module versions (MNASNet needs them), re-keyed like the tensors
-            stripped._metadata = type(meta)(  # type: ignore[attr-defined]
-                ("" if k == "module" else k.removeprefix("module."), v) for k, v in meta.items()
-            )
-        obj = stripped
-    return obj  # keep the OrderedDict: its _metadata carries module versions (MNASNet needs them)
-
-
-def _is_tensor_dict(obj: Any, torch: Any) -> bool:
-    return isinstance(obj, dict) and bool(obj) and all(isinstance(v, torch.Tensor) for v in obj.values())
-
-
-def strict_load(module: Any, state_dict: dict[str, Any], source: str) -> None:
-    """``load_state_dict(strict=True)`` with an error that lists what does not fit."""
-    own = module.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    shapes = [
-        f"{k}: file {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}"
-        for k in own
-        if k in state_dict and tuple(state_dict[k].shape) != tuple(own[k].shape)
-    ]
-    if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
-        if shapes:
-            parts.append(f"{len(shapes)} shape mismatches (e.g. {'; '.join(shapes[:2])})")
-        raise WeightsError(f"{source}: keys do not fit the architecture: " + "; ".join(parts))
-    if getattr(state_dict, "_metadata", None) is None and getattr(own, "_metadata", None) is not None:
-        # A dict rebuilt by a training script (e.g. its own "module." stripping) lost the module versions
-        # torch.save keeps; take the architecture's own (MNASNet refuses to load without them).
-        from collections import OrderedDict
-
-        rebuilt: Any = OrderedDict(state_dict)
-        rebuilt._metadata = own._metadata
-        state_dict = rebuilt
-    try:
-        module.load_state_dict(state_dict, strict=True)
-    except (RuntimeError, ValueError) as exc:
-        raise WeightsError(f"{source}: does not load into the architecture: {exc}") from exc
-
-
 def build_model(
     spec: ModelSpec, weights: str | None, resolved: ResolvedWeights | None = None
 ) -> tuple[Any, ResolvedWeights]:
-    """Build ``spec``'s torch module in eval mode with its weights (or random init)."""
+    """Build ``spec``'s torch module in eval mode with its weights (or random init).
+
+    The spec's own loader reads the published layout (DINO: backbone + linear head); one file for the whole
+    model is loaded strictly into the whole architecture.
+    """
     import torch
 
     resolved = resolved or resolve(spec, weights)
     torch.manual_seed(0)  # random init is reproducible
     model = spec.builder()
-    if not resolved.random:
-        if spec.loader is not None:
-            spec.loader(model, list(resolved.paths))
-        else:
-            strict_load(model, load_state_dict_file(resolved.paths[0]), resolved.paths[0])
+    _load_into(spec, model, resolved)
     model.eval()
     return model, resolved
+
+
+def _load_into(spec: ModelSpec, model: Any, resolved: ResolvedWeights) -> None:
+    if resolved.random:
+        return
+    if spec.loader is not None and len(resolved.paths) == len(spec.weights):
+        spec.loader(model, list(resolved.paths))
+    else:
+        strict_load(model, load_state_dict_file(resolved.paths[0]), resolved.paths[0])
+
+
+def check_weights(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
+    """:func:`resolve`, then load the files into the architecture built without memory (torch's meta
+    device), so a checkpoint that does not fit fails in one line before anything is created or exported."""
+    import warnings
+
+    import torch
+
+    resolved = resolve(spec, weights)
+    if resolved.random:
+        return resolved
+    try:
+        with torch.device("meta"):
+            model = spec.builder()
+    except Exception:  # an architecture that computes values while it is built: build it for real
+        model = spec.builder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "copying from a non-meta parameter ... is a no-op"
+        _load_into(spec, model, resolved)
+    return resolved
 
 
 def _locate(wf: WeightFile) -> Path | None:
@@ -255,27 +262,31 @@ def _locate(wf: WeightFile) -> Path | None:
     return Path(packaged) if packaged and Path(packaged).is_file() else None
 
 
-FOUND_VERIFIED, FOUND_MISMATCH, MISSING, NOT_PUBLISHED = (
+FOUND_VERIFIED, FOUND_MISMATCH, FOUND_NO_CHECKSUM, FOUND_UNREADABLE, MISSING, NOT_PUBLISHED = (
     "found, verified",
     "found, checksum mismatch",
+    "found, no published checksum",
+    "found, unreadable",
     "missing",
     "n/a",
 )
 
 
 def weights_status(spec: ModelSpec) -> str:
-    """``found, verified`` / ``found, checksum mismatch`` / ``missing`` (``n/a``: no published files).
-
-    Hashes the files it finds (a few hundred MB take about a second).
+    """Whether ``spec``'s published files are present and what their checksum says: ``found, verified`` /
+    ``found, checksum mismatch`` / ``found, no published checksum`` / ``found, unreadable`` / ``missing``
+    (``n/a``: no published files). Hashes the files it finds, every time (nothing cached): a few hundred MB
+    take about a second.
     """
     if not spec.weights:
         return NOT_PUBLISHED
-    for wf in spec.weights:
-        p = _locate(wf)
-        if p is None:
-            return MISSING
+    found = [(wf, _locate(wf)) for wf in spec.weights]
+    if any(p is None for _, p in found):
+        return MISSING
+    for wf, p in found:
+        assert p is not None
         try:
             verify(p, wf)
         except WeightsError:
-            return FOUND_MISMATCH
-    return FOUND_VERIFIED
+            return FOUND_UNREADABLE if not os.access(p, os.R_OK) else FOUND_MISMATCH
+    return FOUND_VERIFIED if all(wf.has_checksum for wf in spec.weights) else FOUND_NO_CHECKSUM

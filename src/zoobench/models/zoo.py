@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from zoobench.models.checkpoint import load_state_dict_file, strict_load
 from zoobench.models.spec import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, Preprocess, Reference, WeightFile
-from zoobench.models.weights import load_state_dict_file, strict_load
 
 _TV = "https://download.pytorch.org/models/"
 _STANDARD = Preprocess(input_size=(3, 224, 224), resize=256, interpolation="bilinear")
@@ -129,8 +129,10 @@ def _dino_loader(model: Any, paths: list[str]) -> None:
     fc = model.fc
     model.fc = torch.nn.Identity()
     strict_load(model, load_state_dict_file(backbone_path), backbone_path)
-    head = load_state_dict_file(head_path, unwrap=("state_dict",))
-    head = {k.removeprefix("module.").removeprefix("linear."): v for k, v in head.items()}
+    # DINO's eval_linear.py writes {"state_dict": {"module.linear.weight", ...}}; a head of your own may be
+    # a plain {"weight", "bias"} or {"fc.weight", "fc.bias"}: all fit model.fc.
+    head = load_state_dict_file(head_path)
+    head = {k.removeprefix("linear.").removeprefix("fc."): v for k, v in head.items()}
     strict_load(fc, head, head_path)
     model.fc = fc
 
@@ -165,13 +167,6 @@ def dino_resnet50() -> ModelSpec:
     )
 
 
-def _resnest_loader(model: Any, paths: list[str]) -> None:
-    sd = load_state_dict_file(paths[0])
-    # The seeds' proc_node_module: strip a leading "module." (a DDP wrapper) where present.
-    sd = {k.removeprefix("module."): v for k, v in sd.items()}
-    strict_load(model, sd, paths[0])
-
-
 @_zoo
 def resnest50() -> ModelSpec:
     def build() -> Any:
@@ -182,7 +177,7 @@ def resnest50() -> ModelSpec:
     return ModelSpec(
         name="resnest50",
         builder=build,
-        loader=_resnest_loader,
+        loader=_plain_loader,  # the seeds' proc_node_module strips DDP's "module.": so does the loader
         weights=(
             WeightFile(
                 "resnest50-528c19ca.pth",

@@ -192,19 +192,24 @@ def _interleaved_rounds(
     timing: dict[str, Any],
     console: Any,
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    """Round r times every (column, batch) cell once, in the same order; a cell that fails is not retried."""
+    """Round r times every (column, batch) cell once, in the same order; a cell that fails is not retried.
+
+    The sessions stay loaded for every round. A cell is warmed up (``timing["warmup"]`` untimed runs) once, in
+    round 1; in later rounds one untimed run re-warms it (the cells timed in between evicted its caches).
+    """
     from zoobench.perf.timing import summarize_rounds, time_throughput
 
     cells = [(name, bs) for name in sessions for bs in batch_sizes]
     done: dict[tuple[str, int], list[Any]] = {cell: [] for cell in cells}
     failed: dict[tuple[str, int], dict[str, Any]] = {}
     for r in range(repeats):
+        settings = timing if r == 0 else {**timing, "warmup": min(1, int(timing.get("warmup", 1)))}
         for name, bs in cells:
             if (name, bs) in failed:
                 continue
             with console.status(f"perf round {r + 1}/{repeats}: {name} batch {bs} ..."):
                 try:
-                    done[(name, bs)].append(time_throughput(sessions[name], bs, input_size, **timing))
+                    done[(name, bs)].append(time_throughput(sessions[name], bs, input_size, **settings))
                 except Exception as exc:  # e.g. a batch a static engine was not built for
                     failed[(name, bs)] = {"batch_size": bs, "error": f"{type(exc).__name__}: {exc}"}
     return {cell: failed.get(cell) or summarize_rounds(done[cell]) for cell in cells}
@@ -256,6 +261,13 @@ def _short(name: str) -> str:
     return f"{_SHORT.get(rt, rt)} {prec}"
 
 
+def table_title(model: str, repeats: int, width: int = 80) -> str:
+    """``resnet50 · img/s, median of 3 rounds``; a long model name is shortened with ``…`` to fit ``width``."""
+    tail = f" · img/s, median of {repeats} round{'s' if repeats != 1 else ''}"
+    room = width - len(tail)
+    return (model if len(model) <= room else model[: room - 1] + "…") + tail
+
+
 def print_table(console: Any, result: dict[str, Any]) -> None:
     """The seeds' layout: batch rows + best, a column per runtime × precision, ratios vs the first column.
 
@@ -267,7 +279,7 @@ def print_table(console: Any, result: dict[str, Any]) -> None:
     env = result["environment"]
     ref = tab["ratio_reference"]
     t = Table(
-        title=f"{result['model']} · img/s, median of {result.get('repeats', 1)} rounds",
+        title=table_title(str(result["model"]), int(result.get("repeats", 1))),
         caption=f"× = ratio vs {_short(ref)} · input {result['data']} · {env['cpu']} ({env['cpu_affinity']} cores)"
         f" · ±N%! = rounds spread over {UNSTABLE_SPREAD_PCT:g}% (unstable)",
         title_justify="left",

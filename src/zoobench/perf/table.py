@@ -85,8 +85,33 @@ def best_of_file(perf: dict[str, Any]) -> dict[str, Any] | None:
     return best_with_ties(perf.get("results", []))
 
 
-def cell_text(value: float | None, spread_pct: float | None, unstable: bool) -> str:
-    """A throughput cell: ``412.3``, with ``±7.2%!`` appended when the rounds spread more than the threshold."""
+def split_columns(perf: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``runtime-precision`` -> a perf.json of one column, for each column of a sweep's perf.json that ran.
+
+    ``zoobench run`` writes one column per file; ``zoobench perf --runtimes a,b`` writes them all in one. Each
+    part keeps the file's model and environment, gets its column's ``runtime`` info and ``results``, and a table
+    whose reference is that column, so :func:`best_of_file` reads the best batch the sweep stored for it.
+    """
+    rt = perf.get("runtime") or {}
+    ran = [c for c in perf.get("columns", []) if c.get("available") and c.get("results")]
+    if len(ran) < 2:
+        return {f"{rt.get('runtime', 'runtime')}-{rt.get('precision', 'fp32')}": perf}
+    stored = (perf.get("table") or {}).get("best") or {}
+    out = {}
+    for c in ran:
+        best = stored.get(c["name"])
+        table = {"ratio_reference": c["name"], "best": {c["name"]: best}} if best else {}
+        part = {**perf, "runtime": c.get("info") or {}, "results": c["results"], "columns": [c], "table": table}
+        out[f"{c['runtime']}-{c['precision']}"] = part
+    return out
+
+
+def cell_text(value: float | None, spread_pct: float | None, unstable: bool, *, long: bool = False) -> str:
+    """A throughput cell: ``412.3``, with ``±7.2%!`` appended when the rounds spread more than the threshold
+    (``±7.2% unstable`` with ``long``, as the report and compare write it)."""
     if value is None:
         return "n/a"
-    return f"{value:.1f}" + (f" ±{spread_pct:.0f}%!" if unstable and spread_pct is not None else "")
+    if not unstable:
+        return f"{value:.1f}"
+    spread = "" if spread_pct is None else f" ±{spread_pct:.1f}%"
+    return f"{value:.1f}{spread}" + (" unstable" if long else "!")

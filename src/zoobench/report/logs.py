@@ -13,13 +13,13 @@ from zoobench.report.seeds import seed_columns
 from zoobench.report.tables import Table, perf_table
 
 
-def write_logs_report(folder: str | Path, per_card: int = 1) -> dict[str, str]:
+def write_logs_report(folder: str | Path, per_card: int = 1, model: str | None = None) -> dict[str, str]:
     """``report.md`` / ``report.html`` in ``folder`` from its perf logs (see :mod:`zoobench.perf.logs`)."""
     from zoobench.perf.logs import load_log_folder
     from zoobench.report import _stamp
 
     root = Path(folder)
-    ((model, cols),) = load_log_folder(root, per_card).items()
+    ((model, cols),) = load_log_folder(root, per_card, model).items()
     perf = cols["logs"]
     blocks: list[tuple[Any, ...]] = [("h", 1, f"zoobench report — perf logs in {root.name}"), ("p", _stamp())]
     blocks.append(("warn", "Imported from the tools' own logs, not measured by zoobench; see where each came from."))

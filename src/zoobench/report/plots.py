@@ -40,6 +40,21 @@ def _batch_axis(ax: Any, batches: list[int]) -> None:
     ax.grid(True, which="major", alpha=0.3)
 
 
+def _round_range(perf: dict[str, Any], tp: dict[int, float]) -> tuple[dict[int, float], dict[int, float]]:
+    """The slowest and fastest round's img/s per batch (cells without rounds are left out)."""
+    low: dict[int, float] = {}
+    high: dict[int, float] = {}
+    for r in perf.get("results", []):
+        reps = r.get("repeats")
+        if int(r["batch_size"]) in tp and isinstance(reps, list) and reps:
+            low[int(r["batch_size"])], high[int(r["batch_size"])] = float(min(reps)), float(max(reps))
+    return low, high
+
+
+def _unstable(perf: dict[str, Any], batch: int) -> bool:
+    return any(r.get("unstable") and int(r["batch_size"]) == batch for r in perf.get("results", []))
+
+
 def throughput_plot(
     perf: dict[str, dict[str, Any]], path: Path, title: str, seed: dict[int, float] | None = None
 ) -> Path:
@@ -51,7 +66,25 @@ def throughput_plot(
         tp = throughput_by_batch(p)
         xs = sorted(tp)
         batches.update(xs)
-        ax.plot(xs, [tp[b] for b in xs], marker="o", label=column_label(p, c))
+        low, high = _round_range(p, tp)
+        ys = [tp[b] for b in xs]
+        yerr = [
+            [max(0.0, ys[i] - low.get(b, ys[i])) for i, b in enumerate(xs)],  # rounds are stored rounded
+            [max(0.0, high.get(b, ys[i]) - ys[i]) for i, b in enumerate(xs)],
+        ]
+        bars = " (bars: slowest..fastest round)" if low else ""
+        ax.errorbar(xs, ys, yerr=yerr, marker="o", capsize=3, label=column_label(p, c) + bars)
+        shaky = [b for b in xs if _unstable(p, b)]
+        if shaky:
+            ax.plot(
+                shaky,
+                [tp[b] for b in shaky],
+                "o",
+                mfc="none",
+                mec="red",
+                ms=11,
+                label=f"{column_label(p, c)}: unstable (spread > 5%)",
+            )
     if seed:
         xs = sorted(seed)
         ax2 = ax.twinx()
@@ -69,7 +102,8 @@ def throughput_plot(
         batches.update(xs)
     _batch_axis(ax, sorted(batches))
     ax.set_ylabel("images / s")
-    top = max((v for p in perf.values() for v in throughput_by_batch(p).values()), default=1.0)
+    top = max((v for p in perf.values() for v in _round_range(p, throughput_by_batch(p))[1].values()), default=0.0)
+    top = max([top, *(v for p in perf.values() for v in throughput_by_batch(p).values())], default=1.0)
     ax.set_ylim(0, top * 1.15)
     ax.set_title(title)
     _legend_below(ax)

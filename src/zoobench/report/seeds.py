@@ -1,9 +1,13 @@
-"""The seeds' hardware beside our numbers in the report: the guides' quoted columns (310 per card, 310P, 310P
-after AOE, T4) from :mod:`zoobench.models.seed_figures`. Quotes, not measurements; the report labels them so."""
+"""The seeds' hardware beside our numbers: the guides' quoted columns (310 per card, 310P, 310P after AOE, T4)
+from :mod:`zoobench.models.seed_figures`, for the report's perf table and as ``seeds:DEVICE`` pseudo-runs for
+``compare``. Quotes, not measurements: both label them so."""
 
 from __future__ import annotations
 
-from zoobench.models.seed_figures import DEVICES, seed_column
+from typing import Any
+
+from zoobench.errors import DataError
+from zoobench.models.seed_figures import DEVICE_NAMES, DEVICES, SEED_TABLES, SeedColumn, seed_column, seed_devices
 
 
 def seed_columns(model: str) -> dict[str, dict[int, float]]:
@@ -21,7 +25,44 @@ def seed_sources(model: str) -> str:
     return f"Quoted from {cols[0].source}, not measured here" + (f" ({notes})" if notes else "") + "."
 
 
+def seed_best(model: str, device: str) -> tuple[int, float] | None:
+    """The guide's best-batch row for ``device`` (batch, img/s), else its highest figure; None without a column."""
+    col = seed_column(model, device)
+    return col.best_row() if col else None
+
+
 def seed_fps(model: str) -> dict[int, float]:
     """The column the plot draws beside ours: the 310P where the guide has one, else its first column."""
     cols = seed_columns(model)
     return cols.get("310P") or next(iter(cols.values()), {})
+
+
+def quote_text(value: float) -> str:
+    """A quoted figure as the guide printed it (no rounding: ``4004.645``, ``1378.5``)."""
+    return repr(float(value)).removesuffix(".0") if float(value).is_integer() else repr(float(value))
+
+
+def _seed_perf(model: str, col: SeedColumn) -> dict[str, Any]:
+    best_bs, best_v = col.best_row()
+    return {
+        "model": model,
+        "runtime": {"runtime": "seeds", "precision": col.device},
+        "results": [
+            {"batch_size": b, "throughput_img_s": v, "quote": quote_text(v)} for b, v in sorted(col.fps.items())
+        ],
+        # The guide's own best-batch row (compare's best row and best-over-best ratio use it).
+        "table": {
+            "ratio_reference": "seeds",
+            "best": {"seeds": {"batch_size": best_bs, "throughput_img_s": best_v, "tied": []}},
+        },
+        "environment": {"cpu": f"{DEVICE_NAMES[col.device]}; quoted from the guides, not measured", "versions": {}},
+        "quoted": {"device": col.device, "source": col.source, "note": col.note},
+    }
+
+
+def seed_run(device: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """The guides' quoted column for ``device`` as a pseudo-run: model -> {"seeds": perf.json-shaped dict}."""
+    if device not in seed_devices():
+        known = ", ".join(f"seeds:{d}" for d in seed_devices())
+        raise DataError(f"seeds:{device}: no guide has that column; known: {known}")
+    return {model: {"seeds": _seed_perf(model, cols[device])} for model, cols in SEED_TABLES.items() if device in cols}

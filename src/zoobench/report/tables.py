@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.perf.table import best_of_file, cell_text
-from zoobench.report.seeds import seed_sources
+from zoobench.report.seeds import seed_best, seed_sources
 
 NA = "-"
 
@@ -84,9 +84,10 @@ def throughput_by_batch(perf: dict[str, Any]) -> dict[int, float]:
 
 
 def cells_by_batch(perf: dict[str, Any]) -> dict[int, str]:
-    """The throughput cells as printed: median img/s, with ``±N%!`` where the rounds spread (unstable)."""
+    """The throughput cells of the report and compare: median img/s, with ``±7.2% unstable`` where the rounds
+    spread more than 5%."""
     return {
-        int(r["batch_size"]): cell_text(r["throughput_img_s"], r.get("spread_pct"), bool(r.get("unstable")))
+        int(r["batch_size"]): cell_text(r["throughput_img_s"], r.get("spread_pct"), bool(r.get("unstable")), long=True)
         for r in perf.get("results", [])
         if "error" not in r
     }
@@ -121,6 +122,7 @@ def _ratio(a: float | None, b: float | None) -> str:
 _PROVENANCE = {
     "published": "published weights, checksum verified",
     "custom": "custom weights (your own file; not the published checkpoint)",
+    "unverified": "published file name; no checksum was published to verify it",
 }
 
 
@@ -133,7 +135,9 @@ def card_table(run: ModelRun) -> Table:
         weights = "RANDOM INIT (untrained; accuracy not measured)"
     else:
         weights = ", ".join(f"{Path(f['path']).name} sha256 {f['sha256'][:16]}…" for f in w.get("files", [])) or NA
-        weights += f" ({_PROVENANCE.get(w.get('provenance', ''), 'provenance not recorded')})"
+        kind = w.get("provenance", "")
+        kind = "unverified" if kind == "published" and w.get("verified") is False else kind  # DINO: no sums
+        weights += f" ({_PROVENANCE.get(kind, 'provenance not recorded')})"
     size = pp.get("input_size") or c.get("input_size") or []
     rows = [
         ["model", f"{run.name}" + (f" — {c['description']}" if c.get("description") else "")],
@@ -240,25 +244,39 @@ def perf_table(
         rows.append(row)
     best_vals = [best[1] if (best := best_of(perf[c])) else None for c in cols]
     row = ["best", *[best_text(perf[c]) for c in cols], *[_ratio(v, best_vals[0]) for v in best_vals[1:]]]
-    for fps in seeds.values():
-        sb = max(fps, key=lambda k: fps[k])
-        row += [f"{fps[sb]:.1f} (bs{sb})", _ratio(best_vals[0], fps[sb])]
+    for dev, fps in seeds.items():
+        best = seed_best(model, dev)  # the guide's own best row, where these are its figures
+        sb, sv = best if best and fps.get(best[0]) == best[1] else max(fps.items(), key=lambda kv: kv[1])
+        row += [f"{sv:.1f} (bs{sb})", _ratio(best_vals[0], sv)]
     rows.append(row)
     note = (
         "Throughput = images / wall time of the timed loop after warm-up (random input, pure inference); each cell "
-        "is the median of its rounds, interleaved across cells; ±N%! marks a cell whose rounds spread more than "
-        "5% (unstable); 'tied' lists batches within the noise of the best."
+        "is the median of its rounds, interleaved across cells; '±N% unstable' marks a cell whose rounds spread "
+        "more than 5% ((max − min) / median); 'tied' lists batches within the noise of the best."
     )
     if seeds:
         note += " " + seed_sources(model)
     return Table(headers, rows, title="Performance (throughput, images/s)", note=note)
 
 
+def _rounds_text(r: dict[str, Any]) -> tuple[str, str]:
+    """A cell's img/s per round (``98.1 / 100.2 / 99.0``) and its spread; ``-`` for files without rounds."""
+    reps = r.get("repeats")
+    if not isinstance(reps, list) or not reps:
+        return NA, NA
+    spread = r.get("spread_pct")
+    flag = " unstable" if r.get("unstable") else ""
+    return " / ".join(f"{v:.1f}" for v in reps), (NA if spread is None else f"{spread:.1f}%{flag}")
+
+
 def latency_table(perf: dict[str, dict[str, Any]]) -> Table:
-    """Per column and batch size: latency percentiles of one batch, in ms."""
+    """Per column and batch size: latency percentiles of one batch, in ms (pooled over the rounds), and the
+    img/s of each round with their spread."""
     rows = []
     for c, p in perf.items():
         for r in p.get("results", []):
+            if "error" in r or "latency" not in r:
+                continue
             lat = r["latency"]
             rows.append(
                 [
@@ -270,10 +288,16 @@ def latency_table(perf: dict[str, dict[str, Any]]) -> Table:
                     f"{lat['p90_ms']:.2f}",
                     f"{lat['p99_ms']:.2f}",
                     f"{lat['max_ms']:.2f}",
+                    *_rounds_text(r),
                 ]
             )
-    headers = ["runtime", "batch", "iters", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms"]
-    return Table(headers, rows, title="Latency per batch", note="Milliseconds per batch (not per image).")
+    headers = ["runtime", "batch", "iters", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "img/s per round"]
+    headers.append("spread")
+    note = (
+        "Milliseconds per batch (not per image), pooled over the rounds; spread = (max − min) / median of the "
+        "rounds' img/s, unstable above 5%."
+    )
+    return Table(headers, rows, title="Latency per batch", note=note)
 
 
 def unavailable_columns(run: ModelRun) -> list[tuple[str, str]]:

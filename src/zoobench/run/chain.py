@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoobench.errors import ZoobenchError
 from zoobench.io import file_digest, write_json
 from zoobench.run.card import model_card
 from zoobench.run.ledger import StageBook, listing_hash
@@ -140,17 +141,36 @@ def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], Non
         book.data.pop("error", None)
     except Exception as exc:  # one model failing does not stop the others
         status = ERROR
-        book.data["error"] = f"{type(exc).__name__}: {exc}"
+        book.data["error"] = str(exc) if isinstance(exc, ZoobenchError) else f"{type(exc).__name__}: {exc}"
         book.data["traceback"] = traceback.format_exc(limit=8)
         log(f"  {model}: ERROR {book.data['error']}")
+        _say_not_run(cfg, book, log)
     book.data["status"] = status
     book.data["actions"] = book.actions
     book.save()
     if status == ERROR:  # still write what there is, so the report shows the failure
         from zoobench.report import write_model_report
 
-        write_model_report(mdir)
+        try:
+            write_model_report(mdir)
+        except Exception as exc:  # the failure is recorded in stages.json; the report is a nicety here
+            log(f"  report: not written — {exc}")
     return status
+
+
+def planned_stages(cfg: RunConfig) -> list[str]:
+    """The stages ``run`` goes through for one model, in order."""
+    measured = ["prep", "infer", "eval"]
+    perf = [f"perf:{rt}-{prec}" for rt in cfg.runtimes for prec in cfg.precisions]
+    return ["export", "compile", *measured, *perf, "report"]
+
+
+def _say_not_run(cfg: RunConfig, book: StageBook, log: Callable[[str], None]) -> None:
+    """After a stage raised: one line for each later stage, which did not run (their records are kept, so a
+    later run still skips what is up to date)."""
+    left = [s for s in planned_stages(cfg) if s not in book.actions and s != "report"]
+    for name in left[1:]:
+        log(f"  {name}: not run — {left[0]} failed")
 
 
 class _ModelStages:
@@ -236,7 +256,9 @@ class _ModelStages:
                 "prep", {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash()}, prep, self.log
             )
         except Exception as exc:  # record it and go on with the image folder
-            self.book.record("prep", status="error", note=f"{type(exc).__name__}: {exc}", outputs=[], seconds=0.0)
+            note = str(exc) if isinstance(exc, ZoobenchError) else f"{type(exc).__name__}: {exc}"
+            self.book.record("prep", status="error", note=note, outputs=[], seconds=0.0)
+            self.book.actions["prep"] = "error"
             self.log(f"  prep: error — {exc}; infer reads the image folder instead")
             return cfg.data  # type: ignore[return-value]
         return str(cache) if is_cache(cache) else cfg.data  # type: ignore[return-value]
@@ -326,27 +348,6 @@ def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
         "weights": resolve(spec, cfg.weights).to_dict(),
         "preprocess": spec.preprocess_for(cfg.variant).to_dict(),
     }
-
-
-def validate_models(models: list[str], weights: str | None) -> None:
-    """Every model resolves (a registry name or a model file with metadata) and has its weights; one line
-    naming each that does not. Run before the run directory is created."""
-    from zoobench.artifact import is_model_file, load_engine
-    from zoobench.errors import ZoobenchError
-    from zoobench.models import get_spec
-    from zoobench.models.weights import resolve
-
-    problems = []
-    for model in models:
-        try:
-            if is_model_file(model):
-                load_engine(model)
-            else:
-                resolve(get_spec(model), weights)
-        except ZoobenchError as exc:
-            problems.append(f"{model}: {' '.join(str(exc).split())}")
-    if problems:
-        raise ZoobenchError("nothing was run; " + " | ".join(problems))
 
 
 def run_models(models: list[str], rundir: str | Path, cfg: RunConfig, *, command: str = "") -> dict[str, str]:

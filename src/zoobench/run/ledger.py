@@ -85,6 +85,8 @@ class StageBook:
             seconds=round(time.perf_counter() - t0, 3),
         )
         self.actions[name] = "ran"
+        if note:  # what the stage found (images, top-1 and gate, best throughput), on the console too
+            log(f"  {name}: {note}")
         return True
 
     def mark(self, name: str, status: str, note: str, log: Callable[[str], None] | None = None) -> None:
