@@ -6,8 +6,11 @@ import click
 
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
+    chunk_option,
+    limit_option,
     variant_option,
     weights_option,
+    workers_option,
 )
 
 
@@ -32,17 +35,17 @@ from zoobench.cli.options import (
 @click.option("--batch-size", "-b", type=int, default=16, show_default=True)
 @click.option("--runtime", default="onnxruntime", show_default=True)
 @click.option("--threads", type=int, default=None, help="Runtime threads (default: the runtime's own).")
-@click.option("--limit", type=int, default=None, help="Only the first N images.")
+@limit_option
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default="zoobench-infer", show_default=True)
-@click.option("--workers", "-j", type=int, default=None, help="Decode processes (default: cores, at most 4; 0: none).")
+@workers_option
 @click.option(
     "--dump",
     type=click.Choice(["txt", "bin", "npy"]),
     default=None,
     help="Also write each image's logits as ais_bench does: OUTDIR/outputs/<stem>_0.<fmt>.",
 )
-@click.option("--chunk", type=int, default=512, show_default=True, help="Images per resumable chunk.")
+@chunk_option
 @click.option("--no-resume", is_flag=True, help="Discard finished chunks of an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @friendly

@@ -117,3 +117,17 @@ per_card_option = click.option(
     help="For benchmark logs: multiply the per-device figure (Interface throughputRate, ave_throughputRate) by "
     "this (4: the guides' 310 card).",
 )
+
+
+# The data-path options that prep, infer and run share.
+limit_option = click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N images.")
+workers_option = click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Decode processes (default: cores, at most 4; 0: decode in this process).",
+)
+chunk_option = click.option(
+    "--chunk", type=click.IntRange(min=1), default=512, show_default=True, help="Images per resumable chunk."
+)  # fmt: skip

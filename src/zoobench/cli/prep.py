@@ -9,7 +9,10 @@ import click
 
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
+    chunk_option,
+    limit_option,
     variant_option,
+    workers_option,
 )
 from zoobench.console import make_console
 
@@ -51,9 +54,9 @@ def _preprocess_of(model: str, variant: str | None):  # type: ignore[no-untyped-
     show_default=True,
     help="npy: uint8 N×3×H×W memmap + meta.json; bin: the seeds' float32 <stem>.bin per image + .info.",
 )
-@click.option("--workers", "-j", type=int, default=None, help="Decode processes (default: cores, at most 4).")
-@click.option("--limit", type=int, default=None, help="Only the first N images.")
-@click.option("--chunk", type=int, default=512, show_default=True, help="Images per resumable chunk.")
+@workers_option
+@limit_option
+@chunk_option
 @click.option("--strict", is_flag=True, help="Fail on the first image that cannot be used instead of skipping it.")
 @click.option("--json", "as_json", is_flag=True, help="Print meta.json (without the image list) to stdout.")
 @friendly

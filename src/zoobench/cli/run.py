@@ -11,6 +11,7 @@ from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     PRECISIONS,
     int_list,
+    limit_option,
     name_list,
     reference_option,
     timing_options,
@@ -62,7 +63,7 @@ Examples:
 @click.option("--threads", type=int, default=None)
 @tolerance_option
 @reference_option
-@click.option("--limit", type=int, default=None, help="Only the first N images.")
+@limit_option
 @click.option("-o", "--output", "rundir", default="zoobench-run", show_default=True, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print model -> status as JSON.")
 @friendly
