@@ -83,7 +83,7 @@ def test_prep_killed_then_rerun_is_byte_identical(big_folder: Path, tmp_path: Pa
 def test_infer_killed_then_rerun_is_byte_identical(big_folder: Path, tiny_onnx: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = ["infer", str(tiny_onnx), "--data", str(big_folder), "-o", str(out), "-b", "4", "--chunk", "16"]
-    _killed(_cli(*args, "--workers", "0", "--dump", "txt", kill_after=("zoobench.infer.loop", "_save_chunk", 2)))
+    _killed(_cli(*args, "--workers", "0", "--dump", "txt", kill_after=("zoobench.infer.chunks", "_save_chunk", 2)))
     assert not (out / "predictions.csv").exists() and not (out / "summary.json").exists()
     proc = _cli(*args, "--workers", "2", "--dump", "txt")
     assert proc.wait(timeout=300) == 0, proc.stderr.read() if proc.stderr else ""

@@ -14,7 +14,8 @@ from zoobench.env import environment
 from zoobench.errors import DataError
 from zoobench.evaluate.stage import Scored
 from zoobench.export import resolve_engine
-from zoobench.infer.loop import InferenceResult, format_stage_summary, run_folder
+from zoobench.infer.chunks import InferenceResult
+from zoobench.infer.loop import format_stage_summary, run_folder
 from zoobench.infer.source import Source, resolve_input
 from zoobench.io import write_json
 

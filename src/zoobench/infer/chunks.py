@@ -1,0 +1,230 @@
+"""Resumable chunks of an inference run, shared by the local loop and the Ray pipeline.
+
+A run's images are cut into chunks (whole batches); each finished chunk's top-k is saved under
+``partial_dir`` keyed by :func:`run_key`, so a rerun with the same arguments skips it. Results of a chunk's
+batches may arrive in any order (Ray): they are kept per batch and put in image order when the chunk completes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoobench.artifact import Engine
+from zoobench.data.cache import chunk_ranges, clean_temp
+from zoobench.errors import DataError
+from zoobench.infer.source import Source
+from zoobench.io import write_bytes, write_json
+
+
+@dataclass
+class StageTimer:
+    """Accumulated seconds per stage."""
+
+    seconds: dict[str, float] = field(
+        default_factory=lambda: {"data_read": 0.0, "preprocess": 0.0, "infer": 0.0, "post": 0.0, "data_wait": 0.0}
+    )
+
+    def add(self, stage: str, dt: float) -> None:
+        self.seconds[stage] += dt
+
+
+@dataclass
+class InferenceResult:
+    names: list[str]
+    topk_ids: np.ndarray
+    topk_probs: np.ndarray
+    skipped: list[tuple[str, str]]
+    stages: dict[str, Any]
+    runtime: dict[str, Any]
+    logits: np.ndarray | None = None
+
+
+def run_key(engine: Engine, inp: Source, **settings: Any) -> str:
+    """What decides a run's per-image results; partial results are reused only under the same key."""
+    st = Path(engine.path).stat()
+    blob = [engine.path, st.st_size, st.st_mtime_ns, engine.preprocess.to_dict(), inp.source_id, settings]
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def resume(
+    inp: Source, chunk: int, partial_dir: str | Path | None, key: str
+) -> tuple[list[tuple[int, int]], dict[int, dict[str, Any]]]:
+    """The chunks of the run, and those an interrupted run with the same key already finished."""
+    ranges = chunk_ranges(len(inp.names), chunk)
+    if partial_dir is None:
+        return ranges, {}
+    partial = Path(partial_dir)
+    partial.mkdir(parents=True, exist_ok=True)
+    clean_temp(partial)
+    return ranges, _load_chunks(partial, key, len(ranges))
+
+
+def _load_chunks(partial: Path, key: str, n_chunks: int) -> dict[int, dict[str, Any]]:
+    man = partial / "manifest.json"
+    if not man.is_file() or json.loads(man.read_text()).get("key") != key:
+        for f in partial.glob("chunk_*.npz"):
+            f.unlink()
+        write_json(man, {"key": key})
+        return {}
+    done: dict[int, dict[str, Any]] = {}
+    for c in range(n_chunks):
+        f = partial / f"chunk_{c:06d}.npz"
+        if f.is_file():
+            try:
+                with np.load(f, allow_pickle=False) as z:
+                    done[c] = {k: z[k] for k in z.files}
+            except (OSError, ValueError):
+                f.unlink()
+    return done
+
+
+def _save_chunk(partial: Path, c: int, arrays: dict[str, Any]) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_bytes(partial / f"chunk_{c:06d}.npz", buf.getvalue())
+
+
+@dataclass
+class GroupResult:
+    """One batch's outcome: its images' top-5 (for the ``names`` that decoded) and those skipped."""
+
+    group: int
+    n_files: int
+    names: list[str]
+    ids: np.ndarray | None
+    probs: np.ndarray | None
+    skipped: list[tuple[str, str]]
+
+
+class ChunkSink:
+    """Takes each batch's results (in any order), saves every chunk as it completes, reports progress."""
+
+    def __init__(
+        self,
+        groups: list[tuple[int, int, int]],
+        partial: Path | None,
+        done: dict[int, dict[str, Any]],
+        strict: bool,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.groups, self.partial, self.done, self.strict, self.progress = groups, partial, done, strict, progress
+        self.timer = StageTimer()
+        self.n_batches = self.n_images = 0
+        self.left: dict[int, int] = {}
+        for c, _s, _e in groups:
+            self.left[c] = self.left.get(c, 0) + 1
+        self.pending: dict[int, dict[int, GroupResult]] = {c: {} for c in self.left}
+        self.seen: set[int] = set()
+
+    def add(self, r: GroupResult) -> bool:
+        """Record one batch; False (and nothing recorded) for a batch already recorded."""
+        if r.group in self.seen:
+            return False
+        if self.strict and r.skipped:
+            raise DataError(f"--strict: {r.skipped[0][0]}: {r.skipped[0][1]}")
+        self.seen.add(r.group)
+        c = self.groups[r.group][0]
+        self.pending[c][r.group] = r
+        if r.names:
+            self.n_batches += 1
+            self.n_images += len(r.names)
+        self.left[c] -= 1
+        if self.left[c] == 0:
+            arrays = self._complete(c)
+            if self.partial is not None:
+                _save_chunk(self.partial, c, arrays)
+            self.done[c] = arrays
+        if self.progress:
+            self.progress(r.n_files)
+        return True
+
+    def _complete(self, c: int) -> dict[str, Any]:
+        parts = self.pending.pop(c)
+        return _as_arrays([parts[g] for g in sorted(parts)])
+
+    def missing(self) -> list[int]:
+        """Batches not recorded yet."""
+        return [g for g in range(len(self.groups)) if g not in self.seen]
+
+
+def _as_arrays(parts: list[GroupResult]) -> dict[str, Any]:
+    names = [n for p in parts for n in p.names]
+    ids = [p.ids for p in parts if p.ids is not None and len(p.names)]
+    probs = [p.probs for p in parts if p.probs is not None and len(p.names)]
+    skipped = [s for p in parts for s in p.skipped]
+    return {
+        "names": np.asarray(names, dtype=str),
+        "ids": np.concatenate(ids) if ids else np.zeros((0, 5), np.int64),
+        "probs": np.concatenate(probs) if probs else np.zeros((0, 5), np.float32),
+        "skipped": np.asarray(skipped, dtype=str).reshape(-1, 2),
+    }
+
+
+def stage_summary(seconds: dict[str, float], n_images: int, n_batches: int, e2e_s: float) -> dict[str, Any]:
+    """Per-stage throughput and latency, in the seeds' terms (SEED_SPEC §3.1)."""
+
+    def rate(n: int, s: float) -> float:
+        return n / s if s > 0 else float("inf")
+
+    out: dict[str, Any] = {}
+    for stage in ("data_read", "preprocess", "post"):
+        s = seconds[stage]
+        out[stage] = {
+            "seconds": s,
+            "throughput_img_s": rate(n_images, s),
+            "latency_ms_per_img": 1000 * s / n_images if n_images else 0.0,
+        }
+    infer_s = seconds["infer"]
+    out["infer"] = {
+        "seconds": infer_s,
+        # compute-only throughput: images / time inside the runtime call ("Interface throughputRate")
+        "interface_throughput_img_s": rate(n_images, infer_s),
+        "latency_ms_per_batch": 1000 * infer_s / n_batches if n_batches else 0.0,
+    }
+    out["e2e"] = {"seconds": e2e_s, "throughput_img_s": rate(n_images, e2e_s), "latency_ms_total": 1000 * e2e_s}
+    out["data_wait"] = {"seconds": seconds.get("data_wait", 0.0)}
+    out["images"] = n_images
+    out["batches"] = n_batches
+    return out
+
+
+def merge(
+    inp: Source,
+    sink: ChunkSink,
+    n_chunks: int,
+    e2e: float,
+    info: dict[str, Any],
+    logits_all: list[np.ndarray],
+    strict: bool,
+) -> InferenceResult:
+    """Every chunk (resumed or run now) in image order, with the stage summary."""
+    skipped = list(inp.skipped)
+    names: list[str] = []
+    ids, probs = [], []
+    for c in range(n_chunks):
+        a = sink.done[c]
+        names.extend(str(n) for n in a["names"])
+        ids.append(a["ids"])
+        probs.append(a["probs"])
+        skipped.extend((str(n), str(r)) for n, r in a["skipped"])
+    if strict and skipped:
+        raise DataError(f"--strict: {len(skipped)} file(s) skipped, first: {skipped[0][0]}: {skipped[0][1]}")
+    stages = stage_summary(sink.timer.seconds, sink.n_images, sink.n_batches, e2e)
+    stages["resumed_images"] = len(names) - sink.n_images
+    return InferenceResult(
+        names=names,
+        topk_ids=np.concatenate(ids).astype(np.int64) if ids else np.zeros((0, 5), np.int64),
+        topk_probs=np.concatenate(probs).astype(np.float32) if probs else np.zeros((0, 5), np.float32),
+        skipped=skipped,
+        stages=stages,
+        runtime=info,
+        logits=np.concatenate(logits_all) if logits_all else None,
+    )
