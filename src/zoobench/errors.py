@@ -23,3 +23,7 @@ class RuntimeUnavailableError(ZoobenchError):
 
 class ExportError(ZoobenchError):
     """Export or the exported model's parity check failed."""
+
+
+class ClusterError(ZoobenchError):
+    """Ray is not installed, the cluster cannot be reached, or it cannot run what was asked."""

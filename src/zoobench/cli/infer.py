@@ -8,6 +8,7 @@ from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     chunk_option,
     limit_option,
+    ray_options,
     variant_option,
     weights_option,
     workers_option,
@@ -46,6 +47,7 @@ from zoobench.cli.options import (
     help="Also write each image's logits as ais_bench does: OUTDIR/outputs/<stem>_0.<fmt>.",
 )
 @chunk_option
+@ray_options
 @click.option("--no-resume", is_flag=True, help="Discard finished chunks of an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @friendly
@@ -64,6 +66,9 @@ def infer(
     workers: int | None,
     dump: str | None,
     chunk: int,
+    ray: str | None,
+    actors: int | None,
+    cpus_per_actor: float | None,
     no_resume: bool,
     as_json: bool,
 ) -> None:
@@ -72,13 +77,15 @@ def infer(
     Writes OUTDIR/predictions.csv (top-5 ids and probabilities per image), OUTDIR/summary.json
     (counts, stage timings, runtime, environment) and OUTDIR/skipped.csv when images were skipped.
     With --labels (or class folders), also runs `eval` into OUTDIR. An interrupted run rerun with the
-    same arguments resumes from its finished chunks (kept in OUTDIR/.partial).
+    same arguments resumes from its finished chunks (kept in OUTDIR/.partial). With --ray the same
+    batches run on a Ray cluster, and the same files are written (summary.json adds where they ran).
 
     \b
     Examples:
       zoobench infer wrn.onnx --data val/ --labels val_label.txt -o out/      # JPEGs, decoded in workers
       zoobench infer wrn.u8.onnx --data cache/ -b 32 -o out/                  # a prep cache, uint8 engine
       zoobench infer mnasnet1_0 --weights random --data photos/ --dump txt    # ais_bench-style dumps too
+      zoobench infer wrn.onnx --data /shared/val --ray auto -o out/           # on the Ray cluster
     """
     from zoobench.infer.stage import do_infer
 
@@ -99,6 +106,9 @@ def infer(
         dump=dump,
         chunk=chunk,
         resume=not no_resume,
+        ray=ray,
+        actors=actors,
+        cpus_per_actor=cpus_per_actor,
     )
     if as_json:
         emit_json(summary)

@@ -131,3 +131,28 @@ workers_option = click.option(
 chunk_option = click.option(
     "--chunk", type=click.IntRange(min=1), default=512, show_default=True, help="Images per resumable chunk."
 )  # fmt: skip
+
+
+def ray_options(fn: Any) -> Any:
+    """``--ray``, ``--actors``, ``--cpus-per-actor``: run the inference batches on a Ray cluster (infer and run)."""
+    options = [
+        click.option(
+            "--ray", "ray", metavar="ADDRESS", default=None,
+            help="Run the inference on Ray: 'local' starts a Ray instance here, 'auto' joins the cluster this "
+            "machine belongs to, HOST:PORT joins that head node. Images or the cache must be at the same path "
+            "on every node. Needs `pip install 'zoobench[ray]'`.",
+        ),
+        click.option(
+            "--actors", type=click.IntRange(min=1), default=None,
+            help="With --ray: inference actors, one runtime session each (default: one per node; one per GPU for "
+            "GPU runtimes).",
+        ),
+        click.option(
+            "--cpus-per-actor", type=click.FloatRange(min=0, min_open=True), default=None,
+            help="With --ray: CPUs each actor reserves, and its runtime threads (default: half the smallest node's "
+            "CPUs reserved, all of them as threads; the other half decodes).",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        fn = option(fn)
+    return fn

@@ -13,6 +13,7 @@ from zoobench.cli.options import (
     int_list,
     limit_option,
     name_list,
+    ray_options,
     reference_option,
     timing_options,
     tolerance_option,
@@ -46,6 +47,7 @@ Examples:
   zoobench run mnasnet1_0 --weights random --data photos/ -o run2     # the data path, not gated
   zoobench run wide_resnet50_2 --weights my_finetune.pth --data val/ --labels val_label.txt --reference 79.2,94.6
   zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
+  zoobench run mnasnet1_0 --data /shared/val --labels val_label.txt --ray auto -o run3   # infer on the cluster
 """
 
 
@@ -64,6 +66,7 @@ Examples:
 @tolerance_option
 @reference_option
 @limit_option
+@ray_options
 @click.option("-o", "--output", "rundir", default="zoobench-run", show_default=True, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print model -> status as JSON.")
 @friendly
@@ -85,6 +88,9 @@ def run(
     tolerance: float,
     reference: tuple[float, float | None] | None,
     limit: int | None,
+    ray: str | None,
+    actors: int | None,
+    cpus_per_actor: float | None,
     rundir: str,
     as_json: bool,
 ) -> None:
@@ -110,9 +116,16 @@ def run(
         reference=reference,
         limit=limit,
         quiet=as_json,
+        ray=ray,
+        actors=actors,
+        cpus_per_actor=cpus_per_actor,
     )
     validate_models(list(models), weights)  # after the options parse, before anything is created
     validate_data(data, labels, limit)
+    if ray:
+        from zoobench.cluster.connect import preflight
+
+        preflight(ray)
     command = "zoobench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     statuses = run_models(list(models), rundir, cfg, command=command)
     if as_json:

@@ -45,6 +45,7 @@ class InferenceResult:
     stages: dict[str, Any]
     runtime: dict[str, Any]
     logits: np.ndarray | None = None
+    cluster: dict[str, Any] | None = None  # the Ray run's facts (``infer --ray``)
 
 
 def run_key(engine: Engine, inp: Source, **settings: Any) -> str:

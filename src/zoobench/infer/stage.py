@@ -44,6 +44,9 @@ def do_infer(
     input_dtype: str | None = None,
     reference: float | tuple[float, float | None] | None = None,
     tolerance: float = 1.0,
+    ray: str | None = None,
+    actors: int | None = None,
+    cpus_per_actor: float | None = None,
 ) -> dict[str, Any]:
     """Export if needed, infer an image folder or a prep cache, write predictions.csv / summary.json (/ skipped.csv);
     with labels (a file, or class folders) eval the predictions in memory into OUTDIR too.
@@ -51,6 +54,8 @@ def do_infer(
     Finished chunks are kept in OUTDIR/.partial until the run completes, so a rerun resumes; with ``dump``
     each image's logits are also written as ais_bench does into OUTDIR/outputs. ``input_dtype="uint8"`` runs
     the uint8-input twin of a float export (``STEM.u8.onnx``, made once): the crops go in unnormalized.
+    ``ray`` (``local``, ``auto`` or ``HOST:PORT``) runs the batches on a Ray cluster instead of this process
+    (``actors`` / ``cpus_per_actor`` override the plan); the files written are the same.
 
     Returns:
         summary.json's content, with ``accuracy`` (accuracy.json's) when there were labels.
@@ -60,7 +65,8 @@ def do_infer(
     summary, scored = infer(
         model, data, labels=labels, weights=weights, variant=variant, batch_size=batch_size, runtime=runtime,
         threads=threads, limit=limit, strict=strict, outdir=outdir, quiet=quiet, engine=engine, workers=workers,
-        dump=dump, chunk=chunk, resume=resume, input_dtype=input_dtype,
+        dump=dump, chunk=chunk, resume=resume, input_dtype=input_dtype, ray=ray, actors=actors,
+        cpus_per_actor=cpus_per_actor,
     )  # fmt: skip
     if scored.label_map:
         summary["accuracy"] = evaluate(scored, Path(outdir), reference=reference, tolerance=tolerance, quiet=quiet)
@@ -73,6 +79,12 @@ def infer(model: str, data: str, **kw: Any) -> tuple[dict[str, Any], Scored]:
 
     console = make_console(kw["quiet"])
     out = Path(kw["outdir"])
+    if kw.get("ray"):
+        from zoobench.cluster.connect import preflight
+
+        if kw["dump"]:
+            raise DataError("--dump writes files beside the driver; it is not available with --ray (run it locally)")
+        preflight(kw["ray"])
     label_map = read_labels(kw["labels"]) if kw["labels"] else None  # fail on a bad label file before any work
     inp = listed_input(data, kw["limit"])
     out.mkdir(parents=True, exist_ok=True)
@@ -123,14 +135,30 @@ def _run_loop(engine: Engine, data: str, inp: Source, out: Path, kw: dict[str, A
         shutil.rmtree(partial, ignore_errors=True)
     with progress_bar("infer", console, kw["quiet"]) as bar:
         task = bar.add_task("infer", total=len(inp.names), rate="")
-        res = run_folder(
-            engine, data, runtime=kw["runtime"], batch_size=kw["batch_size"], threads=kw["threads"],
-            limit=kw["limit"], strict=kw["strict"], progress=Advance(bar, task), workers=kw["workers"],
-            chunk=kw["chunk"], partial_dir=partial, dump=kw["dump"],
-            dump_dir=out / "outputs" if kw["dump"] else None, source=inp,
-        )  # fmt: skip
+        res = _loop(engine, data, inp, out, partial, kw, Advance(bar, task), console)
     shutil.rmtree(partial, ignore_errors=True)
     return res
+
+
+def _loop(
+    engine: Engine, data: str, inp: Source, out: Path, partial: Path, kw: dict[str, Any], progress: Any, console: Any
+) -> InferenceResult:
+    """This process's pipelined loop, or the same batches on a Ray cluster (``--ray``)."""
+    if kw.get("ray"):
+        from zoobench.cluster.pipeline import run_ray
+
+        console.print(f"infer on Ray ({kw['ray']})")
+        return run_ray(
+            engine, data, address=kw["ray"], runtime=kw["runtime"], batch_size=kw["batch_size"],
+            threads=kw["threads"], limit=kw["limit"], strict=kw["strict"], progress=progress, chunk=kw["chunk"],
+            partial_dir=partial, source=inp, actors=kw.get("actors"), cpus_per_actor=kw.get("cpus_per_actor"),
+        )  # fmt: skip
+    return run_folder(
+        engine, data, runtime=kw["runtime"], batch_size=kw["batch_size"], threads=kw["threads"],
+        limit=kw["limit"], strict=kw["strict"], progress=progress, workers=kw["workers"],
+        chunk=kw["chunk"], partial_dir=partial, dump=kw["dump"],
+        dump_dir=out / "outputs" if kw["dump"] else None, source=inp,
+    )  # fmt: skip
 
 
 def _write_outputs(
@@ -159,7 +187,7 @@ def _write_outputs(
         "data": str(Path(data).resolve()),
         "data_kind": "cache" if inp.cache is not None else "images",
         "batch_size": kw["batch_size"],
-        "workers": 0 if inp.cache is not None else kw["workers"],
+        "workers": 0 if inp.cache is not None or kw.get("ray") else kw["workers"],
         "images_found": len(inp.names) + len(inp.skipped),
         "images_inferred": len(res.names),
         "skipped": len(res.skipped),
@@ -169,6 +197,8 @@ def _write_outputs(
         "runtime": res.runtime,
         "environment": environment(),
     }
+    if res.cluster is not None:
+        summary["ray"] = res.cluster
     write_json(out / "summary.json", summary)
     return summary
 

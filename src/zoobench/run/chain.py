@@ -64,6 +64,9 @@ class RunConfig:
     reference: tuple[float, float | None] | None = None
     limit: int | None = None
     quiet: bool = False
+    ray: str | None = None  # run the infer stage on Ray (``infer --ray``); its files are the same
+    actors: int | None = None
+    cpus_per_actor: float | None = None
 
 
 def model_dirname(model: str) -> str:
@@ -283,7 +286,8 @@ class _ModelStages:
                 self.engine.model, infer_data, labels=None, weights=None, variant=None,
                 batch_size=cfg.infer_batch_size, runtime="onnxruntime", threads=cfg.threads, limit=cfg.limit,
                 strict=False, outdir=str(self.mdir / "infer"), quiet=True, engine=self.engine, workers=None,
-                dump=None, chunk=512, resume=True, input_dtype="uint8" if from_cache else None,
+                dump=None, chunk=512, resume=True, input_dtype="uint8" if from_cache else None, ray=cfg.ray,
+                actors=cfg.actors, cpus_per_actor=cfg.cpus_per_actor,
             )  # fmt: skip
             return ["infer/predictions.csv", "infer/summary.json"], (
                 f"{summary['images_inferred']} images, {summary['skipped']} skipped"

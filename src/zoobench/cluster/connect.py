@@ -1,0 +1,141 @@
+"""Join a Ray cluster (or start a local instance) and plan the inference actors from its resources."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from zoobench.errors import ClusterError
+
+INSTALL = "pip install 'zoobench[ray]'"
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or one line saying how to install it."""
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise ClusterError(f"--ray needs Ray Data, which is not installed: {INSTALL}") from None
+    return ray
+
+
+def _reachable(address: str) -> None:
+    """HOST:PORT answers a TCP connect within a few seconds (ray.init would otherwise wait a minute)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"--ray {address!r}: expected 'local', 'auto' or HOST:PORT (e.g. 10.0.0.5:6379)")
+    try:
+        with socket.create_connection((host, int(port)), timeout=5):
+            pass
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
+def preflight(address: str) -> None:
+    """Fail in one line, before any work, when Ray is missing or ``address`` cannot be a reachable cluster."""
+    import_ray()
+    if address.startswith("ray://"):
+        raise ClusterError("--ray ray://... (Ray Client) is not supported: run zoobench on a node of the cluster")
+    if address not in ("local", "auto"):
+        _reachable(address)
+
+
+@contextlib.contextmanager
+def connect(address: str) -> Iterator[Any]:
+    """``local`` starts a Ray instance on this machine (stopped at the end); ``auto`` or ``HOST:PORT`` joins.
+
+    Raises:
+        ClusterError: Ray is missing, or no cluster answers at ``address``.
+    """
+    preflight(address)
+    ray = import_ray()
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    # Ray Data's own actors always trip a core-worker notice about constructor args (ray#53727); errors that
+    # matter reach the driver as Python exceptions. RAY_BACKEND_LOG_LEVEL=info brings the notices back.
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    kw: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+    if address == "local":
+        kw["include_dashboard"] = False
+    try:
+        ray.init(address=address, **kw)
+    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ClusterError(f"cannot join the Ray cluster at {address!r}: {first}") from None
+    _quiet_ray_data(ray)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _quiet_ray_data(ray: Any) -> None:
+    """zoobench draws its own progress bar; Ray Data's own bars and per-operator logs would interleave with it."""
+    for name in ("ray.data", "ray"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    for attr in ("enable_operator_progress_bars", "print_on_execution_start", "verbose_progress"):
+        if hasattr(ctx, attr):
+            setattr(ctx, attr, False)
+
+
+def alive_nodes(ray: Any) -> list[dict[str, Any]]:
+    """The cluster's live nodes: id, address and resources."""
+    return [n for n in ray.nodes() if n.get("Alive")]
+
+
+@dataclass
+class Plan:
+    """How the inference is spread: actors, and the logical CPUs/GPUs each actor and decode task reserves."""
+
+    actors: int
+    cpus_per_actor: float
+    gpus_per_actor: float
+    threads: int | None
+    decode_cpus: float
+    decode_tasks: int
+    nodes: int
+    cluster_cpus: float
+    cluster_gpus: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan(ray: Any, *, gpu: bool, actors: int | None, cpus_per_actor: float | None, threads: int | None) -> Plan:
+    """Defaults from the cluster's resources (each can be overridden).
+
+    CPU runtimes: one actor per node, reserving half the node's CPUs and using all of them as runtime threads,
+    the other half reserved for decode tasks. The two overlap in time, as they do in the local pipeline.
+    GPU runtimes: one actor per GPU with one CPU; decode tasks take the CPUs.
+    """
+    nodes = [n for n in alive_nodes(ray) if n["Resources"].get("CPU", 0) > 0 or n["Resources"].get("GPU", 0) > 0]
+    if not nodes:
+        raise ClusterError("the Ray cluster has no live node with CPUs")
+    cpus = [float(n["Resources"].get("CPU", 0)) for n in nodes]
+    total_cpu, total_gpu = sum(cpus), sum(float(n["Resources"].get("GPU", 0)) for n in nodes)
+    if gpu:
+        if total_gpu < 1:
+            raise ClusterError("this runtime runs on GPUs, and the Ray cluster has none")
+        n_act, cpa, gpa = actors or int(total_gpu), cpus_per_actor if cpus_per_actor is not None else 1.0, 1.0
+        th = threads
+    else:
+        smallest = min(c for c in cpus if c > 0)
+        n_act = actors or len([c for c in cpus if c > 0])
+        cpa = cpus_per_actor if cpus_per_actor is not None else max(smallest / 2, 0.5)
+        gpa = 0.0
+        th = threads or (int(cpus_per_actor) if cpus_per_actor else int(smallest))
+    if n_act * cpa > total_cpu:
+        raise ClusterError(
+            f"{n_act} actors x {cpa:g} CPUs need {n_act * cpa:g} CPUs; the cluster has {total_cpu:g} "
+            "(lower --actors or --cpus-per-actor)"
+        )
+    spare = total_cpu - n_act * cpa
+    decode_cpus = min(0.5, spare / max(1, len(nodes)))
+    return Plan(n_act, cpa, gpa, th, decode_cpus, max(2, int(total_cpu)), len(nodes), total_cpu, total_gpu)

@@ -1,0 +1,169 @@
+"""``infer --ray``: the local pipeline's batches, run on Ray Data.
+
+list the images (driver) -> read + decode to uint8 crops (CPU tasks, where the files are) -> one runtime
+session per actor (uint8 in; normalized in the actor or in the graph) -> top-5 -> gathered by the driver,
+which keeps the local pipeline's resumable chunks. Each row is one local batch (same images, same order),
+so predictions.csv and result.json are byte-identical to a local run on the same engine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoobench.artifact import Engine
+from zoobench.errors import ClusterError, DataError
+from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, merge, resume, run_key
+from zoobench.infer.loop import check_source
+from zoobench.infer.source import Source, chunk_groups, resolve_input
+
+
+def run_ray(
+    engine: Engine,
+    data_dir: str | Path,
+    *,
+    address: str = "local",
+    runtime: str = "onnxruntime",
+    batch_size: int = 16,
+    threads: int | None = None,
+    limit: int | None = None,
+    strict: bool = False,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = 512,
+    partial_dir: str | Path | None = None,
+    source: Source | None = None,
+    actors: int | None = None,
+    cpus_per_actor: float | None = None,
+) -> InferenceResult:
+    """Infer a folder or a prep cache on a Ray cluster; same arguments and result as :func:`run_folder`.
+
+    The images (or the cache) must be readable at the same path on every node (a shared filesystem).
+    Chunks are saved under ``partial_dir`` as the local loop saves them, so a killed driver resumes, and a
+    local run can resume a Ray run (the key does not depend on where the batches ran).
+
+    Raises:
+        ClusterError: Ray missing, cluster unreachable, or a batch lost.
+    """
+    if batch_size < 1:
+        raise DataError(f"batch size must be >= 1, got {batch_size}")
+    inp = source or resolve_input(data_dir, limit)
+    check_source(engine, inp, data_dir, strict)
+    chunk = -(-max(chunk, 1) // batch_size) * batch_size
+    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=None)
+    ranges, done = resume(inp, chunk, partial_dir, key)
+    todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
+    if progress and done:
+        progress(sum(ranges[c][1] - ranges[c][0] for c in done))
+    groups = chunk_groups(todo, batch_size)
+    sink = ChunkSink(groups, Path(partial_dir) if partial_dir else None, done, strict, progress)
+    facts: dict[str, Any] = {"address": address, "nodes": {}, "actors": 0, "duplicates_dropped": 0}
+    e2e, info = 0.0, {}
+    if groups:
+        from zoobench.cluster.connect import connect
+
+        with connect(address) as ray:
+            ds = _dataset(ray, engine, inp, groups, data_dir, runtime, batch_size, threads, actors, cpus_per_actor)
+            facts["ray_version"], facts["plan"] = ray.__version__, ds[1].to_dict()
+            t0 = time.perf_counter()
+            info = _gather(ds[0], sink, facts)
+            e2e = time.perf_counter() - t0
+    if sink.missing():
+        raise ClusterError(f"{len(sink.missing())} batch(es) never came back from the cluster; rerun to resume")
+    res = merge(inp, sink, len(ranges), e2e, info, [], strict)
+    _check_every_image_once(inp, res)
+    facts["images_checked"] = len(inp.names)
+    res.cluster = facts
+    return res
+
+
+def _dataset(
+    ray: Any,
+    engine: Engine,
+    inp: Source,
+    groups: list[tuple[int, int, int]],
+    data_dir: str | Path,
+    runtime: str,
+    batch_size: int,
+    threads: int | None,
+    actors: int | None,
+    cpus_per_actor: float | None,
+) -> tuple[Any, Any]:
+    from zoobench.cluster.connect import plan
+    from zoobench.cluster.workers import InferActor, decode_row, engine_files
+    from zoobench.runtimes import RUNTIMES
+
+    spec = RUNTIMES.get(runtime)
+    p = plan(ray, gpu=bool(spec and spec.device.startswith("cuda")), actors=actors, cpus_per_actor=cpus_per_actor,
+             threads=threads)  # fmt: skip
+    cache = str(Path(data_dir).resolve()) if inp.cache is not None else None
+    rows = [
+        {"g": k, "s": s, "e": e, "paths": json.dumps([str(x) for x in inp.paths[s:e]]) if inp.paths else "[]"}
+        for k, (_c, s, e) in enumerate(groups)
+    ]
+    pp = engine.preprocess.to_dict()
+    files = ray.put(engine_files(engine.path))
+    # Ray Data retries failed tasks and restarts dead actors by default (max_retries / max_restarts = -1), and
+    # spreads actors over the nodes; a batch whose actor died is run again, and the driver drops a repeat.
+    ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+    ds = ds.map(decode_row, fn_kwargs={"pp": pp, "cache": cache}, num_cpus=p.decode_cpus,
+                compute=ray.data.TaskPoolStrategy(size=p.decode_tasks))  # fmt: skip
+    ds = ds.map_batches(
+        InferActor,
+        fn_constructor_kwargs={"files": [files], "main": Path(engine.path).name, "runtime": runtime,
+                               "threads": p.threads, "pp": pp, "batch_size": batch_size,
+                               "input_dtype": engine.input_dtype},
+        batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=p.actors),
+        num_cpus=p.cpus_per_actor, num_gpus=p.gpus_per_actor or None,
+    )  # fmt: skip
+    return ds, p
+
+
+def _gather(ds: Any, sink: ChunkSink, facts: dict[str, Any]) -> dict[str, Any]:
+    """Take each batch's row as it arrives: top-5 into the chunks, stage seconds, where it ran."""
+    info: dict[str, Any] = {}
+    nodes: Counter[str] = Counter()
+    actor_ids: set[str] = set()
+    timer = sink.timer
+    for row in ds.iter_rows():
+        names, ok = json.loads(row["names"]), json.loads(row["ok"])
+        ids = probs = None
+        if ok:
+            ids, probs = _npy(row["ids"]), _npy(row["probs"])
+        skipped = [(str(a), str(b)) for a, b in json.loads(row["skipped"])]
+        if not sink.add(GroupResult(int(row["g"]), len(names), [names[k] for k in ok], ids, probs, skipped)):
+            facts["duplicates_dropped"] += 1
+            continue
+        for stage, col in (("data_read", "read_s"), ("preprocess", "pre_s"), ("preprocess", "norm_s"),
+                           ("infer", "infer_s"), ("post", "post_s")):  # fmt: skip
+            timer.add(stage, float(row[col]))
+        nodes[str(row["node"])] += len(ok)
+        actor_ids.add(str(row["actor"]))
+        if row["info"] and not info:
+            info = json.loads(row["info"])
+    facts["nodes"] = dict(sorted(nodes.items()))
+    facts["actors"] = len(actor_ids)
+    return info
+
+
+def _npy(blob: bytes) -> np.ndarray:
+    import io
+
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+def _check_every_image_once(inp: Source, res: InferenceResult) -> None:
+    """The results name every listed image exactly once (inferred or skipped), none twice, none missing."""
+    listed = Counter(inp.names)
+    got = Counter(res.names) + Counter(n for n, _r in res.skipped if n in listed)
+    if got != listed:
+        lost, twice = listed - got, got - listed
+        raise ClusterError(
+            f"the cluster's results do not match the image list: {sum(lost.values())} missing, "
+            f"{sum(twice.values())} extra (first: {next(iter(lost or twice))})"
+        )

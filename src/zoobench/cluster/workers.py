@@ -1,0 +1,171 @@
+"""What runs on the cluster's nodes: decode tasks (files or cache rows -> uint8 crops) and the inference actor.
+
+Rows cross the object store as plain columns: the uint8 crops as bytes (never float32), top-5 ids and
+probabilities as bytes, names and skip reasons as JSON text. One row is one batch of the local pipeline,
+so every runtime call sees exactly the images it sees locally, and the logits are bit-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_CACHES: dict[str, Any] = {}
+
+
+def decode_row(row: dict[str, Any], pp: dict[str, Any], cache: str | None) -> dict[str, Any]:
+    """One batch: read and decode its files (or read its cache rows) into uint8 crops."""
+    from zoobench.data.decode import decode_group
+
+    if cache is None:
+        d = decode_group((int(row["g"]), json.loads(row["paths"]), pp))
+        names, ok, pixels, skipped, read_s, pre_s = d.names, d.ok, d.pixels, d.skipped, d.read_s, d.preprocess_s
+    else:
+        names, ok, pixels, skipped, read_s = _cache_rows(cache, int(row["s"]), int(row["e"]))
+        pre_s = 0.0
+    return {
+        "g": int(row["g"]),
+        "names": json.dumps(names),
+        "ok": json.dumps(ok),
+        "pixels": np.ascontiguousarray(pixels, np.uint8).tobytes(),
+        "skipped": json.dumps([list(s) for s in skipped]),
+        "read_s": read_s,
+        "pre_s": pre_s,
+    }
+
+
+def _cache_rows(cache: str, s: int, e: int) -> tuple[list[str], list[int], np.ndarray, list[Any], float]:
+    from zoobench.data.cache import open_cache
+
+    t0 = time.perf_counter()
+    if cache not in _CACHES:
+        _CACHES.clear()
+        _CACHES[cache] = open_cache(cache)
+    c = _CACHES[cache]
+    bad = {n: r for n, r in c.skipped}
+    names = list(c.names[s:e])
+    ok = [i for i, n in enumerate(names) if n not in bad]
+    px = np.array(c.pixels[s:e])
+    if len(ok) != len(names):
+        px = px[ok]
+    return names, ok, px, [(n, bad[n]) for n in names if n in bad], time.perf_counter() - t0
+
+
+def engine_files(path: str) -> dict[str, bytes]:
+    """The engine file and what loads with it (external data, the OpenVINO .bin, the metadata sidecar)."""
+    p = Path(path)
+    names = {p.name, f"{p.stem}.zoobench.json"}
+    if p.suffix == ".xml":
+        names.add(f"{p.stem}.bin")
+    names.update(f.name for f in p.parent.glob(f"{p.name}.*"))  # e.g. model.onnx.data
+    return {n: (p.parent / n).read_bytes() for n in sorted(names) if (p.parent / n).is_file()}
+
+
+def materialize(files: dict[str, bytes], main: str) -> str:
+    """Write shipped engine files into this node's temp dir once (keyed by content); the main file's path."""
+    h = hashlib.sha256()
+    for n in sorted(files):
+        h.update(n.encode() + b"\0" + hashlib.sha256(files[n]).digest())
+    d = Path(tempfile.gettempdir()) / "zoobench-engines" / h.hexdigest()[:20]
+    if not (d / main).is_file():
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=d.parent if d.parent.is_dir() else _mk(d.parent)))
+        for n, b in files.items():
+            (tmp / n).write_bytes(b)
+        try:
+            os.rename(tmp, d)
+        except OSError:  # another actor on this node got there first
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(d / main)
+
+
+def _mk(d: Path) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+class InferActor:
+    """One runtime session per actor; takes decoded batches, returns top-5 per image and where it ran."""
+
+    def __init__(
+        self,
+        files: list[Any],
+        main: str,
+        runtime: str,
+        threads: int | None,
+        pp: dict[str, Any],
+        batch_size: int,
+        input_dtype: str = "float32",
+    ) -> None:
+        import ray
+
+        from zoobench.models.spec import Preprocess
+        from zoobench.runtimes import load_session
+
+        shipped = ray.get(files[0]) if not isinstance(files[0], dict) else files[0]
+        self.session = load_session(materialize(shipped, main), runtime, threads=threads)
+        self.pp = Preprocess.from_dict(pp)
+        self.in_graph = bool(np.dtype(getattr(self.session, "input_dtype", np.float32)) == np.uint8)
+        if self.in_graph != (input_dtype == "uint8"):
+            from zoobench.errors import DataError
+
+            raise DataError(f"{main}: its metadata says {input_dtype} input but the graph takes the other")
+        h, w = self.pp.crop_size
+        self.shape = (3, h, w)
+        self.session.run(np.zeros((batch_size, *self.shape), np.uint8 if self.in_graph else np.float32))
+        ctx = ray.get_runtime_context()
+        self.node, self.actor = ctx.get_node_id(), ctx.get_actor_id()
+        self.info: str | None = json.dumps(self.session.info().to_dict())
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {k: [] for k in ("g", "names", "ok", "skipped", "ids", "probs", "node", "actor")}
+        out.update({k: [] for k in ("read_s", "pre_s", "norm_s", "infer_s", "post_s", "info")})
+        for i in range(len(batch["g"])):
+            self._one({k: v[i] for k, v in batch.items()}, out)
+        return out
+
+    def _one(self, row: dict[str, Any], out: dict[str, list[Any]]) -> None:
+        from zoobench.data.transforms import normalize
+        from zoobench.evaluate.metrics import topk_from_logits
+
+        n_ok = len(json.loads(row["ok"]))
+        ids = probs = b""
+        norm_s = infer_s = post_s = 0.0
+        if n_ok:
+            t0 = time.perf_counter()
+            px = np.frombuffer(row["pixels"], np.uint8).reshape(n_ok, *self.shape)
+            batch = px if self.in_graph else normalize(px, self.pp)
+            t1 = time.perf_counter()
+            logits = self.session.run(batch)
+            t2 = time.perf_counter()
+            i, p = topk_from_logits(logits, 5)
+            ids, probs = _npy(i), _npy(p)
+            norm_s, infer_s, post_s = t1 - t0, t2 - t1, time.perf_counter() - t2
+        for k in ("g", "names", "ok", "skipped", "read_s", "pre_s"):
+            out[k].append(row[k])
+        out["ids"].append(ids)
+        out["probs"].append(probs)
+        out["node"].append(self.node)
+        out["actor"].append(self.actor)
+        out["norm_s"].append(norm_s)
+        out["infer_s"].append(infer_s)
+        out["post_s"].append(post_s)
+        out["info"].append(self.info or "")
+        self.info = None  # the session's facts travel once per actor
+
+
+def _npy(a: np.ndarray) -> bytes:
+    """An array as .npy bytes: dtype and shape travel with it."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()

@@ -1,0 +1,117 @@
+"""``infer --ray local``: the same files as a local run, byte for byte; faults and bad addresses are one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from zoobench.cli import cli
+from zoobench.data.cache import prep_cache
+from zoobench.errors import ClusterError
+from zoobench.infer.stage import do_infer
+
+BYTE_IDENTICAL = ("predictions.csv", "result.json", "skipped.csv", "accuracy.json")
+
+
+def _same_files(a: Path, b: Path) -> None:
+    for name in BYTE_IDENTICAL:
+        fa, fb = a / name, b / name
+        assert fa.is_file() == fb.is_file(), name
+        if fa.is_file():
+            assert fa.read_bytes() == fb.read_bytes(), name
+
+
+def test_ray_local_writes_what_a_local_run_writes(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+    data, labels = val
+    kw = {"labels": str(labels), "batch_size": 4, "chunk": 16, "quiet": True}
+    local = do_infer(str(tiny), str(data), outdir=str(tmp_path / "local"), **kw)
+    ray = do_infer(str(tiny), str(data), outdir=str(tmp_path / "ray"), ray="local", **kw)
+    _same_files(tmp_path / "local", tmp_path / "ray")
+    assert (tmp_path / "ray" / "predictions.csv").read_text().count("\n") == 75  # header + 74 decoded
+    facts = ray["ray"]
+    assert facts["images_checked"] == 75 and facts["duplicates_dropped"] == 0
+    assert sum(facts["nodes"].values()) == ray["images_inferred"] == local["images_inferred"] == 74
+    assert facts["actors"] >= 1 and facts["plan"]["cluster_cpus"] >= 1
+    assert ray["skipped"] == 1 and ray["skipped_reasons"] == local["skipped_reasons"]
+    assert "ray" not in local
+
+
+def test_ray_local_from_a_cache_with_two_actors(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+    from zoobench.artifact import load_engine
+
+    data, labels = val
+    cache = tmp_path / "cache"
+    prep_cache(data, load_engine(str(tiny)).preprocess, cache, workers=0)
+    kw = {"labels": str(labels), "batch_size": 8, "chunk": 16, "quiet": True}
+    do_infer(str(tiny), str(cache), outdir=str(tmp_path / "local"), **kw)
+    s = do_infer(str(tiny), str(cache), outdir=str(tmp_path / "ray"), ray="local", actors=2, cpus_per_actor=0.5, **kw)
+    _same_files(tmp_path / "local", tmp_path / "ray")
+    assert s["data_kind"] == "cache" and s["ray"]["plan"]["actors"] == 2
+
+
+def test_a_killed_ray_driver_resumes(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+    data, labels = val
+    out = tmp_path / "run"
+    args = ["infer", str(tiny), "--data", str(data), "--labels", str(labels), "-o", str(out), "-b", "4", "--chunk", "8"]
+    code = (
+        "import os, signal; import zoobench.infer.chunks as m; f = m._save_chunk; calls = [0]\n"
+        "def wrapped(*a, **k):\n"
+        "    f(*a, **k); calls[0] += 1\n"
+        "    if calls[0] == 3: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "m._save_chunk = wrapped\n"
+        "import sys; from zoobench.cli import main; sys.argv = ['zoobench', *sys.argv[1:]]; main()"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *args, "--ray", "local"], capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert len(list((out / ".partial").glob("chunk_*.npz"))) == 3 and not (out / "predictions.csv").exists()
+    again = subprocess.run(
+        [sys.executable, "-m", "zoobench", *args, "--ray", "local"], capture_output=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stages"]["resumed_images"] == 24 and summary["ray"]["images_checked"] == 75
+    do_infer(str(tiny), str(data), labels=str(labels), outdir=str(tmp_path / "ref"), batch_size=4, chunk=8, quiet=True)
+    _same_files(out, tmp_path / "ref")
+
+
+def test_unreachable_cluster_is_one_line(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        cli, ["infer", str(tiny), "--data", str(val[0]), "-o", str(tmp_path), "--ray", "127.0.0.1:9"]
+    )
+    assert r.exit_code == 1
+    assert r.output.strip().count("\n") == 0 and "cannot reach the Ray cluster at 127.0.0.1:9" in r.output
+    assert "Traceback" not in r.output
+    bad = CliRunner().invoke(cli, ["infer", str(tiny), "--data", str(val[0]), "-o", str(tmp_path), "--ray", "nohost"])
+    assert bad.exit_code == 1 and "expected 'local', 'auto' or HOST:PORT" in bad.output
+
+
+def test_without_ray_installed_it_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoobench.cluster.connect import connect
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ClusterError, match=r"pip install 'zoobench\[ray\]'"), connect("local"):
+        pass
+
+
+def test_dump_is_refused_with_ray(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        cli, ["infer", str(tiny), "--data", str(val[0]), "-o", str(tmp_path), "--ray", "local", "--dump", "txt"]
+    )
+    assert r.exit_code == 1 and "not available with --ray" in r.output
+
+
+def test_no_ray_process_outlives_the_local_instance() -> None:
+    """``--ray local`` stops what it started (checked by the processes' parent: this test's child)."""
+    code = "from zoobench.cluster.connect import connect\nwith connect('local') as ray: print(ray.get_runtime_context().get_node_id())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=os.environ)
+    assert out.returncode == 0, out.stderr[-2000:]
+    node = out.stdout.strip().splitlines()[-1]
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert node not in ps
