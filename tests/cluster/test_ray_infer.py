@@ -109,7 +109,10 @@ def test_dump_is_refused_with_ray(tiny: Path, val: tuple[Path, Path], tmp_path: 
 
 def test_no_ray_process_outlives_the_local_instance() -> None:
     """``--ray local`` stops what it started (checked by the processes' parent: this test's child)."""
-    code = "from zoobench.cluster.connect import connect\nwith connect('local') as ray: print(ray.get_runtime_context().get_node_id())"
+    code = (
+        "from zoobench.cluster.connect import connect\n"
+        "with connect('local') as ray: print(ray.get_runtime_context().get_node_id())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=os.environ)
     assert out.returncode == 0, out.stderr[-2000:]
     node = out.stdout.strip().splitlines()[-1]
