@@ -144,8 +144,24 @@ def _best_cell(perf: dict[str, Any]) -> str:
     return best_text(perf)
 
 
+def expand_nodes(path: str | Path) -> list[str | Path]:
+    """A ``perf --ray`` output directory -> its nodes' perf directories, in its order; else ``[path]``."""
+    index = Path(str(path)) / "nodes.json"
+    if str(path).startswith("seeds:") or not index.is_file():
+        return [path]
+    nodes = json.loads(index.read_text(encoding="utf-8")).get("nodes", {})
+    found = [Path(str(path)) / "nodes" / label for label, n in nodes.items() if n.get("perf")]
+    if not found:
+        raise DataError(f"{path}: no node of this perf --ray run has results (see its nodes.json)")
+    return list(found)
+
+
 def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None = None) -> dict[str, Any]:
-    """The comparison as data: runs (labelled A, B, ...) and one table per model × column."""
+    """The comparison as data: runs (labelled A, B, ...) and one table per model × column.
+
+    A ``perf --ray`` output (its ``nodes.json``) stands for one run per node that has results.
+    """
+    paths = [q for p in paths for q in expand_nodes(p)]
     if len(paths) < 2:
         raise DataError("compare needs at least two run directories")
     if len(paths) > len(string.ascii_uppercase):

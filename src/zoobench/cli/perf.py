@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from zoobench.cli.app import emit_json, friendly
@@ -49,6 +51,15 @@ from zoobench.cli.options import (
     default=None,
     help="Write OUTDIR/perf.json (and exported / compiled models).",
 )
+@click.option(
+    "--ray",
+    "ray",
+    metavar="ADDRESS",
+    default=None,
+    help="Run the sweep on every node of a Ray cluster ('local', 'auto' or HOST:PORT), one exclusive task per "
+    "node; writes OUTDIR/nodes/<node>/perf.json and prints the nodes side by side (as `compare` does).",
+)
+@click.option("--per-node", is_flag=True, help="With --ray: the sweep on every node (what --ray does; for clarity).")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def perf(
@@ -66,6 +77,8 @@ def perf(
     data_kind: str,
     threads: int | None,
     outdir: str | None,
+    ray: str | None,
+    per_node: bool,
     as_json: bool,
 ) -> None:
     """Pure-inference latency and throughput of MODEL per batch size, runtime and precision.
@@ -81,13 +94,14 @@ def perf(
       zoobench perf resnet50 -w random -b 1,8,32 --runtimes onnxruntime,openvino --precisions fp32,int8
       zoobench perf model.onnx -b 1,8 --repeats 5 --seconds 2 -o out  # steadier
       zoobench perf mnasnet1_0 -b 1,8,16 --json | jq .table.best      # best + ties
+      zoobench perf wrn.onnx -b 1,16,64 --ray auto --per-node -o nodes # every node; then compare nodes/ seeds:T4
     """
     from zoobench.perf.sweep import do_perf
     from zoobench.runtimes import RUNTIMES
 
-    result = do_perf(
-        model,
-        weights=weights,
+    if per_node and not ray:
+        raise click.UsageError("--per-node needs --ray ADDRESS (the cluster whose nodes to sweep)")
+    sweep = dict(
         batch_sizes=int_list(batch_sizes),
         seconds=seconds,
         repeats=repeats,
@@ -95,11 +109,31 @@ def perf(
         warmup=warmup,
         data_kind=data_kind,
         threads=threads,
-        outdir=outdir,
-        quiet=as_json,
         runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime],
         precisions=name_list(precisions, ("fp32", "fp16", "bf16", "int8")),
         calibration=calibration,
     )
+    if ray:
+        _per_node(model, ray, outdir or "zoobench-perf-nodes", weights, as_json, sweep)
+        return
+    result = do_perf(model, weights=weights, outdir=outdir, quiet=as_json, **sweep)
     if as_json:
         emit_json(result)
+
+
+def _per_node(model: str, ray: str, outdir: str, weights: str | None, as_json: bool, sweep: dict[str, Any]) -> None:
+    from zoobench.cluster.pernode import perf_per_node
+    from zoobench.compare import compare_runs, comparison_markdown
+
+    if sweep.get("calibration"):
+        raise click.UsageError("--calibration is a local folder; with --ray, compile int8 engines first and sweep them")
+    index = perf_per_node(model, address=ray, outdir=outdir, weights=weights, quiet=as_json, **sweep)
+    if as_json:
+        emit_json(index)
+        return
+    ran = [label for label, n in index["nodes"].items() if n.get("perf")]
+    if len(ran) >= 2:
+        click.echo(comparison_markdown(compare_runs([outdir])))
+    click.echo(
+        f"wrote {outdir}/nodes.json and {len(ran)} perf.json; compare them with: zoobench compare {outdir} seeds:T4"
+    )
