@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from zoobench.cli.app import emit_json, friendly
@@ -51,27 +53,7 @@ from zoobench.cli.options import (
 @click.option("--no-resume", is_flag=True, help="Discard finished chunks of an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @friendly
-def infer(
-    model: str,
-    data: str,
-    labels: str | None,
-    weights: str | None,
-    variant: str | None,
-    batch_size: int,
-    runtime: str,
-    threads: int | None,
-    limit: int | None,
-    strict: bool,
-    outdir: str,
-    workers: int | None,
-    dump: str | None,
-    chunk: int,
-    ray: str | None,
-    actors: int | None,
-    cpus_per_actor: float | None,
-    no_resume: bool,
-    as_json: bool,
-) -> None:
+def infer(model: str, data: str, no_resume: bool, as_json: bool, **opts: Any) -> None:
     """Offline inference of MODEL (a model name or an exported .onnx) over an image folder or a prep cache.
 
     Writes OUTDIR/predictions.csv (top-5 ids and probabilities per image), OUTDIR/summary.json
@@ -89,26 +71,6 @@ def infer(
     """
     from zoobench.infer.stage import do_infer
 
-    summary = do_infer(
-        model,
-        data,
-        labels=labels,
-        weights=weights,
-        variant=variant,
-        batch_size=batch_size,
-        runtime=runtime,
-        threads=threads,
-        limit=limit,
-        strict=strict,
-        outdir=outdir,
-        quiet=as_json,
-        workers=workers,
-        dump=dump,
-        chunk=chunk,
-        resume=not no_resume,
-        ray=ray,
-        actors=actors,
-        cpus_per_actor=cpus_per_actor,
-    )
+    summary = do_infer(model, data, quiet=as_json, resume=not no_resume, **opts)
     if as_json:
         emit_json(summary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from typing import Any
 
 import click
 
@@ -70,62 +71,25 @@ Examples:
 @click.option("-o", "--output", "rundir", default="zoobench-run", show_default=True, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print model -> status as JSON.")
 @friendly
-def run(
-    models: tuple[str, ...],
-    data: str | None,
-    labels: str | None,
-    weights: str | None,
-    variant: str | None,
-    runtimes: str,
-    precisions: str,
-    batch_sizes: str,
-    infer_batch_size: int,
-    seconds: float,
-    repeats: int,
-    min_iters: int,
-    warmup: int,
-    threads: int | None,
-    tolerance: float,
-    reference: tuple[float, float | None] | None,
-    limit: int | None,
-    ray: str | None,
-    actors: int | None,
-    cpus_per_actor: float | None,
-    rundir: str,
-    as_json: bool,
-) -> None:
+def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> None:
     from zoobench.run.chain import RunConfig, all_passed, run_models
     from zoobench.run.checks import validate_data, validate_models
     from zoobench.runtimes import RUNTIMES
 
+    runtimes, precisions = opts.pop("runtimes"), opts.pop("precisions")
     cfg = RunConfig(
-        data=data,
-        labels=labels,
-        weights=weights,
-        variant=variant,
         runtimes=name_list(runtimes, tuple(RUNTIMES)) or ["onnxruntime"],
         precisions=name_list(precisions, PRECISIONS) or ["fp32"],
-        batch_sizes=int_list(batch_sizes),
-        infer_batch_size=infer_batch_size,
-        seconds=seconds,
-        repeats=repeats,
-        min_iters=min_iters,
-        warmup=warmup,
-        threads=threads,
-        tolerance=tolerance,
-        reference=reference,
-        limit=limit,
+        batch_sizes=int_list(opts.pop("batch_sizes")),
         quiet=as_json,
-        ray=ray,
-        actors=actors,
-        cpus_per_actor=cpus_per_actor,
+        **opts,
     )
-    validate_models(list(models), weights)  # after the options parse, before anything is created
-    validate_data(data, labels, limit)
-    if ray:
+    validate_models(list(models), cfg.weights)  # after the options parse, before anything is created
+    validate_data(cfg.data, cfg.labels, cfg.limit)
+    if cfg.ray:
         from zoobench.cluster.connect import preflight
 
-        preflight(ray)
+        preflight(cfg.ray)
     command = "zoobench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     statuses = run_models(list(models), rundir, cfg, command=command)
     if as_json:
