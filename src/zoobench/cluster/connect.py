@@ -64,10 +64,11 @@ def connect(address: str) -> Iterator[Any]:
         kw["include_dashboard"] = False
     try:
         ray.init(address=address, **kw)
-    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+    except (ConnectionError, TimeoutError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterError(f"cannot join the Ray cluster at {address!r}: {first}") from None
     _quiet_ray_data(ray)
+    _ray_messages_to_stderr()
     try:
         yield ray
     finally:
@@ -83,6 +84,22 @@ def _quiet_ray_data(ray: Any) -> None:
     for attr in ("enable_operator_progress_bars", "print_on_execution_start", "verbose_progress"):
         if hasattr(ctx, attr):
             setattr(ctx, attr, False)
+
+
+def _ray_messages_to_stderr() -> None:
+    """Ray prints cluster events (e.g. "Raylet is terminated" when a node dies) on the driver's stdout, which
+    belongs to zoobench (``--json``); send them to stderr."""
+    from ray._private import worker
+
+    original = getattr(worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "_zoobench", False):
+        return
+
+    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
+        original({**data, "is_err": True}, ignore_prefix)
+
+    to_stderr._zoobench = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = to_stderr
 
 
 def alive_nodes(ray: Any) -> list[dict[str, Any]]:

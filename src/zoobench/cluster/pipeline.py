@@ -70,9 +70,10 @@ def run_ray(
         with connect(address) as ray:
             ds = _dataset(ray, engine, inp, groups, data_dir, runtime, batch_size, threads, actors, cpus_per_actor)
             facts["ray_version"], facts["plan"] = ray.__version__, ds[1].to_dict()
-            t0 = time.perf_counter()
+            t0, alive = time.perf_counter(), _alive_ids(ray)
             info = _gather(ds[0], sink, facts)
             e2e = time.perf_counter() - t0
+            facts["nodes_lost"] = len(alive - _alive_ids(ray))  # died during the run; their batches were redone
     if sink.missing():
         raise ClusterError(f"{len(sink.missing())} batch(es) never came back from the cluster; rerun to resume")
     res = merge(inp, sink, len(ranges), e2e, info, [], strict)
@@ -149,6 +150,12 @@ def _gather(ds: Any, sink: ChunkSink, facts: dict[str, Any]) -> dict[str, Any]:
     facts["nodes"] = dict(sorted(nodes.items()))
     facts["actors"] = len(actor_ids)
     return info
+
+
+def _alive_ids(ray: Any) -> set[str]:
+    from zoobench.cluster.connect import alive_nodes
+
+    return {str(n["NodeID"]) for n in alive_nodes(ray)}
 
 
 def _npy(blob: bytes) -> np.ndarray:
