@@ -7,6 +7,7 @@ anything else on the machine (``ray stop`` would stop every Ray process of every
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -38,10 +39,8 @@ def kill_session(sid: int, timeout: float = 10.0) -> list[int]:
     deadline = time.monotonic() + timeout
     while (pids := session_pids(sid)) and time.monotonic() < deadline:
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.2)
     return session_pids(sid)
 
