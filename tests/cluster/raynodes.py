@@ -72,6 +72,8 @@ class TwoNodes:
         # a dead node is noticed in ~2 s instead of ~30 s
         env.update(RAY_health_check_period_ms="500", RAY_health_check_timeout_ms="500")
         env.update(RAY_health_check_failure_threshold="3")
+        if self.address:
+            env["RAY_ADDRESS"] = self.address  # what `--ray auto` joins
         return env
 
     token = secrets.token_hex(32)

@@ -97,6 +97,17 @@ def test_unreachable_cluster_is_one_line(tiny: Path, val: tuple[Path, Path], tmp
     assert bad.exit_code == 1 and "expected 'local', 'auto' or HOST:PORT" in bad.output
 
 
+def test_auto_without_a_cluster_is_one_line(
+    tiny: Path, val: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if subprocess.run(["pgrep", "-f", "gcs_server"], capture_output=True).returncode == 0:
+        pytest.skip("a Ray cluster runs on this machine: `--ray auto` would join it")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    r = CliRunner().invoke(cli, ["infer", str(tiny), "--data", str(val[0]), "-o", str(tmp_path), "--ray", "auto"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "--ray auto: no running Ray cluster on this machine" in r.output and not (tmp_path / "summary.json").exists()
+
+
 def test_without_ray_installed_it_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
     from zoobench.cluster.connect import connect
 

@@ -47,7 +47,7 @@ def test_two_node_cluster_writes_what_one_machine_writes(
     two_nodes: TwoNodes, tiny: Path, val: tuple[Path, Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "cluster"
-    proc = two_nodes.driver([sys.executable, "-m", "zoobench", *_infer_args(tiny, val, out, two_nodes.address)])
+    proc = two_nodes.driver([sys.executable, "-m", "zoobench", *_infer_args(tiny, val, out, "auto")])  # RAY_ADDRESS
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout)
     do_infer(str(tiny), str(val[0]), labels=str(val[1]), outdir=str(tmp_path / "one"), batch_size=2, chunk=4,

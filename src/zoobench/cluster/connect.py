@@ -27,6 +27,8 @@ def import_ray() -> Any:
 
 def _reachable(address: str) -> None:
     """HOST:PORT answers a TCP connect within a few seconds (ray.init would otherwise wait a minute)."""
+    if address == "auto":
+        return
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise ClusterError(f"--ray {address!r}: expected 'local', 'auto' or HOST:PORT (e.g. 10.0.0.5:6379)")
@@ -42,8 +44,25 @@ def preflight(address: str) -> None:
     import_ray()
     if address.startswith("ray://"):
         raise ClusterError("--ray ray://... (Ray Client) is not supported: run zoobench on a node of the cluster")
-    if address not in ("local", "auto"):
+    if address == "auto":
+        _reachable(_auto_address())
+    elif address != "local":
         _reachable(address)
+
+
+def _auto_address() -> str:
+    """What ``--ray auto`` joins (RAY_ADDRESS, or the cluster ``ray start`` made on this machine), or one line."""
+    try:
+        from ray._private.services import canonicalize_bootstrap_address_or_die as find
+    except ImportError:  # Ray moved it: ray.init will say what it finds
+        return os.environ.get("RAY_ADDRESS") or "auto"
+    try:
+        return str(find("auto"))
+    except ConnectionError:
+        raise ClusterError(
+            "--ray auto: no running Ray cluster on this machine (start one with `ray start --head`, set "
+            "RAY_ADDRESS, or pass --ray local or HOST:PORT)"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -115,9 +115,10 @@ def _dataset(
     # spreads actors over the nodes; a batch whose actor died is run again, and the driver drops a repeat.
     # a few batches per block: each Ray task costs ~20 ms on a small node; still >= 4 blocks per actor
     per_block = max(1, min(4, len(rows) // (4 * p.actors)))
-    ds = ray.data.from_items(rows, override_num_blocks=-(-len(rows) // per_block))
+    blocks = -(-len(rows) // per_block)
+    ds = ray.data.from_items(rows, override_num_blocks=blocks)
     ds = ds.map(decode_row, fn_kwargs={"pp": pp, "cache": cache}, num_cpus=p.decode_cpus,
-                compute=ray.data.TaskPoolStrategy(size=p.decode_tasks))  # fmt: skip
+                compute=ray.data.TaskPoolStrategy(size=min(p.decode_tasks, blocks)))  # fmt: skip
     ds = ds.map_batches(
         InferActor,
         fn_constructor_kwargs={"files": [files], "main": Path(engine.path).name, "runtime": runtime,
