@@ -103,3 +103,29 @@ def test_perf_per_node_writes_one_record_per_node_and_compare_reads_them(
     cmp = two_nodes.driver([sys.executable, "-m", "zoobench", "compare", str(out)])
     assert cmp.returncode == 0, cmp.stderr[-3000:]
     assert all(rec.parent.name in cmp.stdout for rec in records)
+
+
+def test_run_with_two_models_joins_the_cluster_once_for_both(
+    two_nodes: TwoNodes, tiny: Path, val: tuple[Path, Path], tmp_path: Path
+) -> None:
+    second = tmp_path / "tiny2.onnx"
+    second.write_bytes(tiny.read_bytes())
+    out = tmp_path / "run"
+    args = ["run", str(tiny), str(second), "--data", str(val[0]), "--labels", str(val[1]), "-b", "1", "--seconds",
+            "0.1", "--repeats", "1", "--warmup", "1", "--ray", "auto", "-o", str(out), "--json"]  # fmt: skip
+    code = (
+        "import ray, sys; calls = [0]; init = ray.init\n"
+        "def counted(*a, **k):\n    calls[0] += 1; return init(*a, **k)\n"
+        "ray.init = counted\n"
+        "from zoobench.cli import main; sys.argv = ['zoobench', *sys.argv[1:]]\n"
+        "try:\n    main()\nfinally:\n    print('ray.init calls:', calls[0], file=sys.stderr)"
+    )
+    proc = two_nodes.driver([sys.executable, "-c", code, *args])
+    assert "ray.init calls: 1" in proc.stderr, proc.stderr[-3000:]
+    statuses = json.loads(proc.stdout)
+    assert set(statuses) == {str(tiny), str(second)}, proc.stdout
+    for name in ("tiny", "tiny2"):
+        summary = json.loads((out / name / "infer" / "summary.json").read_text())
+        assert summary["ray"]["images_checked"] == 75 and len(summary["ray"]["nodes"]) == 2
+    a, b = ((out / n / "infer" / "predictions.csv").read_bytes() for n in ("tiny", "tiny2"))
+    assert a == b

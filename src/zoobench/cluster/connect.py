@@ -74,6 +74,9 @@ def connect(address: str) -> Iterator[Any]:
     """
     preflight(address)
     ray = import_ray()
+    if ray.is_initialized():  # joined already: `run --ray` keeps one session for all its models
+        yield ray
+        return
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     # Ray Data's own actors always trip a core-worker notice about constructor args (ray#53727); errors that
     # matter reach the driver as Python exceptions. RAY_BACKEND_LOG_LEVEL=info brings the notices back.

@@ -25,6 +25,7 @@ the others. ``--weights random`` runs every stage (the data path is measured) bu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import traceback
 from collections.abc import Callable
@@ -371,13 +372,24 @@ def run_models(models: list[str], rundir: str | Path, cfg: RunConfig, *, command
             meta = {}
     meta.update(command=command, config=asdict(cfg))
     meta.setdefault("models", {})
-    for model in models:
-        console.rule(f"{model}")
-        statuses[model] = run_model(model, root, cfg, lambda m: console.print(m, markup=False))
-        meta["models"][model] = statuses[model]
-        write_json(root / "run.json", meta)
+    with _ray_session(cfg.ray):
+        for model in models:
+            console.rule(f"{model}")
+            statuses[model] = run_model(model, root, cfg, lambda m: console.print(m, markup=False))
+            meta["models"][model] = statuses[model]
+            write_json(root / "run.json", meta)
     write_run_report(root, model_reports=False)
     return statuses
+
+
+def _ray_session(address: str | None) -> Any:
+    """One cluster session for every model's infer stage (Ray's start paid once). Not for ``local``: its Ray
+    processes would run beside the perf stage's timings, so each infer stage starts and stops its own."""
+    if not address or address == "local":
+        return contextlib.nullcontext()
+    from zoobench.cluster.connect import connect
+
+    return connect(address)
 
 
 def all_passed(statuses: dict[str, str]) -> bool:
