@@ -169,7 +169,7 @@ def plan(ray: Any, *, gpu: bool, actors: int | None, cpus_per_actor: float | Non
         n_act = actors or len([c for c in cpus if c > 0])
         cpa = cpus_per_actor if cpus_per_actor is not None else max(smallest / 2, 0.5)
         gpa = 0.0
-        th = threads or (int(cpus_per_actor) if cpus_per_actor else int(smallest))
+        th = threads or max(1, int(cpus_per_actor) if cpus_per_actor else int(smallest))
     if n_act * cpa > total_cpu:
         raise ClusterError(
             f"{n_act} actors x {cpa:g} CPUs need {n_act * cpa:g} CPUs; the cluster has {total_cpu:g} "
