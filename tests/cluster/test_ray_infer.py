@@ -108,6 +108,39 @@ def test_auto_without_a_cluster_is_one_line(
     assert "--ray auto: no running Ray cluster on this machine" in r.output and not (tmp_path / "summary.json").exists()
 
 
+def test_a_node_without_the_data_fails_the_run_in_one_line(tiny: Path, tmp_path: Path) -> None:
+    """The images must be at the same path on every node: a node that lacks them is an error, not 20 skips."""
+    import shutil
+
+    from datahelp import write_jpegs
+
+    from zoobench.artifact import load_engine
+    from zoobench.cluster.pipeline import run_ray
+    from zoobench.errors import DataError
+    from zoobench.infer.source import resolve_input
+
+    data = tmp_path / "val"
+    write_jpegs(data, 20)
+    listed = resolve_input(data, None)  # the driver lists them; then the "node" does not have them
+    shutil.rmtree(data)
+    with pytest.raises(DataError, match=r"val is not there on node .*: with --ray the images .* same path on every"):
+        run_ray(load_engine(str(tiny)), data, source=listed, batch_size=4, partial_dir=tmp_path / "partial")
+
+
+def test_an_actor_that_cannot_load_the_engine_is_one_line_with_the_cause(
+    tiny: Path, val: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from zoobench.artifact import load_engine
+    from zoobench.cluster.pipeline import run_ray
+
+    copy = tmp_path / "tiny.onnx"
+    copy.write_bytes(tiny.read_bytes())
+    engine = load_engine(str(copy))
+    copy.write_bytes(b"not a model" * 50)  # what the actors receive
+    with pytest.raises(ClusterError, match=r"the Ray job failed \(InvalidProtobuf: .*\); finished chunks are kept"):
+        run_ray(engine, val[0], batch_size=4)
+
+
 def test_without_ray_installed_it_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
     from zoobench.cluster.connect import connect
 

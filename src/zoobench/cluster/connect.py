@@ -101,6 +101,7 @@ def _quiet_ray_data(ray: Any) -> None:
     """zoobench draws its own progress bar; Ray Data's own bars and per-operator logs would interleave with it."""
     for name in ("ray.data", "ray"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # a task's error reaches the driver as one line
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     for attr in ("enable_operator_progress_bars", "print_on_execution_start", "verbose_progress"):

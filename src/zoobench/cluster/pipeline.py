@@ -63,19 +63,14 @@ def run_ray(
     groups = chunk_groups(todo, batch_size)
     sink = ChunkSink(groups, Path(partial_dir) if partial_dir else None, done, strict, progress)
     facts: dict[str, Any] = {"address": address, "nodes": {}, "actors": 0, "duplicates_dropped": 0}
-    e2e, info = 0.0, {}
+    e2e, info = 0.0, dict[str, Any]()
     if groups:
         from zoobench.cluster.connect import connect
 
         with connect(address) as ray:
             ds = _dataset(ray, engine, inp, groups, data_dir, runtime, batch_size, threads, actors, cpus_per_actor)
             facts["ray_version"], facts["plan"] = ray.__version__, ds[1].to_dict()
-            t0, alive = time.time(), _alive_ids(ray)
-            info = _gather(ds[0], sink, facts)
-            # e2e starts, as in a local run, once a session is loaded and warmed up; Ray's start is reported
-            start = min(max(facts.pop("first_ready", t0), t0), time.time())
-            e2e, facts["startup_s"] = time.time() - start, round(start - t0, 3)
-            facts["nodes_lost"] = len(alive - _alive_ids(ray))  # died during the run; their batches were redone
+            e2e, info = _execute(ray, ds[0], sink, facts)
     if sink.missing():
         raise ClusterError(f"{len(sink.missing())} batch(es) never came back from the cluster; rerun to resume")
     res = merge(inp, sink, len(ranges), e2e, info, [], strict)
@@ -83,6 +78,20 @@ def run_ray(
     facts["images_checked"] = len(inp.names)
     res.cluster = facts
     return res
+
+
+def _execute(ray: Any, ds: Any, sink: ChunkSink, facts: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """Run the dataset into ``sink``; (e2e seconds, the session's facts)."""
+    t0, alive = time.time(), _alive_ids(ray)
+    try:
+        info = _gather(ds, sink, facts)
+    except ray.exceptions.RayError as exc:  # finished chunks are saved: a rerun resumes
+        raise _failure(exc) from None
+    # e2e starts, as in a local run, once a session is loaded and warmed up; Ray's start is reported beside it
+    start = min(max(facts.pop("first_ready", t0), t0), time.time())
+    facts["startup_s"] = round(start - t0, 3)
+    facts["nodes_lost"] = len(alive - _alive_ids(ray))  # died during the run; their batches were redone
+    return time.time() - start, info
 
 
 def _dataset(
@@ -156,6 +165,22 @@ def _gather(ds: Any, sink: ChunkSink, facts: dict[str, Any]) -> dict[str, Any]:
     facts["nodes"] = dict(sorted(nodes.items()))
     facts["actors"] = len(actor_ids)
     return info
+
+
+def _failure(exc: Exception) -> Exception:
+    """A task's error, as one line: zoobench's own error type and message where a task raised one."""
+    import re
+
+    from zoobench import errors
+
+    text = str(exc)
+    own = re.search(r"^zoobench\.errors\.(\w+): (.+)$", text, re.M)
+    if own and isinstance(getattr(errors, own.group(1), None), type):
+        return getattr(errors, own.group(1))(own.group(2))
+    # a traceback's last line names the error (`module.Class: message`); Ray's own wrappers come after it
+    raised = [m for m in re.finditer(r"^([A-Za-z_][\w.]*): (.+)$", text, re.M) if not m.group(1).startswith("ray.")]
+    why = f"{raised[-1].group(1).rsplit('.', 1)[-1]}: {raised[-1].group(2)}" if raised else type(exc).__name__
+    return ClusterError(f"the Ray job failed ({why}); finished chunks are kept, rerun to resume")
 
 
 def _alive_ids(ray: Any) -> set[str]:

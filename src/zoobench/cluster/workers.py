@@ -24,8 +24,10 @@ def decode_row(row: dict[str, Any], pp: dict[str, Any], cache: str | None) -> di
     """One batch: read and decode its files (or read its cache rows) into uint8 crops."""
     from zoobench.data.decode import decode_group
 
+    paths = json.loads(row["paths"])
+    _check_here(cache if cache is not None else (str(Path(paths[0]).parent) if paths else None))
     if cache is None:
-        d = decode_group((int(row["g"]), json.loads(row["paths"]), pp))
+        d = decode_group((int(row["g"]), paths, pp))
         names, ok, pixels, skipped, read_s, pre_s = d.names, d.ok, d.pixels, d.skipped, d.read_s, d.preprocess_s
     else:
         names, ok, pixels, skipped, read_s = _cache_rows(cache, int(row["s"]), int(row["e"]))
@@ -39,6 +41,20 @@ def decode_row(row: dict[str, Any], pp: dict[str, Any], cache: str | None) -> di
         "read_s": read_s,
         "pre_s": pre_s,
     }
+
+
+def _check_here(folder: str | None) -> None:
+    """The data must be at the same path on every node: a node that lacks it fails the run instead of skipping
+    every image it was given as unreadable."""
+    if folder is not None and not Path(folder).is_dir():
+        import socket
+
+        from zoobench.errors import DataError
+
+        raise DataError(
+            f"{folder} is not there on node {socket.gethostname()}: with --ray the images (or the cache) must be "
+            "at the same path on every node"
+        )
 
 
 def _cache_rows(cache: str, s: int, e: int) -> tuple[list[str], list[int], np.ndarray, list[Any], float]:
