@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -254,7 +255,8 @@ def test_multi_column_perf_json_compares_per_column_and_reports_rounds(resnet_on
     col = saved["columns"][1]
     part = {"runtime": col["info"], "results": col["results"]}
     rows = latency_table({"openvino-fp32": part}).rows
-    assert [len(r[8].split(" / ")) for r in rows] == [2, 2] and rows[0][9].endswith("%")
+    # the spread column: "N.N%", or "N.N% unstable" when a busy machine made the rounds disagree
+    assert [len(r[8].split(" / ")) for r in rows] == [2, 2] and re.fullmatch(r"\d+\.\d% ?(unstable)?", rows[0][9])
     assert throughput_plot({"ov": part}, tmp_path / "t.png", "t").stat().st_size > 1000
 
 
