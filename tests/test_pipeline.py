@@ -93,3 +93,13 @@ def test_worker_pool_gives_the_same_results_as_serial(lite0_onnx: Path, photos: 
     for st in (serial.stages, pooled.stages):
         assert st["infer"]["interface_throughput_img_s"] > 0 and st["e2e"]["seconds"] > 0
         assert {"data_read", "preprocess", "infer", "post", "e2e", "data_wait"} <= set(st)
+
+
+def test_batch_size_defaults_to_16_on_cpu_and_64_on_gpu_runtimes() -> None:
+    from zoobench.infer.stage import default_batch_size
+
+    assert (default_batch_size("onnxruntime"), default_batch_size("openvino"), default_batch_size("tensorrt")) == (
+        16,
+        16,
+        64,
+    )

@@ -35,7 +35,14 @@ from zoobench.cli.options import (
 )
 @weights_option
 @variant_option
-@click.option("--batch-size", "-b", type=int, default=16, show_default=True)
+@click.option(
+    "--batch-size",
+    "-b",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Images per runtime call [default: 16 on CPU runtimes, 64 on GPU runtimes]. Same batch size, same results: "
+    "a --ray run matches a local run of the same batch size byte for byte.",
+)
 @click.option("--runtime", default="onnxruntime", show_default=True)
 @click.option("--threads", type=int, default=None, help="Runtime threads (default: the runtime's own).")
 @limit_option
