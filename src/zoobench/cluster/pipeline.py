@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from zoobench.artifact import Engine
-from zoobench.errors import ClusterError, DataError
-from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, merge, resume, run_key
-from zoobench.infer.loop import check_source
-from zoobench.infer.source import Source, chunk_groups, resolve_input
+from zoobench.errors import ClusterError
+from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, merge
+from zoobench.infer.loop import open_run
+from zoobench.infer.source import Source
 
 
 def run_ray(
@@ -50,18 +50,11 @@ def run_ray(
     Raises:
         ClusterError: Ray missing, cluster unreachable, or a batch lost.
     """
-    if batch_size < 1:
-        raise DataError(f"batch size must be >= 1, got {batch_size}")
-    inp = source or resolve_input(data_dir, limit)
-    check_source(engine, inp, data_dir, strict)
-    chunk = -(-max(chunk, 1) // batch_size) * batch_size
-    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=None)
-    ranges, done = resume(inp, chunk, partial_dir, key)
-    todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
-    if progress and done:
-        progress(sum(ranges[c][1] - ranges[c][0] for c in done))
-    groups = chunk_groups(todo, batch_size)
-    sink = ChunkSink(groups, Path(partial_dir) if partial_dir else None, done, strict, progress)
+    # dump=None: the same run key as a local run without --dump, so either can resume the other
+    inp, ranges, groups, sink = open_run(
+        engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
+        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress,
+    )  # fmt: skip
     facts: dict[str, Any] = {"address": address, "nodes": {}, "actors": 0, "duplicates_dropped": 0}
     e2e, info = 0.0, dict[str, Any]()
     if groups:

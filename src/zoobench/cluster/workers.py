@@ -126,7 +126,7 @@ class InferActor:
         from zoobench.models.spec import Preprocess
         from zoobench.runtimes import load_session
 
-        shipped = ray.get(files[0]) if not isinstance(files[0], dict) else files[0]
+        shipped = ray.get(files[0])  # the engine bytes, put once by the driver
         # decode tasks share the node's cores: idle ORT threads must not spin (as in the local loop)
         opts: dict[str, Any] = {"spin": False} if runtime == "onnxruntime" else {}
         self.session = load_session(materialize(shipped, main), runtime, threads=threads, **opts)

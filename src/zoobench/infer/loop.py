@@ -89,21 +89,13 @@ def run_folder(
     Raises:
         DataError: bad arguments, or with ``strict`` any skipped file.
     """
-    if batch_size < 1:
-        raise DataError(f"batch size must be >= 1, got {batch_size}")
-    inp = source or resolve_input(data_dir, limit)
-    check_source(engine, inp, data_dir, strict)
-    chunk = -(-max(chunk, 1) // batch_size) * batch_size
-    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=dump)
-    ranges, done = resume(inp, chunk, partial_dir, key)
+    inp, ranges, groups, sink = open_run(
+        engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
+        runtime=runtime, dump=dump, partial_dir=partial_dir, progress=progress,
+    )  # fmt: skip
     prepare_dump_dir(dump, dump_dir)
-    todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
-    if progress and done:
-        progress(sum(ranges[c][1] - ranges[c][0] for c in done))
-    groups = chunk_groups(todo, batch_size)
     n_workers = 0 if inp.cache is not None else (default_workers() if workers is None else workers)
     n_workers = min(n_workers, len(groups))
-    sink = ChunkSink(groups, Path(partial_dir) if partial_dir else None, done, strict, progress)
     with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
         opts: dict[str, Any] = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
         session = load_session(engine.path, runtime, threads=threads, **opts)
@@ -129,6 +121,40 @@ def _batches(
         return normalized_batch(cache_batches(inp, groups), pp, in_graph)
     assert inp.paths is not None
     return prefetch(normalized_batch(pool.imap([inp.paths[s:e] for _c, s, e in groups], pp), pp, in_graph))
+
+
+def open_run(
+    engine: Engine,
+    data_dir: str | Path,
+    *,
+    source: Source | None,
+    limit: int | None,
+    strict: bool,
+    batch_size: int,
+    chunk: int,
+    runtime: str,
+    dump: str | None,
+    partial_dir: str | Path | None,
+    progress: Callable[[int], None] | None,
+) -> tuple[Source, list[tuple[int, int]], list[tuple[int, int, int]], ChunkSink]:
+    """What the local loop and the Ray pipeline both do first: list and check the input, find the chunks an
+    interrupted run finished (reported to ``progress``), and the batches left with the sink that collects them.
+
+    Returns:
+        ``(input, chunk ranges, batches left as (chunk, start, end), sink)``.
+    """
+    if batch_size < 1:
+        raise DataError(f"batch size must be >= 1, got {batch_size}")
+    inp = source or resolve_input(data_dir, limit)
+    check_source(engine, inp, data_dir, strict)
+    chunk = -(-max(chunk, 1) // batch_size) * batch_size
+    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=dump)
+    ranges, done = resume(inp, chunk, partial_dir, key)
+    todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
+    if progress and done:
+        progress(sum(ranges[c][1] - ranges[c][0] for c in done))
+    groups = chunk_groups(todo, batch_size)
+    return inp, ranges, groups, ChunkSink(groups, Path(partial_dir) if partial_dir else None, done, strict, progress)
 
 
 def prepare_dump_dir(dump: str | None, dump_dir: str | Path | None) -> None:
