@@ -91,7 +91,7 @@ def test_bad_label_file_names_the_line(tmp_path: Path, photos: tuple[Path, Path]
     assert code == 1 and "line 2" in out
 
 
-def test_infer_with_labels_passes_gate_on_real_weights(
+def test_infer_with_labels_on_real_weights_scores_and_cannot_decide_the_gate(
     tmp_path: Path, photos: tuple[Path, Path], lite0_onnx: Path
 ) -> None:
     folder, labels = photos
@@ -103,6 +103,9 @@ def test_infer_with_labels_passes_gate_on_real_weights(
     summary = json.loads(out[out.index("{") :])
     assert summary["accuracy"]["top5"] == 100.0
     assert json.loads((out_dir / "result.json").read_text())["value"][0]["value"] == "4"
+    # four photos cannot decide a 1-point gate: never PASS, never FAIL, and it says how many images would
+    acc = json.loads((out_dir / "accuracy.json").read_text())
+    assert acc["gate"] == "inconclusive" and acc["passed"] is None and acc["images_needed"] > 1000
 
 
 def test_every_command_help_has_an_example() -> None:

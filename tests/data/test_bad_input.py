@@ -52,12 +52,25 @@ def make_bad_folder(root: Path) -> tuple[set[str], set[str]]:
     (root / "notes.txt").write_text("readme")
     ok |= {"png_named.JPEG", "cmyk.JPEG", "gray.JPEG", "deep16.png"}
     bad = {"zero.JPEG", "truncated.JPEG", "bomb.png", "notimage.JPEG", "notes.txt"}
-    if not RUNS_AS_ROOT:
-        locked = root / "locked.JPEG"
-        locked.write_bytes(raw)
-        locked.chmod(0)
-        bad.add("locked.JPEG")
     return ok, bad
+
+
+def test_a_file_that_cannot_be_read_gives_its_reason(tmp_path: Path) -> None:
+    """Permission denied: root reads a chmod-0 file anyway, so this case can only be made as another user."""
+    if RUNS_AS_ROOT:
+        pytest.skip("runs as root: chmod 0 does not stop root from reading (the vanished-file test covers unreadable)")
+    locked = tmp_path / "locked.JPEG"
+    locked.write_bytes(b"\xff\xd8\xff")
+    locked.chmod(0)
+    chw, why, _, _ = decode_one(locked, TINY_PP)
+    assert chw is None and why is not None and why.startswith("unreadable") and "ermission" in why
+
+
+def test_a_file_that_vanished_after_listing_gives_its_reason(tmp_path: Path) -> None:
+    """Holds under root too: the file is listed, then removed before it is decoded."""
+    gone = tmp_path / "gone.JPEG"
+    chw, why, _, _ = decode_one(gone, TINY_PP)
+    assert chw is None and why == "unreadable: No such file or directory"
 
 
 def test_each_kind_decodes_or_gives_its_reason(tmp_path: Path) -> None:
@@ -75,8 +88,6 @@ def test_each_kind_decodes_or_gives_its_reason(tmp_path: Path) -> None:
     assert "cannot decode" in reasons["notimage.JPEG"]
     for name in ("png_named.JPEG", "cmyk.JPEG", "gray.JPEG", "deep16.png"):
         assert reasons[name] is None, name
-    if not RUNS_AS_ROOT:
-        assert reasons["locked.JPEG"].startswith("unreadable")
     # a PNG named .JPEG decodes to the same pixels as the JPEG it was made from, up to JPEG loss
     a, *_ = decode_one(tmp_path / "png_named.JPEG", TINY_PP)
     b, *_ = decode_one(tmp_path / "ILSVRC2012_val_00000001.JPEG", TINY_PP)
