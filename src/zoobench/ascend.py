@@ -36,22 +36,19 @@ def ascend_model(model: str) -> AscendModel:
         graph = onnx.load(model, load_external_data=False).graph
         ref = _reference(eng.model)
         return AscendModel(eng.model, model, graph.input[0].name, eng.preprocess.input_size, graph.output[0].name, ref)
-    from zoobench.models import get_spec
+    from zoobench.models import get_spec, slug
 
     spec = get_spec(model)
-    name = spec.name.replace(":", "_")
+    name = slug(spec.name)
     ref = (spec.reference.top1, spec.reference.top5) if spec.reference else None
     return AscendModel(name, f"{name}.onnx", spec.input_name, spec.preprocess.input_size, spec.output_name, ref)
 
 
 def _reference(model: str) -> tuple[float, float | None] | None:
-    from zoobench.models import get_spec
+    from zoobench.models import reference_of
 
-    try:
-        ref = get_spec(model).reference
-    except Exception:  # an ONNX of a model zoobench does not know: eval gets no reference
-        return None
-    return (ref.top1, ref.top5) if ref else None
+    top1, top5 = reference_of(model)  # None for an ONNX of a model zoobench does not know: eval gets no reference
+    return (top1, top5) if top1 is not None else None
 
 
 def atc_line(m: AscendModel, batch: int, soc_version: str) -> str:

@@ -233,13 +233,13 @@ def resolve_engine(
     if model_or_file.lower().endswith(MODEL_SUFFIXES):
         raise ModelNotFoundError(f"no such file: {model_or_file}")
     from zoobench.export import export_model
-    from zoobench.models import get_spec
+    from zoobench.models import get_spec, slug
     from zoobench.models.weights import build_model, resolve
 
     spec = get_spec(model_or_file)
     pp = spec.preprocess_for(variant)
     resolved = resolve(spec, weights)
-    safe = spec.name.replace(":", "_")
+    safe = slug(spec.name)
     out = Path(workdir) / f"{safe}.onnx"
     if out.is_file():
         try:

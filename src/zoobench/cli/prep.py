@@ -15,6 +15,7 @@ from zoobench.cli.options import (
     workers_option,
 )
 from zoobench.console import make_console
+from zoobench.models.registry import slug
 
 
 def _preprocess_of(model: str, variant: str | None):  # type: ignore[no-untyped-def]
@@ -88,7 +89,7 @@ def prep(
     from zoobench.data.cache import prep_cache
 
     pp = _preprocess_of(model, variant)
-    name = Path(model).stem if model.lower().endswith(".onnx") else model.replace(":", "_")
+    name = slug(model)
     outdir = out or f"zoobench-cache/{name}-{pp.geometry_hash() if fmt == 'npy' else pp.hash()}"
     console = make_console()
     t0 = time.perf_counter()

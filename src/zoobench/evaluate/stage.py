@@ -15,6 +15,7 @@ import numpy as np
 from zoobench.console import make_console
 from zoobench.errors import DataError
 from zoobench.io import write_json
+from zoobench.models.registry import reference_of
 
 
 def _load_seed_outputs(p: Path, label_map: dict[str, int]) -> tuple[list[str], np.ndarray, int]:
@@ -146,22 +147,12 @@ def _reference(
     if given is not None:
         top1, top5 = given if isinstance(given, tuple) else (given, None)
         return top1, top5, "user (--reference)"
-    ref1, ref5 = _reference_of(summary.get("model", ""))
+    ref1, ref5 = reference_of(summary.get("model", ""))
     if ref1 is None:
         return None, None, None
     if (summary.get("weights") or {}).get("provenance") == "custom":
         return ref1, ref5, "published (custom weights: compared with the published checkpoint's figure)"
     return ref1, ref5, "published"
-
-
-def _reference_of(model: str) -> tuple[float | None, float | None]:
-    from zoobench.models import get_spec
-
-    try:
-        ref = get_spec(model).reference
-    except Exception:  # an ONNX file of a model zoobench does not know
-        return None, None
-    return (ref.top1, ref.top5) if ref else (None, None)
 
 
 def _print_accuracy(console: Any, acc: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ import fnmatch
 import re
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 from zoobench.errors import ModelNotFoundError
 from zoobench.models.spec import ModelSpec, Preprocess
@@ -120,3 +121,28 @@ def _torchvision_spec(model_name: str) -> ModelSpec:
         preprocess=Preprocess(),
         description=f"torchvision {model_name} (weights: --weights PATH to a state dict)",
     )
+
+
+def find_spec(name: str) -> ModelSpec | None:
+    """The spec, or None for a name zoobench does not know (an ONNX file of someone else's model).
+
+    Only :class:`ModelNotFoundError` means "not known"; any other error is a bug and propagates.
+    """
+    try:
+        return get_spec(name)
+    except ModelNotFoundError:
+        return None
+
+
+def reference_of(name: str) -> tuple[float | None, float | None]:
+    """The published (top-1, top-5) of a model, or (None, None) when it has none or zoobench does not know it."""
+    spec = find_spec(name)
+    ref = spec.reference if spec is not None else None
+    return (ref.top1, ref.top5) if ref is not None else (None, None)
+
+
+def slug(model: str) -> str:
+    """A file and directory name for a model name or an ONNX path: ``timm:resnet50`` → ``timm_resnet50``."""
+    if model.lower().endswith(".onnx"):
+        return Path(model).stem
+    return model.replace(":", "_").replace("/", "_")

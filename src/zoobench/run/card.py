@@ -19,11 +19,10 @@ def model_card(engine: Any, engine_sha: str) -> dict[str, Any]:
         "weights": engine.metadata.get("weights") or {},
         "input_size": list(engine.preprocess.input_size),
     }
-    try:
-        from zoobench.models import get_spec
+    from zoobench.models import find_spec
 
-        spec = get_spec(engine.model)
-    except Exception:  # an ONNX file of a model zoobench does not know
+    spec = find_spec(engine.model)
+    if spec is None:  # an ONNX file of a model zoobench does not know
         return card
     card.update(
         description=spec.description,

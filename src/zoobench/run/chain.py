@@ -71,7 +71,9 @@ class RunConfig:
 
 
 def model_dirname(model: str) -> str:
-    return Path(model).stem if model.lower().endswith(".onnx") else model.replace(":", "_").replace("/", "_")
+    from zoobench.models import slug
+
+    return slug(model)
 
 
 def _report_inputs(mdir: Path) -> dict[str, str]:
