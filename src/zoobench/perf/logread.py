@@ -163,7 +163,7 @@ def _trtexec(path: Path, lines: list[str], per_card: int) -> dict[str, Any] | No
         form = "trtexec-ait" if hit[1].lstrip().startswith("[INFO] [") else "trtexec-8"
         form = "trtexec-10" if any("[TensorRT v1" in t for t in lines[:50]) and form == "trtexec-8" else form
     elif hit := find(lines, _TRT_7):  # 7.0 prints a host and a GPU throughput: the first is the host's
-        form = "trtexec-7.1" if any("Host Latency" in t for t in lines) else "trtexec-7.0"
+        form = "trtexec-7.1" if any("Enqueue Time" in t or "total compute time" in t for t in lines) else "trtexec-7.0"
     else:
         return None
     bs, where = resolve_batch(path, lines)
