@@ -1,6 +1,7 @@
 """The forms of the seeds' tools' perf logs that zoobench reads, where each was printed, and how a log's batch size
 is found. The table of forms with their sources and tests is docs/perflogs.md; :mod:`zoobench.perf.logread` reads
-them.
+them. Sources: TOOLS = github.com/Ascend/tools (ais-bench_workload history), AIT = github.com/mjlovesz/sync-ait
+@c432ed5 (a mirror of Ascend/ait), TRT = github.com/NVIDIA/TensorRT, MZ = github.com/Ascend/ModelZoo-PyTorch.
 
 The batch size of a log, in this order (the first that says it wins):
 
@@ -42,46 +43,46 @@ class Form:
 FORMS: tuple[Form, ...] = (
     Form("benchmark-dataset", "benchmark", "CANN ≤ 5.x (perf_{type}_batchsize_{bs}_device_{id}.txt or its console)",
          "[infer] throughputRate: 187.131, Interface throughputRate: 401.046, moduleLatency: 3.94051",
-         "SEED_SPEC §3.1; Ascend/ModelZoo-PyTorch RefineNet README ([inference] variant)"),
+         "SEED_SPEC §3.1; MZ@8cfb3dcdf ACL_PyTorch/contrib/cv/segmentation/RefineNet/README.md:241"),
     Form("benchmark-pure", "benchmark", "CANN ≤ 5.x (PureInfer_perf_of_{om}_in_device_{id}.txt or its console)",
          "[INFO] ave_throughputRate: 157.113samples/s, ave_latency: 6.41437ms",
-         "SEED_SPEC §3.1; Ascend/ModelZoo-PyTorch DPN131, ResNet152, ICNet READMEs"),
+         "SEED_SPEC §3.1; MZ READMEs of DPN131, ResNet152, ICNet (tests)"),
     Form("ais-2022-05", "inference_tools (ais_infer's first release)", "Ascend/tools ec0fc1a, 2022-05-24",
          "[INFO] throughput (1000/NPU_compute_time/batchsize): 1.1325",
-         "Ascend/tools@ec0fc1a ais-bench_workload/tool/inference_tools/frontend/summary.py:81"),
+         "TOOLS@ec0fc1a ais-bench_workload/tool/inference_tools/frontend/summary.py:81"),
     Form("ais-2022-06", "ais_infer", "Ascend/tools e60cba3 … c368cd3, 2022-06-09 … 2022-07-18",
          "[INFO] throughput (1000*batchsize/NPU_compute_time): 289.95613988090815",
-         "Ascend/tools@e60cba3 ais-bench_workload/tool/inference_tools/frontend/summary.py:81"),
+         "TOOLS@e60cba3 ais-bench_workload/tool/inference_tools/frontend/summary.py:81"),
     Form("ais-2022-09", "ais_infer", "Ascend/tools 63a74de … 4ce01e3, 2022-09-08 … 2022-11-29",
          "[INFO] throughput 1000*batchsize(64)/NPU_compute_time.mean(432.0568511962891): 148.1286544184991",
-         "Ascend/tools@63a74de ais-bench_workload/tool/ais_infer/frontend/summary.py:84"),
+         "TOOLS@63a74de ais-bench_workload/tool/ais_infer/frontend/summary.py:84"),
     Form("ais-2023", "ais_bench / ait benchmark", "Ascend/tools 9d6da90 (2023-06) and ait's benchmark",
          "[INFO] throughput 1000*batchsize.mean(1)/NPU_compute_time.mean(2.4560000896453857): 407.16610891670894",
-         "Ascend/tools@9d6da90 ais-bench_workload/tool/ais_bench/ais_bench/infer/summary.py:96"),
+         "TOOLS@9d6da90 ais-bench_workload/tool/ais_bench/ais_bench/infer/summary.py:96"),
     Form("ais-multi-device", "ais_bench / ait benchmark", "--device 0,1,…: 2023-06 onwards",
          "[INFO] summary throughput:557.9376050278543",
-         "Ascend/tools@9d6da90 ais-bench_workload/tool/ais_bench/ais_bench/infer/__main__.py:418"),
+         "TOOLS@9d6da90 ais-bench_workload/tool/ais_bench/ais_bench/infer/__main__.py:410-418"),
     Form("ais-sumary-json", "ais_infer", "≤ 2022-09: {output}/{date}/sumary.json",
          '{"filesinfo": {}, "args": [...], "NPU_compute_time": {"mean": …}, "throughput": …}',
-         "Ascend/tools@63a74de ais-bench_workload/tool/ais_infer/frontend/summary.py:89"),
+         "TOOLS@63a74de ais-bench_workload/tool/ais_infer/frontend/summary.py:89"),
     Form("ais-summary-json", "ais_infer / ais_bench", "2022-11 onwards: {output}/{date}_summary.json",
          '{"filesinfo": {}, "args": [...], "NPU_compute_time": {"mean": …, "count": …}, "throughput": …, "pid": …}',
-         "Ascend/tools@4ce01e3 ais-bench_workload/tool/ais_infer/ais_bench/infer/summary.py:95"),
+         "TOOLS@4ce01e3 ais-bench_workload/tool/ais_infer/ais_bench/infer/summary.py:95"),
     Form("trtexec-7.0", "trtexec", "TensorRT 7.0 (NGC 19.12)",
          "[I] throughput: 4640.2 qps",
-         "NVIDIA/TensorRT@19.12 samples/common/sampleReporting.cpp:117"),
+         "TRT@19.12 samples/common/sampleReporting.cpp:117"),
     Form("trtexec-7.1", "trtexec", "TensorRT 7.1, 7.2",
          "[12/09/2021-15:37:06] [I] throughput: 0 qps",
-         "NVIDIA/TensorRT@7.1.3 samples/common/sampleReporting.cpp:176"),
+         "TRT@7.1.3 samples/common/sampleReporting.cpp:176"),
     Form("trtexec-8", "trtexec", "TensorRT 8.0 … 8.6",
          "[05/17/2022-15:33:49] [I] Throughput: 231.086 qps",
-         "NVIDIA/TensorRT@8.5.3 samples/common/sampleReporting.cpp:227"),
+         "TRT@8.5.3 samples/common/sampleReporting.cpp:227"),
     Form("trtexec-10", "trtexec", "TensorRT 10.x",
          "[10/15/2024-03:18:08] [I] Throughput: 1211.26 qps",
-         "NVIDIA/TensorRT@v10.13.3 samples/common/sampleReporting.cpp:265"),
+         "TRT@v10.13.3 samples/common/sampleReporting.cpp:265"),
     Form("trtexec-ait", "ais_bench / ait benchmark --backend trtexec", "2023-05 onwards",
          "[INFO] [05/27/2023-12:05:31] [I] Throughput: 120.699 qps",
-         "Ascend/ait ait/examples/cli/benchmark/09_trtexec/README.md"),
+         "AIT ait/components/benchmark/ais_bench/infer/backends/backend_trtexec.py:142-152"),
 )  # fmt: skip
 FORM = {f.key: f for f in FORMS}
 
