@@ -362,3 +362,22 @@ def test_the_releases_that_printed_a_wrong_or_zero_figure(tmp_path: Path) -> Non
                         + REGNETY.splitlines()[2] + "\n")  # fmt: skip
     fig = parse_log(implicit)
     assert fig is not None and (fig["batch_size"], fig["throughput_img_s"]) == (8, 231.086)
+
+
+def test_files_that_are_no_log_are_named_with_the_closest_form_and_the_rest_is_read(tmp_path: Path) -> None:
+    logs = tmp_path / "mixed"
+    logs.mkdir()
+    (logs / "twins_svt_l.log").write_text(TWINS)
+    (logs / "console.md").write_text(AIT_BASIC)  # the right lines under a suffix that is not read
+    (logs / "model.om").write_bytes(b"\0\1\2" * 100)
+    for i in range(12):
+        (logs / f"z_note{i:02}.txt").write_text("nothing to see\n")
+    perf = load_log_folder(logs)["*"]["logs"]
+    assert [r["throughput_img_s"] for r in perf["results"]] == [148.1286544184991]
+    why = {s["file"]: s["why"] for s in perf["skipped"]}
+    assert why["console.md"].startswith(
+        "only .log/.txt/.out/.json files are read; closest: ais_bench / ait benchmark ais-2023 ("
+    )
+    assert why["model.om"] == "not a perf log (binary)"
+    assert why["z_note00.txt"].startswith("no known perf log form; closest: ")
+    assert sum("past the first ten" in w for w in why.values()) == 14 - 10  # the others are only named

@@ -37,7 +37,7 @@ TEXT_SUFFIXES = (".log", ".txt", ".out")
 def figure(bs: int, tps: float, path: Path, hit: tuple[int, str, Any], tool: str, form: str, batch_from: str,
            **extra: Any) -> dict[str, Any]:  # fmt: skip
     if not tps > 0:
-        raise DataError(f"{path}:{hit[0]}: a throughput of {tps:g} ({hit[1].strip()!r}); not a measurement to compare")
+        raise DataError(f"{path}: line {hit[0]}: a throughput of {tps:g} ({hit[1].strip()!r}); not a figure to compare")
     return {"batch_size": bs, "throughput_img_s": tps, "source": {"tool": tool, "form": form, "file": str(path),
             "line": hit[0], "text": hit[1].strip(), "batch_from": batch_from, **extra}}  # fmt: skip
 

@@ -42,8 +42,6 @@ def parse_log(path: Path, per_card: int = 1) -> dict[str, Any] | None:
 
 def _unread(path: Path) -> str:
     """Why a file is not read, with the known form its lines come closest to."""
-    if path.suffix.lower() not in (*TEXT_SUFFIXES, ".json"):
-        return "not a perf log (not a .log/.txt/.out/.json file)"
     try:
         head = path.read_bytes()[:200_000]
     except OSError as exc:
@@ -51,7 +49,10 @@ def _unread(path: Path) -> str:
     if b"\0" in head[:4096]:
         return "not a perf log (binary)"
     form, score = closest_form(head.decode("utf-8", errors="replace").splitlines())
-    return f"no known perf log form; closest: {form.tool} {form.key} ({score:.0%} alike: {form.sample!r})"
+    closest = f"closest: {form.tool} {form.key} ({score:.0%} alike: {form.sample!r})"
+    if path.suffix.lower() not in (*TEXT_SUFFIXES, ".json"):
+        return f"only .log/.txt/.out/.json files are read; {closest}"
+    return f"no known perf log form; {closest}"
 
 
 def read_folder(root: Path, per_card: int) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
@@ -69,7 +70,7 @@ def read_folder(root: Path, per_card: int) -> tuple[list[dict[str, Any]], list[d
         elif len(skipped) < _SHOWN:
             skipped.append({"file": p.name, "why": _unread(p)})
         else:
-            skipped.append({"file": p.name, "why": "not read"})
+            skipped.append({"file": p.name, "why": "no known perf log form (not compared past the first ten)"})
     return figures, skipped
 
 
