@@ -231,7 +231,8 @@ def _log_sources(label: str, p: dict[str, Any]) -> list[dict[str, Any]]:
         src = res["source"]
         first = res in p["results"]
         gave = f"an earlier file gave bs{res['batch_size']}; this one reads {res['throughput_img_s']:.1f} img/s"
-        note = src["text"] if first else f"not in the table ({gave}): {src['text']}"
+        text = f"{src['text']} ({src['note']})" if src.get("note") else src["text"]
+        note = text if first else f"not in the table ({gave}): {text}"
         out.append({"run": label, "model": p["model"], "batch_size": res["batch_size"],
                     "source": f"{Path(src['file']).name}:{src['line']}", "note": note})  # fmt: skip
     for s in p.get("skipped", []):

@@ -381,3 +381,17 @@ def test_files_that_are_no_log_are_named_with_the_closest_form_and_the_rest_is_r
     assert why["model.om"] == "not a perf log (binary)"
     assert why["z_note00.txt"].startswith("no known perf log form; closest: ")
     assert sum("past the first ten" in w for w in why.values()) == 14 - 10  # the others are only named
+
+
+def test_a_printed_figure_its_own_formula_contradicts_is_read_and_flagged(tmp_path: Path) -> None:
+    """MZ@6a2804a35 ACL_PyTorch/contrib/cv/classfication/Starnet_Resnet34/README.md:337: 1000 x 16 / 10.3489 is
+    1546.06, the guide prints 112.53 (its line copied from another model's run and edited)."""
+    starnet = tmp_path / "starnet.log"
+    starnet.write_text(
+        "[INFO] throughput 1000*batchsize(16)/NPU_compute_time.mean(10.348920078277589): 112.53087529912726\n"
+    )
+    fig = parse_log(starnet)
+    assert fig is not None and fig["throughput_img_s"] == 112.53087529912726
+    assert fig["source"]["note"] == "the line's own formula gives 1546.06"
+    res = CliRunner().invoke(cli, ["compare", str(tmp_path), "seeds:310P", "--model", "resnest50"])
+    assert "| starnet.log:1 |" in res.output and "(the line's own formula gives 1546.06) |" in res.output

@@ -127,8 +127,10 @@ def _ais(path: Path, lines: list[str], per_card: int) -> dict[str, Any] | None:
                       devices=devices or "summed")  # fmt: skip
     if hit := find(lines, _AIS_2023):
         form = "ais-2023" if ".mean(" in hit[1].split("/")[0] else "ais-2022-09"
-        bs = batch_number(hit[2].group(1), path)
-        return figure(bs, float(hit[2].group(3)), path, hit, "ais_bench", form, "the line")
+        bs, tps = batch_number(hit[2].group(1), path), float(hit[2].group(3))
+        formula = 1000 * float(hit[2].group(1)) / float(hit[2].group(2))  # what the tool computed and printed
+        odd = {"note": f"the line's own formula gives {formula:.6g}"} if abs(tps - formula) > 0.01 * formula else {}
+        return figure(bs, tps, path, hit, "ais_bench", form, "the line", **odd)
     if hit := find(lines, _AIS_2022_06):
         bs, where = resolve_batch(path, lines)
         return figure(bs, float(hit[2].group(1)), path, hit, "ais_infer", "ais-2022-06", where)
