@@ -395,3 +395,21 @@ def test_a_printed_figure_its_own_formula_contradicts_is_read_and_flagged(tmp_pa
     assert fig["source"]["note"] == "the line's own formula gives 1546.06"
     res = CliRunner().invoke(cli, ["compare", str(tmp_path), "seeds:310P", "--model", "resnest50"])
     assert "| starnet.log:1 |" in res.output and "(the line's own formula gives 1546.06) |" in res.output
+
+
+def test_a_dataset_console_and_a_dym_shape_range_log(tmp_path: Path) -> None:
+    """benchmark's dataset-mode console (SEED_SPEC §3.1: the perf file's lines between the summary's dashes), the
+    batch from the command it echoes; ais_bench's --dymShape_range summary (TOOLS@9d6da90
+    ais-bench_workload/tool/ais_bench/ais_bench/infer/miscellaneous.py:152) has no one batch size: refused."""
+    console = tmp_path / "vision.log"
+    console.write_text(
+        "./benchmark.x86_64 -model_type=vision -device_id=0 -batch_size=16 -om_path=x.om -round=20\n"
+        "-----------------Performance Summary------------------\n" + SEED_BENCH + "-" * 54 + "\n"
+    )
+    fig = parse_log(console, per_card=4)
+    assert fig is not None and (fig["batch_size"], fig["throughput_img_s"]) == (16, pytest.approx(4 * 401.046))
+    assert fig["source"]["batch_from"] == "'-batch_size=16' at line 1" and fig["source"]["line"] == 6
+    dym = tmp_path / "dym_bs1.log"
+    dym.write_text(AIT_BASIC + "[INFO] -----------------dyshape_range Performance Summary------------------\n")
+    with pytest.raises(DataError, match="line 16: an ais_bench --dymShape_range log"):
+        parse_log(dym)

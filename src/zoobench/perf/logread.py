@@ -26,6 +26,7 @@ _AIS_2022_06 = re.compile(rf"throughput \(1000\*batchsize/NPU_compute_time\):\s*
 _AIS_2022_05 = re.compile(rf"throughput \(1000/NPU_compute_time/batchsize\):\s*{NUM}")
 _NPU_MEAN = re.compile(rf"NPU_compute_time \(ms\):.*\bmean = {NUM}")
 _AIS_SUM = re.compile(rf"summary throughput:\s*{NUM}")
+_DYM_RANGE = re.compile(r"dyshape_range Performance Summary")
 _AIS_DEVICE = re.compile(rf"i:\d+ device_\d+ throughput:\s*{NUM}")
 _TRT_8 = re.compile(rf"\bThroughput:\s*{NUM}\s*qps")
 _TRT_7 = re.compile(rf"\bthroughput:\s*{NUM}\s*qps")
@@ -119,6 +120,9 @@ def console_log(path: Path, per_card: int) -> dict[str, Any] | None:
 
 
 def _ais(path: Path, lines: list[str], per_card: int) -> dict[str, Any] | None:
+    if found := find(lines, _DYM_RANGE):  # TOOLS@9d6da90 ais_bench/infer/miscellaneous.py:152
+        raise DataError(f"{path}: line {found[0]}: an ais_bench --dymShape_range log (one figure per shape, no one "
+                        "batch size); save each shape's run as its own log")  # fmt: skip
     if total := find(lines, _AIS_SUM, last=True):  # --device 0,1,…: the devices' figures summed
         per_device = find(lines, _AIS_2023)
         bs, where = resolve_batch(path, lines, batch_number(per_device[2].group(1), path) if per_device else None)
