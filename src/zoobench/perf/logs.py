@@ -25,7 +25,7 @@ from zoobench.perf.logforms import closest_form
 from zoobench.perf.logread import TEXT_SUFFIXES, ais_summary, benchmark_file, console_log, read_lines
 
 _MODEL_FILE = re.compile(r"[\w./-]+\.(?:om|onnx)\b|PureInfer_perf_of_\S+")  # what the logs ran
-_SHOWN = 10  # unreadable files named one by one; the rest are counted
+_SHOWN = 10  # unreadable files compared with the known forms; the rest are only named
 
 
 def parse_log(path: Path, per_card: int = 1) -> dict[str, Any] | None:
