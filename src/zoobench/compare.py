@@ -219,11 +219,25 @@ def _sources(runs: list[dict[str, Any]], loaded: list[Any], models: set[str]) ->
                     out.append({"run": r["label"], "model": model, "batch_size": None, "source": q["source"],
                                 "note": q["note"]})  # fmt: skip
                 elif p.get("imported"):
-                    for res in p["results"]:
-                        src = res["source"]
-                        where = f"{Path(src['file']).name}:{src['line']}"
-                        out.append({"run": r["label"], "model": p["model"], "batch_size": res["batch_size"],
-                                    "source": where, "note": src["text"]})  # fmt: skip
+                    out += _log_sources(r["label"], p)
+    return out
+
+
+def _log_sources(label: str, p: dict[str, Any]) -> list[dict[str, Any]]:
+    """A log folder's figures, each at its file:line (those of a batch an earlier file gave, marked so), then one
+    row per file of the folder not read, with why."""
+    out = []
+    for res in [*p["results"], *p.get("also", [])]:
+        src = res["source"]
+        first = res in p["results"]
+        gave = f"an earlier file gave bs{res['batch_size']}; this one reads {res['throughput_img_s']:.1f} img/s"
+        text = f"{src['text']} ({src['note']})" if src.get("note") else src["text"]
+        note = text if first else f"not in the table ({gave}): {text}"
+        out.append({"run": label, "model": p["model"], "batch_size": res["batch_size"],
+                    "source": f"{Path(src['file']).name}:{src['line']}", "note": note})  # fmt: skip
+    for s in p.get("skipped", []):
+        out.append({"run": label, "model": p["model"], "batch_size": None, "source": s["file"],
+                    "note": f"not read: {s['why']}"})  # fmt: skip
     return out
 
 

@@ -62,7 +62,7 @@ def test_each_format_with_its_batch_and_the_line_it_came_from(tmp_path: Path) ->
     multi.write_text(AIS_OLD_MULTI)
     fig = parse_log(multi)
     assert fig is not None and (fig["batch_size"], fig["throughput_img_s"]) == (4, 3190.0)
-    assert fig["source"]["devices"] == "summed" and fig["source"]["line"] == 4
+    assert fig["source"]["devices"] == 2 and fig["source"]["line"] == 4
 
     summary = tmp_path / "bs8_summary.json"
     summary.write_text(
