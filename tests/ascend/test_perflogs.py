@@ -113,6 +113,13 @@ def test_report_on_a_log_folder_quotes_the_guides_and_traces_each_figure(tmp_pat
     assert "| bs1 | 634.5 " in md and "310 img/s (quoted)" in md  # 158.623 x 4, beside the guide's 634.492
     assert "perf_vision_batchsize_1_device_0.txt:4" in md and "not measured by zoobench" in md
     assert (logs / "report.html").is_file()
+    (logs / "notes.txt").write_text("run on the 310 box, see wiki\n")  # not a log: listed with why
+    (logs / "perf_vision_batchsize_1_device_1.txt").write_text(BENCH)  # bs1 again: listed, not used
+    assert CliRunner().invoke(cli, ["report", str(logs), "--per-card", "4"]).exit_code == 0
+    md = (logs / "report.md").read_text()
+    assert "| bs1 | 634.5 " in md  # the first file by name is still the figure
+    assert "Files not read" in md and "| notes.txt | no known perf log form" in md
+    assert "Also read" in md and "| bs1 | 1604.2 | perf_vision_batchsize_1_device_1.txt:4 |" in md
     res = CliRunner().invoke(cli, ["report", str(tmp_path)])  # neither a run nor logs: one line
     assert res.exit_code == 1 and "not a zoobench run directory" in res.output and res.output.count("\n") == 1
 

@@ -26,8 +26,11 @@ def compare(rundirs: tuple[str, ...], per_card: int, model: str | None, outdir: 
     or seeds:310, seeds:310P, seeds:310P-AOE, seeds:T4 (the five guides' own tables, quoted, not measured);
     or a folder of the seeds' tools' perf logs (benchmark perf_vision_batchsize_*_device_*.txt and
     PureInfer_perf_of_*_in_device_*.txt, saved ais_bench or benchmark console logs, ais_bench *_summary.json,
-    trtexec logs), each figure traced to the file and line it came from. The batch size is read from the log,
-    else from the file name (..._bs16...). A log folder's model is --model if given, else the registry name
+    trtexec logs; every release's form, see docs/perflogs.md), each figure traced to the file and line it came
+    from. The batch size is read from the line, else from the file name (bs16, batchsize_16, _b16), else from an
+    argument the log echoes (--batchsize, batch_size, trtexec --shapes), else from a summary JSON; a log that
+    says none is refused in one line. A file that is no known form is named with the closest form, and the rest
+    of the folder is still read. A log folder's model is --model if given, else the registry name
     in its file names or in the om / onnx paths its logs name, else in the folder's name, else any model.
 
     Quoted columns print as the guides print them; a comparison of quoted columns only prints its ratios

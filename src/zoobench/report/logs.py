@@ -30,7 +30,29 @@ def write_logs_report(folder: str | Path, per_card: int = 1, model: str | None =
         for r in perf["results"]
     ]  # fmt: skip
     blocks.append(("table", Table(["batch", "img/s", "tool", "file:line", "line"], rows, title="Sources")))
+    blocks.extend(_not_used(perf))
     md, page = root / "report.md", root / "report.html"
     write_text(md, render_md(blocks, root))
     write_text(page, render_html(blocks, f"zoobench — perf logs in {root.name}"))
     return {"markdown": str(md), "html": str(page)}
+
+
+def _not_used(perf: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The figures of a batch size an earlier file already gave, and the files that were not read, with why."""
+    out: list[tuple[Any, ...]] = []
+    also = [
+        [
+            f"bs{r['batch_size']}",
+            f"{r['throughput_img_s']:.1f}",
+            f"{Path(r['source']['file']).name}:{r['source']['line']}",
+        ]
+        for r in perf.get("also", [])
+    ]
+    if also:
+        out.append(
+            ("table", Table(["batch", "img/s", "file:line"], also, title="Also read (the first file by name is used)"))
+        )
+    skipped = [[s["file"], s["why"]] for s in perf.get("skipped", [])]
+    if skipped:
+        out.append(("table", Table(["file", "why it was not read"], skipped, title="Files not read")))
+    return out
