@@ -64,8 +64,9 @@ NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 def mb(n: float) -> str:
-    """A byte count as whole MB (at least 1 when not zero), e.g. ``301 MB``."""
-    return f"{max(1, round(n / 1e6)) if n > 0 else 0} MB"
+    """A byte count in MB: ``301 MB``, ``2.1 MB``, ``0.06 MB``."""
+    x = n / 1e6
+    return f"{x:.0f} MB" if x >= 10 or x == 0 else f"{x:.1f} MB" if x >= 1 else f"{x:.2f} MB"
 
 
 def free_bytes(path: str | os.PathLike[str]) -> int | None:

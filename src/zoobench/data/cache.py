@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -284,7 +284,7 @@ def _fill(
             owner.append((c, g))
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
-    with DecodePool(workers) as pool:
+    with DecodePool(workers) as pool, _drop_partial_unless_progress(outp, state):
         for res in pool.imap(groups, pp):
             c, first = owner[res.index]
             if strict and res.skipped:
@@ -303,6 +303,17 @@ def _fill(
                 _write_progress(outp, state)
             if progress:
                 progress(len(res.names))
+
+
+@contextlib.contextmanager
+def _drop_partial_unless_progress(outp: Path, state: dict[str, Any]) -> Iterator[None]:
+    """A build that fails before its first chunk leaves no images.npy.partial (its blocks are given back)."""
+    try:
+        yield
+    except BaseException:
+        if not state["done"]:
+            (outp / "images.npy.partial").unlink(missing_ok=True)
+        raise
 
 
 def _write_progress(outp: Path, state: dict[str, Any]) -> None:

@@ -136,6 +136,7 @@ class DecodePool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else max(0, workers)
         self._pool: Any = None
+        self._rings: set[str] = set()  # rings of imap calls not finished (a consumer may stop at an error)
 
     def __enter__(self) -> DecodePool:
         if self.workers > 0:
@@ -147,6 +148,9 @@ class DecodePool:
             self._pool.terminate()
             self._pool.join()
             self._pool = None
+        for path in self._rings:
+            shm_ring.remove(path)
+        self._rings.clear()
 
     def imap(
         self, groups: Sequence[Sequence[str | Path]], pp: Preprocess, *, window: int | None = None
@@ -168,6 +172,7 @@ class DecodePool:
         cap = max((len(g) for g in groups), default=1)
         h, w = pp.crop_size
         ring_path, ring = shm_ring.create((depth, cap, 3, h, w))  # a full /dev/shm: one line, before any task
+        self._rings.add(ring_path)
         try:
             pending: collections.deque[tuple[int, Any]] = collections.deque()
 
@@ -186,3 +191,4 @@ class DecodePool:
                 yield take()
         finally:
             shm_ring.remove(ring_path)
+            self._rings.discard(ring_path)
