@@ -335,3 +335,17 @@ def test_run_stops_at_a_full_disk_says_what_finished_and_resumes(
         assert json.loads((rundir / "tiny" / "stages.json").read_text())["actions"]["infer"] == "skipped"
         for name in ("cache/images.npy", "infer/predictions.csv"):
             assert (rundir / "big" / name).read_bytes() == (ref / "big" / name).read_bytes(), name
+
+
+def test_two_infer_into_one_directory_at_once_both_finish_byte_identical(
+    jpegs: Path, models: dict[str, Path], tmp_path: Path
+) -> None:
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    assert _infer(models["tiny"], jpegs, ref)[0] == 0
+    code = "import sys; from zoobench.cli import main; sys.argv = ['zoobench', *sys.argv[1:]]; main()"
+    args = ["infer", str(models["tiny"]), "--data", str(jpegs), "-o", str(out), "-b", "4", "--chunk", "8"]
+    procs = [subprocess.Popen([sys.executable, "-c", code, *args], stderr=subprocess.PIPE) for _ in range(2)]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read() if p.stderr else ""
+    assert (out / "predictions.csv").read_bytes() == (ref / "predictions.csv").read_bytes()
+    assert not list(out.rglob(".*.tmp"))
