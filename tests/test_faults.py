@@ -105,9 +105,8 @@ def fill(disk: Path, leave: int) -> Path:
          f"choose another directory with -o, {RERUN}: it resumes"),
         (errno.EROFS, "Error: /x/out: read-only file system — choose another directory with -o on a writable disk"),
         (errno.ENOTDIR, "Error: /x/out: not a directory — remove or rename that file, or choose another path"),
-        (errno.EACCES, "Error: /x/out: permission denied — fix its permissions or choose another directory with -o"),
-        (errno.EPERM, "Error: /x/out: operation not permitted — fix its permissions or choose another directory "
-         "with -o"),
+        (errno.EACCES, "Error: /x/out: permission denied — fix its permissions, or choose another path"),
+        (errno.EPERM, "Error: /x/out: operation not permitted — fix its permissions, or choose another path"),
         (errno.ENOENT, f"Error: /x/out: no such file or directory — check the path (if it vanished while zoobench "
          f"ran, {RERUN}: it resumes)"),
     ],
@@ -299,7 +298,7 @@ def test_a_read_only_directory_is_one_line(jpegs: Path, models: dict[str, Path],
     finally:
         ro.chmod(0o755)
     assert code == 1
-    assert line == f"Error: {ro / 'out'}: permission denied — fix its permissions or choose another directory with -o"
+    assert line == f"Error: {ro / 'out'}: permission denied — fix its permissions, or choose another path"
 
 
 # ---- run ----------------------------------------------------------------------------------------------------

@@ -56,8 +56,8 @@ _OS_ERRORS = {
     errno.EDQUOT: ("disk quota exceeded", f"free some space within your quota or {_WRITE_ELSEWHERE}, {_RERUN}"),
     errno.EROFS: ("read-only file system", f"{_WRITE_ELSEWHERE} on a writable disk"),
     errno.ENOTDIR: ("not a directory", "remove or rename that file, or choose another path"),
-    errno.EACCES: ("permission denied", f"fix its permissions or {_WRITE_ELSEWHERE}"),
-    errno.EPERM: ("operation not permitted", f"fix its permissions or {_WRITE_ELSEWHERE}"),
+    errno.EACCES: ("permission denied", "fix its permissions, or choose another path"),
+    errno.EPERM: ("operation not permitted", "fix its permissions, or choose another path"),
     errno.ENOENT: ("no such file or directory", f"check the path (if it vanished while zoobench ran, {_RERUN})"),
 }
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
