@@ -96,8 +96,8 @@ def os_error_line(exc: OSError, path: str | os.PathLike[str] | None = None) -> s
         return None
     what, todo = _OS_ERRORS[exc.errno]
     where = exc.filename if exc.filename is not None else path
-    if where is None:
-        return f"{what} — {todo}"
+    if where is None:  # a failed write that named no file: "there" would point nowhere
+        return f"{what} — {todo.replace(' there', '')}"
     where = os.fsdecode(where)
     if exc.errno in NO_SPACE:
         free = free_bytes(where)

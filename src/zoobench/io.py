@@ -100,7 +100,15 @@ def check_space(folder: str | os.PathLike[str], need: int, what: str, todo: str)
     bytes; a cheap check before work starts (a reservation with :func:`reserve` is what makes it sure)."""
     free = free_bytes(folder)
     if free is not None and free < need:
-        raise NoSpaceError(f"{what} needs {mb(need)} in {folder}, {mb(free)} free — {todo}")
+        raise NoSpaceError(_needs(what, need, folder, free, todo))
+
+
+def _needs(what: str, need: int, folder: str | os.PathLike[str], free: int, todo: str) -> str:
+    """``<what> needs N MB in DIR, M MB free — <todo>``, with as many decimals as make N and M differ."""
+    a, b = mb(need), mb(free)
+    if a == b:
+        a, b = f"{need / 1e6:.3f} MB", f"{free / 1e6:.3f} MB"
+    return f"{what} needs {a} in {folder}, {b} free — {todo}"
 
 
 def reserve(path: str | os.PathLike[str], size: int, what: str, todo: str, *, fresh: bool) -> None:
@@ -128,7 +136,7 @@ def reserve(path: str | os.PathLike[str], size: int, what: str, todo: str, *, fr
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
         folder = Path(path).parent
-        raise NoSpaceError(f"{what} needs {mb(size)} in {folder}, {mb(free_bytes(folder) or 0)} free — {todo}") from exc
+        raise NoSpaceError(_needs(what, size, folder, free_bytes(folder) or 0, todo)) from exc
     finally:
         os.close(fd)
 

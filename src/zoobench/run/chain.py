@@ -371,12 +371,14 @@ def run_models(models: list[str], rundir: str | Path, cfg: RunConfig, *, command
             console.rule(f"{model}")
             try:
                 statuses[model] = run_model(model, root, cfg, lambda m: console.print(m, markup=False))
-            except NoSpaceError as exc:  # the next models would fail the same way: stop, and say what finished
+            except Exception as exc:  # a full disk: the next models would fail the same way; stop, say what finished
+                if not is_no_space(exc):
+                    raise
                 statuses[model] = meta["models"][model] = ERROR
                 with contextlib.suppress(Exception):
                     write_json(root / "run.json", meta)
                     write_run_report(root, model_reports=False)
-                raise NoSpaceError(f"{exc}; {stopped(statuses, models[i + 1 :], ERROR)}") from exc
+                raise NoSpaceError(f"{one_line(exc)}; {stopped(statuses, models[i + 1 :], ERROR)}") from exc
             meta["models"][model] = statuses[model]
             write_json(root / "run.json", meta)
     write_run_report(root, model_reports=False)
