@@ -348,3 +348,21 @@ def test_two_infer_into_one_directory_at_once_both_finish_byte_identical(
         assert p.wait(timeout=300) == 0, p.stderr.read() if p.stderr else ""
     assert (out / "predictions.csv").read_bytes() == (ref / "predictions.csv").read_bytes()
     assert not list(out.rglob(".*.tmp"))
+
+
+def test_prep_of_seed_bin_files_checks_their_space_first(
+    jpegs: Path, models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--format bin`` writes one float32 file per image with plain writes: its space is checked up front too."""
+    import zoobench.io
+
+    monkeypatch.setattr(zoobench.io, "free_bytes", lambda _p: 2_000_000)
+    out = tmp_path / "bins"
+    args = ("prep", "--data", jpegs, "--model", models["big"], "-o", out, "--format", "bin", "--workers", "0")
+    code, line = cli_run(*args)
+    assert code == 1
+    assert line == (
+        f"Error: cache needs 24 MB in {out}, 2.0 MB free — free some space there or choose another directory "
+        f"with -o, {RERUN}"
+    )
+    assert not list(out.glob("*.bin"))

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from zoobench.errors import NO_SPACE, NoSpaceError
 from zoobench.io import check_space, reserve
 
 PREFIX = "zoobench-ring-"
@@ -133,7 +134,12 @@ def create(shape: tuple[int, ...]) -> tuple[str, np.memmap]:
     size = int(np.prod(shape))
     check_space(folder, size, "decode ring", TODO)
     owner = f"{os.getpid()}-{start_time(os.getpid()) or 0}"
-    fd, path = tempfile.mkstemp(prefix=f"{PREFIX}{owner}-", suffix=".u8", dir=folder)
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"{PREFIX}{owner}-", suffix=".u8", dir=folder)
+    except OSError as exc:  # no inode left (the blocks were checked above)
+        if exc.errno in NO_SPACE:
+            raise NoSpaceError(f"decode ring: no space left in {folder} — {TODO}") from exc
+        raise
     os.close(fd)
     _track(path, True)
     try:
