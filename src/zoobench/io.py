@@ -1,14 +1,17 @@
-"""Atomic file writes: a result file exists only once it is whole."""
+"""Atomic file writes (a result file exists only once it is whole), and space reserved before a large write."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from zoobench.errors import NoSpaceError, free_bytes, mb
 
 
 def current_umask() -> int:
@@ -38,9 +41,11 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kw: Any) -> Ite
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:  # a failed write names no file: name the target
+            exc.filename = str(target)
         raise
 
 
@@ -84,3 +89,59 @@ def file_digest(path: str | os.PathLike[str], algo: str = "sha256") -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# errnos of a filesystem that cannot preallocate (then the blocks are written instead)
+_NO_FALLOCATE = (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS)
+
+
+def check_space(folder: str | os.PathLike[str], need: int, what: str, todo: str) -> None:
+    """Raise :class:`NoSpaceError` (``<what> needs N MB in DIR, M MB free — <todo>``) when ``folder`` lacks ``need``
+    bytes; a cheap check before work starts (a reservation with :func:`reserve` is what makes it sure)."""
+    free = free_bytes(folder)
+    if free is not None and free < need:
+        raise NoSpaceError(_needs(what, need, folder, free, todo))
+
+
+def _needs(what: str, need: int, folder: str | os.PathLike[str], free: int, todo: str) -> str:
+    """``<what> needs N MB in DIR, M MB free — <todo>``, with as many decimals as make N and M differ."""
+    a, b = mb(need), mb(free)
+    if a == b:
+        a, b = f"{need / 1e6:.3f} MB", f"{free / 1e6:.3f} MB"
+    return f"{what} needs {a} in {folder}, {b} free — {todo}"
+
+
+def reserve(path: str | os.PathLike[str], size: int, what: str, todo: str, *, fresh: bool) -> None:
+    """Give the first ``size`` bytes of the file at ``path`` real blocks, so a memory-mapped write into it can
+    never hit a full disk (which is SIGBUS, not an error). ``fresh``: a file whose content may be overwritten
+    with zeros where the filesystem cannot preallocate (an existing one is then left as it is).
+
+    Raises:
+        NoSpaceError: the disk (or quota) has not ``size`` bytes for it (``<what> needs N MB in DIR, M MB free``).
+    """
+    fd = os.open(path, os.O_RDWR)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as exc:
+            if exc.errno in _NO_FALLOCATE and fresh:
+                _write_zeros(fd, size)
+            elif exc.errno not in _NO_FALLOCATE:
+                raise
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            exc.filename = exc.filename or str(path)
+            raise
+        if fresh:  # give back what a partial reservation took, so the free space said is the real one
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+        folder = Path(path).parent
+        raise NoSpaceError(_needs(what, size, folder, free_bytes(folder) or 0, todo)) from exc
+    finally:
+        os.close(fd)
+
+
+def _write_zeros(fd: int, size: int) -> None:
+    block = bytes(1 << 20)
+    for off in range(0, size, len(block)):
+        os.pwrite(fd, block[: min(len(block), size - off)], off)

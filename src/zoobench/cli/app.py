@@ -14,13 +14,21 @@ from typing import Any, TypeVar
 import click
 
 from zoobench import __version__
-from zoobench.errors import ZoobenchError
+from zoobench.errors import ZoobenchError, os_error_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+BUG_LINE = (
+    "zoobench: an unexpected error — this is a bug in zoobench, not something you did; "
+    "please report it with the traceback below"
+)
+
+
 def friendly(fn: F) -> F:
-    """Turn ZoobenchError (user error) into one clear line and exit code 1, not a traceback."""
+    """Turn ZoobenchError (user error) and the OS errors a user can fix (a full disk, a read-only or wrong path, a
+    permission: told apart by errno) into one clear line and exit code 1, not a traceback. Any other exception is
+    a bug: its traceback still shows, under a line that says so."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -28,6 +36,17 @@ def friendly(fn: F) -> F:
             return fn(*args, **kwargs)
         except ZoobenchError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            line = os_error_line(exc)
+            if line is None:
+                click.echo(BUG_LINE, err=True)
+                raise
+            raise click.ClickException(line) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception:
+            click.echo(BUG_LINE, err=True)
+            raise
 
     return wrapper  # type: ignore[return-value]
 

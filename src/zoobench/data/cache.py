@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,8 @@ import numpy as np
 
 from zoobench.data.datasets import image_key, scan_dataset
 from zoobench.data.decode import DecodePool
-from zoobench.errors import DataError
-from zoobench.io import write_bytes, write_json, write_skipped_csv, write_text
+from zoobench.errors import NO_SPACE, DataError
+from zoobench.io import check_space, reserve, write_bytes, write_json, write_skipped_csv, write_text
 from zoobench.models.spec import Preprocess
 
 CACHE_VERSION = 1
@@ -149,6 +149,7 @@ def prep_cache(
 
     Raises:
         DataError: no images, or with ``strict`` an image that cannot be used.
+        NoSpaceError: the cache does not fit on its disk (said before any image is decoded).
     """
     images, other_skips = _list_inputs(data, limit, fmt, strict)
     outp = Path(out)
@@ -163,13 +164,12 @@ def prep_cache(
     mm = _open_pixels(outp, state, fmt, n, pp) if fmt == "npy" else None
     resumed = bool(state["done"])
     ranges = chunk_ranges(n, chunk)
-    todo = [c for c in range(len(ranges)) if str(c) not in state["done"]]
+    todo, n_todo = _todo(ranges, state)
+    _check_bin_space(outp, fmt, n_todo, pp)
     if on_total:
-        on_total(n, n - sum(ranges[c][1] - ranges[c][0] for c in todo))
+        on_total(n, n - n_todo)
     _fill(outp, images, ranges, todo, state, mm, pp, workers=workers, strict=strict, progress=progress)
-    skipped = list(other_skips)
-    for c in range(len(ranges)):
-        skipped.extend(tuple(s) for s in state["done"][str(c)])  # type: ignore[misc]
+    skipped = other_skips + [(s[0], s[1]) for c in range(len(ranges)) for s in state["done"][str(c)]]
     if mm is not None:
         mm.flush()
         del mm
@@ -216,14 +216,49 @@ def _progress_state(outp: Path, key: str) -> dict[str, Any]:
     return state
 
 
+SPACE_TODO = "free some space there or choose another directory with -o, then run the same command again"
+SMALL_FILES = 1 << 16  # room kept for progress.json, meta.json and skipped.csv beside the pixels
+
+
 def _open_pixels(outp: Path, state: dict[str, Any], fmt: str, n: int, pp: Preprocess) -> Any:
-    """The uint8 N×3×H×W memmap being filled: reopened when resuming, else new (and nothing counts as done)."""
+    """The uint8 N×3×H×W memmap being filled: reopened when resuming, else new (and nothing counts as done).
+
+    Its blocks are reserved before it is returned, so no write into the map can meet a full disk (SIGBUS); a
+    disk too small for it is one line with the sizes, before any image is decoded.
+    """
     partial = outp / "images.npy.partial"
     if state["done"] and partial.is_file():
+        reserve(partial, partial.stat().st_size, "cache", SPACE_TODO, fresh=False)  # a sparse one from an old build
         return np.lib.format.open_memmap(partial, mode="r+")
     state["done"] = {}
+    partial.unlink(missing_ok=True)  # its blocks are not free space for the new one
     h, w = pp.crop_size
-    return np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(n, 3, h, w))
+    header = 128  # a .npy header of a uint8 4-d array (numpy pads it to 64-byte multiples)
+    check_space(outp, header + n * 3 * h * w + SMALL_FILES, "cache", SPACE_TODO)
+    try:
+        mm = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(n, 3, h, w))
+        reserve(partial, partial.stat().st_size, "cache", SPACE_TODO, fresh=True)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            check_space(outp, header + n * 3 * h * w + SMALL_FILES, "cache", SPACE_TODO)
+        raise
+    return mm
+
+
+def _todo(ranges: list[tuple[int, int]], state: dict[str, Any]) -> tuple[list[int], int]:
+    """The chunks still to build, and their image count."""
+    todo = [c for c in range(len(ranges)) if str(c) not in state["done"]]
+    return todo, sum(ranges[c][1] - ranges[c][0] for c in todo)
+
+
+def _check_bin_space(outp: Path, fmt: str, n_todo: int, pp: Preprocess) -> None:
+    """The seeds' float32 .bin files (written with plain writes) need this much; said before any image is decoded."""
+    if fmt != "bin":
+        return
+    h, w = pp.crop_size
+    per_file = -(-(3 * h * w * 4) // 4096) * 4096  # whole 4 KiB blocks
+    check_space(outp, n_todo * per_file + SMALL_FILES, "cache", SPACE_TODO)
 
 
 def _fill(
@@ -249,7 +284,7 @@ def _fill(
             owner.append((c, g))
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
-    with DecodePool(workers) as pool:
+    with DecodePool(workers) as pool, _drop_partial_unless_progress(outp, state):
         for res in pool.imap(groups, pp):
             c, first = owner[res.index]
             if strict and res.skipped:
@@ -268,6 +303,17 @@ def _fill(
                 _write_progress(outp, state)
             if progress:
                 progress(len(res.names))
+
+
+@contextlib.contextmanager
+def _drop_partial_unless_progress(outp: Path, state: dict[str, Any]) -> Iterator[None]:
+    """A build that fails before its first chunk leaves no images.npy.partial (its blocks are given back)."""
+    try:
+        yield
+    except BaseException:
+        if not state["done"]:
+            (outp / "images.npy.partial").unlink(missing_ok=True)
+        raise
 
 
 def _write_progress(outp: Path, state: dict[str, Any]) -> None:

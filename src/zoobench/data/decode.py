@@ -7,10 +7,8 @@ Workers are started with the ``forkserver`` (or ``spawn``) context, never ``fork
 from __future__ import annotations
 
 import collections
-import contextlib
 import io
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from zoobench.data import shm_ring
 from zoobench.errors import DataError
 from zoobench.models.spec import Preprocess
 
@@ -137,6 +136,7 @@ class DecodePool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else max(0, workers)
         self._pool: Any = None
+        self._rings: set[str] = set()  # rings of imap calls not finished (a consumer may stop at an error)
 
     def __enter__(self) -> DecodePool:
         if self.workers > 0:
@@ -148,6 +148,9 @@ class DecodePool:
             self._pool.terminate()
             self._pool.join()
             self._pool = None
+        for path in self._rings:
+            shm_ring.remove(path)
+        self._rings.clear()
 
     def imap(
         self, groups: Sequence[Sequence[str | Path]], pp: Preprocess, *, window: int | None = None
@@ -156,8 +159,8 @@ class DecodePool:
 
         Unlike ``Pool.imap``, which queues every task at once and lets results pile up, memory stays
         bounded by ``window`` groups whatever the consumer's speed. Workers write pixels into a ring of
-        ``window`` slots in a memory-mapped file (in /dev/shm where it exists); each result is copied out of
-        its slot before the slot is handed to a new task.
+        ``window`` slots in a memory-mapped file (in /dev/shm where it exists; :mod:`zoobench.data.shm_ring`);
+        each result is copied out of its slot before the slot is handed to a new task.
         """
         pp_dict = pp.to_dict()
         tasks = ((i, [str(p) for p in g], pp_dict) for i, g in enumerate(groups))
@@ -168,12 +171,9 @@ class DecodePool:
         depth = window or 2 * self.workers + 2
         cap = max((len(g) for g in groups), default=1)
         h, w = pp.crop_size
-        shm_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-        fd, ring_path = tempfile.mkstemp(prefix="zoobench-ring-", suffix=".u8", dir=shm_dir)
-        os.close(fd)
+        ring_path, ring = shm_ring.create((depth, cap, 3, h, w))  # a full /dev/shm: one line, before any task
+        self._rings.add(ring_path)
         try:
-            ring = np.memmap(ring_path, dtype=np.uint8, mode="w+", shape=(depth, cap, 3, h, w))
-            ring[:] = 0  # allocate every page now, not in the workers' first writes
             pending: collections.deque[tuple[int, Any]] = collections.deque()
 
             def take() -> Decoded:
@@ -190,5 +190,5 @@ class DecodePool:
             while pending:
                 yield take()
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(ring_path)
+            shm_ring.remove(ring_path)
+            self._rings.discard(ring_path)

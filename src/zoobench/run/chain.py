@@ -33,9 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoobench.errors import ZoobenchError
+from zoobench.errors import NoSpaceError, ZoobenchError, is_no_space, one_line
 from zoobench.io import file_digest, write_json
 from zoobench.run.card import model_card
+from zoobench.run.faults import error_report, say_not_run, stopped
 from zoobench.run.ledger import StageBook, listing_hash
 
 # Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few
@@ -93,7 +94,6 @@ def _perf_column(
     log: Callable[[str], None],
 ) -> None:
     """One runtime x precision column; a column that cannot run here is recorded as unavailable, with why."""
-    from zoobench.errors import ZoobenchError
     from zoobench.perf.sweep import do_perf
 
     col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
@@ -133,34 +133,37 @@ def _perf_column(
     try:
         book.run(f"perf:{col}", inputs, perf, log)
     except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
+        if is_no_space(exc):
+            raise
         (mdir / rel).unlink(missing_ok=True)
         book.mark(f"perf:{col}", "unavailable", str(exc), log)
 
 
 def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], None]) -> str:
-    """All stages of one model; returns its status (raises nothing: errors are recorded)."""
+    """All stages of one model; returns its status. Errors are recorded, not raised, but for a full disk
+    (:class:`NoSpaceError`, after recording it as far as the disk lets): the next models would fail the same way."""
     mdir = rundir / model_dirname(model)
     mdir.mkdir(parents=True, exist_ok=True)
     book = StageBook(mdir, model)
+    no_space: Exception | None = None
     try:
         status = _ModelStages(model, mdir, cfg, book, log).run_all()
         book.data.pop("error", None)
     except Exception as exc:  # one model failing does not stop the others
         status = ERROR
-        book.data["error"] = str(exc) if isinstance(exc, ZoobenchError) else f"{type(exc).__name__}: {exc}"
+        book.data["error"] = one_line(exc)
         book.data["traceback"] = traceback.format_exc(limit=8)
         log(f"  {model}: ERROR {book.data['error']}")
-        _say_not_run(cfg, book, log)
+        say_not_run(planned_stages(cfg), book, log)
+        no_space = exc if is_no_space(exc) else None
     book.data["status"] = status
     book.data["actions"] = book.actions
-    book.save()
+    with contextlib.suppress(OSError) if no_space else contextlib.nullcontext():
+        book.save()
     if status == ERROR:  # still write what there is, so the report shows the failure
-        from zoobench.report import write_model_report
-
-        try:
-            write_model_report(mdir)
-        except Exception as exc:  # the failure is recorded in stages.json; the report is a nicety here
-            log(f"  report: not written — {exc}")
+        error_report(mdir, log)
+    if no_space is not None:
+        raise NoSpaceError(book.data["error"]) from no_space
     return status
 
 
@@ -169,14 +172,6 @@ def planned_stages(cfg: RunConfig) -> list[str]:
     measured = ["prep", "infer", "eval"]
     perf = [f"perf:{rt}-{prec}" for rt in cfg.runtimes for prec in cfg.precisions]
     return ["export", "compile", *measured, *perf, "report"]
-
-
-def _say_not_run(cfg: RunConfig, book: StageBook, log: Callable[[str], None]) -> None:
-    """After a stage raised: one line for each later stage, which did not run (their records are kept, so a
-    later run still skips what is up to date)."""
-    left = [s for s in planned_stages(cfg) if s not in book.actions and s != "report"]
-    for name in left[1:]:
-        log(f"  {name}: not run — {left[0]} failed")
 
 
 class _ModelStages:
@@ -261,11 +256,10 @@ class _ModelStages:
             self.book.run(
                 "prep", {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash()}, prep, self.log
             )
-        except Exception as exc:  # record it and go on with the image folder
-            note = str(exc) if isinstance(exc, ZoobenchError) else f"{type(exc).__name__}: {exc}"
-            self.book.record("prep", status="error", note=note, outputs=[], seconds=0.0)
-            self.book.actions["prep"] = "error"
-            self.log(f"  prep: error — {exc}; infer reads the image folder instead")
+        except Exception as exc:  # recorded by the book; go on with the image folder (not on a full disk: stop)
+            if is_no_space(exc):
+                raise
+            self.log(f"  prep: error — {one_line(exc)}; infer reads the image folder instead")
             return cfg.data  # type: ignore[return-value]
         return str(cache) if is_cache(cache) else cfg.data  # type: ignore[return-value]
 
@@ -375,9 +369,18 @@ def run_models(models: list[str], rundir: str | Path, cfg: RunConfig, *, command
     meta.update(command=command, config=asdict(cfg))
     meta.setdefault("models", {})
     with _ray_session(cfg.ray):
-        for model in models:
+        for i, model in enumerate(models):
             console.rule(f"{model}")
-            statuses[model] = run_model(model, root, cfg, lambda m: console.print(m, markup=False))
+            try:
+                statuses[model] = run_model(model, root, cfg, lambda m: console.print(m, markup=False))
+            except Exception as exc:  # a full disk: the next models would fail the same way; stop, say what finished
+                if not is_no_space(exc):
+                    raise
+                statuses[model] = meta["models"][model] = ERROR
+                with contextlib.suppress(Exception):
+                    write_json(root / "run.json", meta)
+                    write_run_report(root, model_reports=False)
+                raise NoSpaceError(f"{one_line(exc)}; {stopped(statuses, models[i + 1 :], ERROR)}") from exc
             meta["models"][model] = statuses[model]
             write_json(root / "run.json", meta)
     write_run_report(root, model_reports=False)

@@ -5,6 +5,7 @@ Written atomically after every stage, so an interrupted run resumes at the first
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from zoobench.errors import one_line
 from zoobench.io import write_json
 
 
@@ -74,7 +76,11 @@ class StageBook:
             return False
         t0 = time.perf_counter()
         log(f"  {name} ...")
-        outputs, note = fn()
+        try:
+            outputs, note = fn()
+        except Exception as exc:  # recorded with its one-line reason (a rerun runs the stage again), then raised
+            self.fail(name, digest, inputs, exc, time.perf_counter() - t0)
+            raise
         self.record(
             name,
             status="done",
@@ -88,6 +94,22 @@ class StageBook:
         if note:  # what the stage found (images, top-1 and gate, best throughput), on the console too
             log(f"  {name}: {note}")
         return True
+
+    def fail(self, name: str, digest: str, inputs: dict[str, Any], exc: BaseException, seconds: float) -> None:
+        """A stage that raised: ``status: error`` and the one line that says why. On a full disk stages.json may
+        not be writable now; the record is kept in memory and written with the model's status."""
+        self.data["stages"][name] = {
+            "status": "error",
+            "inputs_hash": digest,
+            "inputs": inputs,
+            "outputs": [],
+            "note": one_line(exc),
+            "seconds": round(seconds, 3),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        self.actions[name] = "error"
+        with contextlib.suppress(OSError):
+            self.save()
 
     def mark(self, name: str, status: str, note: str, log: Callable[[str], None] | None = None) -> None:
         """A stage that did not run (unavailable, not applicable); recorded so the report can say why, and
