@@ -366,3 +366,26 @@ def test_prep_of_seed_bin_files_checks_their_space_first(
         f"with -o, {RERUN}"
     )
     assert not list(out.glob("*.bin"))
+
+
+def test_a_second_infer_into_a_busy_directory_waits_for_the_first(
+    jpegs: Path, models: dict[str, Path], tmp_path: Path
+) -> None:
+    """The output directory is locked while an infer writes it: the second says so and waits, then completes."""
+    from zoobench.io import dir_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    code = "import sys; from zoobench.cli import main; sys.argv = ['zoobench', *sys.argv[1:]]; main()"
+    args = ["infer", str(models["tiny"]), "--data", str(jpegs), "-o", str(out), "-b", "4"]
+    with dir_lock(out):
+        p = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert p.stdout is not None
+        seen = b""
+        while b"waiting for another zoobench command" not in seen:
+            line = p.stdout.readline()
+            assert line, seen  # the child ended without waiting
+            seen += line
+        assert not (out / "predictions.csv").exists()  # it waits before it writes anything final
+    assert p.wait(timeout=300) == 0
+    assert (out / "predictions.csv").is_file()

@@ -145,3 +145,25 @@ def _write_zeros(fd: int, size: int) -> None:
     block = bytes(1 << 20)
     for off in range(0, size, len(block)):
         os.pwrite(fd, block[: min(len(block), size - off)], off)
+
+
+@contextlib.contextmanager
+def dir_lock(folder: str | os.PathLike[str], log: Any = None) -> Iterator[None]:
+    """Hold ``FOLDER/.zoobench.lock`` (flock: the kernel releases it when the process dies, however it dies).
+
+    Two commands writing one output directory take turns instead of removing each other's partial files; the
+    second says it waits, then resumes from what the first left (or redoes it), so both end with the same files.
+    """
+    import fcntl
+
+    fd = os.open(Path(folder) / ".zoobench.lock", os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if log is not None:
+                log(f"waiting for another zoobench command writing {folder} to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

@@ -17,7 +17,7 @@ from zoobench.export import resolve_engine
 from zoobench.infer.chunks import InferenceResult
 from zoobench.infer.loop import format_stage_summary, run_folder
 from zoobench.infer.source import Source, resolve_input
-from zoobench.io import write_json
+from zoobench.io import dir_lock, write_json
 
 FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json", "accuracy.json")
 
@@ -100,10 +100,11 @@ def infer(model: str, data: str, **kw: Any) -> tuple[dict[str, Any], Scored]:
     if label_map is None and inp.folder_labels:
         label_map = inp.folder_labels
     engine = _engine(model, kw, out, console)
-    for name in FINAL_OUTPUTS:  # a final file exists only for a run that completed
-        (out / name).unlink(missing_ok=True)
-    res = _run_loop(engine, data, inp, out, kw, console)
-    summary = _write_outputs(engine, data, inp, res, label_map, out, kw)
+    with dir_lock(out, console.print):  # a second infer into OUTDIR waits, then resumes or redoes
+        for name in FINAL_OUTPUTS:  # a final file exists only for a run that completed
+            (out / name).unlink(missing_ok=True)
+        res = _run_loop(engine, data, inp, out, kw, console)
+        summary = _write_outputs(engine, data, inp, res, label_map, out, kw)
     console.print(format_stage_summary(res.stages), markup=False)
     console.print(f"{len(res.names)} images inferred, {len(res.skipped)} skipped -> {out / 'predictions.csv'}")
     if engine.random_weights:

@@ -35,6 +35,7 @@ from typing import Any
 
 from zoobench.errors import NoSpaceError, ZoobenchError, is_no_space, one_line
 from zoobench.io import file_digest, write_json
+from zoobench.models.registry import slug
 from zoobench.run.card import model_card
 from zoobench.run.faults import error_report, say_not_run, stopped
 from zoobench.run.ledger import StageBook, listing_hash
@@ -72,8 +73,6 @@ class RunConfig:
 
 
 def model_dirname(model: str) -> str:
-    from zoobench.models import slug
-
     return slug(model)
 
 
