@@ -35,11 +35,12 @@ def run_ray(
     limit: int | None = None,
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
-    chunk: int = 512,
+    chunk: int | None = None,
     partial_dir: str | Path | None = None,
     source: Source | None = None,
     actors: int | None = None,
     cpus_per_actor: float | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> InferenceResult:
     """Infer a folder or a prep cache on a Ray cluster; same arguments and result as :func:`run_folder`.
 
@@ -53,7 +54,7 @@ def run_ray(
     # dump=None: the same run key as a local run without --dump, so either can resume the other
     inp, ranges, groups, sink = open_run(
         engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
-        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress,
+        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress, log=log,
     )  # fmt: skip
     facts: dict[str, Any] = {"address": address, "nodes": {}, "actors": 0, "duplicates_dropped": 0}
     e2e, info = 0.0, dict[str, Any]()
