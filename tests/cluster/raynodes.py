@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -60,8 +59,8 @@ def _free_port() -> int:
 class TwoNodes:
     """``ray start --head --num-cpus 1`` then ``ray start --address ... --num-cpus 1``; stopped by session id.
 
-    Started as the README says, on a machine whose ``~/.ray/auth_token`` exists (HOME is a folder of the
-    cluster's own, holding its token): plain ``ray start --head`` (Ray 2.60 turns token auth on because the file
+    Started as the README says (HOME is a folder of the cluster's own, so ``~/.ray/auth_token`` is its own):
+    ``ray get-auth-token --generate``, plain ``ray start --head`` (Ray 2.60 turns token auth on because the file
     is there), ``RAY_AUTH_MODE=token ray start --address HEAD:PORT`` on the other node, and drivers with neither
     variable set (zoobench finds the token itself).
     """
@@ -69,8 +68,7 @@ class TwoNodes:
     def __init__(self) -> None:
         self.temp = tempfile.mkdtemp(prefix="zr", dir="/tmp")  # unix socket paths must stay short
         self.home = Path(self.temp) / "home"  # the nodes' and drivers' HOME: ~/.ray/auth_token is this cluster's
-        (self.home / ".ray").mkdir(parents=True)
-        (self.home / ".ray" / "auth_token").write_text(secrets.token_hex(32))
+        self.home.mkdir()
         self.sessions: dict[str, int] = {}
         self.address = ""
         self.drivers: list[int] = []
@@ -106,6 +104,9 @@ class TwoNodes:
             raise RuntimeError(f"ray start {' '.join(args)} failed:\n{out[-3000:]}")
 
     def start(self) -> TwoNodes:
+        ray = str(Path(sys.executable).parent / "ray")
+        subprocess.run([ray, "get-auth-token", "--generate"], env=self.env("head"), capture_output=True, check=True)
+        assert (self.home / ".ray" / "auth_token").is_file()
         port = _free_port()
         self._ray_start("head", "--head", "--port", str(port), "--temp-dir", self.temp, "--include-dashboard=false")
         self.address = f"127.0.0.1:{port}"
