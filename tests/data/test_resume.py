@@ -134,8 +134,6 @@ def test_a_default_run_killed_mid_way_resumes_and_says_so(small_folder: Path, ti
     ref = tmp_path / "ref"
     do_infer(str(tiny_onnx), str(small_folder), outdir=str(ref), batch_size=4, quiet=True)
     assert (out / "predictions.csv").read_bytes() == (ref / "predictions.csv").read_bytes()
-    fresh = subprocess.run([sys.executable, "-m", "zoobench", *args], capture_output=True, text=True, timeout=300)
-    assert fresh.returncode == 0 and "resumed" not in fresh.stderr  # a completed run leaves nothing to resume
 
 
 def test_a_jpeg_replaced_under_the_same_name_is_inferred_again(
