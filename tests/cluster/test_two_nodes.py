@@ -156,3 +156,8 @@ def test_a_driver_without_the_clusters_token_is_told_what_to_set(
         "~/.ray/auth_token to this machine (or set RAY_AUTH_TOKEN to it) and set RAY_AUTH_MODE=token"
     ], lines
     assert not (out / "summary.json").exists()
+    (elsewhere / ".ray").mkdir()
+    (elsewhere / ".ray" / "auth_token").write_text("0" * 64)  # a token, but not this cluster's
+    proc = two_nodes.driver([sys.executable, "-m", "zoobench", *args], env=two_nodes.env(home=elsewhere))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert f"Error: the Ray cluster at {two_nodes.address} refused this machine's token" in proc.stderr
