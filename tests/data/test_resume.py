@@ -111,13 +111,13 @@ def small_folder(tmp_path: Path) -> Path:
     return d
 
 
-def test_default_chunk_is_5_percent_at_most_64_never_under_a_batch() -> None:
+def test_default_chunk_is_5_percent_at_most_64_images_or_4_batches_never_under_a_batch() -> None:
     from zoobench.infer.chunks import default_chunk
 
     assert default_chunk(300, 16) == 16  # 5% = 15 images: one batch
-    assert default_chunk(2000, 16) == 64 and default_chunk(50_000, 16) == 64  # a few seconds of work
-    assert default_chunk(50_000, 64) == 64 and default_chunk(50_000, 256) == 256  # never less than one batch
-    assert default_chunk(1000, 1) == 50 and default_chunk(10, 4) == 4
+    assert default_chunk(2000, 16) == 64 and default_chunk(50_000, 16) == 64  # a few seconds of work on a CPU
+    assert default_chunk(50_000, 64) == 256 and default_chunk(3000, 64) == 128  # GPU batches: 4 at most
+    assert default_chunk(50_000, 1) == 64 and default_chunk(1000, 1) == 50 and default_chunk(10, 4) == 4
     assert all(default_chunk(n, b) % b == 0 for n in (1, 99, 1234, 10**6) for b in (1, 3, 16, 64))
 
 

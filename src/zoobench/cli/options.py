@@ -135,8 +135,8 @@ infer_chunk_option = click.option(
     "--chunk",
     type=click.IntRange(min=1),
     default=None,
-    help="Images per resumable chunk (whole batches) [default: 5% of the images, at most 64, at least one batch: "
-    "a killed run loses little].",
+    help="Images per resumable chunk (whole batches) [default: 5% of the images, at most 64 images or 4 batches, "
+    "at least one batch: a killed run loses little].",
 )
 
 
