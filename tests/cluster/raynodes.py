@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -58,17 +57,28 @@ def _free_port() -> int:
 
 
 class TwoNodes:
-    """``ray start --head --num-cpus 1`` then ``ray start --address ... --num-cpus 1``; stopped by session id."""
+    """``ray start --head --num-cpus 1`` then ``ray start --address ... --num-cpus 1``; stopped by session id.
+
+    Started as the README says (HOME is a folder of the cluster's own, so ``~/.ray/auth_token`` is its own):
+    ``ray get-auth-token --generate``, plain ``ray start --head`` (Ray 2.60 turns token auth on because the file
+    is there), ``RAY_AUTH_MODE=token ray start --address HEAD:PORT`` on the other node, and drivers with neither
+    variable set (zoobench finds the token itself).
+    """
 
     def __init__(self) -> None:
         self.temp = tempfile.mkdtemp(prefix="zr", dir="/tmp")  # unix socket paths must stay short
+        self.home = Path(self.temp) / "home"  # the nodes' and drivers' HOME: ~/.ray/auth_token is this cluster's
+        self.home.mkdir()
         self.sessions: dict[str, int] = {}
         self.address = ""
         self.drivers: list[int] = []
 
-    def env(self) -> dict[str, str]:
-        """The environment for the nodes and for a driver: this cluster's own auth token."""
-        env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=self.token, RAY_DISABLE_IMPORT_WARNING="1")
+    def env(self, role: str = "driver", home: Path | None = None) -> dict[str, str]:
+        """The environment of a ``head``, a ``worker`` node or a ``driver`` (``home``: another HOME)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH_")}
+        env.update(HOME=str(home or self.home), RAY_DISABLE_IMPORT_WARNING="1")
+        if role == "worker":
+            env["RAY_AUTH_MODE"] = "token"  # what the README tells the other nodes to set
         # a dead node is noticed in ~2 s instead of ~30 s
         env.update(RAY_health_check_period_ms="500", RAY_health_check_timeout_ms="500")
         env.update(RAY_health_check_failure_threshold="3")
@@ -76,14 +86,12 @@ class TwoNodes:
             env["RAY_ADDRESS"] = self.address  # what `--ray auto` joins
         return env
 
-    token = secrets.token_hex(32)
-
     def _ray_start(self, node: str, *args: str) -> None:
         ray = str(Path(sys.executable).parent / "ray")
         common = ["--num-cpus", "1", "--object-store-memory", str(300 * 2**20), "--disable-usage-stats"]
         proc = subprocess.Popen(
             [ray, "start", *args, *common],
-            env=self.env(),
+            env=self.env(node),
             start_new_session=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -96,6 +104,9 @@ class TwoNodes:
             raise RuntimeError(f"ray start {' '.join(args)} failed:\n{out[-3000:]}")
 
     def start(self) -> TwoNodes:
+        ray = str(Path(sys.executable).parent / "ray")
+        subprocess.run([ray, "get-auth-token", "--generate"], env=self.env("head"), capture_output=True, check=True)
+        assert (self.home / ".ray" / "auth_token").is_file()
         port = _free_port()
         self._ray_start("head", "--head", "--port", str(port), "--temp-dir", self.temp, "--include-dashboard=false")
         self.address = f"127.0.0.1:{port}"
@@ -111,12 +122,20 @@ class TwoNodes:
             f"    if time.monotonic() - t > {timeout}: sys.exit('nodes did not join')\n"
             "    time.sleep(0.2)\n"
         )
-        self.driver([sys.executable, "-c", code], timeout=timeout + 60).check_returncode()
+        env = dict(self.env(), RAY_AUTH_MODE="token")  # a plain ray.init needs it (zoobench sets it itself)
+        self.driver([sys.executable, "-c", code], timeout=timeout + 60, env=env).check_returncode()
 
-    def driver(self, args: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def driver(
+        self, args: list[str], timeout: float = 300, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run a driver process against this cluster (in a session of its own, stopped by ``stop``)."""
         proc = subprocess.Popen(
-            args, env=self.env(), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            args,
+            env=env or self.env(),
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.drivers.append(proc.pid)
         out, err = proc.communicate(timeout=timeout)

@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from raynodes import kill_session
@@ -75,11 +77,19 @@ def test_a_killed_ray_driver_resumes(tiny: Path, val: tuple[Path, Path], tmp_pat
     # the local Ray instance of a driver killed with -9 leaves agents behind: stop them by the driver's session
     assert kill_session(proc.pid) == []
     assert proc.returncode == -signal.SIGKILL, err.decode()[-2000:]
-    assert len(list((out / ".partial").glob("chunk_*.npz"))) == 3 and not (out / "predictions.csv").exists()
+    saved = sorted((out / ".partial").glob("chunk_*.npz"))
+    assert len(saved) == 3 and not (out / "predictions.csv").exists()
+    # which three chunks finished first depends on timing; each holds 8 images, inferred or skipped, in any order
+    with_results = 0
+    for f in saved:
+        with np.load(f) as z:
+            with_results += len(z["names"]) + len(z["skipped"])
+    assert with_results == 3 * 8
     again = subprocess.run(
         [sys.executable, "-m", "zoobench", *args, "--ray", "local"], capture_output=True, timeout=300
     )
     assert again.returncode == 0, again.stderr.decode()[-2000:]
+    assert "resumed 24 of 75 images from an interrupted run" in again.stderr.decode()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["stages"]["resumed_images"] == 24 and summary["ray"]["images_checked"] == 75
     do_infer(str(tiny), str(data), labels=str(labels), outdir=str(tmp_path / "ref"), batch_size=4, chunk=8, quiet=True)
@@ -100,9 +110,10 @@ def test_unreachable_cluster_is_one_line(tiny: Path, val: tuple[Path, Path], tmp
 def test_auto_without_a_cluster_is_one_line(
     tiny: Path, val: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if subprocess.run(["pgrep", "-f", "gcs_server"], capture_output=True).returncode == 0:
-        pytest.skip("a Ray cluster runs on this machine: `--ray auto` would join it")
+    # other Ray clusters may run on this machine: `auto` must not see them (their address files, their processes)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "no-ray-here"))
+    monkeypatch.setattr("ray._private.services.find_gcs_addresses", lambda: [])
     r = CliRunner().invoke(cli, ["infer", str(tiny), "--data", str(val[0]), "-o", str(tmp_path), "--ray", "auto"])
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "--ray auto: no running Ray cluster on this machine" in r.output and not (tmp_path / "summary.json").exists()
@@ -165,5 +176,9 @@ def test_no_ray_process_outlives_the_local_instance() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=os.environ)
     assert out.returncode == 0, out.stderr[-2000:]
     node = out.stdout.strip().splitlines()[-1]
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    for _ in range(100):  # a process told to stop may take a moment to go: wait for it, then fail
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        if node not in ps:
+            break
+        time.sleep(0.1)
     assert node not in ps

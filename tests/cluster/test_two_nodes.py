@@ -1,5 +1,9 @@
-"""A two-node Ray cluster on this machine (two raylets): the same files as one machine, a node killed mid-run,
-and the perf sweep on every node. Each test stops the processes it started, by their session id."""
+"""A two-node Ray cluster on this machine (two raylets), started as the README says: the same files as one
+machine, a node killed mid-run, and the perf sweep on every node. Each test stops the processes it started, by
+their session id.
+
+Each node infers a fixed share of the batches (they are dealt to the actors' nodes in turn), so what each node
+does is known in advance, whatever order the actors start and the blocks arrive in."""
 
 from __future__ import annotations
 
@@ -55,7 +59,9 @@ def test_two_node_cluster_writes_what_one_machine_writes(
     _same_files(out, tmp_path / "one")
     facts = summary["ray"]
     assert facts["plan"]["nodes"] == 2 and facts["plan"]["cluster_cpus"] == 2
-    assert len(facts["nodes"]) == 2 and sum(facts["nodes"].values()) == 74  # both nodes inferred
+    assert sorted(facts["plan"]["placement"].values()) == [1, 1]  # one actor pinned to each node
+    # 38 batches of 2 dealt in turn: the even ones (38 images) to one node, the odd ones (37, one broken) to the other
+    assert sorted(facts["nodes"].values()) == [36, 38] and set(facts["nodes"]) == set(facts["plan"]["placement"])
     assert facts["images_checked"] == 75 and facts["duplicates_dropped"] == 0
 
 
@@ -77,8 +83,10 @@ def test_a_worker_node_killed_mid_run_loses_and_repeats_nothing(
     assert proc.stdout.lstrip().startswith("{"), proc.stdout[:3000]
     summary = json.loads(proc.stdout)
     facts = summary["ray"]
-    # the worker node ran batches before it was killed (after 3 of 19 chunks), and the head node finished the rest
+    # every chunk is one batch on each node, so the worker node ran 3 batches or more before it was killed (after 3
+    # of 19 chunks were saved), and the head node finished the rest
     assert len(facts["nodes"]) == 2 and sum(facts["nodes"].values()) == 74, facts
+    assert min(facts["nodes"].values()) >= 5, facts  # 3 batches of 2 (one may hold the broken image)
     assert facts["images_checked"] == 75 and summary["images_inferred"] == 74
     do_infer(str(tiny), str(val[0]), labels=str(val[1]), outdir=str(tmp_path / "one"), batch_size=2, chunk=4,
              quiet=True)  # fmt: skip
@@ -129,3 +137,27 @@ def test_run_with_two_models_joins_the_cluster_once_for_both(
         assert summary["ray"]["images_checked"] == 75 and len(summary["ray"]["nodes"]) == 2
     a, b = ((out / n / "infer" / "predictions.csv").read_bytes() for n in ("tiny", "tiny2"))
     assert a == b
+
+
+def test_a_driver_without_the_clusters_token_is_told_what_to_set(
+    two_nodes: TwoNodes, tiny: Path, val: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Ray 2.60's token auth: a machine without the head's ~/.ray/auth_token gets one line saying what to do
+    (Ray alone waits ~20 s, then fails with InvalidAuthToken warnings above a line naming neither)."""
+    elsewhere = tmp_path / "home"  # another machine: no ~/.ray/auth_token
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    args = ["infer", str(tiny), "--data", str(val[0]), "-o", str(out), "--ray", two_nodes.address]
+    proc = two_nodes.driver([sys.executable, "-m", "zoobench", *args], env=two_nodes.env(home=elsewhere))
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    assert lines == [
+        f"Error: the Ray cluster at {two_nodes.address} requires token authentication: copy the head node's "
+        "~/.ray/auth_token to this machine (or set RAY_AUTH_TOKEN to it) and set RAY_AUTH_MODE=token"
+    ], lines
+    assert not (out / "summary.json").exists()
+    (elsewhere / ".ray").mkdir()
+    (elsewhere / ".ray" / "auth_token").write_text("0" * 64)  # a token, but not this cluster's
+    proc = two_nodes.driver([sys.executable, "-m", "zoobench", *args], env=two_nodes.env(home=elsewhere))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert f"Error: the Ray cluster at {two_nodes.address} refused this machine's token" in proc.stderr

@@ -99,3 +99,75 @@ def test_infer_killed_then_rerun_is_byte_identical(big_folder: Path, tiny_onnx: 
     assert len(dumps) == N and dumps == sorted(p.name for p in (ref / "outputs").iterdir())
     for name in dumps[::37]:
         assert (out / "outputs" / name).read_bytes() == (ref / "outputs" / name).read_bytes()
+
+
+@pytest.fixture
+def small_folder(tmp_path: Path) -> Path:
+    """60 small JPEGs + one broken file (61 listed images)."""
+    pytest.importorskip("skimage")
+    d = tmp_path / "small"
+    write_jpegs(d, 60)
+    (d / "broken.JPEG").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    return d
+
+
+def test_default_chunk_is_5_percent_at_most_64_images_or_4_batches_never_under_a_batch() -> None:
+    from zoobench.infer.chunks import default_chunk
+
+    assert default_chunk(300, 16) == 16  # 5% = 15 images: one batch
+    assert default_chunk(2000, 16) == 64 and default_chunk(50_000, 16) == 64  # a few seconds of work on a CPU
+    assert default_chunk(50_000, 64) == 256 and default_chunk(3000, 64) == 128  # GPU batches: 4 at most
+    assert default_chunk(50_000, 1) == 64 and default_chunk(1000, 1) == 50 and default_chunk(10, 4) == 4
+    assert all(default_chunk(n, b) % b == 0 for n in (1, 99, 1234, 10**6) for b in (1, 3, 16, 64))
+
+
+def test_a_default_run_killed_mid_way_resumes_and_says_so(small_folder: Path, tiny_onnx: Path, tmp_path: Path) -> None:
+    """Without --chunk, a run of 61 images killed after 3 chunks resumes them (--chunk was 512: nothing)."""
+    out = tmp_path / "run"
+    args = ["infer", str(tiny_onnx), "--data", str(small_folder), "-o", str(out), "-b", "4", "--workers", "0"]
+    _killed(_cli(*args, kill_after=("zoobench.infer.chunks", "_save_chunk", 3)))
+    again = subprocess.run([sys.executable, "-m", "zoobench", *args], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resumed 12 of 61 images from an interrupted run" in again.stderr  # chunks of one batch (5% of 61 < 4)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stages"]["resumed_images"] == 12 and summary["images_inferred"] == 60
+    ref = tmp_path / "ref"
+    do_infer(str(tiny_onnx), str(small_folder), outdir=str(ref), batch_size=4, quiet=True)
+    assert (out / "predictions.csv").read_bytes() == (ref / "predictions.csv").read_bytes()
+
+
+def test_a_jpeg_replaced_under_the_same_name_is_inferred_again(
+    small_folder: Path, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    out = tmp_path / "run"
+    args = ["infer", str(tiny_onnx), "--data", str(small_folder), "-o", str(out), "-b", "4", "--chunk", "8"]
+    _killed(_cli(*args, "--workers", "0", kill_after=("zoobench.infer.chunks", "_save_chunk", 2)))
+    first = small_folder / "ILSVRC2012_val_00000001.JPEG"  # in chunk 0, which the killed run saved
+    Image.new("RGB", (64, 48), (250, 20, 20)).save(first, quality=90)
+    again = subprocess.run([sys.executable, "-m", "zoobench", *args], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resumed" not in again.stderr
+    ref = tmp_path / "ref"
+    do_infer(str(tiny_onnx), str(small_folder), outdir=str(ref), batch_size=4, chunk=8, quiet=True)
+    assert (out / "predictions.csv").read_bytes() == (ref / "predictions.csv").read_bytes()
+
+
+def test_the_run_key_and_the_cache_key_see_an_mtime(small_folder: Path, tiny_onnx: Path, tmp_path: Path) -> None:
+    """Same names, same sizes, a new mtime: neither infer's partial results nor a prep cache are reused."""
+    from zoobench.artifact import load_engine
+    from zoobench.infer.chunks import run_key
+    from zoobench.infer.source import resolve_input
+    from zoobench.run.ledger import listing_hash
+
+    engine = load_engine(str(tiny_onnx))
+    key, listing = run_key(engine, resolve_input(small_folder), chunk=8), listing_hash(small_folder)
+    assert prep_cache(small_folder, engine.preprocess, tmp_path / "c", workers=0)["status"] == "built"
+    assert prep_cache(small_folder, engine.preprocess, tmp_path / "c", workers=0)["status"] == "reused"
+    img = small_folder / "ILSVRC2012_val_00000007.JPEG"
+    st = img.stat()
+    os.utime(img, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert run_key(engine, resolve_input(small_folder), chunk=8) != key
+    assert listing_hash(small_folder) != listing
+    assert prep_cache(small_folder, engine.preprocess, tmp_path / "c", workers=0)["status"] == "built"

@@ -8,7 +8,7 @@ import click
 
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
-    chunk_option,
+    infer_chunk_option,
     limit_option,
     ray_options,
     variant_option,
@@ -55,7 +55,7 @@ from zoobench.cli.options import (
     default=None,
     help="Also write each image's logits as ais_bench does: OUTDIR/outputs/<stem>_0.<fmt>.",
 )
-@chunk_option
+@infer_chunk_option
 @ray_options
 @click.option("--no-resume", is_flag=True, help="Discard finished chunks of an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")

@@ -131,6 +131,13 @@ workers_option = click.option(
 chunk_option = click.option(
     "--chunk", type=click.IntRange(min=1), default=512, show_default=True, help="Images per resumable chunk."
 )  # fmt: skip
+infer_chunk_option = click.option(
+    "--chunk",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Images per resumable chunk (whole batches) [default: 5% of the images, at most 64 images or 4 batches, "
+    "at least one batch: a killed run loses little].",
+)
 
 
 def ray_options(fn: Any) -> Any:

@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from zoobench.errors import ClusterError
@@ -45,9 +45,80 @@ def preflight(address: str) -> None:
     if address.startswith("ray://"):
         raise ClusterError("--ray ray://... (Ray Client) is not supported: run zoobench on a node of the cluster")
     if address == "auto":
-        _reachable(_auto_address())
+        found = _auto_address()
+        _reachable(found)
+        _authenticate(found)
     elif address != "local":
         _reachable(address)
+        _authenticate(address)
+
+
+def _token_available() -> bool:
+    """A token this machine would present: ``RAY_AUTH_TOKEN``, the file ``RAY_AUTH_TOKEN_PATH`` names, or
+    ``~/.ray/auth_token`` (where ``ray start --head`` and ``ray get-auth-token --generate`` keep it)."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return True
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
+    return os.path.isfile(path)
+
+
+def _authenticate(address: str) -> None:
+    """Ray 2.60's ``ray start --head`` turns token auth on when ``~/.ray/auth_token`` exists, and a driver
+    without ``RAY_AUTH_MODE=token`` then waits ~20 s and fails. Ask the cluster first (about a second): when it
+    wants a token and this machine has one, use it (as ``RAY_AUTH_MODE=token`` would); else say what to set."""
+    if address == "auto" or not _probe(address):
+        return
+    if os.environ.get("RAY_AUTH_MODE") is None and _token_available():
+        try:
+            from ray._private.authentication.authentication_token_setup import _enable_token_auth
+        except ImportError:  # Ray moved it: the environment variable is what Ray documents
+            os.environ["RAY_AUTH_MODE"] = "token"
+        else:
+            _enable_token_auth()  # RAY_AUTH_MODE=token for this process, and Ray's cached config reloaded
+        if not _probe(address):
+            return
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "token" and _token_available():
+        raise ClusterError(
+            f"the Ray cluster at {address} refused this machine's token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or "
+            "~/.ray/auth_token): use the head node's"
+        )
+    raise ClusterError(
+        f"the Ray cluster at {address} requires token authentication: copy the head node's ~/.ray/auth_token to "
+        "this machine (or set RAY_AUTH_TOKEN to it) and set RAY_AUTH_MODE=token"
+    )
+
+
+def _probe(address: str) -> bool:
+    """True when the cluster's GCS at ``address`` rejects this process's credentials (other failures are left
+    to ``ray.init``, which says more about them)."""
+    ray = import_ray()
+    try:
+        from ray._raylet import GcsClient  # type: ignore[attr-defined]
+    except ImportError:
+        return False
+    auth_error = getattr(ray.exceptions, "AuthenticationError", None)
+    try:
+        with _quiet_stderr():  # Ray's C++ client logs the refusal; zoobench says it in one line
+            GcsClient(address=address)
+    except Exception as exc:
+        return auth_error is not None and isinstance(exc, auth_error)
+    return False
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for the block (what native code writes there too)."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _auto_address() -> str:
@@ -143,6 +214,7 @@ class Plan:
     nodes: int
     cluster_cpus: float
     cluster_gpus: float
+    placement: dict[str, int] = field(default_factory=dict)  # node id -> actors pinned there
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,8 +226,11 @@ def plan(ray: Any, *, gpu: bool, actors: int | None, cpus_per_actor: float | Non
     CPU runtimes: one actor per node, reserving half the node's CPUs and using all of them as runtime threads,
     the other half reserved for decode tasks. The two overlap in time, as they do in the local pipeline.
     GPU runtimes: one actor per GPU with one CPU; decode tasks take the CPUs.
+    ``placement`` pins the actors to nodes (round robin over the nodes, a GPU node taking one per GPU), so every
+    node works however the actors start.
     """
     nodes = [n for n in alive_nodes(ray) if n["Resources"].get("CPU", 0) > 0 or n["Resources"].get("GPU", 0) > 0]
+    nodes.sort(key=lambda n: str(n["NodeID"]))
     if not nodes:
         raise ClusterError("the Ray cluster has no live node with CPUs")
     cpus = [float(n["Resources"].get("CPU", 0)) for n in nodes]
@@ -178,4 +253,15 @@ def plan(ray: Any, *, gpu: bool, actors: int | None, cpus_per_actor: float | Non
         )
     spare = total_cpu - n_act * cpa
     decode_cpus = min(0.5, spare / max(1, len(nodes)))
-    return Plan(n_act, cpa, gpa, th, decode_cpus, max(2, int(total_cpu)), len(nodes), total_cpu, total_gpu)
+    where = placement(nodes, n_act, gpu)
+    return Plan(n_act, cpa, gpa, th, decode_cpus, max(2, int(total_cpu)), len(nodes), total_cpu, total_gpu, where)
+
+
+def placement(nodes: list[dict[str, Any]], n_actors: int, gpu: bool) -> dict[str, int]:
+    """Actors per node: round robin over the nodes (each CPU node one per round, a GPU node one per GPU)."""
+    caps = [int(n["Resources"].get("GPU", 0)) if gpu else 1 for n in nodes]
+    slots = [str(n["NodeID"]) for r in range(max(caps, default=0)) for n, c in zip(nodes, caps) if c > r]
+    out: dict[str, int] = {}
+    for k in range(n_actors if slots else 0):
+        out[slots[k % len(slots)]] = out.get(slots[k % len(slots)], 0) + 1
+    return out

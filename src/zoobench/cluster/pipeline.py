@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -35,11 +36,12 @@ def run_ray(
     limit: int | None = None,
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
-    chunk: int = 512,
+    chunk: int | None = None,
     partial_dir: str | Path | None = None,
     source: Source | None = None,
     actors: int | None = None,
     cpus_per_actor: float | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> InferenceResult:
     """Infer a folder or a prep cache on a Ray cluster; same arguments and result as :func:`run_folder`.
 
@@ -53,7 +55,7 @@ def run_ray(
     # dump=None: the same run key as a local run without --dump, so either can resume the other
     inp, ranges, groups, sink = open_run(
         engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
-        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress,
+        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress, log=log,
     )  # fmt: skip
     facts: dict[str, Any] = {"address": address, "nodes": {}, "actors": 0, "duplicates_dropped": 0}
     e2e, info = 0.0, dict[str, Any]()
@@ -99,37 +101,72 @@ def _dataset(
     actors: int | None,
     cpus_per_actor: float | None,
 ) -> tuple[Any, Any]:
+    """One branch per node (its share of the batches, its decode tasks and actors pinned there), united.
+
+    The batches are dealt to the actors' slots in turn, so each node gets a share in proportion to its actors
+    by construction (Ray Data alone may hand every block to the actor that started first). The pins are soft:
+    when a node dies, its actors and tasks are started again on the nodes left.
+    """
     from zoobench.cluster.connect import plan
-    from zoobench.cluster.workers import InferActor, decode_row, engine_files
+    from zoobench.cluster.workers import engine_files
     from zoobench.runtimes import RUNTIMES
 
     spec = RUNTIMES.get(runtime)
     p = plan(ray, gpu=bool(spec and spec.device.startswith("cuda")), actors=actors, cpus_per_actor=cpus_per_actor,
              threads=threads)  # fmt: skip
     cache = str(Path(data_dir).resolve()) if inp.cache is not None else None
-    rows = [
-        {"g": k, "s": s, "e": e, "paths": json.dumps([str(x) for x in inp.paths[s:e]]) if inp.paths else "[]"}
-        for k, (_c, s, e) in enumerate(groups)
-    ]
-    pp = engine.preprocess.to_dict()
-    files = ray.put(engine_files(engine.path))
-    # Ray Data retries failed tasks and restarts dead actors by default (max_retries / max_restarts = -1), and
-    # spreads actors over the nodes; a batch whose actor died is run again, and the driver drops a repeat.
+    slots = [node for k in range(max(p.placement.values())) for node, n in p.placement.items() if n > k]
+    share: dict[str, list[dict[str, Any]]] = {node: [] for node in p.placement}
+    for k, (_c, s, e) in enumerate(groups):  # batch k goes to the node of actor slot k mod slots
+        paths = json.dumps([str(x) for x in inp.paths[s:e]]) if inp.paths else "[]"
+        share[slots[k % len(slots)]].append({"g": k, "s": s, "e": e, "paths": paths})
+    common = {"cache": cache, "pp": engine.preprocess.to_dict(), "plan": p, "batch_size": batch_size,
+              "runtime": runtime, "files": ray.put(engine_files(engine.path)), "engine": engine}  # fmt: skip
+    branches = [_branch(ray, node, p.placement[node], rows, **common) for node, rows in share.items() if rows]
+    return (branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]), p
+
+
+def _branch(
+    ray: Any,
+    node: str,
+    n_act: int,
+    rows: list[dict[str, Any]],
+    *,
+    cache: str | None,
+    pp: dict[str, Any],
+    plan: Any,
+    batch_size: int,
+    runtime: str,
+    files: Any,
+    engine: Engine,
+) -> Any:
+    """One node's batches: decode tasks, then ``n_act`` inference actors, all pinned (softly) to ``node``."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from zoobench.cluster.workers import InferActor, decode_row
+
+    here = NodeAffinitySchedulingStrategy(node, soft=True)
+    # Ray Data retries failed tasks and restarts dead actors by default (max_retries / max_restarts = -1); a
+    # batch whose actor died is run again, and the driver drops a repeat.
     # up to 16 batches per block (each Ray task costs ~17 ms of CPU on a 2-core node), >= 4 blocks per actor
-    per_block = max(1, min(16, len(rows) // (4 * p.actors)))
+    per_block = max(1, min(16, len(rows) // (4 * n_act)))
     blocks = -(-len(rows) // per_block)
-    ds = ray.data.from_items(rows, override_num_blocks=blocks)
-    ds = ds.map(decode_row, fn_kwargs={"pp": pp, "cache": cache}, num_cpus=p.decode_cpus,
-                compute=ray.data.TaskPoolStrategy(size=min(p.decode_tasks, blocks)))  # fmt: skip
-    ds = ds.map_batches(
-        InferActor,
-        fn_constructor_kwargs={"files": [files], "main": Path(engine.path).name, "runtime": runtime,
-                               "threads": p.threads, "pp": pp, "batch_size": batch_size,
-                               "input_dtype": engine.input_dtype},
-        batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=p.actors),
-        num_cpus=p.cpus_per_actor, num_gpus=p.gpus_per_actor or None,
-    )  # fmt: skip
-    return ds, p
+    with warnings.catch_warnings():
+        # the scheduling strategy goes in as one of Ray's remote args, which Ray Data >= 2.60 says it will drop
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ds = ray.data.from_items(rows, override_num_blocks=blocks)
+        ds = ds.map(decode_row, fn_kwargs={"pp": pp, "cache": cache}, num_cpus=plan.decode_cpus,
+                    compute=ray.data.TaskPoolStrategy(size=min(plan.decode_tasks, blocks)),
+                    scheduling_strategy=here)  # fmt: skip
+        ds = ds.map_batches(
+            InferActor,
+            fn_constructor_kwargs={"files": [files], "main": Path(engine.path).name, "runtime": runtime,
+                                   "threads": plan.threads, "pp": pp, "batch_size": batch_size,
+                                   "input_dtype": engine.input_dtype},
+            batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=n_act),
+            num_cpus=plan.cpus_per_actor, num_gpus=plan.gpus_per_actor or None, scheduling_strategy=here,
+        )  # fmt: skip
+    return ds
 
 
 def _gather(ds: Any, sink: ChunkSink, facts: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import numpy as np
 from zoobench.data.datasets import image_key, scan_dataset
 from zoobench.data.decode import DecodePool
 from zoobench.errors import NO_SPACE, DataError
+from zoobench.fingerprint import fingerprint
 from zoobench.io import check_space, reserve, write_bytes, write_json, write_skipped_csv, write_text
 from zoobench.models.spec import Preprocess
 
@@ -112,8 +113,7 @@ def _build_key(images: list[Path], pp: Preprocess, fmt: str, chunk: int) -> str:
     h = hashlib.sha256()
     spec = pp.to_dict() if fmt == "bin" else None
     h.update(json.dumps([CACHE_VERSION, pp.geometry_hash(), fmt, chunk, spec]).encode())
-    for p in images:
-        h.update(str(p.resolve()).encode() + b"\0")
+    h.update(fingerprint(images).encode())  # names, sizes, mtimes: an image replaced in place is cached again
     return h.hexdigest()[:20]
 
 

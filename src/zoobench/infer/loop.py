@@ -30,7 +30,7 @@ from zoobench.data.cache import clean_temp
 from zoobench.data.decode import DecodePool, default_workers
 from zoobench.errors import DataError
 from zoobench.evaluate.metrics import topk_from_logits
-from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, merge, resume, run_key
+from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, default_chunk, merge, resume, run_key
 from zoobench.infer.source import Source, cache_batches, chunk_groups, normalized_batch, prefetch, resolve_input
 from zoobench.runtimes import load_session
 from zoobench.uint8_input import normalizes_inside
@@ -67,11 +67,12 @@ def run_folder(
     keep_logits: bool = False,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
-    chunk: int = 512,
+    chunk: int | None = None,
     partial_dir: str | Path | None = None,
     dump: str | None = None,
     dump_dir: str | Path | None = None,
     source: Source | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> InferenceResult:
     """Infer every image of a folder (sorted by name) or of a prep cache; bad images are skipped and listed.
 
@@ -81,17 +82,19 @@ def run_folder(
         source: ``data_dir`` already listed by :func:`resolve_input` (the caller's listing; not scanned again).
         batch_size: images per runtime call.
         workers: decode processes for an image folder (0 decodes in this process; None: the default).
-        chunk: images per resumable chunk (rounded up to a multiple of ``batch_size``).
+        chunk: images per resumable chunk (rounded up to a multiple of ``batch_size``); None:
+            :func:`~zoobench.infer.chunks.default_chunk`.
         partial_dir: where finished chunks are saved; a rerun skips the chunks found there.
         dump: also write each image's logits as ais_bench does (``txt``, ``bin`` or ``npy``) into ``dump_dir``.
         progress: called with the number of images finished, once per batch.
+        log: told ``resumed N of M images from an interrupted run`` when finished chunks are reused.
 
     Raises:
         DataError: bad arguments, or with ``strict`` any skipped file.
     """
     inp, ranges, groups, sink = open_run(
         engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
-        runtime=runtime, dump=dump, partial_dir=partial_dir, progress=progress,
+        runtime=runtime, dump=dump, partial_dir=partial_dir, progress=progress, log=log,
     )  # fmt: skip
     prepare_dump_dir(dump, dump_dir)
     n_workers = 0 if inp.cache is not None else (default_workers() if workers is None else workers)
@@ -131,14 +134,16 @@ def open_run(
     limit: int | None,
     strict: bool,
     batch_size: int,
-    chunk: int,
+    chunk: int | None,
     runtime: str,
     dump: str | None,
     partial_dir: str | Path | None,
     progress: Callable[[int], None] | None,
+    log: Callable[[str], None] | None = None,
 ) -> tuple[Source, list[tuple[int, int]], list[tuple[int, int, int]], ChunkSink]:
     """What the local loop and the Ray pipeline both do first: list and check the input, find the chunks an
-    interrupted run finished (reported to ``progress``), and the batches left with the sink that collects them.
+    interrupted run finished (reported to ``progress`` and said through ``log``), and the batches left with the
+    sink that collects them. ``chunk`` None is :func:`default_chunk` of the image count and batch size.
 
     Returns:
         ``(input, chunk ranges, batches left as (chunk, start, end), sink)``.
@@ -147,14 +152,20 @@ def open_run(
         raise DataError(f"batch size must be >= 1, got {batch_size}")
     inp = source or resolve_input(data_dir, limit)
     check_source(engine, inp, data_dir, strict)
+    if chunk is None:
+        chunk = default_chunk(len(inp.names), batch_size)
     chunk = -(-max(chunk, 1) // batch_size) * batch_size
     key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=dump)
     ranges, done = resume(inp, chunk, partial_dir, key)
     todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
-    if progress and done:
-        progress(sum(ranges[c][1] - ranges[c][0] for c in done))
     groups = chunk_groups(todo, batch_size)
-    return inp, ranges, groups, ChunkSink(groups, Path(partial_dir) if partial_dir else None, done, strict, progress)
+    sink = ChunkSink(groups, Path(partial_dir) if partial_dir else None, done, strict, progress)
+    if done:
+        if progress:
+            progress(sink.resumed)
+        if log:
+            log(f"resumed {sink.resumed} of {len(inp.names)} images from an interrupted run")
+    return inp, ranges, groups, sink
 
 
 def prepare_dump_dir(dump: str | None, dump_dir: str | Path | None) -> None:

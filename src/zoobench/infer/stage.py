@@ -39,7 +39,7 @@ def do_infer(
     engine: Engine | None = None,
     workers: int | None = None,
     dump: str | None = None,
-    chunk: int = 512,
+    chunk: int | None = None,
     resume: bool = True,
     input_dtype: str | None = None,
     reference: float | tuple[float, float | None] | None = None,
@@ -162,12 +162,13 @@ def _loop(
             engine, data, address=kw["ray"], runtime=kw["runtime"], batch_size=kw["batch_size"],
             threads=kw["threads"], limit=kw["limit"], strict=kw["strict"], progress=progress, chunk=kw["chunk"],
             partial_dir=partial, source=inp, actors=kw.get("actors"), cpus_per_actor=kw.get("cpus_per_actor"),
+            log=console.print,
         )  # fmt: skip
     return run_folder(
         engine, data, runtime=kw["runtime"], batch_size=kw["batch_size"], threads=kw["threads"],
         limit=kw["limit"], strict=kw["strict"], progress=progress, workers=kw["workers"],
         chunk=kw["chunk"], partial_dir=partial, dump=kw["dump"],
-        dump_dir=out / "outputs" if kw["dump"] else None, source=inp,
+        dump_dir=out / "outputs" if kw["dump"] else None, source=inp, log=console.print,
     )  # fmt: skip
 
 

@@ -282,7 +282,7 @@ class _ModelStages:
                 self.engine.model, infer_data, labels=None, weights=None, variant=None,
                 batch_size=cfg.infer_batch_size, runtime="onnxruntime", threads=cfg.threads, limit=cfg.limit,
                 strict=False, outdir=str(self.mdir / "infer"), quiet=True, engine=self.engine, workers=None,
-                dump=None, chunk=512, resume=True, input_dtype="uint8" if from_cache else None, ray=cfg.ray,
+                dump=None, chunk=None, resume=True, input_dtype="uint8" if from_cache else None, ray=cfg.ray,
                 actors=cfg.actors, cpus_per_actor=cfg.cpus_per_actor,
             )  # fmt: skip
             return ["infer/predictions.csv", "infer/summary.json"], (

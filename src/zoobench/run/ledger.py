@@ -16,20 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import one_line
+from zoobench.fingerprint import fingerprint
 from zoobench.io import write_json
 
 
 def listing_hash(folder: str | Path) -> str:
-    """Hash of a folder's file names, sizes and mtimes (cheap: no file is read)."""
+    """Hash of a folder's file names, sizes and mtimes (cheap: no file is read); see :func:`fingerprint`."""
     root = Path(folder)
-    h = hashlib.sha256()
+    files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
-        for name in sorted(filenames):
-            p = Path(dirpath) / name
-            st = p.stat()
-            h.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+        files.extend(Path(dirpath) / name for name in sorted(filenames))
+    return fingerprint(files, root)
 
 
 def hash_inputs(inputs: dict[str, Any]) -> str:

@@ -1,0 +1,32 @@
+"""One fingerprint of a set of files from their names, sizes and mtimes (no file is read).
+
+Shared by everything that decides whether earlier work on some files can be reused: infer's resumable chunks
+(the run key), ``run``'s stage ledger (a folder's listing) and ``prep``'s cache key. A file replaced under the
+same name (a new JPEG written over an old one) changes its size or its mtime, so its old results are not reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def fingerprint(paths: Iterable[str | Path], root: str | Path | None = None) -> str:
+    """sha256 (hex) over each file's name, size and mtime (ns), in the order given.
+
+    Args:
+        paths: the files; a file that is gone is hashed as missing (a later listing that finds it differs).
+        root: names are taken relative to it (a folder moved elsewhere keeps its fingerprint); without it,
+            the resolved absolute path.
+    """
+    h = hashlib.sha256()
+    for p in map(Path, paths):
+        name = p.relative_to(root).as_posix() if root is not None else str(p.resolve())
+        try:
+            st = p.stat()
+            meta = f"{st.st_size}\0{st.st_mtime_ns}"
+        except OSError:
+            meta = "missing"
+        h.update(f"{name}\0{meta}\n".encode())
+    return h.hexdigest()
