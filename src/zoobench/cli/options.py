@@ -80,8 +80,8 @@ tolerance_option = click.option(
 def check_gate(acc: dict[str, Any], *, strict: bool, printed: bool) -> None:
     """Exit 1 on a conclusive failure (and, strict, on an undecided gate); warn on an inconclusive one.
 
-    ``printed``: the verdict's line (``gate: FAIL — …``) is already on the terminal, so the exit says no more
-    than why it fails (never the same reason twice).
+    ``printed``: the verdict's line (``gate: FAIL — …``) is already on the terminal, so a failure exits 1 without
+    saying it a second time.
     """
     verdict = acc.get("gate")
     reason = acc.get("gate_reason") or "no reference to gate against"
@@ -91,10 +91,8 @@ def check_gate(acc: dict[str, Any], *, strict: bool, printed: bool) -> None:
         raise click.ClickException(f"accuracy gate failed: {reason}")
     if verdict != "pass":
         if strict:
-            why = "the gate was not decided (see above)" if printed else reason
-            raise click.ClickException(f"accuracy gate not passed (--gate strict): {why}")
-        if not printed:
-            click.echo(f"Warning: accuracy gate not decided: {reason}", err=True)
+            raise click.ClickException(f"accuracy gate not passed (strict): {reason}")
+        click.echo(f"Warning: accuracy gate not decided: {reason}", err=True)
 
 
 def runtime_choice(compiles: bool = False) -> click.Choice:

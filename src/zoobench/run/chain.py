@@ -40,8 +40,9 @@ from zoobench.run.ledger import StageBook, listing_hash
 
 # Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few
 # images to decide the gate; "not-gated": random weights (accuracy measured as a data path, not a verdict).
+# "no-labels": data but no --labels, accuracy not measured (the report says the same word).
 PASSED, FAILED, ERROR, PERF_ONLY, NO_GATE = "passed", "failed", "error", "perf-only", "no-reference"
-INCONCLUSIVE, NOT_GATED = "inconclusive", "not-gated (random weights)"
+INCONCLUSIVE, NOT_GATED, NO_LABELS = "inconclusive", "not-gated (random weights)", "no-labels"
 
 
 @dataclass
@@ -335,8 +336,9 @@ class _ModelStages:
         acc_path = self.mdir / "infer" / "accuracy.json"
         if acc is None and self.cfg.labels and acc_path.is_file():  # eval was up to date: an earlier run's
             acc = json.loads(acc_path.read_text(encoding="utf-8"))
-        gate = str((acc or {}).get("gate"))
-        return {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}.get(gate, NO_GATE)
+        if acc is None:
+            return NO_LABELS
+        return {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}.get(str(acc.get("gate")), NO_GATE)
 
 
 def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
