@@ -132,7 +132,10 @@ def _ratio_panel(ax: Any, perf: dict[str, dict[str, Any]], seeds: dict[str, dict
         xs = [b for b in sorted(fps) if b in ours and fps[b] > 0]
         if xs:
             ax.plot(xs, [ours[b] / fps[b] for b in xs], marker="o", label=f"{label} / {dev}")
+    from matplotlib.ticker import FuncFormatter
+
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.axhline(1.0, color="grey", linewidth=0.8)
     ax.set_ylabel("ratio (1 = as fast)")
     ax.set_title(f"this machine's {label} over each guide column" if label else "ratio")
