@@ -272,7 +272,8 @@ def resolve_engine(
 ) -> Engine:
     """Use an ONNX file as it is, or export a model name into ``workdir/<name>.onnx``.
 
-    An existing export in ``workdir`` is reused when its weights and preprocessing are the same.
+    An existing export in ``workdir`` is reused when its weights and preprocessing are the same; else one made for
+    another directory, from the engine cache (:mod:`zoobench.engine_cache`), when everything that made it is.
     """
     if is_model_file(model_or_file):
         if weights:
@@ -280,29 +281,53 @@ def resolve_engine(
         return load_engine(model_or_file)
     if model_or_file.lower().endswith(MODEL_SUFFIXES):
         raise ModelNotFoundError(f"no such file: {model_or_file}")
-    from zoobench.export import export_model
     from zoobench.models import get_spec
     from zoobench.models.weights import build_model, resolve
 
+    say = log or (lambda _msg: None)
     spec = get_spec(model_or_file)
     pp = spec.preprocess_for(variant)
     resolved = resolve(spec, weights)
-    safe = spec.name.replace(":", "_")
-    out = Path(workdir) / f"{safe}.onnx"
-    if out.is_file():
-        try:
-            eng = load_engine(str(out))
-            if eng.metadata.get("weights") == resolved.to_dict() and eng.preprocess == pp:
-                if log:
-                    log(f"reusing {out} (same weights and preprocessing)")
-                return eng
-        except Exception:  # a stale or foreign file: export again
-            pass
-    if log:
-        log(f"exporting {spec.name} ({resolved.describe()}) -> {out}")
+    out = Path(workdir) / f"{spec.name.replace(':', '_')}.onnx"
+    if _same_export(out, resolved.to_dict(), pp):
+        say(f"reusing {out} (same weights and preprocessing)")
+        return load_engine(str(out))
+    key_path = _cache_entry(spec.name, resolved.to_dict(), pp, exporter)
+    if _same_export(key_path, resolved.to_dict(), pp):
+        from zoobench.engine_cache import fetch
+
+        fetch(key_path, out)
+        say(f"reusing the export cached as {key_path} (same weights sha256, opset, exporter, preprocessing) -> {out}")
+        return load_engine(str(out))
+    say(f"exporting {spec.name} ({resolved.describe()}) -> {out}")
     model, resolved = build_model(spec, weights, resolved)
-    export_model(model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), exporter=exporter)
+    res = export_model(model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), exporter=exporter)
+    if res.note:
+        say(f"note: {res.note}")
+    from zoobench.engine_cache import store
+
+    why = store(out, key_path)
+    if why:
+        say(why)
     return load_engine(str(out))
+
+
+def _same_export(path: Path, weights: dict[str, Any], pp: Preprocess) -> bool:
+    """``path`` is a readable export of these weights and this preprocessing (a stale or foreign file is not)."""
+    if not path.is_file():
+        return False
+    try:
+        eng = load_engine(str(path))
+    except Exception:  # a stale or foreign file: export again
+        return False
+    return bool(eng.metadata.get("weights") == weights and eng.preprocess == pp)
+
+
+def _cache_entry(name: str, weights: dict[str, Any], pp: Preprocess, exporter: str) -> Path:
+    from zoobench.engine_cache import cached_path, engine_key
+
+    made = {"opset": DEFAULT_OPSET, "exporter": exporter, "input_dtype": "float32"}
+    return cached_path(name, engine_key(name, weights, pp.hash(), **made))
 
 
 def uint8_engine(engine: Engine, *, log: Any = None) -> Engine:

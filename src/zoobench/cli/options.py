@@ -57,6 +57,52 @@ weights_option = click.option(
     "comma-separated files (DINO: backbone,head), a directory holding the published file names, or 'random'. "
     "Default: the published file name in $ZOOBENCH_WEIGHTS, checked against the published checksum.",
 )
+run_weights_option = click.option(
+    "--weights",
+    "-w",
+    "weights",
+    multiple=True,
+    metavar="[MODEL=]PATH|random",
+    help="MODEL=PATH: that model's checkpoint (repeat it for each model). A bare PATH serves a single model; "
+    "'random' (untrained) and a directory holding the published file names serve every model. Default: the "
+    "published file names in $ZOOBENCH_WEIGHTS, checked against the published checksums.",
+)
+
+
+def split_weights(values: tuple[str, ...], models: list[str]) -> tuple[str | None, dict[str, str]]:
+    """``run``'s ``--weights``: the value every model shares (``random``, a directory, or a single model's file) and
+    each model's own (``MODEL=PATH``). A usage error for a file meant for several models, a model named twice, or
+    ``NAME=PATH`` naming no model of the run."""
+    from pathlib import Path
+
+    from zoobench.artifact import is_model_file
+
+    shared: str | None = None
+    own: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if sep and name in models:
+            if name in own:
+                raise click.BadParameter(f"{name} is given twice", param_hint="--weights")
+            own[name] = path
+        elif sep and not Path(value).exists():
+            raise click.BadParameter(f"{value!r}: {name!r} is not a model of this run", param_hint="--weights")
+        elif shared is not None:
+            raise click.BadParameter(
+                "give one value for every model (random, or a directory of the published files) and MODEL=PATH "
+                "for each model's own file", param_hint="--weights",
+            )  # fmt: skip
+        else:
+            shared = value
+    named = [m for m in models if not is_model_file(m) and m not in own]
+    if shared and shared != "random" and not Path(shared).is_dir() and len(named) > 1:
+        raise click.BadParameter(
+            f"{shared} is one model's checkpoint, and {len(named)} models would get it ({', '.join(named)}); "
+            "give it to one: --weights MODEL=PATH", param_hint="--weights",
+        )  # fmt: skip
+    return shared, own
+
+
 variant_option = click.option(
     "--preprocess",
     "variant",

@@ -51,7 +51,8 @@ class RunConfig:
 
     data: str | None = None
     labels: str | None = None
-    weights: str | None = None
+    weights: str | None = None  # every model's (random, a directory of published files, or one model's file)
+    model_weights: dict[str, str] = field(default_factory=dict)  # --weights MODEL=FILE: that model's own
     variant: str | None = None
     runtimes: list[str] = field(default_factory=lambda: ["onnxruntime"])
     precisions: list[str] = field(default_factory=lambda: ["fp32"])
@@ -69,6 +70,10 @@ class RunConfig:
     ray: str | None = None  # run the infer stage on Ray (``infer --ray``); its files are the same
     actors: int | None = None
     cpus_per_actor: float | None = None
+
+    def weights_for(self, model: str) -> str | None:
+        """The weights of ``model``: its own (``--weights MODEL=FILE``), else the run's."""
+        return self.model_weights.get(model, self.weights)
 
 
 def model_dirname(model: str) -> str:
@@ -225,7 +230,7 @@ class _ModelStages:
                 self.engine = load_engine(model)
             else:
                 self.engine = resolve_engine(
-                    model, weights=cfg.weights, variant=cfg.variant, workdir=mdir / "engine", log=self.log
+                    model, weights=cfg.weights_for(model), variant=cfg.variant, workdir=mdir / "engine", log=self.log
                 )
             self.engine_sha = file_digest(self.engine.path)
             write_json(mdir / "model.json", model_card(self.engine, self.engine_sha))
@@ -352,7 +357,7 @@ def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
     spec = get_spec(model)
     return {
         "model": spec.name,
-        "weights": resolve(spec, cfg.weights).to_dict(),
+        "weights": resolve(spec, cfg.weights_for(model)).to_dict(),
         "preprocess": spec.preprocess_for(cfg.variant).to_dict(),
     }
 
