@@ -75,4 +75,3 @@ def eval_cmd(
         emit_json(acc)
     if gate:
         check_gate(acc, strict=gate == "strict", printed=not as_json)
-

