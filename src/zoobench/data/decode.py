@@ -82,7 +82,7 @@ def _skip_reason(said: str, name: str, raw: bytes) -> str:
     """The decoder's message naming the file, never the in-memory buffer it read (``<_io.BytesIO object at 0x…>``);
     a file PIL cannot identify says what it starts with instead."""
     if "cannot identify image file" in said:
-        return f"image {name}: not an image format PIL can read (it starts with {raw[:8]!r})"
+        return f"image {name}: cannot decode (not an image format PIL can read; it starts with {raw[:8]!r})"
     return re.sub(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", repr(name), said)
 
 
