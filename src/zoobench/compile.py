@@ -188,15 +188,16 @@ LOW_AGREEMENT_PCT = 50.0
 
 
 def low_agreement_note(agreement_pct: float, random_weights: bool, calibration_kind: str | None) -> str | None:
-    """What a top-1 agreement with fp32 below :data:`LOW_AGREEMENT_PCT` means, in one sentence; None above it."""
-    if agreement_pct >= LOW_AGREEMENT_PCT:
-        return None
+    """What the top-1 agreement with fp32 means, in one sentence: always for random weights (any figure is noise),
+    else when it is below :data:`LOW_AGREEMENT_PCT`; None otherwise."""
     if random_weights:
         return (
-            f"top-1 agreement {agreement_pct:.0f}% is expected here: the model has random weights, whose logits carry "
-            "no learned signal (the classes score nearly alike), so rounding noise decides top-1; it says nothing "
-            "about this precision on trained weights"
+            f"top-1 agreement {agreement_pct:.0f}% means nothing here: the model has random weights, whose logits "
+            "carry no learned signal (the classes score nearly alike), so rounding noise decides top-1; it says "
+            "nothing about this precision on trained weights"
         )
+    if agreement_pct >= LOW_AGREEMENT_PCT:
+        return None
     if calibration_kind == "random":
         return (
             f"top-1 agreement {agreement_pct:.0f}%: calibrated on random data, the engine answers unlike fp32 on most "
