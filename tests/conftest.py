@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_engine_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's fixtures (exported once) never write into the user's engine cache."""
+    d = tmp_path_factory.mktemp("zoobench-cache-session")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZOOBENCH_CACHE", str(d))
+        yield d
+
+
+@pytest.fixture(autouse=True)
+def _isolated_engine_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has its own, empty engine cache (``$ZOOBENCH_CACHE``): no test reuses another's export."""
+    d = tmp_path_factory.mktemp("zoobench-cache")
+    monkeypatch.setenv("ZOOBENCH_CACHE", str(d))
+    return d
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 DEFAULT_BATCHES = (1, 4, 8, 16, 32, 64)
 LOG_DIR = "perf_logs"
+# The guides export with torch.onnx.export (TorchScript) at opset 11 for atc; the dynamo exporter writes opset 18
+# and cannot convert most of these models down (zoobench export would fall back to TorchScript, after trying).
+ATC_OPSET = 11
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,11 @@ def eval_line(m: AscendModel, batch: int) -> str:
     return f"zoobench eval result_bs{batch} --labels val_label.txt -o result_bs{batch}.json{ref}"
 
 
+def export_line(model: str, m: AscendModel) -> str:
+    """The export at the guides' opset, by the exporter that reaches it."""
+    return f"zoobench export {model} --opset {ATC_OPSET} --exporter torchscript -o {m.onnx}"
+
+
 def command_lines(model: str, batches: tuple[int, ...] = DEFAULT_BATCHES, soc_version: str = "Ascend310P3") -> dict:
     """Every line, per batch size, with the prep and eval lines around them."""
     m = ascend_model(model)
@@ -98,7 +106,7 @@ def command_lines(model: str, batches: tuple[int, ...] = DEFAULT_BATCHES, soc_ve
         "onnx": m.onnx,
         "input": m.input_name,
         "output": m.output_name,
-        "export": None if Path(model).suffix == ".onnx" else f"zoobench export {model} -o {m.onnx}",
+        "export": None if Path(model).suffix == ".onnx" else export_line(model, m),
         "prep": f"zoobench prep --data val/ --model {m.onnx} --format bin -o prep_dataset",
         "mkdir": f"mkdir -p {LOG_DIR}",
         "batches": per_batch,

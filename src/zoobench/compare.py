@@ -186,11 +186,14 @@ def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None =
                 rows.append({"batch_size": b, "throughput": vals, "cells": shown, "ratio": _ratios(vals)})
             bests = [best_of(p) if p else None for p in others]
             best_vals = [b[1] if b else None for b in bests]
+            precisions = [_precision(p) if p else None for p in others]
             tables.append(
                 {
                     "model": model,
                     "column": col,
                     "label": column_label(perf_a, col),
+                    "precision": precisions,
+                    "precision_note": _precision_note(labels, precisions),
                     "rows": rows,
                     "best": {
                         "batch_size": [b[0] if b else None for b in bests],
@@ -241,6 +244,25 @@ def _log_sources(label: str, p: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _precision(perf: dict[str, Any]) -> str | None:
+    """What precision a column ran at: a quoted column's (the guides' om and T4 figures are fp16), a measured
+    one's; None for imported logs (the log does not say)."""
+    if perf.get("quoted"):
+        return perf["quoted"].get("precision")
+    if perf.get("imported"):
+        return None
+    return (perf.get("runtime") or {}).get("precision")
+
+
+def _precision_note(labels: list[str], precisions: list[str | None]) -> str:
+    """A sentence when the table's columns ran at different precisions; "" when they agree (or are unknown)."""
+    known = [(lab, p) for lab, p in zip(labels, precisions) if p]
+    if len({p.split()[0] for _, p in known}) < 2:
+        return ""
+    said = ", ".join(f"{lab} {p}" for lab, p in known)
+    return f"Precision differs: {said}. The ratios compare precisions as well as hardware."
+
+
 def _ratios(vals: list[float | None]) -> list[float | None]:
     """First run over each other run: A/B, A/C, ..."""
     a = vals[0]
@@ -282,7 +304,7 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
         ]
         b = t["best"]
         rows.append(["best", *[c or "-" for c in b["cells"]], *[rfmt(v) for v in b["ratio"]]])
-        out.append(Table(headers, rows, title=f"{t['model']} · {t['label']}"))
+        out.append(Table(headers, rows, title=f"{t['model']} · {t['label']}", note=t.get("precision_note", "")))
     if not cmp["tables"]:
         out.append(Table([""], [["no model × runtime column is common to the first run and another"]]))
     if cmp.get("sources"):

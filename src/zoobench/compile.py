@@ -107,6 +107,7 @@ def compile_engine(
     meta["compile_seconds"] = round(time.perf_counter() - t0, 3)
     if precision != "fp32":
         meta["agreement"] = _agreement(source, out, runtime, precision, agreement_data or calibration, say)
+        _explain_agreement(meta["agreement"], source.random_weights, calib_info, say)
     _store_metadata(out, runtime, meta)
     from zoobench.artifact import load_engine
 
@@ -181,6 +182,40 @@ def _agreement(source: Engine, out: Path, runtime: str, precision: str, data: st
         f"(max |logit| {res['max_abs_logit']:.3g})"
     )
     return res
+
+
+LOW_AGREEMENT_PCT = 50.0
+
+
+def low_agreement_note(agreement_pct: float, random_weights: bool, calibration_kind: str | None) -> str | None:
+    """What the top-1 agreement with fp32 means, in one sentence: always for random weights (any figure is noise),
+    else when it is below :data:`LOW_AGREEMENT_PCT`; None otherwise."""
+    if random_weights:
+        return (
+            f"top-1 agreement {agreement_pct:.0f}% means nothing here: the model has random weights, whose logits "
+            "carry no learned signal (the classes score nearly alike), so rounding noise decides top-1; it says "
+            "nothing about this precision on trained weights"
+        )
+    if agreement_pct >= LOW_AGREEMENT_PCT:
+        return None
+    if calibration_kind == "random":
+        return (
+            f"top-1 agreement {agreement_pct:.0f}%: calibrated on random data, the engine answers unlike fp32 on most "
+            "images; calibrate on a few hundred real images (--calibration DIR) before trusting it"
+        )
+    return (
+        f"top-1 agreement {agreement_pct:.0f}%: this engine gives other answers than fp32 on most images; check the "
+        "calibration images (a few hundred from the task's data) before trusting it"
+    )
+
+
+def _explain_agreement(res: dict[str, Any], random_weights: bool, calib: dict[str, Any] | None, say: Any) -> None:
+    if not res.get("count"):
+        return
+    note = low_agreement_note(float(res["top1_agreement_pct"]), random_weights, (calib or {}).get("kind"))
+    if note:
+        res["warning"] = note
+        say(f"[yellow]{note}[/]")
 
 
 def _store_metadata(out: Path, runtime: str, meta: dict[str, Any]) -> None:

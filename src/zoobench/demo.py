@@ -50,7 +50,8 @@ def do_demo(outdir: str, *, seconds: float = 0.7) -> dict[str, Any]:
     and ``zoobench compare`` read it like any other run.
     """
     from zoobench.console import make_console
-    from zoobench.run.chain import RunConfig, model_dirname, run_models
+    from zoobench.models import slug
+    from zoobench.run.chain import RunConfig, run_models
 
     console = make_console()
     out = Path(outdir)
@@ -61,8 +62,8 @@ def do_demo(outdir: str, *, seconds: float = 0.7) -> dict[str, Any]:
     cfg = RunConfig(data=str(images), labels=str(labels), batch_sizes=[1, 8], infer_batch_size=8, seconds=seconds)
     status = run_models([DEMO_MODEL], out, cfg, command=f"zoobench demo -o {outdir}")[DEMO_MODEL]
     if status == "error":
-        raise ZoobenchError(f"the demo run failed; see {out / model_dirname(DEMO_MODEL) / 'stages.json'}")
-    mdir = out / model_dirname(DEMO_MODEL)
+        raise ZoobenchError(f"the demo run failed; see {out / slug(DEMO_MODEL) / 'stages.json'}")
+    mdir = out / slug(DEMO_MODEL)
     acc = _print_results(console, mdir, labels)
     elapsed = time.perf_counter() - t0
     console.print(f"run directory: {out} (report: {out / 'report.html'}; `zoobench report {out}`) — {elapsed:.0f}s")

@@ -124,3 +124,8 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, ZoobenchError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+class UsageError(ZoobenchError):
+    """An option value that is wrong whatever is on disk (an unknown preprocessing variant, runtime, ...): the
+    CLI exits 2, as for click's own usage errors, and nothing has been created."""

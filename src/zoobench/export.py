@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -48,6 +49,7 @@ class ExportResult:
     seconds: float
     parity: Parity | None
     weights: dict[str, Any]
+    note: str = ""  # e.g. why another exporter wrote the file than the one asked for
 
 
 def export_model(
@@ -78,7 +80,7 @@ def export_model(
     tmp = out.with_name(f".{out.name}.tmp")
     t0 = time.perf_counter()
     try:
-        _torch_export(model, spec, tmp, preprocess, opset, exporter)
+        exporter, note = _export_at_opset(model, spec, tmp, preprocess, opset, exporter)
         onnx_model = onnx.load(str(tmp))
         onnx_model = _fix_io(onnx_model, spec)
         simplified = False
@@ -101,13 +103,44 @@ def export_model(
             )
         set_metadata(onnx_model, {"parity": asdict(parity)})
         onnx_model = _with_input(onnx_model, preprocess, input_dtype, simplify)
+        _check_opset(onnx_model, opset, exporter)
         onnx.save(onnx_model, str(tmp))
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
     return ExportResult(
-        str(out), spec.name, opset, exporter, simplified, time.perf_counter() - t0, parity, weights_info
+        str(out), spec.name, opset, exporter, simplified, time.perf_counter() - t0, parity, weights_info, note
     )
+
+
+def onnx_opset(onnx_model: Any) -> int | None:
+    """The version of the default ONNX domain the file imports (what ``atc`` and every runtime read)."""
+    return next((int(o.version) for o in onnx_model.opset_import if o.domain in ("", "ai.onnx")), None)
+
+
+def _export_at_opset(
+    model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess, opset: int, exporter: str
+) -> tuple[str, str]:
+    """Export into ``tmp`` at exactly ``opset``. The dynamo exporter writes opset 18 and converts it down, which
+    fails for many models below 18 (it then leaves 18): the TorchScript exporter is used instead, and the
+    returned note says so. Returns the exporter that wrote the file and that note ("" when none)."""
+    import onnx
+
+    _torch_export(model, spec, tmp, preprocess, opset, exporter)
+    got = onnx_opset(onnx.load(str(tmp), load_external_data=False))
+    if got == opset or exporter != "dynamo":
+        return exporter, ""
+    _torch_export(model, spec, tmp, preprocess, opset, "torchscript")
+    note = f"the dynamo exporter cannot write opset {opset} for {spec.name} (it wrote {got})"
+    note += ": used the TorchScript exporter"
+    return "torchscript", note
+
+
+def _check_opset(onnx_model: Any, opset: int, exporter: str) -> None:
+    """The file must have the opset it claims (its metadata says ``opset``)."""
+    got = onnx_opset(onnx_model)
+    if got != opset:
+        raise ExportError(f"the {exporter} exporter wrote opset {got}, not the {opset} asked for; try another --opset")
 
 
 def _check_choices(input_dtype: str, exporter: str) -> None:
@@ -131,7 +164,7 @@ def _torch_export(model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess
         "opset_version": opset,
     }
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _quiet_loggers():
             warnings.simplefilter("ignore")
             if exporter == "dynamo":
                 batch = torch.export.Dim("batch", min=1, max=4096)
@@ -144,6 +177,21 @@ def _torch_export(model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess
                 torch.onnx.export(model, (dummy,), str(tmp), dynamic_axes=axes, dynamo=False, **names)
     except Exception as exc:
         raise ExportError(f"torch.onnx.export ({exporter}) failed for {spec.name}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _quiet_loggers(names: tuple[str, ...] = ("onnxscript", "torch.onnx")) -> Any:
+    """The exporters log their own failures (a failed opset conversion: a whole traceback) at WARNING; zoobench
+    checks the file and says what happened in one line instead."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def _with_input(onnx_model: Any, preprocess: Preprocess, input_dtype: str, simplify: bool) -> Any:
@@ -224,7 +272,8 @@ def resolve_engine(
 ) -> Engine:
     """Use an ONNX file as it is, or export a model name into ``workdir/<name>.onnx``.
 
-    An existing export in ``workdir`` is reused when its weights and preprocessing are the same.
+    An existing export in ``workdir`` is reused when its weights and preprocessing are the same; else one made for
+    another directory, from the engine cache (:mod:`zoobench.engine_cache`), when everything that made it is.
     """
     if is_model_file(model_or_file):
         if weights:
@@ -232,29 +281,53 @@ def resolve_engine(
         return load_engine(model_or_file)
     if model_or_file.lower().endswith(MODEL_SUFFIXES):
         raise ModelNotFoundError(f"no such file: {model_or_file}")
-    from zoobench.export import export_model
     from zoobench.models import get_spec, slug
     from zoobench.models.weights import build_model, resolve
 
+    say = log or (lambda _msg: None)
     spec = get_spec(model_or_file)
     pp = spec.preprocess_for(variant)
     resolved = resolve(spec, weights)
-    safe = slug(spec.name)
-    out = Path(workdir) / f"{safe}.onnx"
-    if out.is_file():
-        try:
-            eng = load_engine(str(out))
-            if eng.metadata.get("weights") == resolved.to_dict() and eng.preprocess == pp:
-                if log:
-                    log(f"reusing {out} (same weights and preprocessing)")
-                return eng
-        except Exception:  # a stale or foreign file: export again
-            pass
-    if log:
-        log(f"exporting {spec.name} ({resolved.describe()}) -> {out}")
+    out = Path(workdir) / f"{slug(spec.name)}.onnx"
+    if _same_export(out, resolved.to_dict(), pp):
+        say(f"reusing {out} (same weights and preprocessing)")
+        return load_engine(str(out))
+    key_path = _cache_entry(spec.name, resolved.to_dict(), pp, exporter)
+    if _same_export(key_path, resolved.to_dict(), pp):
+        from zoobench.engine_cache import fetch
+
+        fetch(key_path, out)
+        say(f"reusing the export cached as {key_path} (same weights sha256, opset, exporter, preprocessing) -> {out}")
+        return load_engine(str(out))
+    say(f"exporting {spec.name} ({resolved.describe()}) -> {out}")
     model, resolved = build_model(spec, weights, resolved)
-    export_model(model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), exporter=exporter)
+    res = export_model(model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), exporter=exporter)
+    if res.note:
+        say(f"note: {res.note}")
+    from zoobench.engine_cache import store
+
+    why = store(out, key_path)
+    if why:
+        say(why)
     return load_engine(str(out))
+
+
+def _same_export(path: Path, weights: dict[str, Any], pp: Preprocess) -> bool:
+    """``path`` is a readable export of these weights and this preprocessing (a stale or foreign file is not)."""
+    if not path.is_file():
+        return False
+    try:
+        eng = load_engine(str(path))
+    except Exception:  # a stale or foreign file: export again
+        return False
+    return bool(eng.metadata.get("weights") == weights and eng.preprocess == pp)
+
+
+def _cache_entry(name: str, weights: dict[str, Any], pp: Preprocess, exporter: str) -> Path:
+    from zoobench.engine_cache import cached_path, engine_key
+
+    made = {"opset": DEFAULT_OPSET, "exporter": exporter, "input_dtype": "float32"}
+    return cached_path(name, engine_key(name, weights, pp.hash(), **made))
 
 
 def uint8_engine(engine: Engine, *, log: Any = None) -> Engine:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoobench.errors import ModelNotFoundError
+from zoobench.errors import ModelNotFoundError, UsageError
 from zoobench.models import Preprocess, get_spec, list_specs
 
 SEEDS = {
@@ -32,7 +32,7 @@ def test_modelzoo_variants_are_the_seeds_pipelines() -> None:
         zoo = get_spec(name).preprocess_for("modelzoo")
         assert (zoo.resize_mode, zoo.resize, zoo.crop_size) == ("squash", 256, (224, 224))
         assert get_spec(name).preprocess.resize_mode == "shorter"
-    with pytest.raises(ValueError, match="no preprocessing variant"):
+    with pytest.raises(UsageError, match="no preprocessing variant"):
         x.preprocess_for("nope")
 
 

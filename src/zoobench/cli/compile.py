@@ -6,6 +6,7 @@ import click
 
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
+    runtime_choice,
     weights_option,
 )
 from zoobench.console import make_console
@@ -16,7 +17,7 @@ from zoobench.console import make_console
 @click.option(
     "--runtime",
     "-r",
-    type=click.Choice(["onnxruntime", "openvino", "tensorrt"]),
+    type=runtime_choice(compiles=True),
     default="onnxruntime",
     show_default=True,
 )

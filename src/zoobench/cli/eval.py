@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
+    check_gate,
     gate_option,
     reference_option,
     tolerance_option,
@@ -74,16 +74,4 @@ def eval_cmd(
     if as_json:
         emit_json(acc)
     if gate:
-        check_gate(acc, strict=gate == "strict")
-
-
-def check_gate(acc: dict[str, Any], *, strict: bool) -> None:
-    """Exit 1 on a conclusive failure (and, strict, on an undecided gate); warn on an inconclusive one."""
-    verdict = acc.get("gate")
-    reason = acc.get("gate_reason") or "no reference to gate against"
-    if verdict == "fail":
-        raise click.ClickException(f"accuracy gate failed: {reason}")
-    if verdict != "pass":
-        if strict:
-            raise click.ClickException(f"accuracy gate not passed (strict): {reason}")
-        click.echo(f"Warning: accuracy gate not decided: {reason}", err=True)
+        check_gate(acc, strict=gate == "strict", printed=not as_json)

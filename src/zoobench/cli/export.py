@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -85,14 +86,21 @@ def export(
     if as_json:
         emit_json(asdict(res))
         return
+    _say(console, res, spec, pp.input_size, input_kind, resolved.describe())
+
+
+def _say(console: Any, res: Any, spec: Any, size: tuple[int, ...], input_kind: str, weights: str) -> None:
+    """The export's lines: a note (another exporter reached the opset), the file and its IO, weights, parity."""
     p = res.parity
     assert p is not None
+    if res.note:
+        console.print(f"note: {res.note}", markup=False)
     console.print(
-        f"[bold]{res.path}[/]  {spec.input_name}\\[batch,{','.join(map(str, pp.input_size))}]"
+        f"[bold]{res.path}[/]  {spec.input_name}\\[batch,{','.join(map(str, size))}]"
         f"{' uint8 (normalized inside)' if input_kind == 'uint8' else ''} -> "
-        f"{spec.output_name}\\[batch,{spec.num_classes}]  opset {opset} ({exporter}), {res.seconds:.1f}s"
+        f"{spec.output_name}\\[batch,{spec.num_classes}]  opset {res.opset} ({res.exporter}), {res.seconds:.1f}s"
     )
-    console.print(f"weights: {resolved.describe()}")
+    console.print(f"weights: {weights}")
     console.print(
         f"parity vs PyTorch (batch {p.batch_size}): max |diff| {p.max_abs_diff:.3g} "
         f"(relative {p.rel_diff:.2g}), top-1 agreement {p.top1_agreement:.0%}  "

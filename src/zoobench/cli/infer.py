@@ -8,9 +8,13 @@ import click
 
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
+    check_gate,
+    check_model,
+    gate_option,
     infer_chunk_option,
     limit_option,
     ray_options,
+    runtime_choice,
     variant_option,
     weights_option,
     workers_option,
@@ -43,7 +47,7 @@ from zoobench.cli.options import (
     help="Images per runtime call [default: 16 on CPU runtimes, 64 on GPU runtimes]. Same batch size, same results: "
     "a --ray run matches a local run of the same batch size byte for byte.",
 )
-@click.option("--runtime", default="onnxruntime", show_default=True)
+@click.option("--runtime", type=runtime_choice(), default="onnxruntime", show_default=True, help="The runtime.")
 @click.option("--threads", type=int, default=None, help="Runtime threads (default: the runtime's own).")
 @limit_option
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
@@ -58,26 +62,35 @@ from zoobench.cli.options import (
 @infer_chunk_option
 @ray_options
 @click.option("--no-resume", is_flag=True, help="Discard finished chunks of an interrupted run.")
+@gate_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @friendly
-def infer(model: str, data: str, no_resume: bool, as_json: bool, **opts: Any) -> None:
+def infer(model: str, data: str, no_resume: bool, gate: str | None, as_json: bool, **opts: Any) -> None:
     """Offline inference of MODEL (a model name or an exported .onnx) over an image folder or a prep cache.
 
     Writes OUTDIR/predictions.csv (top-5 ids and probabilities per image), OUTDIR/summary.json
     (counts, stage timings, runtime, environment) and OUTDIR/skipped.csv when images were skipped.
-    With --labels (or class folders), also runs `eval` into OUTDIR. An interrupted run rerun with the
+    With --labels (or class folders), also runs `eval` into OUTDIR and prints the gate's verdict; as with `eval`,
+    --gate makes a conclusive failure exit 1 (--gate strict: also an undecided gate). An interrupted run rerun with the
     same arguments resumes from its finished chunks (kept in OUTDIR/.partial). With --ray the same
     batches run on a Ray cluster, and the same files are written (summary.json adds where they ran).
 
     \b
     Examples:
       zoobench infer wrn.onnx --data val/ --labels val_label.txt -o out/      # JPEGs, decoded in workers
+      zoobench infer wrn.onnx --data val/ --labels val_label.txt --gate       # exit 1 if the gate fails
       zoobench infer wrn.u8.onnx --data cache/ -b 32 -o out/                  # a prep cache, uint8 engine
       zoobench infer mnasnet1_0 --weights random --data photos/ --dump txt    # ais_bench-style dumps too
       zoobench infer wrn.onnx --data /shared/val --ray auto -o out/           # on the Ray cluster
     """
     from zoobench.infer.stage import do_infer
 
+    check_model(model, opts["weights"], opts["variant"])  # before OUTDIR is created
     summary = do_infer(model, data, quiet=as_json, resume=not no_resume, **opts)
     if as_json:
         emit_json(summary)
+    if gate:
+        acc = summary.get("accuracy")
+        if acc is None:
+            raise click.UsageError("--gate needs labels to score against: --labels FILE, or class folders")
+        check_gate(acc, strict=gate == "strict", printed=not as_json)

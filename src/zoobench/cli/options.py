@@ -57,6 +57,52 @@ weights_option = click.option(
     "comma-separated files (DINO: backbone,head), a directory holding the published file names, or 'random'. "
     "Default: the published file name in $ZOOBENCH_WEIGHTS, checked against the published checksum.",
 )
+run_weights_option = click.option(
+    "--weights",
+    "-w",
+    "weights",
+    multiple=True,
+    metavar="[MODEL=]PATH|random",
+    help="MODEL=PATH: that model's checkpoint (repeat it for each model). A bare PATH serves a single model; "
+    "'random' (untrained) and a directory holding the published file names serve every model. Default: the "
+    "published file names in $ZOOBENCH_WEIGHTS, checked against the published checksums.",
+)
+
+
+def split_weights(values: tuple[str, ...], models: list[str]) -> tuple[str | None, dict[str, str]]:
+    """``run``'s ``--weights``: the value every model shares (``random``, a directory, or a single model's file) and
+    each model's own (``MODEL=PATH``). A usage error for a file meant for several models, a model named twice, or
+    ``NAME=PATH`` naming no model of the run."""
+    from pathlib import Path
+
+    from zoobench.artifact import is_model_file
+
+    shared: str | None = None
+    own: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if sep and name in models:
+            if name in own:
+                raise click.BadParameter(f"{name} is given twice", param_hint="--weights")
+            own[name] = path
+        elif sep and not Path(value).exists():
+            raise click.BadParameter(f"{value!r}: {name!r} is not a model of this run", param_hint="--weights")
+        elif shared is not None:
+            raise click.BadParameter(
+                "give one value for every model (random, or a directory of the published files) and MODEL=PATH "
+                "for each model's own file", param_hint="--weights",
+            )  # fmt: skip
+        else:
+            shared = value
+    named = [m for m in models if not is_model_file(m) and m not in own]
+    if shared and shared != "random" and not Path(shared).is_dir() and len(named) > 1:
+        raise click.BadParameter(
+            f"{shared} is one model's checkpoint, and {len(named)} models would get it ({', '.join(named)}); "
+            "give it to one: --weights MODEL=PATH", param_hint="--weights",
+        )  # fmt: skip
+    return shared, own
+
+
 variant_option = click.option(
     "--preprocess",
     "variant",
@@ -75,6 +121,74 @@ tolerance_option = click.option(
     "--tolerance", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
     help="Allowed |top-1 - reference|, percentage points.",
 )  # fmt: skip
+
+
+def check_gate(acc: dict[str, Any], *, strict: bool, printed: bool) -> None:
+    """Exit 1 on a conclusive failure (and, strict, on an undecided gate); warn on an inconclusive one.
+
+    ``printed``: the verdict's line (``gate: FAIL — …``) is already on the terminal, so a failure exits 1 without
+    saying it a second time.
+    """
+    verdict = acc.get("gate")
+    reason = acc.get("gate_reason") or "no reference to gate against"
+    if verdict == "fail":
+        if printed:
+            raise click.exceptions.Exit(1)
+        raise click.ClickException(f"accuracy gate failed: {reason}")
+    if verdict != "pass":
+        if strict:
+            raise click.ClickException(f"accuracy gate not passed (strict): {reason}")
+        click.echo(f"Warning: accuracy gate not decided: {reason}", err=True)
+
+
+def runtime_choice(compiles: bool = False) -> click.Choice:
+    """The registered runtimes (``zoobench.runtimes.RUNTIMES``), as a click choice: a name that is not one of them
+    is a usage error (exit 2) that lists them, and ``--help`` shows them. ``compiles``: only those that compile
+    artifacts."""
+    from zoobench.runtimes import RUNTIMES
+
+    return click.Choice([s.name for s in RUNTIMES.values() if s.suffix or not compiles])
+
+
+def check_model(model: str, weights: str | None, variant: str | None) -> None:
+    """What a verb checks before it creates its output directory: the model (a known name, or a model file that
+    loads), its preprocessing variant, and its weights (found, and a dry load into the architecture: a truncated
+    file or another architecture's checkpoint is one line, and nothing is created)."""
+    from zoobench.artifact import MODEL_SUFFIXES, is_model_file, load_engine
+    from zoobench.errors import ModelNotFoundError, UsageError
+
+    if is_model_file(model):
+        if weights:
+            raise UsageError("--weights applies to a model name, not to a model file")
+        load_engine(model)
+        return
+    if model.lower().endswith(MODEL_SUFFIXES):
+        raise ModelNotFoundError(f"no such file: {model}")
+    from zoobench.models import get_spec
+    from zoobench.models.weights import check_weights
+
+    spec = get_spec(model)
+    spec.preprocess_for(variant)
+    check_weights(spec, weights)
+
+
+def check_variant(models: list[str], variant: str | None) -> None:
+    """``--preprocess VARIANT`` names a variant of every model given by name (a usage error otherwise); an unknown
+    model is left to the model checks, which name every problem at once."""
+    from zoobench.artifact import is_model_file
+    from zoobench.errors import ModelNotFoundError
+    from zoobench.models import get_spec
+
+    for model in models:
+        if not variant or is_model_file(model):
+            continue
+        try:
+            spec = get_spec(model)
+        except ModelNotFoundError:
+            continue
+        spec.preprocess_for(variant)
+
+
 gate_option = click.option(
     "--gate",
     type=click.Choice(["normal", "strict"]),

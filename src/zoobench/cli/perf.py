@@ -10,6 +10,7 @@ from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     int_list,
     name_list,
+    runtime_choice,
     timing_options,
     weights_option,
 )
@@ -28,7 +29,10 @@ from zoobench.cli.options import (
     help="Batch sizes, comma-separated, e.g. 1,4,8,16,32,64.",
 )
 @click.option("--runtimes", "runtimes", default=None, help="Runtimes, comma-separated (default: --runtime).")
-@click.option("--runtime", default="onnxruntime", show_default=True, help="The runtime when --runtimes is not given.")
+@click.option(
+    "--runtime", type=runtime_choice(), default="onnxruntime", show_default=True,
+    help="The runtime when --runtimes is not given.",
+)  # fmt: skip
 @click.option(
     "--precisions",
     "precisions",

@@ -11,15 +11,17 @@ import click
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     PRECISIONS,
+    check_variant,
     int_list,
     limit_option,
     name_list,
     ray_options,
     reference_option,
+    run_weights_option,
+    split_weights,
     timing_options,
     tolerance_option,
     variant_option,
-    weights_option,
 )
 
 RUN_HELP = """Every stage for each MODEL into one run directory: export → compile → prep → infer → eval → perf → report.
@@ -47,6 +49,7 @@ Examples:
   zoobench run efficientnet_lite0 --data photos/ --labels labels.txt -b 1,8 -o run1
   zoobench run mnasnet1_0 --weights random --data photos/ -o run2     # the data path, not gated
   zoobench run wide_resnet50_2 --weights my_finetune.pth --data val/ --labels val_label.txt --reference 79.2,94.6
+  zoobench run wide_resnet50_2 mnasnet1_0 -w wide_resnet50_2=wrn_ft.pth -w mnasnet1_0=mnas_ft.pth --data val/
   zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
   zoobench run mnasnet1_0 --data /shared/val --labels val_label.txt --ray auto -o run3   # infer on the cluster
 """
@@ -56,7 +59,7 @@ Examples:
 @click.argument("models", nargs=-1, required=True)
 @click.option("--data", type=click.Path(exists=True, file_okay=False), help="Image folder (flat or class folders).")
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="val_label.txt-style labels file.")
-@weights_option
+@run_weights_option
 @variant_option
 @click.option("--runtimes", default="onnxruntime", show_default=True, help="Comma-separated runtimes for perf.")
 @click.option("--precisions", default="fp32", show_default=True, help="Comma-separated precisions for perf.")
@@ -77,14 +80,17 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
     from zoobench.runtimes import RUNTIMES
 
     runtimes, precisions = opts.pop("runtimes"), opts.pop("precisions")
+    opts["weights"], own = split_weights(opts.pop("weights"), list(models))
     cfg = RunConfig(
+        model_weights=own,
         runtimes=name_list(runtimes, tuple(RUNTIMES)) or ["onnxruntime"],
         precisions=name_list(precisions, PRECISIONS) or ["fp32"],
         batch_sizes=int_list(opts.pop("batch_sizes")),
         quiet=as_json,
         **opts,
     )
-    validate_models(list(models), cfg.weights)  # after the options parse, before anything is created
+    check_variant(list(models), cfg.variant)  # a usage error (exit 2) before the slower checks
+    validate_models(list(models), cfg.weights, own)  # after the options parse, before anything is created
     validate_data(cfg.data, cfg.labels, cfg.limit)
     if cfg.ray:
         from zoobench.cluster.connect import preflight

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from zoobench.cli.app import emit_json, friendly
@@ -37,6 +39,14 @@ def runtimes_cmd(as_json: bool) -> None:
             str(r["version"] or "-").split("-")[0],
             ", ".join(r["devices"]) or "-",
             ", ".join(r["precisions"]) or "-",
-            r.get("reason", "") + ("" if r["available"] else f"  ({r['install']})"),
+            _install_or_reason(r),
         )
     make_console(stderr=False).print(t)
+
+
+def _install_or_reason(r: dict[str, Any]) -> str:
+    """Why a runtime is not available, with its install command once (the reason may already give it)."""
+    reason = str(r.get("reason", ""))
+    if r["available"] or r["install"] in reason:
+        return reason
+    return f"{reason}  (install: {r['install']})" if reason else f"install: {r['install']}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import io
 import os
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -72,8 +73,16 @@ def decode_one(path: str | Path, pp: Preprocess) -> tuple[np.ndarray | None, str
         buf.name = p.name  # type: ignore[attr-defined]
         chw = to_chw_uint8(buf, pp)
     except DataError as exc:
-        return None, str(exc), t1 - t0, time.perf_counter() - t1
+        return None, _skip_reason(str(exc), p.name, raw), t1 - t0, time.perf_counter() - t1
     return chw, None, t1 - t0, time.perf_counter() - t1
+
+
+def _skip_reason(said: str, name: str, raw: bytes) -> str:
+    """The decoder's message naming the file, never the in-memory buffer it read (``<_io.BytesIO object at 0x…>``);
+    a file PIL cannot identify says what it starts with instead."""
+    if "cannot identify image file" in said:
+        return f"image {name}: cannot decode (not an image format PIL can read; it starts with {raw[:8]!r})"
+    return re.sub(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", repr(name), said)
 
 
 _RINGS: dict[str, np.memmap] = {}

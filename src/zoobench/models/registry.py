@@ -7,9 +7,10 @@ import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from zoobench.errors import ModelNotFoundError
-from zoobench.models.spec import ModelSpec, Preprocess
+from zoobench.models.spec import ModelSpec, Preprocess, WeightFile
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
@@ -89,16 +90,22 @@ def _timm_spec(model_name: str) -> ModelSpec:
     def build() -> object:
         return timm.create_model(model_name, pretrained=False, num_classes=num_classes)
 
+    hub = cfg.hf_hub_id if cfg is not None else None
+    file = (cfg.hf_hub_filename if cfg is not None else None) or "model.safetensors"
+    # timm's pretrained=True file: the Hugging Face repo of its pretrained cfg, in the Hugging Face cache
+    weights = (WeightFile(file, f"https://huggingface.co/{hub}", library=f"hf:{hub}"),) if hub else ()
     return ModelSpec(
         name=f"timm:{model_name}",
         builder=build,
         loader=None,
-        weights=(),
+        weights=weights,
         preprocess=pp,
         input_name="image",
         output_name="class",
         num_classes=num_classes,
-        description=f"timm {model_name} (weights: --weights PATH to a state dict)",
+        description=f"timm {model_name} (weights: timm's pretrained file"
+        + (f" {hub}, via the Hugging Face cache" if hub else ": none published")
+        + "; or --weights PATH)",
     )
 
 
@@ -113,13 +120,17 @@ def _torchvision_spec(model_name: str) -> ModelSpec:
     def build() -> object:
         return torchvision.models.get_model(model_name, weights=None)
 
+    published = _torchvision_weights(torchvision, model_name)
+    pp, weights, reference = published if published else (Preprocess(), (), None)
     return ModelSpec(
         name=f"torchvision:{model_name}",
         builder=build,
         loader=None,
-        weights=(),
-        preprocess=Preprocess(),
-        description=f"torchvision {model_name} (weights: --weights PATH to a state dict)",
+        weights=weights,
+        preprocess=pp,
+        reference=reference,
+        description=f"torchvision {model_name} (weights: torchvision's published file, via torch hub's cache; or "
+        "--weights PATH)",
     )
 
 
@@ -146,3 +157,26 @@ def slug(model: str) -> str:
     if model.lower().endswith(".onnx"):
         return Path(model).stem
     return model.replace(":", "_").replace("/", "_")
+
+
+def _torchvision_weights(torchvision: Any, model_name: str) -> tuple[Preprocess, tuple[WeightFile, ...], Any] | None:
+    """The model's default weights enum: its file (in torch hub's cache), its eval preprocessing and its published
+    ImageNet accuracy; None where torchvision publishes none."""
+    from zoobench.models.spec import Reference
+
+    try:
+        w = torchvision.models.get_model_weights(model_name).DEFAULT
+        t = w.transforms()
+        crop, resize = int(t.crop_size[0]), int(t.resize_size[0])
+        pp = Preprocess(input_size=(3, crop, crop), resize=resize, interpolation=t.interpolation.value,
+                        mean=tuple(t.mean), std=tuple(t.std))  # fmt: skip
+    except (ValueError, AttributeError, IndexError, TypeError):  # no weights, or a transform we do not model
+        return None
+    filename = w.url.rsplit("/", 1)[-1]
+    digest = re.search(r"-([0-9a-f]{6,})\.", filename)
+    wf = WeightFile(filename, w.url, sha256_prefix=digest.group(1) if digest else None, library="torch.hub")
+    metrics = (w.meta.get("_metrics") or {}).get("ImageNet-1K") or {}
+    ref = None
+    if "acc@1" in metrics:
+        ref = Reference(float(metrics["acc@1"]), metrics.get("acc@5"), f"torchvision {type(w).__name__}.{w.name} meta")
+    return pp, (wf,), ref

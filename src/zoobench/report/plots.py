@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.io import write_bytes
+from zoobench.models.seed_figures import DEVICE_PRECISION
 from zoobench.report.tables import column_label, throughput_by_batch
 
 
@@ -55,12 +56,39 @@ def _unstable(perf: dict[str, Any], batch: int) -> bool:
     return any(r.get("unstable") and int(r["batch_size"]) == batch for r in perf.get("results", []))
 
 
-def throughput_plot(
-    perf: dict[str, dict[str, Any]], path: Path, title: str, seed: dict[int, float] | None = None
-) -> Path:
-    """Throughput (img/s) against batch size, one line per runtime×precision (+ the seeds' NPU, dashed)."""
+def throughput_figure(
+    perf: dict[str, dict[str, Any]], title: str, seeds: dict[str, dict[int, float]] | None = None
+) -> Any:
+    """Throughput (img/s) against batch size, one line per runtime×precision. With the guides' quoted hardware
+    columns (``seeds``: device -> img/s per batch), two more panels: those columns on their own scale, and this
+    machine's first column over each of them (the table's ratio columns). Never twin axes: two scales on one plot
+    make lines that differ 100-fold seem to track each other."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    seeds = {d: fps for d, fps in (seeds or {}).items() if fps}
+    n = 3 if seeds else 1
+    fig, axes = plt.subplots(n, 1, figsize=(7.0, 4.0 * n), squeeze=False)
+    batches = _measured_panel(axes[0][0], perf)
+    axes[0][0].set_title(title + (": this machine (measured)" if seeds else ""))
+    if seeds:
+        _quoted_panel(axes[1][0], seeds)
+        _ratio_panel(axes[2][0], perf, seeds)
+        batches |= {b for fps in seeds.values() for b in fps}
+    for row in axes:
+        _batch_axis(row[0], sorted(batches))
+        _legend_below(row[0])
+    fig.tight_layout()
+    return fig
+
+
+def throughput_plot(
+    perf: dict[str, dict[str, Any]], path: Path, title: str, seeds: dict[str, dict[int, float]] | None = None
+) -> Path:
+    """:func:`throughput_figure`, saved as a PNG."""
+    return _save(throughput_figure(perf, title, seeds), path)
+
+
+def _measured_panel(ax: Any, perf: dict[str, dict[str, Any]]) -> set[int]:
+    """Our columns, with each cell's slowest..fastest round as error bars and unstable cells circled."""
     batches: set[int] = set()
     for c, p in perf.items():
         tp = throughput_by_batch(p)
@@ -76,38 +104,41 @@ def throughput_plot(
         ax.errorbar(xs, ys, yerr=yerr, marker="o", capsize=3, label=column_label(p, c) + bars)
         shaky = [b for b in xs if _unstable(p, b)]
         if shaky:
-            ax.plot(
-                shaky,
-                [tp[b] for b in shaky],
-                "o",
-                mfc="none",
-                mec="red",
-                ms=11,
-                label=f"{column_label(p, c)}: unstable (spread > 5%)",
-            )
-    if seed:
-        xs = sorted(seed)
-        ax2 = ax.twinx()
-        ax2.plot(
-            xs,
-            [seed[b] for b in xs],
-            color="grey",
-            linestyle="--",
-            marker="x",
-            label="seeds: Ascend 310P, quoted (right axis)",
-        )
-        ax2.set_ylabel("seed NPU img/s")
-        ax2.set_ylim(0, max(seed.values()) * 1.15)
-        ax2.legend(loc="upper right", fontsize=8, framealpha=0.8)
-        batches.update(xs)
-    _batch_axis(ax, sorted(batches))
+            label = f"{column_label(p, c)}: unstable (spread > 5%)"
+            ax.plot(shaky, [tp[b] for b in shaky], "o", mfc="none", mec="red", ms=11, label=label)
     ax.set_ylabel("images / s")
     top = max((v for p in perf.values() for v in _round_range(p, throughput_by_batch(p))[1].values()), default=0.0)
     top = max([top, *(v for p in perf.values() for v in throughput_by_batch(p).values())], default=1.0)
     ax.set_ylim(0, top * 1.15)
-    ax.set_title(title)
-    _legend_below(ax)
-    return _save(fig, path)
+    return batches
+
+
+def _quoted_panel(ax: Any, seeds: dict[str, dict[int, float]]) -> None:
+    """The guides' hardware columns, as the table quotes them (fp16), on their own scale."""
+    for dev, fps in seeds.items():
+        xs = sorted(fps)
+        ax.plot(xs, [fps[b] for b in xs], linestyle="--", marker="x", label=f"{dev}, {DEVICE_PRECISION.get(dev, '')}")
+    ax.set_ylabel("images / s")
+    ax.set_ylim(0, max(v for fps in seeds.values() for v in fps.values()) * 1.15)
+    ax.set_title("the guides' hardware (quoted from the guides, not measured here)")
+
+
+def _ratio_panel(ax: Any, perf: dict[str, dict[str, Any]], seeds: dict[str, dict[int, float]]) -> None:
+    """This machine's first column over each quoted column, per batch (log scale: 1 = as fast)."""
+    first = next(iter(perf.items()), None)
+    ours = throughput_by_batch(first[1]) if first else {}
+    label = column_label(first[1], first[0]) if first else ""
+    for dev, fps in seeds.items():
+        xs = [b for b in sorted(fps) if b in ours and fps[b] > 0]
+        if xs:
+            ax.plot(xs, [ours[b] / fps[b] for b in xs], marker="o", label=f"{label} / {dev}")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_ylabel("ratio (1 = as fast)")
+    ax.set_title(f"this machine's {label} over each guide column" if label else "ratio")
 
 
 def latency_plot(perf: dict[str, dict[str, Any]], path: Path, title: str) -> Path:
@@ -145,11 +176,14 @@ def latency_plot(perf: dict[str, dict[str, Any]], path: Path, title: str) -> Pat
     return _save(fig, path)
 
 
-def make_plots(perf: dict[str, dict[str, Any]], outdir: Path, model: str, seed: dict[int, float] | None) -> list[Path]:
-    """Write ``throughput.png`` and ``latency.png`` into ``outdir``; none when there is no perf result."""
+def make_plots(
+    perf: dict[str, dict[str, Any]], outdir: Path, model: str, seeds: dict[str, dict[int, float]] | None
+) -> list[Path]:
+    """Write ``throughput.png`` and ``latency.png`` into ``outdir``; none when there is no perf result. ``seeds``:
+    the guide's quoted hardware columns (device -> img/s per batch), drawn in panels of their own."""
     if not perf:
         return []
     return [
-        throughput_plot(perf, outdir / "throughput.png", f"{model}: throughput vs batch size", seed),
+        throughput_plot(perf, outdir / "throughput.png", f"{model}: throughput vs batch size", seeds),
         latency_plot(perf, outdir / "latency.png", f"{model}: latency percentiles per batch"),
     ]

@@ -7,7 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from zoobench.errors import DataError
-from zoobench.models.seed_figures import DEVICE_NAMES, DEVICES, SEED_TABLES, SeedColumn, seed_column, seed_devices
+from zoobench.models.seed_figures import (
+    DEVICE_NAMES,
+    DEVICE_PRECISION,
+    DEVICES,
+    SEED_TABLES,
+    SeedColumn,
+    seed_column,
+    seed_devices,
+)
 
 
 def seed_columns(model: str) -> dict[str, dict[int, float]]:
@@ -25,16 +33,24 @@ def seed_sources(model: str) -> str:
     return f"Quoted from {cols[0].source}, not measured here" + (f" ({notes})" if notes else "") + "."
 
 
+def precision_note(ours: list[str], devices: list[str]) -> str:
+    """A sentence when the quoted columns ran at another precision than ours (``ours``: our columns' precisions,
+    e.g. ``["fp32"]``): the ratios then compare precisions as well as hardware. "" when all agree."""
+    quoted = {d: DEVICE_PRECISION[d] for d in devices if d in DEVICE_PRECISION}
+    kinds = {p.split()[0] for p in quoted.values()}
+    if not quoted or set(ours) <= kinds:
+        return ""
+    theirs = "; ".join(f"{d} {p}" for d, p in quoted.items())
+    return (
+        f"Precision differs: the quoted columns ran in {', '.join(sorted(kinds))} ({theirs}), this machine's in "
+        f"{', '.join(dict.fromkeys(ours))}: their ratios compare precisions as well as hardware."
+    )
+
+
 def seed_best(model: str, device: str) -> tuple[int, float] | None:
     """The guide's best-batch row for ``device`` (batch, img/s), else its highest figure; None without a column."""
     col = seed_column(model, device)
     return col.best_row() if col else None
-
-
-def seed_fps(model: str) -> dict[int, float]:
-    """The column the plot draws beside ours: the 310P where the guide has one, else its first column."""
-    cols = seed_columns(model)
-    return cols.get("310P") or next(iter(cols.values()), {})
 
 
 def quote_text(value: float) -> str:
@@ -56,7 +72,12 @@ def _seed_perf(model: str, col: SeedColumn) -> dict[str, Any]:
             "best": {"seeds": {"batch_size": best_bs, "throughput_img_s": best_v, "tied": []}},
         },
         "environment": {"cpu": f"{DEVICE_NAMES[col.device]}; quoted from the guides, not measured", "versions": {}},
-        "quoted": {"device": col.device, "source": col.source, "note": col.note},
+        "quoted": {
+            "device": col.device,
+            "source": col.source,
+            "note": col.note,
+            "precision": DEVICE_PRECISION.get(col.device),
+        },
     }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.perf.table import best_of_file, cell_text
-from zoobench.report.seeds import seed_best, seed_sources
+from zoobench.report.seeds import precision_note, seed_best, seed_sources
 
 NA = "-"
 
@@ -174,7 +174,7 @@ def gate_text(acc: dict[str, Any]) -> str:
     if gate == "inconclusive":
         need = acc.get("images_needed")
         return f"inconclusive (n={acc.get('count', '?')}" + (f"; ~{need:,} images needed)" if need else ")")
-    return {"pass": "PASS", "fail": "FAIL"}.get(gate or "", "no reference")
+    return {"pass": "PASS", "fail": "FAIL"}.get(gate or "", "no-reference")  # the word `zoobench run` prints
 
 
 def accuracy_table(run: ModelRun) -> Table | None:
@@ -256,6 +256,9 @@ def perf_table(
     )
     if seeds:
         note += " " + seed_sources(model)
+        ours = [str((perf[c].get("runtime") or {}).get("precision", "fp32")) for c in cols]
+        extra = precision_note(ours[:1], list(seeds))  # the ratio columns are of the first column
+        note += f" {extra}" if extra else ""
     return Table(headers, rows, title="Performance (throughput, images/s)", note=note)
 
 

@@ -40,10 +40,10 @@ from zoobench.run.card import model_card
 from zoobench.run.faults import error_report, say_not_run, stopped
 from zoobench.run.ledger import StageBook, listing_hash
 
-# Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few
-# images to decide the gate; "not-gated": random weights (accuracy measured as a data path, not a verdict).
+# Model statuses; the run's exit code is 0 only when none is "failed" or "error". "inconclusive": too few images to
+# decide the gate; "not-gated": random weights (accuracy measured, not a verdict); "no-labels": accuracy not measured.
 PASSED, FAILED, ERROR, PERF_ONLY, NO_GATE = "passed", "failed", "error", "perf-only", "no-reference"
-INCONCLUSIVE, NOT_GATED = "inconclusive", "not-gated (random weights)"
+INCONCLUSIVE, NOT_GATED, NO_LABELS = "inconclusive", "not-gated (random weights)", "no-labels"
 
 
 @dataclass
@@ -52,7 +52,8 @@ class RunConfig:
 
     data: str | None = None
     labels: str | None = None
-    weights: str | None = None
+    weights: str | None = None  # every model's (random, a directory of published files, or one model's file)
+    model_weights: dict[str, str] = field(default_factory=dict)  # --weights MODEL=FILE: that model's own
     variant: str | None = None
     runtimes: list[str] = field(default_factory=lambda: ["onnxruntime"])
     precisions: list[str] = field(default_factory=lambda: ["fp32"])
@@ -71,9 +72,8 @@ class RunConfig:
     actors: int | None = None
     cpus_per_actor: float | None = None
 
-
-def model_dirname(model: str) -> str:
-    return slug(model)
+    def weights_for(self, model: str) -> str | None:  # its own (--weights MODEL=FILE), else the run's
+        return self.model_weights.get(model, self.weights)
 
 
 def _report_inputs(mdir: Path) -> dict[str, str]:
@@ -141,7 +141,7 @@ def _perf_column(
 def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], None]) -> str:
     """All stages of one model; returns its status. Errors are recorded, not raised, but for a full disk
     (:class:`NoSpaceError`, after recording it as far as the disk lets): the next models would fail the same way."""
-    mdir = rundir / model_dirname(model)
+    mdir = rundir / slug(model)
     mdir.mkdir(parents=True, exist_ok=True)
     book = StageBook(mdir, model)
     no_space: Exception | None = None
@@ -213,14 +213,14 @@ class _ModelStages:
 
         model, cfg, mdir = self.model, self.cfg, self.mdir
         given = is_model_file(model)
-        engine_rel = f"engine/{model_dirname(model)}.onnx"
+        engine_rel = f"engine/{slug(model)}.onnx"
 
         def export() -> tuple[list[str], str]:
             if given:
                 self.engine = load_engine(model)
             else:
                 self.engine = resolve_engine(
-                    model, weights=cfg.weights, variant=cfg.variant, workdir=mdir / "engine", log=self.log
+                    model, weights=cfg.weights_for(model), variant=cfg.variant, workdir=mdir / "engine", log=self.log
                 )
             self.engine_sha = file_digest(self.engine.path)
             write_json(mdir / "model.json", model_card(self.engine, self.engine_sha))
@@ -330,8 +330,8 @@ class _ModelStages:
         acc_path = self.mdir / "infer" / "accuracy.json"
         if acc is None and self.cfg.labels and acc_path.is_file():  # eval was up to date: an earlier run's
             acc = json.loads(acc_path.read_text(encoding="utf-8"))
-        gate = str((acc or {}).get("gate"))
-        return {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}.get(gate, NO_GATE)
+        verdicts = {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}
+        return NO_LABELS if acc is None else verdicts.get(str(acc.get("gate")), NO_GATE)
 
 
 def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
@@ -345,7 +345,7 @@ def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
     spec = get_spec(model)
     return {
         "model": spec.name,
-        "weights": resolve(spec, cfg.weights).to_dict(),
+        "weights": resolve(spec, cfg.weights_for(model)).to_dict(),
         "preprocess": spec.preprocess_for(cfg.variant).to_dict(),
     }
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from zoobench.errors import ZoobenchError
 
 
-def validate_models(models: list[str], weights: str | None) -> None:
-    """Every model resolves (a registry name or a model file with metadata) and has its weights; one line
-    naming each that does not. Run before the run directory is created."""
+def validate_models(models: list[str], weights: str | None, per_model: dict[str, str] | None = None) -> None:
+    """Every model resolves (a registry name or a model file with metadata) and has its weights (``per_model``:
+    a model's own, else ``weights``); one line naming each that does not. Run before the run directory is created."""
     from zoobench.artifact import is_model_file, load_engine
     from zoobench.models import get_spec
     from zoobench.models.weights import check_weights
@@ -21,7 +21,8 @@ def validate_models(models: list[str], weights: str | None) -> None:
             if is_model_file(model):
                 load_engine(model)
             else:
-                check_weights(get_spec(model), weights)  # resolves, and a dry load: the keys must fit
+                own = (per_model or {}).get(model, weights)
+                check_weights(get_spec(model), own)  # resolves, and a dry load: the keys must fit
         except ZoobenchError as exc:
             said = " ".join(str(exc).split())
             problems.append(said if said.startswith(f"{model}:") else f"{model}: {said}")
