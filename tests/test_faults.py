@@ -389,3 +389,28 @@ def test_a_second_infer_into_a_busy_directory_waits_for_the_first(
         assert not (out / "predictions.csv").exists()  # it waits before it writes anything final
     assert p.wait(timeout=300) == 0
     assert (out / "predictions.csv").is_file()
+
+
+def test_export_on_a_full_disk_is_the_one_line_with_its_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exporter wraps the OS error in its own; zoobench finds it and gives the path and what to do."""
+    import errno
+    import types
+
+    torch = pytest.importorskip("torch")
+    from zoobench.errors import os_error_line
+    from zoobench.export import _torch_export
+
+    def full_disk(*_a: object, **_k: object) -> None:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as exc:
+            raise RuntimeError("serialization failed") from exc
+
+    monkeypatch.setattr(torch.onnx, "export", full_disk)
+    spec = types.SimpleNamespace(name="m", input_name="image", output_name="class")
+    pp = types.SimpleNamespace(input_size=(3, 8, 8))
+    with pytest.raises(OSError) as info:
+        _torch_export(torch.nn.Identity(), spec, tmp_path / "m.onnx.tmp", pp, 18, "torchscript")  # type: ignore[arg-type]
+    line = os_error_line(info.value)
+    assert info.value.errno == errno.ENOSPC and line is not None
+    assert line.startswith(f"{tmp_path / 'm.onnx.tmp'}: no space left on the device (") and "free some space" in line

@@ -176,7 +176,21 @@ def _torch_export(model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess
                 axes = {spec.input_name: {0: "batch"}, spec.output_name: {0: "batch"}}
                 torch.onnx.export(model, (dummy,), str(tmp), dynamic_axes=axes, dynamo=False, **names)
     except Exception as exc:
+        fault = _os_fault(exc)
+        if fault is not None:  # a full disk or a read-only one: the CLI's one line with the path and what to do
+            raise OSError(fault.errno, fault.strerror, str(fault.filename or tmp)) from exc
         raise ExportError(f"torch.onnx.export ({exporter}) failed for {spec.name}: {exc}") from exc
+
+
+def _os_fault(exc: BaseException | None) -> OSError | None:
+    """The OS error a user can fix (no space, read-only, ...) behind an exporter's own exception, if any."""
+    from zoobench.errors import os_error_line
+
+    while exc is not None:
+        if isinstance(exc, OSError) and os_error_line(exc) is not None:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 @contextlib.contextmanager
