@@ -55,14 +55,8 @@ def friendly(fn: F) -> F:
             raise click.UsageError(str(exc), click.get_current_context(silent=True)) from exc
         except ZoobenchError as exc:
             raise click.ClickException(str(exc)) from exc
-        except ModuleNotFoundError as exc:
-            line = missing_package(exc)
-            if line is None:
-                click.echo(BUG_LINE, err=True)
-                raise
-            raise click.ClickException(line) from exc
-        except OSError as exc:
-            line = os_error_line(exc)
+        except (ModuleNotFoundError, OSError) as exc:
+            line = missing_package(exc) if isinstance(exc, ModuleNotFoundError) else os_error_line(exc)
             if line is None:
                 click.echo(BUG_LINE, err=True)
                 raise
