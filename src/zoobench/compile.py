@@ -67,6 +67,7 @@ def compile_engine(
     calibration_limit: int = 300,
     log: Any = None,
     input_dtype: str | None = None,
+    accuracy_control: dict[str, Any] | None = None,
 ) -> Engine:
     """Compile ``model`` (a name, an .onnx file or an :class:`Engine`) for ``runtime`` at ``precision``.
 
