@@ -23,7 +23,8 @@ Stages, in order: ``export``, ``compile``, ``prep``, ``infer``, ``eval``, ``scor
 preprocessing, engine file sha256, data folder listing (names, sizes, mtimes), labels sha256, perf parameters,
 the JSON a report reads) equals the recorded one and its outputs exist. ``stages.json`` is written
 atomically after every stage, so an interrupted run resumes at the first stage that did not finish. One
-model failing does not stop the others. ``--weights random`` runs every stage (the data path is measured) but does not gate accuracy.
+model failing does not stop the others. ``--weights random`` runs every stage (the data path is measured)
+but does not gate accuracy.
 """
 
 from __future__ import annotations
