@@ -81,7 +81,9 @@ class MaxDrop:
         return self.value * reference_top1_pct / 100 if self.relative else self.value
 
     def text(self) -> str:
-        return f"{self.value:g}%" if self.relative else f"{self.value:g} points"
+        if self.relative:
+            return f"{self.value:g}% of fp32's top-1"
+        return f"{self.value:g} point" + "s" * (self.value != 1)
 
 
 def parse_max_drop(text: str | float) -> MaxDrop:

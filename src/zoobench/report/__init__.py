@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.io import write_text
+from zoobench.report.accuracy import (
+    accuracy_speed_plot,
+    accuracy_speed_table,
+    engines_table,
+    has_columns,
+    load_columns,
+    recommendation,
+)
 from zoobench.report.html import render_html
 from zoobench.report.markdown import render_md
 from zoobench.report.plots import make_plots
@@ -37,6 +45,7 @@ __all__ = ["model_dirs", "write_model_report", "write_run_report"]
 
 Block = tuple[Any, ...]
 PLOTS = ("throughput.png", "latency.png")
+ACCURACY_PLOT = "accuracy_speed.png"
 
 
 def model_dirs(rundir: Path) -> list[Path]:
@@ -71,6 +80,7 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
         )
     else:
         blocks.append(("warn", "Accuracy was not measured in this run."))
+    blocks += accuracy_blocks(run)
     missing = unavailable_columns(run)
     if run.perf:
         blocks.append(("table", perf_table(run.perf, seed_columns(run.name), run.name)))
@@ -88,8 +98,25 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
     return blocks
 
 
+def accuracy_blocks(run: ModelRun) -> list[Block]:
+    """Every scored column beside its speed (report/accuracy.py); nothing when only the reference was scored."""
+    cols = load_columns(run.path, run.perf)
+    if not has_columns(cols):
+        return []
+    out: list[Block] = [("table", engines_table(cols)), ("table", accuracy_speed_table(cols))]
+    out.append(("p", recommendation(cols)))
+    plot = run.path / "plots" / ACCURACY_PLOT
+    if plot.is_file():
+        out.append(("img", plot, plot.stem))
+    return out
+
+
 def _plots_for(run: ModelRun) -> list[Path]:
-    return make_plots(run.perf, run.path / "plots", run.name, seed_fps(run.name))
+    plots = make_plots(run.perf, run.path / "plots", run.name, seed_fps(run.name))
+    stale = run.path / "plots" / ACCURACY_PLOT
+    stale.unlink(missing_ok=True)
+    accuracy_speed_plot(load_columns(run.path, run.perf), stale, f"{run.name}: accuracy and speed per engine")
+    return plots
 
 
 def write_model_report(model_dir: str | Path) -> dict[str, str]:
