@@ -55,6 +55,15 @@ def load_columns(mdir: Path, perf: dict[str, dict[str, Any]]) -> list[Column]:
     return out
 
 
+def column_top1(mdir: Path, col: str) -> str | None:
+    """``75.20 (n=1000)``: the column's top-1 as its accuracy.json has it (the reference: every image; any other
+    column: the held-out images), or None when the column was not scored."""
+    acc = _read(mdir / "infer" / "accuracy.json") if col == REFERENCE else _read(mdir / "infer" / col / "accuracy.json")
+    if not acc or acc.get("top1") is None or acc.get("random_weights"):
+        return None
+    return f"{acc['top1']:.2f} (n={acc.get('count', '?')})"
+
+
 def has_columns(cols: list[Column]) -> bool:
     return any(c.name != REFERENCE and c.accuracy is not None for c in cols)
 

@@ -210,6 +210,10 @@ def perf_column(
     calib = calibration_folder(mdir, cfg.data) if prec == "int8" else None
     if calib:  # int8 calibrates on the held-out pick (run/calibration.py), never on the scored images
         inputs["calibration"] = listing_hash(calib)
+    aware = _aware_engine(cfg, mdir, engine, rt, prec)
+    if aware is not None:  # --accuracy-control: the score column's accuracy-aware engine is the one timed
+        engine = aware
+        inputs["accuracy_control_engine"] = file_digest(aware.path)
 
     def perf() -> tuple[list[str], str]:
         # compiled engines (int8, TensorRT) are built once into engine/; int8 calibrates on the run's images
@@ -236,3 +240,14 @@ def perf_column(
     except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
         (mdir / rel).unlink(missing_ok=True)
         book.mark(f"perf:{col}", "unavailable", str(exc), log)
+
+
+def _aware_engine(cfg: Any, mdir: Path, engine: Engine, rt: str, prec: str) -> Engine | None:
+    """With ``--accuracy-control``, the int8 column's accuracy-aware engine that its score stage compiled."""
+    if not (cfg.accuracy_control and prec == "int8"):
+        return None
+    from zoobench.artifact import load_engine
+    from zoobench.compile import default_output
+
+    path = mdir / "engine" / default_output(engine, rt, prec, None, "uint8").name
+    return load_engine(str(path)) if path.is_file() else None
