@@ -187,16 +187,17 @@ def prepare(
     from zoobench.runtimes import load_session
 
     pixels, names = load_images(data, source.preprocess, limit=10_000, raw=True)
+    if labels:  # only the labeled images count (an image without a label cannot say top-1)
+        table = read_labels(labels)
+        keep = [i for i, n in enumerate(names) if image_key(n) in table]
+        pixels, names = pixels[keep], [names[i] for i in keep]
     if len(pixels) < 4:
-        raise DataError(f"--accuracy-control needs at least 4 readable images in {data}, found {len(pixels)}")
+        what = "labeled " if labels else ""
+        raise DataError(f"--accuracy-control needs at least 4 readable {what}images in {data}, found {len(pixels)}")
     session = load_session(source.path, "onnxruntime", precision="fp32")
     fp32 = np.argmax(run_all(session, pixels, pp=source.preprocess), axis=1)
     target, metric = fp32, "top-1 agreement with fp32"
     if labels:
-        table = read_labels(labels)
-        missing = [n for n in names if image_key(n) not in table]
-        if missing:
-            raise DataError(f"--labels {labels} has no label for {len(missing)} image(s) of {data}, e.g. {missing[0]}")
         target, metric = np.array([table[image_key(n)] for n in names]), "top-1 vs labels"
     x = normalize(pixels, source.preprocess)
     order = np.random.default_rng(seed).permutation(len(x))

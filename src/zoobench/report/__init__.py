@@ -101,9 +101,15 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
 def accuracy_blocks(run: ModelRun) -> list[Block]:
     """Every scored column beside its speed (report/accuracy.py); nothing when only the reference was scored."""
     cols = load_columns(run.path, run.perf)
+    stages = run.stages.get("stages") or {}
+    out: list[Block] = []
+    for name, st in stages.items():  # a column not scored says why (once, when perf said it already)
+        perf = stages.get("perf:" + name[6:], {})
+        if name.startswith("score:") and st.get("status") != "done" and perf.get("note") != st.get("note"):
+            out.append(("warn", f"{name[6:]}: not scored — {st.get('note', st.get('status'))}"))
     if not has_columns(cols):
-        return []
-    out: list[Block] = [("table", engines_table(cols)), ("table", accuracy_speed_table(cols))]
+        return out
+    out = [("table", engines_table(cols)), ("table", accuracy_speed_table(cols)), *out]
     out.append(("p", recommendation(cols)))
     plot = run.path / "plots" / ACCURACY_PLOT
     if plot.is_file():

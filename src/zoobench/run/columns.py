@@ -89,13 +89,30 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
 
     try:
         job.book.run(f"score:{col}", inputs, run, job.log)
-    except (ZoobenchError, ImportError) as exc:  # not installed, no kernels for this precision here, ...
+    except (RuntimeUnavailableError, ImportError) as exc:  # not installed, no kernels for this precision here
         shutil.rmtree(out, ignore_errors=True)
         job.book.mark(f"score:{col}", "unavailable", str(exc), job.log)
+    except ZoobenchError as exc:  # this column failed (bad calibration data, ...): said, not scored; others go on
+        shutil.rmtree(out, ignore_errors=True)
+        job.book.mark(f"score:{col}", "error", str(exc), job.log)
 
 
 def column_engine(job: ColumnJob, rt: str, prec: str) -> Engine:
     """The column's uint8-input engine: the u8 twin of the export, or int8 compiled once into engine/."""
+    calib = job.split.folder or job.cfg.data
+    control = _control(job, calib) if job.cfg.accuracy_control else None
+    return uint8_column_engine(job.engine, rt, prec, job.mdir / "engine", calib, control)
+
+
+def uint8_column_engine(
+    engine: Engine, rt: str, prec: str, workdir: Path, calibration: str | None, control: dict[str, Any] | None = None
+) -> Engine:
+    """The uint8-input engine that runs ``engine`` (a float export) on ``rt`` at ``prec``: the u8 twin of the
+    export for load-time precisions, int8 compiled with ``--input uint8`` into ``workdir``.
+
+    Raises:
+        RuntimeUnavailableError: the runtime or precision cannot run here (the message says why).
+    """
     from zoobench.runtimes import RUNTIMES, runtime_module, supports
 
     if rt not in RUNTIMES:
@@ -106,14 +123,13 @@ def column_engine(job: ColumnJob, rt: str, prec: str) -> Engine:
     if prec not in runtime_module(rt).COMPILED_PRECISIONS:
         from zoobench.export import uint8_engine
 
-        return uint8_engine(job.engine)
+        return uint8_engine(engine)
     from zoobench.compile import compile_engine, default_output
 
-    calib = job.split.folder or job.cfg.data
-    out = job.mdir / "engine" / default_output(job.engine, rt, prec, None, "uint8").name
+    out = workdir / default_output(engine, rt, prec, None, "uint8").name
     return compile_engine(
-        job.engine, runtime=rt, precision=prec, calibration=calib, output=str(out), input_dtype="uint8",
-        accuracy_control=_control(job, calib) if job.cfg.accuracy_control else None,
+        engine, runtime=rt, precision=prec, calibration=calibration, output=str(out), input_dtype="uint8",
+        accuracy_control=control,
     )  # fmt: skip
 
 
