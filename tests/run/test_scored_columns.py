@@ -15,6 +15,7 @@ from datahelp import make_tiny_onnx, write_jpegs
 from zoobench.run.calibration import plan_split, stratified_pick
 
 N_IMAGES = 110
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -56,34 +57,76 @@ def test_split_holds_calibration_images_out(tmp_path: Path) -> None:
     assert small.in_sample and "too few to hold out" in small.note and small.held_out == sorted(names[:60])
 
 
-def test_run_scores_each_column_on_held_out_images(tmp_path: Path, labeled: tuple[Path, Path]) -> None:
+@pytest.fixture(scope="module")
+def scored_run(tmp_path_factory: pytest.TempPathFactory, labeled: tuple[Path, Path]) -> Path:
+    """A tiny model run over 110 labelled images with five columns: three that run here, two that cannot."""
     from zoobench.run.chain import RunConfig, run_models
 
     folder, labels = labeled
-    tiny = make_tiny_onnx(tmp_path / "tiny.onnx")
+    root = tmp_path_factory.mktemp("scored")
+    tiny = make_tiny_onnx(root / "tiny.onnx")
     cfg = RunConfig(
-        data=str(folder), labels=str(labels), runtimes=["onnxruntime", "tensorrt"], precisions=["fp32", "int8"],
-        batch_sizes=[4], seconds=0.0, repeats=1, min_iters=1, warmup=0, infer_batch_size=8, quiet=True,
+        data=str(folder), labels=str(labels), runtimes=["onnxruntime", "openvino", "tensorrt"],
+        precisions=["fp32", "int8"], batch_sizes=[4], seconds=0.0, repeats=1, min_iters=1, warmup=0,
+        infer_batch_size=8, quiet=True,
     )  # fmt: skip
-    run_models([str(tiny)], tmp_path / "run", cfg)
-    mdir = tmp_path / "run" / "tiny"
+    run_models([str(tiny)], root / "run", cfg)
+    return root / "run" / "tiny"
+
+
+def test_run_scores_each_column_on_held_out_images(scored_run: Path) -> None:
+    mdir = scored_run
     split = json.loads((mdir / "calibration.json").read_text())
     assert split["mode"] == "held-out" and len(split["calibration"]) == N_IMAGES // 5
     assert not set(split["calibration"]) & set(split["held_out"])
 
     ref = json.loads((mdir / "infer" / "accuracy.json").read_text())
     assert ref["count"] == N_IMAGES  # the reference still scores every image
+    for col in ("onnxruntime-int8", "openvino-fp32", "openvino-int8"):
+        acc = json.loads((mdir / "infer" / col / "accuracy.json").read_text())
+        assert acc["count"] == len(split["held_out"])  # calibration images are never scored
+        assert acc["unlabeled"] == len(split["calibration"])
+        assert acc["paired"]["count"] == len(split["held_out"])
+        assert acc["paired"]["verdict"] in ("within", "worse", "undecided")
+        assert (mdir / "infer" / col / "result.json").is_file()
     col = json.loads((mdir / "infer" / "onnxruntime-int8" / "accuracy.json").read_text())
-    assert col["count"] == len(split["held_out"])  # calibration images are never scored
-    assert col["unlabeled"] == len(split["calibration"])
-    assert col["paired"]["count"] == len(split["held_out"])
-    assert col["paired"]["verdict"] in ("within", "worse", "undecided")
     assert col["calibration"]["mode"] == "held-out" and not col["calibration"]["in_sample"]
-    assert (mdir / "infer" / "onnxruntime-int8" / "result.json").is_file()
 
     stages = json.loads((mdir / "stages.json").read_text())["stages"]
     for name in ("tensorrt-fp32", "tensorrt-int8"):  # cannot run here: listed with why, never scored
         assert stages[f"score:{name}"]["status"] == "unavailable" and stages[f"score:{name}"]["note"]
         assert not (mdir / "infer" / name).exists()
-    report = (mdir / "report.md").read_text()
-    assert "tensorrt-int8" in report
+    assert "tensorrt-int8" in (mdir / "report.md").read_text()
+
+
+def test_report_shows_accuracy_speed_table_plot_and_recommendation(scored_run: Path) -> None:
+    md = (scored_run / "report.md").read_text()
+    assert "### Accuracy per engine" in md and "### Accuracy and speed" in md
+    table = md.split("### Accuracy and speed", 1)[1].split("\n\n")[1]
+    assert [r.split(" | ")[0].strip("| ") for r in table.splitlines()[2:]] == [
+        "onnxruntime fp32", "onnxruntime int8", "openvino fp32", "openvino int8",
+    ]  # fmt: skip
+    assert "Fastest engine within" in md or "Not decided:" in md
+    assert "![accuracy_speed](plots/accuracy_speed.png)" in md
+    html = (scored_run / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3  # throughput, accuracy-speed, latency
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_accuracy_speed_plot_in_headless_chromium(scored_run: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    shot = tmp_path / "report.png"
+    cmd = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,4000",
+        (scored_run / "report.html").resolve().as_uri(),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=False, capture_output=True, timeout=120)
+    img = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
+    # the Pareto front's red (matplotlib's tab:red, #d62728) is rendered on the page
+    red = (abs(img[..., 0] - 0xD6) < 40) & (abs(img[..., 1] - 0x27) < 40) & (abs(img[..., 2] - 0x28) < 40)
+    assert red.sum() > 50
