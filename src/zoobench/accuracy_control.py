@@ -52,7 +52,11 @@ class AccuracyControl:
 
         nncf.set_log_level(logging.WARNING)  # its per-step log; the record and compile's one line say the outcome
         drop_type = nncf.DropType.RELATIVE if self.max_drop.relative else nncf.DropType.ABSOLUTE
-        return {"max_drop": self.max_drop.value / 100, "drop_type": drop_type, "subset_size": len(self.calib)}
+        return {"max_drop": self.max_drop.value / 100, "drop_type": drop_type, "subset_size": self._items()}
+
+    def _items(self) -> int:
+        """Calibration items (batches of BATCH images): NNCF's subset size counts items."""
+        return -(-len(self.calib) // BATCH)
 
     def _datasets(self, input_name: str | None = None) -> tuple[Any, Any]:
         """NNCF's calibration and validation sets; ONNX's backend takes ``{input name: batch}``."""
@@ -72,7 +76,7 @@ class AccuracyControl:
 
         core = ov.Core()
         calib, val = self._datasets()
-        plain = nncf.quantize(model.clone(), calib, subset_size=len(self.calib))
+        plain = nncf.quantize(model.clone(), calib, subset_size=self._items())
 
         def validate(compiled: Any, items: Any) -> tuple[float, list[float]]:
             return self._score(lambda x: compiled(x)[0], items)
@@ -89,7 +93,7 @@ class AccuracyControl:
 
         model = onnx.load(src)
         calib, val = self._datasets(model.graph.input[0].name)
-        plain = nncf.quantize(model, calib, subset_size=len(self.calib))
+        plain = nncf.quantize(model, calib, subset_size=self._items())
 
         def validate(m: Any, items: Any) -> tuple[float, list[float]]:
             return self._score(_ort_runner(m), items)

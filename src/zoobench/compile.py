@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoobench.artifact import Engine, sidecar_path
+from zoobench.artifact import Engine, load_engine, sidecar_path
 from zoobench.errors import ZoobenchError
 from zoobench.export import resolve_engine
 from zoobench.io import write_json
+from zoobench.runtimes import runtime_module
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
@@ -101,8 +102,6 @@ def compile_engine(
     meta = _compiled_metadata(source, want, runtime, precision, batch_size, calib_info)
     t0 = time.perf_counter()
     say(f"compiling {source.path} -> {out} ({runtime} {precision}, {want} input)")
-    from zoobench.runtimes import runtime_module
-
     module = runtime_module(runtime)
     with tempfile.TemporaryDirectory(prefix="zoobench-core-") as tmp:
         core = _float_core(source, Path(tmp))  # calibration, quantization and PrePostProcessor work on it
@@ -114,8 +113,6 @@ def compile_engine(
         data = agreement_data or calibration or (accuracy_control or {}).get("data")
         meta["agreement"] = _agreement(source, out, runtime, precision, data, say)
     _store_metadata(out, runtime, meta)
-    from zoobench.artifact import load_engine
-
     return load_engine(str(out))
 
 

@@ -231,23 +231,14 @@ def perf_column(
         engine = aware
         inputs["accuracy_control_engine"] = file_digest(aware.path)
 
-    def perf() -> tuple[list[str], str]:
-        # compiled engines (int8, TensorRT) are built once into engine/; int8 calibrates on the run's images
+    def perf() -> tuple[list[str], str]:  # compiled engines (int8, TensorRT) are built once into engine/
         kw: dict[str, Any] = {"runtimes": [rt], "precisions": [prec], "workdir": str(mdir / "engine")}
         if calib:
             kw["calibration"] = calib
         res = do_perf(
-            engine.model,
-            batch_sizes=cfg.batch_sizes,
-            seconds=cfg.seconds,
-            repeats=cfg.repeats,
-            min_iters=cfg.min_iters,
-            warmup=cfg.warmup,
-            threads=cfg.threads,
-            quiet=True,
-            engine=engine,
-            **kw,
-        )
+            engine.model, batch_sizes=cfg.batch_sizes, seconds=cfg.seconds, repeats=cfg.repeats,
+            min_iters=cfg.min_iters, warmup=cfg.warmup, threads=cfg.threads, quiet=True, engine=engine, **kw,
+        )  # fmt: skip
         write_json(mdir / rel, res)
         return [rel], f"best {res['best_throughput_img_s']:.1f} img/s at bs{res['best_batch_size']}"
 
