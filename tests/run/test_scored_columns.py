@@ -42,6 +42,17 @@ def test_same_seed_same_split_and_every_class_calibrates() -> None:
     assert per_class == [5] * 10
 
 
+def test_score_none_keeps_only_the_reference() -> None:
+    from zoobench.run.chain import RunConfig, planned_stages
+
+    cfg = RunConfig(data="d", runtimes=["onnxruntime", "openvino"], precisions=["fp32", "int8"])
+    assert [s for s in planned_stages(cfg) if s.startswith("score:")] == [
+        "score:onnxruntime-int8", "score:openvino-fp32", "score:openvino-int8",
+    ]  # fmt: skip
+    cfg.score = "none"
+    assert not [s for s in planned_stages(cfg) if s.startswith("score:")]
+
+
 def test_split_holds_calibration_images_out(tmp_path: Path) -> None:
     names, labels = _labels(150)
     paths = [tmp_path / "data" / n for n in names]

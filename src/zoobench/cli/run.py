@@ -112,6 +112,8 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
         quiet=as_json,
         **opts,
     )
+    if cfg.calibration and cfg.calibration_images:
+        raise click.UsageError("give --calibration DIR or --calibration-images N, not both")
     validate_models(list(models), cfg.weights)  # after the options parse, before anything is created
     validate_data(cfg.data, cfg.labels, cfg.limit)
     if cfg.ray:

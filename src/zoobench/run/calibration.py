@@ -97,10 +97,12 @@ def plan_split(
         return Split("folder", str(Path(folder).resolve()), [p.name for p in calib], sorted(names), seed)
     n = default_count(len(names)) if count is None else count
     if len(names) < MIN_TO_HOLD_OUT or n >= len(names):
-        note = (
-            f"calibration: {len(names)} images are too few to hold out (< {MIN_TO_HOLD_OUT}): int8 calibrates on "
-            "all of them, and its columns are marked in-sample"
+        why = (
+            f"{len(names)} images are too few to hold out (< {MIN_TO_HOLD_OUT})"
+            if len(names) < MIN_TO_HOLD_OUT
+            else f"--calibration-images {n} leaves none of the {len(names)} images to score"
         )
+        note = f"calibration: {why}: int8 calibrates on all of them, and its columns are marked in-sample"
         return Split("in-sample", "", sorted(names), sorted(names), seed, note)
     picked = set(stratified_pick(names, labels, n, seed))
     _link(workdir, [p for p in paths if p.name in picked])
@@ -124,7 +126,7 @@ def split_for_run(cfg: Any, mdir: Path, log: Callable[[str], None]) -> Split:
     from zoobench.infer.stage import listed_input
 
     paths = listed_input(cfg.data, cfg.limit).paths or []
-    if "int8" not in cfg.precisions:
+    if "int8" not in cfg.precisions or cfg.score == "none":  # --score none: int8 calibrates as it always did
         (mdir / SPLIT_FILE).unlink(missing_ok=True)
         return Split("none", "", [], sorted(p.name for p in paths), cfg.seed)
     labels = read_labels(cfg.labels) if cfg.labels else None
@@ -156,6 +158,8 @@ def read_split(mdir: Path) -> Split | None:
 
 def calibration_folder(mdir: Path, data: str | None) -> str | None:
     """What a perf or score column's int8 engine calibrates on: the split's folder, else the run's images."""
+    if data is None:
+        return None
     split = read_split(mdir)
     if split is not None and split.folder:
         return split.folder
