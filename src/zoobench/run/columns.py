@@ -100,7 +100,7 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
 def column_engine(job: ColumnJob, rt: str, prec: str) -> Engine:
     """The column's uint8-input engine: the u8 twin of the export, or int8 compiled once into engine/."""
     calib = job.split.folder or job.cfg.data
-    control = _control(job, calib) if job.cfg.accuracy_control else None
+    control = _control(job, calib) if job.cfg.accuracy_control and prec == "int8" else None
     return uint8_column_engine(job.engine, rt, prec, job.mdir / "engine", calib, control)
 
 
