@@ -105,7 +105,8 @@ def accuracy_blocks(run: ModelRun) -> list[Block]:
     out: list[Block] = []
     for name, st in stages.items():  # a column not scored says why (once, when perf said it already)
         perf = stages.get("perf:" + name[6:], {})
-        if name.startswith("score:") and st.get("status") != "done" and perf.get("note") != st.get("note"):
+        said = perf.get("status") == st.get("status") == "unavailable"  # its perf line says why already
+        if name.startswith("score:") and st.get("status") != "done" and not said:
             out.append(("warn", f"{name[6:]}: not scored — {st.get('note', st.get('status'))}"))
     if not has_columns(cols):
         return out

@@ -79,9 +79,14 @@ def engines_table(cols: list[Column]) -> Table:
         acc = c.accuracy
         if acc is None or acc.get("top1") is None:
             continue
-        role = "reference, every image" if c.name == REFERENCE else "held-out images"
+        in_sample = (acc.get("calibration") or {}).get("in_sample")
+        role = "every image (reference)" if c.name == REFERENCE else "held-out images"
+        role = "every image (calibrated in-sample)" if in_sample else role
         rows.append([c.label, _pct(acc.get("top1")), _pct(acc.get("top5")), str(acc.get("count", NA)), role])
-    note = "Each engine is scored on the images it was not calibrated on (calibration.json lists both sets)."
+    note = (
+        "Each engine is scored on the images it was not calibrated on (calibration.json lists both sets), except "
+        "where a set under 100 images was too small to hold out (in-sample)."
+    )
     return Table(["engine", "Top-1 %", "Top-5 %", "images", "scored on"], rows, title="Accuracy per engine", note=note)
 
 
@@ -128,7 +133,7 @@ def accuracy_speed_table(cols: list[Column]) -> Table:
     drop = next((c.paired.get("max_drop") for c in cols if c.paired.get("max_drop")), None)
     n = next((c.paired.get("count") for c in cols if c.paired.get("count")), None)
     note = (
-        f"Top-1 on the {n or 'held-out'} held-out images every column was scored on; Δ vs fp32 with its 95% paired "
+        f"Top-1 on the {n or 'held-out'} images every column was scored on; Δ vs fp32 with its 95% paired "
         "interval (Newcombe); verdict against the largest allowed drop"
         + (f" ({drop})" if drop else "")
         + ": within / worse / undecided (about how many images would decide)."
