@@ -75,23 +75,31 @@ Examples:
 @reference_option
 @limit_option
 @click.option(
-    "--score", type=click.Choice(["all", "none"]), default="all", show_default=True,
+    "--score",
+    type=click.Choice(["all", "none"]),
+    default="all",
+    show_default=True,
     help="all: infer and score every runtime × precision column that runs here (infer/<runtime>-<precision>/); "
     "none: only the fp32 onnxruntime reference (infer/).",
 )
 @click.option(
-    "--calibration", type=click.Path(exists=True, file_okay=False), default=None,
+    "--calibration",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
     help="A separate image folder for int8 calibration; every --data image is then scored.",
 )
 @click.option(
-    "--calibration-images", type=click.IntRange(min=1), default=None,
+    "--calibration-images",
+    type=click.IntRange(min=1),
+    default=None,
     help="int8 calibrates on this many of --data's images (a seeded, class-stratified pick), never scored "
     "[default: min(300, images/5); under 100 images: all of them, marked in-sample].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calibration pick.")
 @max_drop_option
 @click.option(
-    "--accuracy-control", is_flag=True,
+    "--accuracy-control",
+    is_flag=True,
     help="int8 columns: NNCF's accuracy-aware quantization keeps the most sensitive operations in float until "
     "the drop on the calibration images is within --max-drop.",
 )
