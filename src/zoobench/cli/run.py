@@ -50,8 +50,7 @@ RUNDIR/
 \b
 Examples:
   zoobench run efficientnet_lite0 --data photos/ --labels labels.txt -b 1,8 -o run1
-  zoobench run efficientnet_lite0 --data val/ --labels val_label.txt --runtimes onnxruntime,openvino \
-      --precisions fp32,bf16,int8 --max-drop 1% -o run4      # accuracy and speed of every engine
+  zoobench run efficientnet_lite0 --data val/ --labels val.txt --runtimes onnxruntime,openvino --precisions fp32,int8
   zoobench run mnasnet1_0 --weights random --data photos/ -o run2     # the data path, not gated
   zoobench run wide_resnet50_2 --weights my_finetune.pth --data val/ --labels val_label.txt --reference 79.2,94.6
   zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
