@@ -14,8 +14,8 @@ With ``a`` images both engines get right, ``b`` only the engine, ``c`` only the 
     p1 = (a + b) / n   (engine)      p2 = (a + c) / n   (reference)      Δ = p1 − p2 = (b − c) / n
     (l1, u1), (l2, u2) = the 95% Wilson score intervals of p1 and p2
     φ = (a·d − b·c) / sqrt((a + b)(c + d)(a + c)(b + d)),   0 when that product is 0; when a·d > b·c the
-        numerator is max(a·d − b·c − n/2, 0) (Newcombe's correction, as Fagerland et al. 2014 state it:
-        without it two images both engines agree on give a zero-width interval)
+        numerator is max(a·d − b·c − n/2, 0) (the correction of φ Newcombe gives; without it, two images
+        both engines agree on would give a zero-width interval)
     lower = Δ − sqrt((p1 − l1)² − 2φ(p1 − l1)(u2 − p2) + (u2 − p2)²)
     upper = Δ + sqrt((u1 − p1)² − 2φ(u1 − p1)(p2 − l2) + (p2 − l2)²)
 """
