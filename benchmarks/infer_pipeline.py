@@ -2,6 +2,7 @@
 bound, RSS over a long run.
 
 Usage: python benchmarks/infer_pipeline.py [--images 1000] [--batch 16] [--workers 2] [--rounds 3] [--rss-images 5000]
+       python benchmarks/infer_pipeline.py --columns onnxruntime-int8,openvino-fp32,openvino-int8 --only-columns
 
 mnasnet1_0 with random weights (performance only), exported once to ONNX; onnxruntime CPU.
   * cache-fed / pure, float engine: `infer --data CACHE` e2e throughput over pure `session.run` on the same
@@ -13,6 +14,9 @@ mnasnet1_0 with random weights (performance only), exported once to ONNX; onnxru
     the single-process decode+resize+crop+normalize time per image and t_infer the pure inference time per
     image (goal >= 90%)
   * peak RSS of the main process and the decode workers sampled during a long image-fed run (should stay flat)
+  * with --columns: the same cache-fed / pure ratio for each runtime × precision column that `run` scores,
+    through the engine `run` uses for it (the uint8-input twin, int8 compiled with --input uint8, calibrated on
+    the first 32 images): scoring a column costs little more than inferring it (goal >= 95% per column)
 """
 
 from __future__ import annotations
@@ -83,6 +87,54 @@ def cache_ratios(engines: dict[str, Any], cache: Path, a: argparse.Namespace) ->
     return out
 
 
+def column_ratios(eng: Any, cache: Path, root: Path, a: argparse.Namespace) -> None:
+    """Per scored column: pure sync ``session.run`` on the cache's uint8 batches vs cache-fed ``run_folder``."""
+    import shutil
+
+    from zoobench.data.cache import open_cache
+    from zoobench.errors import ZoobenchError
+    from zoobench.infer.loop import run_folder
+    from zoobench.run.columns import uint8_column_engine
+    from zoobench.runtimes import load_session
+
+    calib = root / "calib"
+    if not calib.is_dir():
+        calib.mkdir()
+        for f in sorted((root / "val").iterdir())[:32]:
+            shutil.copy(f, calib / f.name)
+    pixels = np.array(open_cache(cache).pixels)
+    u8 = [pixels[i : i + a.batch] for i in range(0, len(pixels), a.batch)]
+    engines = {}
+    for col in a.columns.split(","):
+        rt, prec = col.split("-", 1)
+        try:
+            engines[col] = uint8_column_engine(eng, rt, prec, root / "engines", str(calib))
+        except ZoobenchError as exc:
+            print(f"  {col}: unavailable — {exc}")
+    res: dict[str, list[tuple[float, float]]] = {c: [] for c in engines}
+    for _ in range(a.rounds):
+        for col, ce in engines.items():
+            rt, prec = col.split("-", 1)
+            sess = load_session(ce.path, rt, precision=prec, threads=a.threads)
+            for b in u8[:3]:
+                sess.run(b)
+            t0 = time.perf_counter()
+            for b in u8:
+                sess.run(b)
+            pure = len(pixels) / (time.perf_counter() - t0)
+            del sess
+            r = run_folder(ce, cache, runtime=rt, precision=prec, batch_size=a.batch, threads=a.threads)
+            res[col].append((pure, r.stages["e2e"]["throughput_img_s"]))
+    for col, rounds in res.items():
+        ratios = [e / p for p, e in rounds]
+        med = statistics.median(ratios)
+        print(
+            f"  cache-fed / pure, {col:18s} pure {statistics.median(p for p, _ in rounds):7.1f}  e2e "
+            f"{statistics.median(e for _, e in rounds):7.1f} img/s = {med:6.1%} (goal >= 95%; rounds "
+            f"{', '.join(f'{x:.1%}' for x in ratios)})"
+        )
+
+
 def print_cache_ratios(res: dict[str, dict[str, list[float]]]) -> None:
     goals = {"float": 0.95, "uint8": 0.98}
     for kind, r in res.items():
@@ -105,6 +157,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rss-images", type=int, default=0)
     ap.add_argument("--dir", default="/tmp/zb-bench")
+    ap.add_argument("--columns", default="", help="runtime-precision columns as `run` scores them, comma-separated")
+    ap.add_argument("--only-columns", action="store_true", help="only the --columns measurement")
     a = ap.parse_args()
     from zoobench.data.cache import prep_cache
     from zoobench.data.decode import DecodePool
@@ -119,7 +173,11 @@ def main() -> None:
     pp = eng.preprocess
     cache = root / "cache_mnasnet"
     prep_cache(root / "val", pp, cache, workers=a.workers)
-    print(f"mnasnet1_0 (random weights), onnxruntime CPU, batch {a.batch}, {len(files)} JPEGs ~500x375")
+    print(f"mnasnet1_0 (random weights), CPU, batch {a.batch}, {len(files)} JPEGs ~500x375")
+    if a.columns:
+        column_ratios(eng, cache, root, a)
+    if a.only_columns:
+        return
     print_cache_ratios(cache_ratios({"float": eng, "uint8": uint8_engine(eng)}, cache, a))
 
     # serial preprocessing cost per image (one process, no workers)

@@ -3,7 +3,8 @@
 Each argument is a run directory of ``zoobench run`` (``<model>/perf/<runtime>-<precision>.json``) or a
 directory holding the ``perf.json`` of ``zoobench perf -o``. For every model and runtime×precision column
 found in the first run and at least one other, one table: rows are batch sizes plus the best batch, columns
-are each run's throughput and the ratio of the first run to each other (A/B, A/C, ...).
+are each run's throughput and the ratio of the first run to each other (A/B, A/C, ...); a column that was
+scored adds a ``top-1 %`` row (with the images it was scored on).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
     for d in sorted(x for x in root.iterdir() if x.is_dir() and (x / "perf").is_dir()):
         run = load_model_run(d)
         if run.perf:
+            from zoobench.report.accuracy import column_top1
+
+            for col, perf in run.perf.items():  # top-1 beside img/s where the column was scored
+                perf["top1_text"] = column_top1(d, col)
             out[run.name] = run.perf
     if not out:
         raise DataError(f"{path}: no perf results found (no */perf/*.json, no perf.json)")
@@ -201,6 +206,7 @@ def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None =
                         "cells": [_best_cell(p) if p else None for p in others],
                         "ratio": _ratios(best_vals),
                     },
+                    "top1": [p.get("top1_text") if p else None for p in others],
                 }
             )
     measured = [r for r, run in zip(runs, loaded) if not _quoted(run)]
@@ -304,6 +310,8 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
         ]
         b = t["best"]
         rows.append(["best", *[c or "-" for c in b["cells"]], *[rfmt(v) for v in b["ratio"]]])
+        if any(t.get("top1") or []):
+            rows.append(["top-1 %", *[c or "-" for c in t["top1"]], *["-"] * len(b["ratio"])])
         out.append(Table(headers, rows, title=f"{t['model']} · {t['label']}", note=t.get("precision_note", "")))
     if not cmp["tables"]:
         out.append(Table([""], [["no model × runtime column is common to the first run and another"]]))

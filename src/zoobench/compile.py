@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoobench.artifact import Engine, sidecar_path
+from zoobench.artifact import Engine, load_engine, sidecar_path
 from zoobench.errors import ZoobenchError
 from zoobench.export import resolve_engine
 from zoobench.io import write_json
+from zoobench.runtimes import runtime_module
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
@@ -67,6 +68,7 @@ def compile_engine(
     calibration_limit: int = 300,
     log: Any = None,
     input_dtype: str | None = None,
+    accuracy_control: dict[str, Any] | None = None,
 ) -> Engine:
     """Compile ``model`` (a name, an .onnx file or an :class:`Engine`) for ``runtime`` at ``precision``.
 
@@ -78,6 +80,8 @@ def compile_engine(
         output: artifact path (default: beside the source, ``STEM.RUNTIME.PRECISION.EXT``).
         input_dtype: ``uint8`` makes an engine that takes the uint8 crop and normalizes inside (ONNX prefix
             nodes; OpenVINO's PrePostProcessor), ``float32`` one that takes normalized floats; None: as the source.
+        accuracy_control: ``{"max_drop": "1.0" | "1%", "data": FOLDER, "labels": FILE | None}``: int8 by NNCF's
+            accuracy-aware quantizer (see :mod:`zoobench.accuracy_control`); its record lands in the metadata.
 
     Returns:
         The compiled engine; its metadata holds ``runtime``, ``precision``, ``calibration`` and ``agreement``.
@@ -94,30 +98,32 @@ def compile_engine(
     if out.suffix.lower() != suffix:
         raise ZoobenchError(f"a {runtime} artifact must end in {suffix}, got {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    calib, calib_info = _calibration(precision, calibration, source, calibration_limit, say)
+    calib, calib_info = _calibration(precision, calibration, source, calibration_limit, say, accuracy_control, runtime)
     meta = _compiled_metadata(source, want, runtime, precision, batch_size, calib_info)
     t0 = time.perf_counter()
     say(f"compiling {source.path} -> {out} ({runtime} {precision}, {want} input)")
-    from zoobench.runtimes import runtime_module
-
     module = runtime_module(runtime)
     with tempfile.TemporaryDirectory(prefix="zoobench-core-") as tmp:
         core = _float_core(source, Path(tmp))  # calibration, quantization and PrePostProcessor work on it
         module.compile_artifact(core, out, precision, calib, batch_size, meta)
     meta["compile_seconds"] = round(time.perf_counter() - t0, 3)
+    if accuracy_control is not None:
+        _record_control(meta, calib, say)
     if precision != "fp32":
-        meta["agreement"] = _agreement(source, out, runtime, precision, agreement_data or calibration, say)
+        data = agreement_data or calibration or (accuracy_control or {}).get("data")
+        meta["agreement"] = _agreement(source, out, runtime, precision, data, say)
         _explain_agreement(meta["agreement"], source.random_weights, calib_info, say)
     _store_metadata(out, runtime, meta)
-    from zoobench.artifact import load_engine
-
     return load_engine(str(out))
 
 
 def _calibration(
-    precision: str, folder: str | None, source: Engine, limit: int, say: Any
+    precision: str, folder: str | None, source: Engine, limit: int, say: Any, control: Any, runtime: str
 ) -> tuple[Any, dict[str, Any] | None]:
-    """int8's calibration data: the folder's images through the model's preprocessing, else random (warned)."""
+    """int8's calibration data: the folder's images through the model's preprocessing, else random (warned);
+    with ``control``, the accuracy-aware quantizer's images (:func:`zoobench.accuracy_control.prepare`)."""
+    if control is not None:
+        return _control(precision, folder, source, control, runtime)
     if precision != "int8":
         return None, None
     from zoobench.quantize import RANDOM_CALIBRATION_WARNING, load_images, random_images
@@ -128,6 +134,38 @@ def _calibration(
     calib = random_images(source.preprocess)
     say(f"[bold red]WARNING[/] {RANDOM_CALIBRATION_WARNING}")
     return calib, {"kind": "random", "count": len(calib), "warning": RANDOM_CALIBRATION_WARNING}
+
+
+def _control(
+    precision: str, folder: str | None, source: Engine, control: dict[str, Any], runtime: str
+) -> tuple[Any, dict[str, Any]]:
+    from zoobench.accuracy_control import prepare
+    from zoobench.evaluate.paired import parse_max_drop
+
+    if precision != "int8":
+        raise ZoobenchError(f"--accuracy-control is for int8 engines, got --precision {precision}")
+    if runtime not in ("onnxruntime", "openvino"):
+        raise ZoobenchError(f"--accuracy-control uses NNCF: --runtime onnxruntime or openvino, got {runtime}")
+    if not control.get("data"):
+        raise ZoobenchError("--accuracy-control needs --data IMAGES to measure the drop on")
+    drop = parse_max_drop(control.get("max_drop") or "1.0")
+    ac = prepare(source, control["data"], control.get("labels"), folder, drop)
+    info = {"kind": "images", "folder": str(Path(folder or control["data"]).resolve()), "count": len(ac.calib)}
+    if not folder:
+        info["note"] = "the validation half of --data (the held-out half measures the drop)"
+    return ac, info
+
+
+def _record_control(meta: dict[str, Any], ac: Any, say: Any) -> None:
+    rec = ac.record
+    meta["accuracy_control"] = rec
+    meta["quantization"] = {"tool": "nncf.quantize_with_accuracy_control", "metric": rec["metric"]}
+    aware, plain = rec["aware"], rec["plain"]
+    say(
+        f"accuracy-aware int8: {len(rec['kept_float'])} operation(s) kept in float; held-out drop "
+        f"{aware['held_out_drop_points']:+.2f} points (plain NNCF int8: {plain['held_out_drop_points']:+.2f}) on "
+        f"{rec['images']['held_out']} images, max {rec['max_drop']}; speed {rec['speed_vs_plain']:.2f}× plain int8"
+    )
 
 
 def _compiled_metadata(
@@ -226,7 +264,8 @@ def _store_metadata(out: Path, runtime: str, meta: dict[str, Any]) -> None:
         from zoobench.artifact import set_metadata
 
         m = onnx.load(str(out))
-        extra: dict[str, Any] = {k: meta[k] for k in ("agreement", "compile_seconds") if k in meta}
+        keys = ("agreement", "compile_seconds", "accuracy_control", "quantization")
+        extra: dict[str, Any] = {k: meta[k] for k in keys if k in meta}
         set_metadata(m, extra)
         staged = out.with_name(f".{out.name}.tmp")
         onnx.save(m, str(staged))

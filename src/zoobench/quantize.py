@@ -98,6 +98,8 @@ def quantize_openvino(model: Any, calib: np.ndarray, *, batch_size: int = 8) -> 
     """Static int8 quantization of an ``ov.Model`` with NNCF's post-training quantization."""
     import nncf
 
+    if hasattr(calib, "quantize_openvino"):  # accuracy-aware int8 (zoobench.accuracy_control)
+        return calib.quantize_openvino(model)
     items = batches(calib, batch_size)
     return nncf.quantize(model, nncf.Dataset(items), subset_size=len(items))
 
@@ -115,8 +117,13 @@ def run_all(session: Any, x: np.ndarray, batch_size: int = 8, *, pp: Preprocess 
 
 
 def quantize_core(core: Any, dst: str, calib: Any) -> None:
-    """QDQ int8 of the float core, calibrated on normalized floats (the in-graph prefix stays fp32)."""
+    """QDQ int8 of the float core, calibrated on normalized floats (the in-graph prefix stays fp32); NNCF's
+    accuracy-aware QDQ when ``calib`` is an :class:`~zoobench.accuracy_control.AccuracyControl`."""
     import onnxruntime as ort
+
+    if hasattr(calib, "quantize_onnx"):
+        calib.quantize_onnx(core.path, dst)
+        return
 
     input_name = ort.InferenceSession(core.path, providers=["CPUExecutionProvider"]).get_inputs()[0].name
     quantize_onnx(core.path, dst, calib, input_name)

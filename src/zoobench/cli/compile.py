@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
+    max_drop_option,
     runtime_choice,
     weights_option,
 )
@@ -49,20 +52,23 @@ from zoobench.console import make_console
     default=None,
     help="uint8: the engine takes the uint8 crop (what `prep` caches) and normalizes inside. Default: as MODEL.",
 )
+@click.option(
+    "--accuracy-control", is_flag=True,
+    help="int8 by NNCF's accuracy-aware quantizer: the most sensitive operations stay in float until the top-1 "
+    "drop on --data is within --max-drop (onnxruntime and openvino).",
+)  # fmt: skip
+@max_drop_option
+@click.option(
+    "--data", type=click.Path(exists=True, file_okay=False), default=None,
+    help="With --accuracy-control: images; half validate the quantizer, the other half (held out) measure the drop.",
+)  # fmt: skip
+@click.option(
+    "--labels", type=click.Path(exists=True, dir_okay=False), default=None,
+    help="With --accuracy-control: labels of --data; the metric is then top-1, else agreement with fp32.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the engine's metadata.")
 @friendly
-def compile_cmd(
-    model: str,
-    runtime: str,
-    precision: str,
-    batch_size: int | None,
-    calibration: str | None,
-    agreement_data: str | None,
-    weights: str | None,
-    output: str | None,
-    input_kind: str | None,
-    as_json: bool,
-) -> None:
+def compile_cmd(model: str, as_json: bool, **opts: Any) -> None:
     """Compile MODEL (a name or an exported .onnx) for a runtime and precision, keeping its metadata.
 
     \b
@@ -71,6 +77,9 @@ def compile_cmd(
     tensorrt:    serialized plan (NVIDIA GPU)
     int8 without --calibration is calibrated on random data: accuracy unknown, and said so.
     Non-fp32 engines are compared with fp32 (top-1 agreement, top-5 overlap, max logit difference).
+    --accuracy-control: NNCF's quantize_with_accuracy_control keeps the most sensitive operations in float
+    until the drop is within --max-drop; the metadata lists them, with the drop on held-out images and the
+    speed against plain NNCF int8. (Ascend: AMCT's accuracy_based_auto_calibration does the same.)
 
     \b
     Examples:
@@ -78,21 +87,21 @@ def compile_cmd(
       zoobench compile mnasnet1_0 -p int8 --calibration val/ -o m.int8.onnx
       zoobench compile resnet50 -w random -r openvino -p bf16
       zoobench compile resnet50.onnx -r tensorrt -p fp16       # NVIDIA GPU
+      zoobench compile resnet50.onnx -r openvino -p int8 --accuracy-control --max-drop 0.5 --data val/ --labels l.txt
     """
     from zoobench.compile import compile_engine
+    from zoobench.errors import ZoobenchError
 
+    control = None
+    data, labels, max_drop = opts.pop("data"), opts.pop("labels"), opts.pop("max_drop")
+    if opts.pop("accuracy_control"):
+        control = {"max_drop": max_drop, "data": data, "labels": labels}
+    elif data or labels:
+        raise ZoobenchError("--data and --labels go with --accuracy-control (use --calibration for plain int8)")
     console = make_console()
+    runtime, precision = opts["runtime"], opts["precision"]
     engine = compile_engine(
-        model,
-        runtime=runtime,
-        precision=precision,
-        batch_size=batch_size,
-        calibration=calibration,
-        agreement_data=agreement_data,
-        output=output,
-        weights=weights,
-        log=console.print,
-        input_dtype=input_kind,
+        model, log=console.print, input_dtype=opts.pop("input_kind"), accuracy_control=control, **opts
     )
     if as_json:
         emit_json({"engine": engine.path, **engine.metadata})

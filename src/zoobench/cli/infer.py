@@ -83,10 +83,12 @@ def infer(model: str, data: str, no_resume: bool, gate: str | None, as_json: boo
       zoobench infer mnasnet1_0 --weights random --data photos/ --dump txt    # ais_bench-style dumps too
       zoobench infer wrn.onnx --data /shared/val --ray auto -o out/           # on the Ray cluster
     """
+    from zoobench.infer.settings import InferSettings
     from zoobench.infer.stage import do_infer
 
     check_model(model, opts["weights"], opts["variant"])  # before OUTDIR is created
-    summary = do_infer(model, data, quiet=as_json, resume=not no_resume, **opts)
+    settings = InferSettings(quiet=as_json, resume=not no_resume, **opts)
+    summary = do_infer(model, data, settings)
     if as_json:
         emit_json(summary)
     if gate:

@@ -277,3 +277,23 @@ def ray_options(fn: Any) -> Any:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _max_drop(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from zoobench.errors import ZoobenchError
+    from zoobench.evaluate.paired import parse_max_drop
+
+    try:
+        parse_max_drop(value)
+    except ZoobenchError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value.strip()
+
+
+max_drop_option = click.option(
+    "--max-drop", metavar="POINTS|PCT%", default="1.0", show_default=True, callback=_max_drop,
+    help="Largest top-1 drop against fp32 a column may have: points (1.0, the seeds' tolerance) or a "
+    "percentage of fp32's top-1 (1%: MLPerf's 99%-of-fp32 rule). Judged with a 95% paired interval.",
+)  # fmt: skip

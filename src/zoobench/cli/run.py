@@ -14,6 +14,7 @@ from zoobench.cli.options import (
     check_variant,
     int_list,
     limit_option,
+    max_drop_option,
     name_list,
     ray_options,
     reference_option,
@@ -40,13 +41,18 @@ RUNDIR/
   <model>/model.json                    model card (params, GFLOPs, preprocessing, weights sha256)
   <model>/engine/<model>.onnx           exported model
   <model>/cache/                        preprocessed uint8 data; infer reads it
-  <model>/infer/                        predictions.csv summary.json result.json accuracy.json
+  <model>/infer/                        the fp32 onnxruntime reference: predictions.csv summary.json
+                                        result.json accuracy.json
+  <model>/infer/<runtime>-<precision>/  every other column, scored on the held-out images, with its
+                                        paired verdict against the reference (accuracy.json "paired")
+  <model>/calibration.json              which images calibrated int8 and which were scored
   <model>/perf/<runtime>-<precision>.json
   <model>/plots/*.png, <model>/report.md, <model>/report.html
 
 \b
 Examples:
   zoobench run efficientnet_lite0 --data photos/ --labels labels.txt -b 1,8 -o run1
+  zoobench run efficientnet_lite0 --data val/ --labels val.txt --runtimes onnxruntime,openvino --precisions fp32,int8
   zoobench run mnasnet1_0 --weights random --data photos/ -o run2     # the data path, not gated
   zoobench run wide_resnet50_2 --weights my_finetune.pth --data val/ --labels val_label.txt --reference 79.2,94.6
   zoobench run wide_resnet50_2 mnasnet1_0 -w wide_resnet50_2=wrn_ft.pth -w mnasnet1_0=mnas_ft.pth --data val/
@@ -70,6 +76,35 @@ Examples:
 @tolerance_option
 @reference_option
 @limit_option
+@click.option(
+    "--score",
+    type=click.Choice(["all", "none"]),
+    default="all",
+    show_default=True,
+    help="all: infer and score every runtime × precision column that runs here (infer/<runtime>-<precision>/); "
+    "none: only the fp32 onnxruntime reference (infer/).",
+)
+@click.option(
+    "--calibration",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="A separate image folder for int8 calibration; every --data image is then scored.",
+)
+@click.option(
+    "--calibration-images",
+    type=click.IntRange(min=1),
+    default=None,
+    help="int8 calibrates on this many of --data's images (a seeded, class-stratified pick), never scored "
+    "[default: min(300, images/5); under 100 images: all of them, marked in-sample].",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calibration pick.")
+@max_drop_option
+@click.option(
+    "--accuracy-control",
+    is_flag=True,
+    help="int8 columns: NNCF's accuracy-aware quantization keeps the most sensitive operations in float until "
+    "the drop on the calibration images is within --max-drop.",
+)
 @ray_options
 @click.option("-o", "--output", "rundir", default="zoobench-run", show_default=True, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print model -> status as JSON.")
@@ -90,6 +125,8 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
         **opts,
     )
     check_variant(list(models), cfg.variant)  # a usage error (exit 2) before the slower checks
+    if cfg.calibration and cfg.calibration_images:
+        raise click.UsageError("give --calibration DIR or --calibration-images N, not both")
     validate_models(list(models), cfg.weights, own)  # after the options parse, before anything is created
     validate_data(cfg.data, cfg.labels, cfg.limit)
     if cfg.ray:

@@ -73,6 +73,7 @@ def run_folder(
     dump_dir: str | Path | None = None,
     source: Source | None = None,
     log: Callable[[str], None] | None = None,
+    precision: str | None = None,
 ) -> InferenceResult:
     """Infer every image of a folder (sorted by name) or of a prep cache; bad images are skipped and listed.
 
@@ -88,6 +89,7 @@ def run_folder(
         dump: also write each image's logits as ais_bench does (``txt``, ``bin`` or ``npy``) into ``dump_dir``.
         progress: called with the number of images finished, once per batch.
         log: told ``resumed N of M images from an interrupted run`` when finished chunks are reused.
+        precision: the runtime's precision (None: the engine's recorded one, else fp32).
 
     Raises:
         DataError: bad arguments, or with ``strict`` any skipped file.
@@ -101,7 +103,7 @@ def run_folder(
     n_workers = min(n_workers, len(groups))
     with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
         opts: dict[str, Any] = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
-        session = load_session(engine.path, runtime, threads=threads, **opts)
+        session = load_session(engine.path, runtime, precision=precision, threads=threads, **opts)
         items = _batches(engine, session, inp, groups, pool, batch_size)
         t_start = time.perf_counter()
         logits = _drain(sink, items, session, dump, dump_dir, keep_logits)

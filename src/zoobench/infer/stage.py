@@ -16,6 +16,7 @@ from zoobench.evaluate.stage import Scored
 from zoobench.export import resolve_engine
 from zoobench.infer.chunks import InferenceResult
 from zoobench.infer.loop import format_stage_summary, run_folder
+from zoobench.infer.settings import InferSettings
 from zoobench.infer.source import Source, resolve_input
 from zoobench.io import dir_lock, write_json
 
@@ -23,33 +24,13 @@ FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json"
 
 
 def do_infer(
-    model: str,
-    data: str,
-    *,
-    labels: str | None = None,
-    weights: str | None = None,
-    variant: str | None = None,
-    batch_size: int | None = None,
-    runtime: str = "onnxruntime",
-    threads: int | None = None,
-    limit: int | None = None,
-    strict: bool = False,
-    outdir: str = "zoobench-infer",
-    quiet: bool = False,
-    engine: Engine | None = None,
-    workers: int | None = None,
-    dump: str | None = None,
-    chunk: int | None = None,
-    resume: bool = True,
-    input_dtype: str | None = None,
-    reference: float | tuple[float, float | None] | None = None,
-    tolerance: float = 1.0,
-    ray: str | None = None,
-    actors: int | None = None,
-    cpus_per_actor: float | None = None,
+    model: str, data: str, settings: InferSettings | None = None, *, engine: Engine | None = None, **options: Any
 ) -> dict[str, Any]:
     """Export if needed, infer an image folder or a prep cache, write predictions.csv / summary.json (/ skipped.csv);
     with labels (a file, or class folders) eval the predictions in memory into OUTDIR too.
+
+    ``settings`` says how (see :class:`InferSettings`); a caller without one (the Python API, tests) passes its
+    fields as keyword ``options`` instead. ``engine``: an engine already loaded (no export).
 
     Finished chunks are kept in OUTDIR/.partial until the run completes, so a rerun resumes; with ``dump``
     each image's logits are also written as ais_bench does into OUTDIR/outputs. ``input_dtype="uint8"`` runs
@@ -62,14 +43,14 @@ def do_infer(
     """
     from zoobench.evaluate.stage import evaluate
 
-    summary, scored = infer(
-        model, data, labels=labels, weights=weights, variant=variant, batch_size=batch_size, runtime=runtime,
-        threads=threads, limit=limit, strict=strict, outdir=outdir, quiet=quiet, engine=engine, workers=workers,
-        dump=dump, chunk=chunk, resume=resume, input_dtype=input_dtype, ray=ray, actors=actors,
-        cpus_per_actor=cpus_per_actor,
-    )  # fmt: skip
+    if settings is not None and options:
+        raise DataError("pass either an InferSettings or keyword options, not both")
+    s = settings if settings is not None else InferSettings.of(**options)
+    summary, scored = infer(model, data, s, engine=engine)
     if scored.label_map:
-        summary["accuracy"] = evaluate(scored, Path(outdir), reference=reference, tolerance=tolerance, quiet=quiet)
+        summary["accuracy"] = evaluate(
+            scored, Path(s.outdir), reference=s.reference, tolerance=s.tolerance, quiet=s.quiet
+        )
     return summary
 
 
@@ -81,30 +62,32 @@ def default_batch_size(runtime: str) -> int:
     return 64 if spec is not None and spec.device.startswith("cuda") else 16
 
 
-def infer(model: str, data: str, **kw: Any) -> tuple[dict[str, Any], Scored]:
+def infer(
+    model: str, data: str, settings: InferSettings, *, engine: Engine | None = None
+) -> tuple[dict[str, Any], Scored]:
     """The infer stage of :func:`do_infer` without eval: its files, and the predictions for eval in memory."""
     from zoobench.data.datasets import read_labels
 
-    console = make_console(kw["quiet"])
-    kw["batch_size"] = kw.get("batch_size") or default_batch_size(kw["runtime"])
-    out = Path(kw["outdir"])
-    if kw.get("ray"):
+    s = settings
+    console = make_console(s.quiet)
+    if s.batch_size is None:
+        s = s.but(batch_size=default_batch_size(s.runtime))
+    out = Path(s.outdir)
+    if s.ray:
         from zoobench.cluster.connect import preflight
 
-        if kw["dump"]:
-            raise DataError("--dump writes files beside the driver; it is not available with --ray (run it locally)")
-        preflight(kw["ray"])
-    label_map = read_labels(kw["labels"]) if kw["labels"] else None  # fail on a bad label file before any work
-    inp = listed_input(data, kw["limit"])
+        preflight(s.ray)
+    label_map = read_labels(s.labels) if s.labels else None  # fail on a bad label file before any work
+    inp = listed_input(data, s.limit)
     out.mkdir(parents=True, exist_ok=True)
     if label_map is None and inp.folder_labels:
         label_map = inp.folder_labels
-    engine = _engine(model, kw, out, console)
+    engine = _engine(model, engine, s, out, console)
     with dir_lock(out, console.print):  # a second infer into OUTDIR waits, then resumes or redoes
         for name in FINAL_OUTPUTS:  # a final file exists only for a run that completed
             (out / name).unlink(missing_ok=True)
-        res = _run_loop(engine, data, inp, out, kw, console)
-        summary = _write_outputs(engine, data, inp, res, label_map, out, kw)
+        res = _run_loop(engine, data, inp, out, s, console)
+        summary = _write_outputs(engine, data, inp, res, label_map, out, s)
     console.print(format_stage_summary(res.stages), markup=False)
     console.print(f"{len(res.names)} images inferred, {len(res.skipped)} skipped -> {out / 'predictions.csv'}")
     if engine.random_weights:
@@ -125,50 +108,49 @@ def listed_input(data: str, limit: int | None) -> Source:
     return inp
 
 
-def _engine(model: str, kw: dict[str, Any], out: Path, console: Any) -> Engine:
-    engine = kw["engine"] or resolve_engine(
-        model, weights=kw["weights"], variant=kw["variant"], workdir=out, log=console.print
-    )
-    if kw["input_dtype"] == "uint8":
+def _engine(model: str, given: Engine | None, s: InferSettings, out: Path, console: Any) -> Engine:
+    engine = given or resolve_engine(model, weights=s.weights, variant=s.variant, workdir=out, log=console.print)
+    if s.input_dtype == "uint8":
         from zoobench.export import uint8_engine
 
         engine = uint8_engine(engine, log=console.print)
     return engine
 
 
-def _run_loop(engine: Engine, data: str, inp: Source, out: Path, kw: dict[str, Any], console: Any) -> InferenceResult:
+def _run_loop(engine: Engine, data: str, inp: Source, out: Path, s: InferSettings, console: Any) -> InferenceResult:
     from zoobench.data.cache import clean_temp
 
     clean_temp(out)
     partial = out / ".partial"
-    if not kw["resume"]:
+    if not s.resume:
         shutil.rmtree(partial, ignore_errors=True)
-    with progress_bar("infer", console, kw["quiet"]) as bar:
+    with progress_bar("infer", console, s.quiet) as bar:
         task = bar.add_task("infer", total=len(inp.names), rate="")
-        res = _loop(engine, data, inp, out, partial, kw, Advance(bar, task), console)
+        res = _loop(engine, data, inp, out, partial, s, Advance(bar, task), console)
     shutil.rmtree(partial, ignore_errors=True)
     return res
 
 
 def _loop(
-    engine: Engine, data: str, inp: Source, out: Path, partial: Path, kw: dict[str, Any], progress: Any, console: Any
+    engine: Engine, data: str, inp: Source, out: Path, partial: Path, s: InferSettings, progress: Any, console: Any
 ) -> InferenceResult:
     """This process's pipelined loop, or the same batches on a Ray cluster (``--ray``)."""
-    if kw.get("ray"):
+    assert s.batch_size is not None
+    if s.ray:
         from zoobench.cluster.pipeline import run_ray
 
-        console.print(f"infer on Ray ({kw['ray']})")
+        console.print(f"infer on Ray ({s.ray})")
         return run_ray(
-            engine, data, address=kw["ray"], runtime=kw["runtime"], batch_size=kw["batch_size"],
-            threads=kw["threads"], limit=kw["limit"], strict=kw["strict"], progress=progress, chunk=kw["chunk"],
-            partial_dir=partial, source=inp, actors=kw.get("actors"), cpus_per_actor=kw.get("cpus_per_actor"),
+            engine, data, address=s.ray, runtime=s.runtime, batch_size=s.batch_size,
+            threads=s.threads, limit=s.limit, strict=s.strict, progress=progress, chunk=s.chunk,
+            partial_dir=partial, source=inp, actors=s.actors, cpus_per_actor=s.cpus_per_actor,
             log=console.print,
         )  # fmt: skip
     return run_folder(
-        engine, data, runtime=kw["runtime"], batch_size=kw["batch_size"], threads=kw["threads"],
-        limit=kw["limit"], strict=kw["strict"], progress=progress, workers=kw["workers"],
-        chunk=kw["chunk"], partial_dir=partial, dump=kw["dump"],
-        dump_dir=out / "outputs" if kw["dump"] else None, source=inp, log=console.print,
+        engine, data, runtime=s.runtime, batch_size=s.batch_size, threads=s.threads,
+        limit=s.limit, strict=s.strict, progress=progress, workers=s.workers,
+        chunk=s.chunk, partial_dir=partial, dump=s.dump,
+        dump_dir=out / "outputs" if s.dump else None, source=inp, precision=s.precision, log=console.print,
     )  # fmt: skip
 
 
@@ -179,7 +161,7 @@ def _write_outputs(
     res: InferenceResult,
     label_map: dict[str, int] | None,
     out: Path,
-    kw: dict[str, Any],
+    s: InferSettings,
 ) -> dict[str, Any]:
     from zoobench.evaluate.files import write_predictions
     from zoobench.io import write_skipped_csv
@@ -197,13 +179,13 @@ def _write_outputs(
         "num_classes": int(engine.metadata.get("num_classes", 1000)),
         "data": str(Path(data).resolve()),
         "data_kind": "cache" if inp.cache is not None else "images",
-        "batch_size": kw["batch_size"],
-        "workers": 0 if inp.cache is not None or kw.get("ray") else kw["workers"],
+        "batch_size": s.batch_size,
+        "workers": 0 if inp.cache is not None or s.ray else s.workers,
         "images_found": len(inp.names) + len(inp.skipped),
         "images_inferred": len(res.names),
         "skipped": len(res.skipped),
         "skipped_reasons": _reason_counts(res.skipped),
-        "dump": kw["dump"],
+        "dump": s.dump,
         "stages": res.stages,
         "runtime": res.runtime,
         "environment": environment(),

@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.io import write_text
+from zoobench.report.accuracy import (
+    accuracy_speed_plot,
+    accuracy_speed_table,
+    engines_table,
+    has_columns,
+    load_columns,
+    recommendation,
+)
 from zoobench.report.html import render_html
 from zoobench.report.markdown import render_md
 from zoobench.report.plots import make_plots
@@ -37,6 +45,7 @@ __all__ = ["model_dirs", "write_model_report", "write_run_report"]
 
 Block = tuple[Any, ...]
 PLOTS = ("throughput.png", "latency.png")
+ACCURACY_PLOT = "accuracy_speed.png"
 
 
 def model_dirs(rundir: Path) -> list[Path]:
@@ -87,6 +96,7 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
         blocks.append(("table", acc))
     else:
         blocks.append(("warn", _not_measured(run)))
+    blocks += accuracy_blocks(run)
     missing = unavailable_columns(run)
     if run.perf:
         blocks.append(("table", perf_table(run.perf, seed_columns(run.name), run.name)))
@@ -104,8 +114,32 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
     return blocks
 
 
+def accuracy_blocks(run: ModelRun) -> list[Block]:
+    """Every scored column beside its speed (report/accuracy.py); nothing when only the reference was scored."""
+    cols = load_columns(run.path, run.perf)
+    stages = run.stages.get("stages") or {}
+    out: list[Block] = []
+    for name, st in stages.items():  # a column not scored says why (once, when perf said it already)
+        perf = stages.get("perf:" + name[6:], {})
+        said = perf.get("status") == st.get("status") == "unavailable"  # its perf line says why already
+        if name.startswith("score:") and st.get("status") != "done" and not said:
+            out.append(("warn", f"{name[6:]}: not scored — {st.get('note', st.get('status'))}"))
+    if not has_columns(cols):
+        return out
+    out = [("table", engines_table(cols)), ("table", accuracy_speed_table(cols)), *out]
+    out.append(("p", recommendation(cols)))
+    plot = run.path / "plots" / ACCURACY_PLOT
+    if plot.is_file():
+        out.append(("img", plot, plot.stem))
+    return out
+
+
 def _plots_for(run: ModelRun) -> list[Path]:
-    return make_plots(run.perf, run.path / "plots", run.name, seed_columns(run.name))
+    plots = make_plots(run.perf, run.path / "plots", run.name, seed_columns(run.name))
+    stale = run.path / "plots" / ACCURACY_PLOT
+    stale.unlink(missing_ok=True)
+    accuracy_speed_plot(load_columns(run.path, run.perf), stale, f"{run.name}: accuracy and speed per engine")
+    return plots
 
 
 def write_model_report(model_dir: str | Path) -> dict[str, str]:

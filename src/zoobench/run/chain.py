@@ -10,17 +10,21 @@ Run directory layout::
         model.json              the model card: params, GFLOPs, input, preprocessing, weights sha256, references
         engine/<model>.onnx     the exported model (preprocessing in its metadata)
         cache/                  the preprocessed uint8 dataset (prep stage); infer reads it
-        infer/                  predictions.csv, summary.json, (skipped.csv), result.json, accuracy.json
+        infer/                  the reference column (onnxruntime fp32): predictions.csv, summary.json,
+                                (skipped.csv), result.json, accuracy.json
+        infer/<runtime>-<precision>/  every other column, scored on the held-out images (run/columns.py)
+        calibration.json, calibration/  the held-out calibration pick (run/calibration.py)
         perf/<runtime>-<precision>.json   one perf.json per runtime × precision column
         plots/throughput.png, plots/latency.png
         report.md, report.html  this model's report
 
-Stages, in order: ``export``, ``compile``, ``prep``, ``infer``, ``eval``, ``perf:<runtime>-<precision>``,
-``report``. A stage is skipped when the hash of its inputs (weights sha256, preprocessing, engine file
-sha256, data folder listing (names, sizes, mtimes), labels sha256, perf parameters, the JSON a report reads)
-equals the recorded one and its outputs exist. ``stages.json`` is written atomically after every stage,
-so an interrupted run resumes at the first stage that did not finish. One model failing does not stop
-the others. ``--weights random`` runs every stage (the data path is measured) but does not gate accuracy.
+Stages, in order: ``export``, ``compile``, ``prep``, ``infer``, ``eval``, ``score:<runtime>-<precision>``,
+``perf:<runtime>-<precision>``, ``report``. A stage is skipped when the hash of its inputs (weights sha256,
+preprocessing, engine file sha256, data folder listing (names, sizes, mtimes), labels sha256, perf parameters,
+the JSON a report reads) equals the recorded one and its outputs exist. ``stages.json`` is written
+atomically after every stage, so an interrupted run resumes at the first stage that did not finish. One
+model failing does not stop the others. ``--weights random`` runs every stage (the data path is measured)
+but does not gate accuracy.
 """
 
 from __future__ import annotations
@@ -33,10 +37,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoobench.errors import NoSpaceError, ZoobenchError, is_no_space, one_line
+from zoobench.errors import NoSpaceError, is_no_space, one_line
+from zoobench.infer.settings import InferSettings
 from zoobench.io import file_digest, write_json
 from zoobench.models.registry import slug
 from zoobench.run.card import model_card
+from zoobench.run.columns import perf_column
 from zoobench.run.faults import error_report, say_not_run, stopped
 from zoobench.run.ledger import StageBook, listing_hash
 
@@ -71,6 +77,12 @@ class RunConfig:
     ray: str | None = None  # run the infer stage on Ray (``infer --ray``); its files are the same
     actors: int | None = None
     cpus_per_actor: float | None = None
+    score: str = "all"  # "none": only the reference column is inferred and scored
+    calibration: str | None = None  # a separate calibration folder (every run image is scored)
+    calibration_images: int | None = None  # held-out pick size; None: run/calibration.py's default
+    seed: int = 0
+    max_drop: str = "1.0"  # points, or "1%" of fp32's top-1
+    accuracy_control: bool = False
 
     def weights_for(self, model: str) -> str | None:  # its own (--weights MODEL=FILE), else the run's
         return self.model_weights.get(model, self.weights)
@@ -78,64 +90,9 @@ class RunConfig:
 
 def _report_inputs(mdir: Path) -> dict[str, str]:
     files = [mdir / "model.json", mdir / "infer" / "accuracy.json", mdir / "infer" / "summary.json"]
+    files += sorted((mdir / "infer").glob("*/accuracy.json"))
     files += sorted((mdir / "perf").glob("*.json"))
     return {str(f.relative_to(mdir)): file_digest(f) for f in files if f.is_file()}
-
-
-def _perf_column(
-    rt: str,
-    prec: str,
-    cfg: RunConfig,
-    mdir: Path,
-    book: StageBook,
-    engine: Any,
-    engine_sha: str,
-    log: Callable[[str], None],
-) -> None:
-    """One runtime x precision column; a column that cannot run here is recorded as unavailable, with why."""
-    from zoobench.perf.sweep import do_perf
-
-    col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
-    inputs = {
-        "engine_sha256": engine_sha,
-        "runtime": rt,
-        "precision": prec,
-        "batch_sizes": cfg.batch_sizes,
-        "seconds": cfg.seconds,
-        "repeats": cfg.repeats,
-        "min_iters": cfg.min_iters,
-        "warmup": cfg.warmup,
-        "threads": cfg.threads,
-        "calibration": listing_hash(cfg.data) if cfg.data and prec == "int8" else None,
-    }
-
-    def perf() -> tuple[list[str], str]:
-        # compiled engines (int8, TensorRT) are built once into engine/; int8 calibrates on the run's images
-        kw: dict[str, Any] = {"runtimes": [rt], "precisions": [prec], "workdir": str(mdir / "engine")}
-        if cfg.data and prec == "int8":
-            kw["calibration"] = cfg.data
-        res = do_perf(
-            engine.model,
-            batch_sizes=cfg.batch_sizes,
-            seconds=cfg.seconds,
-            repeats=cfg.repeats,
-            min_iters=cfg.min_iters,
-            warmup=cfg.warmup,
-            threads=cfg.threads,
-            quiet=True,
-            engine=engine,
-            **kw,
-        )
-        write_json(mdir / rel, res)
-        return [rel], f"best {res['best_throughput_img_s']:.1f} img/s at bs{res['best_batch_size']}"
-
-    try:
-        book.run(f"perf:{col}", inputs, perf, log)
-    except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
-        if is_no_space(exc):
-            raise
-        (mdir / rel).unlink(missing_ok=True)
-        book.mark(f"perf:{col}", "unavailable", str(exc), log)
 
 
 def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], None]) -> str:
@@ -168,7 +125,9 @@ def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], Non
 
 def planned_stages(cfg: RunConfig) -> list[str]:
     """The stages ``run`` goes through for one model, in order."""
-    measured = ["prep", "infer", "eval"]
+    from zoobench.run.columns import column_names
+
+    measured = ["prep", "infer", "eval", *(f"score:{c}" for c in (column_names(cfg) if cfg.data else []))]
     perf = [f"perf:{rt}-{prec}" for rt in cfg.runtimes for prec in cfg.precisions]
     return ["export", "compile", *measured, *perf, "report"]
 
@@ -182,6 +141,10 @@ class _ModelStages:
         self.engine_sha = ""
         self.scored: Any = None  # infer's predictions, when infer ran in this process
         self.accuracy: dict[str, Any] | None = None
+        self.settings = InferSettings(
+            batch_size=cfg.infer_batch_size, threads=cfg.threads, limit=cfg.limit, outdir=str(mdir / "infer"),
+            quiet=True, ray=cfg.ray, actors=cfg.actors, cpus_per_actor=cfg.cpus_per_actor,
+        )  # fmt: skip
 
     def run_all(self) -> str:
         self.export()
@@ -194,7 +157,7 @@ class _ModelStages:
                 self.book.mark(name, "not-run", "no --data given", self.log)
         for rt in self.cfg.runtimes:  # one perf/<runtime>-<precision>.json per column
             for prec in self.cfg.precisions:
-                _perf_column(rt, prec, self.cfg, self.mdir, self.book, self.engine, self.engine_sha, self.log)
+                perf_column(rt, prec, self.cfg, self.mdir, self.book, self.engine, self.engine_sha, self.log)
         status = self.status()
         self.book.data["status"] = status
 
@@ -235,11 +198,17 @@ class _ModelStages:
         assert self.cfg.data is not None
         data_hash = listing_hash(self.cfg.data)
         infer_data = self._prep(data_hash)
-        self._infer(infer_data, data_hash)
+        inputs = self._infer(infer_data, data_hash)
         if not self.cfg.labels:
             self.book.mark("eval", "not-run", "no --labels given: accuracy not measured", self.log)
         else:
             self._eval()
+        from zoobench.run.calibration import split_for_run
+        from zoobench.run.columns import ColumnJob, score_columns
+
+        split = split_for_run(self.cfg, self.mdir, self.log)
+        score_columns(ColumnJob(self.mdir, self.cfg, self.book, self.engine, self.engine_sha, self.settings,
+                                infer_data, inputs, split, self.log))  # fmt: skip
 
     def _prep(self, data_hash: str) -> str:
         """The prep stage; returns what infer reads: the cache, or the image folder when prep failed."""
@@ -262,7 +231,7 @@ class _ModelStages:
             return cfg.data  # type: ignore[return-value]
         return str(cache) if is_cache(cache) else cfg.data  # type: ignore[return-value]
 
-    def _infer(self, infer_data: str, data_hash: str) -> None:
+    def _infer(self, infer_data: str, data_hash: str) -> dict[str, Any]:
         from zoobench.infer.stage import infer
 
         cfg, from_cache = self.cfg, infer_data != self.cfg.data
@@ -278,18 +247,14 @@ class _ModelStages:
         }
 
         def run_infer() -> tuple[list[str], str]:
-            summary, self.scored = infer(
-                self.engine.model, infer_data, labels=None, weights=None, variant=None,
-                batch_size=cfg.infer_batch_size, runtime="onnxruntime", threads=cfg.threads, limit=cfg.limit,
-                strict=False, outdir=str(self.mdir / "infer"), quiet=True, engine=self.engine, workers=None,
-                dump=None, chunk=None, resume=True, input_dtype="uint8" if from_cache else None, ray=cfg.ray,
-                actors=cfg.actors, cpus_per_actor=cfg.cpus_per_actor,
-            )  # fmt: skip
+            settings = self.settings.but(input_dtype="uint8" if from_cache else None)
+            summary, self.scored = infer(self.engine.model, infer_data, settings, engine=self.engine)
             return ["infer/predictions.csv", "infer/summary.json"], (
                 f"{summary['images_inferred']} images, {summary['skipped']} skipped"
             )
 
         self.book.run("infer", inputs, run_infer, self.log)
+        return inputs
 
     def _eval(self) -> None:
         from zoobench.data.datasets import read_labels

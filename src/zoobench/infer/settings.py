@@ -1,0 +1,92 @@
+"""How one infer stage runs: one frozen object, validated once, built by the CLI or by ``run``, passed down whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from zoobench.errors import DataError
+
+DUMP_FORMATS = ("txt", "bin", "npy")
+INPUT_DTYPES = ("uint8", "float32")
+
+
+@dataclass(frozen=True)
+class InferSettings:
+    """Everything ``infer`` needs besides the model and the data.
+
+    Attributes:
+        labels: a labels file (the seeds' ``NAME.JPEG 65``); with it (or class folders) the run is scored.
+        weights / variant: how a model name is exported (``--weights``, ``--preprocess``).
+        batch_size: images per runtime call; None: 16 on CPU runtimes, 64 on GPU runtimes.
+        runtime / precision: the column that infers (precision None: the engine's own).
+        threads: runtime threads (None: the runtime's default).
+        limit: only the first N images.
+        strict: fail on the first unreadable image instead of skipping it.
+        outdir: where predictions.csv, summary.json (and result.json, accuracy.json) go.
+        quiet: no console output.
+        workers: decode processes for an image folder (None: the default; 0: in this process).
+        dump: also write each image's logits as ais_bench does (txt / bin / npy).
+        chunk: images per resumable chunk (None: infer.chunks' rule, from the image count and batch size).
+        resume: reuse the finished chunks of an interrupted run.
+        input_dtype: ``uint8`` runs the uint8-input twin of a float export (fed unnormalized crops).
+        reference / tolerance: the accuracy gate (see :func:`~zoobench.evaluate.stage.evaluate`).
+        ray / actors / cpus_per_actor: run the batches on a Ray cluster.
+    """
+
+    labels: str | None = None
+    weights: str | None = None
+    variant: str | None = None
+    batch_size: int | None = None
+    runtime: str = "onnxruntime"
+    precision: str | None = None
+    threads: int | None = None
+    limit: int | None = None
+    strict: bool = False
+    outdir: str = "zoobench-infer"
+    quiet: bool = False
+    workers: int | None = None
+    dump: str | None = None
+    chunk: int | None = None
+    resume: bool = True
+    input_dtype: str | None = None
+    reference: float | tuple[float, float | None] | None = None
+    tolerance: float = 1.0
+    ray: str | None = None
+    actors: int | None = None
+    cpus_per_actor: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "limit", "actors"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise DataError(f"{name.replace('_', ' ')} must be an integer >= 1, got {value!r}")
+        if self.chunk is not None and self.chunk < 1:
+            raise DataError(f"chunk must be >= 1, got {self.chunk}")
+        if self.workers is not None and self.workers < 0:
+            raise DataError(f"workers must be >= 0, got {self.workers}")
+        if self.threads is not None and self.threads < 1:
+            raise DataError(f"threads must be >= 1, got {self.threads}")
+        if self.dump is not None and self.dump not in DUMP_FORMATS:
+            raise DataError(f"dump must be one of {', '.join(DUMP_FORMATS)}, got {self.dump!r}")
+        if self.input_dtype is not None and self.input_dtype not in INPUT_DTYPES:
+            raise DataError(f"input dtype must be one of {', '.join(INPUT_DTYPES)}, got {self.input_dtype!r}")
+        if self.tolerance <= 0:
+            raise DataError(f"tolerance must be > 0 points, got {self.tolerance}")
+        if self.cpus_per_actor is not None and self.cpus_per_actor <= 0:
+            raise DataError(f"cpus per actor must be > 0, got {self.cpus_per_actor}")
+        if self.ray and self.dump:
+            raise DataError("--dump writes files beside the driver; it is not available with --ray (run it locally)")
+
+    @classmethod
+    def of(cls, **options: Any) -> InferSettings:
+        """Settings from keyword options; an unknown name is one line, not a TypeError."""
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(options) - known)
+        if bad:
+            raise DataError(f"unknown infer setting(s): {', '.join(bad)}")
+        return cls(**options)
+
+    def but(self, **changes: Any) -> InferSettings:
+        """A copy with ``changes`` (validated again)."""
+        return replace(self, **changes)

@@ -1,0 +1,264 @@
+"""``run``'s scored columns: every runtime × precision that is timed is also inferred and scored.
+
+The fp32 ONNX Runtime column is the reference: its files stay where they always were, ``<model>/infer/``
+(every image scored, result.json as before). Every other column writes ``<model>/infer/<runtime>-<precision>/``
+(predictions.csv, summary.json, result.json, accuracy.json). It infers the prep cache through the column's
+uint8-input engine (the u8 twin of the export; int8 compiled with ``--input uint8`` on the held-out
+calibration images), is scored on the held-out images only (calibration images count as unlabeled), and its
+accuracy.json adds ``paired``: Δtop-1 / Δtop-5 against the reference on the same images, with the paired
+interval and the verdict of :mod:`zoobench.evaluate.paired`. A column that cannot run here is recorded
+``unavailable`` with why, and nothing of it is scored.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoobench.artifact import Engine
+from zoobench.errors import RuntimeUnavailableError, ZoobenchError, is_no_space
+from zoobench.infer.settings import InferSettings
+from zoobench.io import file_digest, write_json
+from zoobench.run.calibration import Split
+from zoobench.run.ledger import StageBook, hash_inputs
+
+REFERENCE = ("onnxruntime", "fp32")
+
+
+@dataclass
+class ColumnJob:
+    """What every scored column of one model shares."""
+
+    mdir: Path
+    cfg: Any  # the run's RunConfig
+    book: StageBook
+    engine: Engine  # the float export (the reference column's engine)
+    engine_sha: str
+    settings: InferSettings  # the reference's infer settings; each column changes runtime, precision, outdir
+    infer_data: str  # the prep cache (or the image folder when prep failed)
+    inputs: dict[str, Any]  # the reference infer stage's inputs (data hash, kind, batch, limit, threads)
+    split: Split
+    log: Callable[[str], None]
+
+
+def column_names(cfg: Any) -> list[str]:
+    """The scored columns besides the reference, in the run's order (none with ``--score none``)."""
+    if getattr(cfg, "score", "all") == "none":
+        return []
+    return [f"{rt}-{p}" for rt in cfg.runtimes for p in cfg.precisions if (rt, p) != REFERENCE]
+
+
+def score_columns(job: ColumnJob) -> None:
+    for name in column_names(job.cfg):
+        rt, prec = name.split("-", 1)
+        score_column(job, rt, prec)
+
+
+def score_column(job: ColumnJob, rt: str, prec: str) -> None:
+    """One column's stage ``score:<runtime>-<precision>``: engine, infer, score, paired verdict."""
+    col, cfg = f"{rt}-{prec}", job.cfg
+    out = job.mdir / "infer" / col
+    inputs = {
+        **job.inputs,
+        "runtime": rt,
+        "precision": prec,
+        "labels": file_digest(cfg.labels) if cfg.labels else None,
+        "split": hash_inputs({"calib": job.split.calibration, "held": job.split.held_out, "f": job.split.folder}),
+        "reference_predictions": file_digest(job.mdir / "infer" / "predictions.csv"),
+        "max_drop": str(cfg.max_drop),
+        "reference": cfg.reference,
+        "tolerance": cfg.tolerance,
+        "accuracy_control": bool(cfg.accuracy_control) and prec == "int8",
+    }
+
+    def run() -> tuple[list[str], str]:
+        from zoobench.infer.stage import infer
+
+        engine = column_engine(job, rt, prec)
+        settings = job.settings.but(outdir=str(out), runtime=rt, precision=prec, labels=cfg.labels, ray=None,
+                                    actors=None, cpus_per_actor=None, input_dtype=None)  # fmt: skip
+        _, scored = infer(engine.model, job.infer_data, settings, engine=engine)
+        acc = score_predictions(job, scored, out, engine, prec)
+        rel = [f"infer/{col}/{n}" for n in ("predictions.csv", "summary.json", "accuracy.json")]
+        if (out / "result.json").is_file():
+            rel.append(f"infer/{col}/result.json")
+        return rel, acc["paired"].get("verdict_reason", "")
+
+    try:
+        job.book.run(f"score:{col}", inputs, run, job.log)
+    except (RuntimeUnavailableError, ImportError) as exc:  # not installed, no kernels for this precision here
+        shutil.rmtree(out, ignore_errors=True)
+        job.book.mark(f"score:{col}", "unavailable", str(exc), job.log)
+    except ZoobenchError as exc:  # this column failed (bad calibration data, ...): said, not scored; others go on
+        if is_no_space(exc):  # a full disk stops the run (the next columns and models would fail the same way)
+            raise
+        shutil.rmtree(out, ignore_errors=True)
+        job.book.mark(f"score:{col}", "error", str(exc), job.log)
+
+
+def column_engine(job: ColumnJob, rt: str, prec: str) -> Engine:
+    """The column's uint8-input engine: the u8 twin of the export, or int8 compiled once into engine/."""
+    calib = job.split.folder or job.cfg.data
+    control = _control(job, calib) if job.cfg.accuracy_control and prec == "int8" else None
+    return uint8_column_engine(job.engine, rt, prec, job.mdir / "engine", calib, control)
+
+
+def uint8_column_engine(
+    engine: Engine, rt: str, prec: str, workdir: Path, calibration: str | None, control: dict[str, Any] | None = None
+) -> Engine:
+    """The uint8-input engine that runs ``engine`` (a float export) on ``rt`` at ``prec``: the u8 twin of the
+    export for load-time precisions, int8 compiled with ``--input uint8`` into ``workdir``.
+
+    Raises:
+        RuntimeUnavailableError: the runtime or precision cannot run here (the message says why).
+    """
+    from zoobench.runtimes import RUNTIMES, runtime_module, supports
+
+    if rt not in RUNTIMES:
+        raise RuntimeUnavailableError(f"unknown runtime {rt!r}")
+    ok, why = supports(rt, RUNTIMES[rt].device, prec)
+    if not ok:
+        raise RuntimeUnavailableError(why)
+    if prec not in runtime_module(rt).COMPILED_PRECISIONS:
+        from zoobench.export import uint8_engine
+
+        return uint8_engine(engine)
+    from zoobench.compile import compile_engine, default_output
+
+    out = workdir / default_output(engine, rt, prec, None, "uint8").name
+    return compile_engine(
+        engine, runtime=rt, precision=prec, calibration=calibration, output=str(out), input_dtype="uint8",
+        accuracy_control=control,
+    )  # fmt: skip
+
+
+def _control(job: ColumnJob, calib: str) -> dict[str, Any]:
+    """Accuracy-aware int8 for a run's column: validated on the calibration images (never the scored ones)."""
+    return {"max_drop": job.cfg.max_drop, "data": calib, "labels": job.cfg.labels}
+
+
+def score_predictions(job: ColumnJob, scored: Any, out: Path, engine: Engine, prec: str) -> dict[str, Any]:
+    """result.json / accuracy.json on the held-out images, plus the paired comparison with the reference."""
+    from zoobench.data.datasets import image_key
+    from zoobench.evaluate.stage import evaluate
+
+    held = {image_key(n) for n in job.split.held_out}
+    labels = {k: v for k, v in (scored.label_map or {}).items() if k in held}
+    acc: dict[str, Any] = {"model": scored.summary.get("model")}
+    if labels:
+        scored.label_map = labels  # calibration images count as unlabeled: never scored
+        acc = evaluate(scored, out, reference=job.cfg.reference, tolerance=job.cfg.tolerance, quiet=True)
+    acc["paired"] = paired_with_reference(job, scored.names, scored.topk_ids, labels)
+    acc["column"] = {"runtime": engine.metadata.get("runtime") or "", "precision": prec, "engine": engine.path}
+    acc["column"]["runtime"] = acc["column"]["runtime"] or scored.summary.get("runtime", {}).get("name", "")
+    acc["calibration"] = _calibration_record(job.split, engine, prec)
+    write_json(out / "accuracy.json", acc)
+    return acc
+
+
+def paired_with_reference(job: ColumnJob, names: list[str], ids: Any, labels: dict[str, int]) -> dict[str, Any]:
+    """The paired statistics of a column against the reference column's predictions, on the held-out images
+    both inferred (and, with labels, that have one)."""
+    import numpy as np
+
+    from zoobench.data.datasets import image_key
+    from zoobench.evaluate.files import read_predictions
+    from zoobench.evaluate.paired import paired_stats, parse_max_drop
+
+    ref = read_predictions(job.mdir / "infer" / "predictions.csv")
+    ref_row = {image_key(n): i for i, n in enumerate(ref.names)}
+    held = {image_key(n) for n in job.split.held_out}
+    pairs = [
+        (ref_row[k], i)
+        for i, k in enumerate(image_key(n) for n in names)
+        if k in ref_row and k in held and (not labels or k in labels)
+    ]
+    if not pairs:
+        raise ZoobenchError("no held-out image was inferred by both this column and the reference")
+    r, c = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    truth = [labels[image_key(names[i])] for i in c] if labels else None
+    stats = paired_stats(np.asarray(ref.topk_ids)[r], np.asarray(ids)[c], truth, parse_max_drop(job.cfg.max_drop))
+    stats["note_logits"] = "logits are not kept by infer: max |Δlogit| is compile's agreement check (if any)"
+    return stats
+
+
+def _calibration_record(split: Split, engine: Engine, prec: str) -> dict[str, Any]:
+    if prec != "int8":
+        return {"mode": "not calibrated"}
+    rec: dict[str, Any] = {"mode": split.mode, "in_sample": split.in_sample, "images": len(split.calibration)}
+    if split.mode == "folder":
+        rec["folder"] = split.folder
+    for key in ("quantization", "accuracy_control"):
+        if engine.metadata.get(key):
+            rec[key] = engine.metadata[key]
+    return rec
+
+
+def perf_column(
+    rt: str,
+    prec: str,
+    cfg: Any,
+    mdir: Path,
+    book: StageBook,
+    engine: Any,
+    engine_sha: str,
+    log: Callable[[str], None],
+) -> None:
+    """One runtime x precision column; a column that cannot run here is recorded as unavailable, with why."""
+    from zoobench.perf.sweep import do_perf
+    from zoobench.run.calibration import calibration_folder
+    from zoobench.run.ledger import listing_hash
+
+    col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
+    inputs = {
+        "engine_sha256": engine_sha,
+        "runtime": rt,
+        "precision": prec,
+        "batch_sizes": cfg.batch_sizes,
+        "seconds": cfg.seconds,
+        "repeats": cfg.repeats,
+        "min_iters": cfg.min_iters,
+        "warmup": cfg.warmup,
+        "threads": cfg.threads,
+        "calibration": None,
+    }
+    calib = calibration_folder(mdir, cfg.data) if prec == "int8" else None
+    if calib:  # int8 calibrates on the held-out pick (run/calibration.py), never on the scored images
+        inputs["calibration"] = listing_hash(calib)
+    aware = _aware_engine(cfg, mdir, engine, rt, prec)
+    if aware is not None:  # --accuracy-control: the score column's accuracy-aware engine is the one timed
+        engine = aware
+        inputs["accuracy_control_engine"] = file_digest(aware.path)
+
+    def perf() -> tuple[list[str], str]:  # compiled engines (int8, TensorRT) are built once into engine/
+        kw: dict[str, Any] = {"runtimes": [rt], "precisions": [prec], "workdir": str(mdir / "engine")}
+        if calib:
+            kw["calibration"] = calib
+        res = do_perf(
+            engine.model, batch_sizes=cfg.batch_sizes, seconds=cfg.seconds, repeats=cfg.repeats,
+            min_iters=cfg.min_iters, warmup=cfg.warmup, threads=cfg.threads, quiet=True, engine=engine, **kw,
+        )  # fmt: skip
+        write_json(mdir / rel, res)
+        return [rel], f"best {res['best_throughput_img_s']:.1f} img/s at bs{res['best_batch_size']}"
+
+    try:
+        book.run(f"perf:{col}", inputs, perf, log)
+    except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
+        if is_no_space(exc):
+            raise
+        (mdir / rel).unlink(missing_ok=True)
+        book.mark(f"perf:{col}", "unavailable", str(exc), log)
+
+
+def _aware_engine(cfg: Any, mdir: Path, engine: Engine, rt: str, prec: str) -> Engine | None:
+    """With ``--accuracy-control``, the int8 column's accuracy-aware engine that its score stage compiled."""
+    if not (cfg.accuracy_control and prec == "int8"):
+        return None
+    from zoobench.artifact import load_engine
+    from zoobench.compile import default_output
+
+    path = mdir / "engine" / default_output(engine, rt, prec, None, "uint8").name
+    return load_engine(str(path)) if path.is_file() else None
