@@ -54,6 +54,16 @@ def _input_dtype(asked: str | None, source: Engine) -> str:
     return value
 
 
+def _build_artifact(source: Engine, out: Path, column: tuple[str, str, int | None], calib: Any, meta: dict) -> None:
+    """The runtime's own compile of ``source`` into ``out``; ``meta`` gets ``compile_seconds``."""
+    runtime, precision, batch_size = column
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="zoobench-core-") as tmp:
+        core = _float_core(source, Path(tmp))  # calibration, quantization and PrePostProcessor work on it
+        runtime_module(runtime).compile_artifact(core, out, precision, calib, batch_size, meta)
+    meta["compile_seconds"] = round(time.perf_counter() - t0, 3)
+
+
 def compile_engine(
     model: str | Engine,
     *,
@@ -100,13 +110,8 @@ def compile_engine(
     out.parent.mkdir(parents=True, exist_ok=True)
     calib, calib_info = _calibration(precision, calibration, source, calibration_limit, say, accuracy_control, runtime)
     meta = _compiled_metadata(source, want, runtime, precision, batch_size, calib_info)
-    t0 = time.perf_counter()
     say(f"compiling {source.path} -> {out} ({runtime} {precision}, {want} input)")
-    module = runtime_module(runtime)
-    with tempfile.TemporaryDirectory(prefix="zoobench-core-") as tmp:
-        core = _float_core(source, Path(tmp))  # calibration, quantization and PrePostProcessor work on it
-        module.compile_artifact(core, out, precision, calib, batch_size, meta)
-    meta["compile_seconds"] = round(time.perf_counter() - t0, 3)
+    _build_artifact(source, out, (runtime, precision, batch_size), calib, meta)
     if accuracy_control is not None:
         _record_control(meta, calib, say)
     if precision != "fp32":
