@@ -9,6 +9,7 @@ import click
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     chunk_option,
+    decoder_option,
     limit_option,
     ray_options,
     variant_option,
@@ -49,6 +50,7 @@ from zoobench.cli.options import (
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default="zoobench-infer", show_default=True)
 @workers_option
+@decoder_option(for_infer=True)
 @click.option(
     "--dump",
     type=click.Choice(["txt", "bin", "npy"]),
@@ -74,6 +76,7 @@ def infer(model: str, data: str, no_resume: bool, as_json: bool, **opts: Any) ->
       zoobench infer wrn.onnx --data val/ --labels val_label.txt -o out/      # JPEGs, decoded in workers
       zoobench infer wrn.u8.onnx --data cache/ -b 32 -o out/                  # a prep cache, uint8 engine
       zoobench infer mnasnet1_0 --weights random --data photos/ --dump txt    # ais_bench-style dumps too
+      zoobench infer mnasnet1_0 --data val/ --decoder fast -o out/            # the fast decoder (not bit-exact)
       zoobench infer wrn.onnx --data /shared/val --ray auto -o out/           # on the Ray cluster
     """
     from zoobench.infer.stage import do_infer

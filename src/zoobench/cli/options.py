@@ -156,3 +156,19 @@ def ray_options(fn: Any) -> Any:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def decoder_option(for_infer: bool = False) -> Any:
+    """``--decoder reference|fast|nvjpeg``: what decodes and resizes the images (prep, infer and run)."""
+    from zoobench.data.fastdecode import DECODERS
+
+    return click.option(
+        "--decoder",
+        type=click.Choice(DECODERS),
+        default=None if for_infer else "reference",
+        show_default=not for_infer,
+        help="reference: PIL, bit-exact with torchvision's transforms (the seeds' bytes, golden tests, accuracy "
+        "gates); fast: torchvision's decode_jpeg + uint8 resize, ~2.5x faster per core, pixels within 1-2 levels "
+        "(README), other files fall back to the reference, counted; nvjpeg: the same on a CUDA GPU."
+        + (" Default: reference for images; a cache is read as its decoder made it." if for_infer else ""),
+    )

@@ -11,6 +11,7 @@ import click
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     PRECISIONS,
+    decoder_option,
     int_list,
     limit_option,
     name_list,
@@ -49,6 +50,7 @@ Examples:
   zoobench run wide_resnet50_2 --weights my_finetune.pth --data val/ --labels val_label.txt --reference 79.2,94.6
   zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
   zoobench run mnasnet1_0 --data /shared/val --labels val_label.txt --ray auto -o run3   # infer on the cluster
+  zoobench run mnasnet1_0 --weights random --data photos/ --decoder fast -o run4   # the fast decoder for prep
 """
 
 
@@ -67,6 +69,7 @@ Examples:
 @tolerance_option
 @reference_option
 @limit_option
+@decoder_option()
 @ray_options
 @click.option("-o", "--output", "rundir", default="zoobench-run", show_default=True, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print model -> status as JSON.")

@@ -40,6 +40,7 @@ def run_ray(
     source: Source | None = None,
     actors: int | None = None,
     cpus_per_actor: float | None = None,
+    decoder: str | None = None,
 ) -> InferenceResult:
     """Infer a folder or a prep cache on a Ray cluster; same arguments and result as :func:`run_folder`.
 
@@ -53,7 +54,7 @@ def run_ray(
     # dump=None: the same run key as a local run without --dump, so either can resume the other
     inp, ranges, groups, sink = open_run(
         engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
-        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress,
+        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress, decoder=decoder,
     )  # fmt: skip
     facts: dict[str, Any] = {"address": address, "nodes": {}, "actors": 0, "duplicates_dropped": 0}
     e2e, info = 0.0, dict[str, Any]()
@@ -119,7 +120,7 @@ def _dataset(
     per_block = max(1, min(16, len(rows) // (4 * p.actors)))
     blocks = -(-len(rows) // per_block)
     ds = ray.data.from_items(rows, override_num_blocks=blocks)
-    ds = ds.map(decode_row, fn_kwargs={"pp": pp, "cache": cache}, num_cpus=p.decode_cpus,
+    ds = ds.map(decode_row, fn_kwargs={"pp": pp, "cache": cache, "decoder": inp.decoder}, num_cpus=p.decode_cpus,
                 compute=ray.data.TaskPoolStrategy(size=min(p.decode_tasks, blocks)))  # fmt: skip
     ds = ds.map_batches(
         InferActor,
@@ -147,6 +148,7 @@ def _gather(ds: Any, sink: ChunkSink, facts: dict[str, Any]) -> dict[str, Any]:
         if not sink.add(GroupResult(int(row["g"]), len(names), [names[k] for k in ok], ids, probs, skipped)):
             facts["duplicates_dropped"] += 1
             continue
+        sink.fallbacks.update(json.loads(row["fallbacks"]))
         for stage, col in (("data_read", "read_s"), ("preprocess", "pre_s"), ("preprocess", "norm_s"),
                            ("infer", "infer_s"), ("post", "post_s")):  # fmt: skip
             timer.add(stage, float(row[col]))

@@ -11,6 +11,10 @@ are flushed, ``progress.json`` is rewritten atomically; an interrupted build rer
 arguments resumes from the finished chunks. ``images.npy`` and ``meta.json`` appear only when the build
 completed. Rows of skipped images stay zero and are listed in ``meta["skipped"]``.
 
+The decoder that made the pixels (``reference``: PIL, bit-exact with torchvision; ``fast`` / ``nvjpeg``:
+:mod:`zoobench.data.fastdecode`) is part of the build key, so a cache made by one is never reused as the
+other's, and meta.json records it with the images it handed to the reference (``decoder_fallbacks``).
+
 ``fmt="bin"`` writes the seeds' layout instead (SEED_SPEC §2.1/§2.2): one float32 CHW ``<stem>.bin`` per
 image and ``<dir name>.info`` (``index path width height`` per line).
 """
@@ -21,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,10 +113,11 @@ def _list_inputs(
     return images, skipped
 
 
-def _build_key(images: list[Path], pp: Preprocess, fmt: str, chunk: int) -> str:
+def _build_key(images: list[Path], pp: Preprocess, fmt: str, chunk: int, decoder: str = "reference") -> str:
     h = hashlib.sha256()
     spec = pp.to_dict() if fmt == "bin" else None
-    h.update(json.dumps([CACHE_VERSION, pp.geometry_hash(), fmt, chunk, spec]).encode())
+    made_by = [] if decoder == "reference" else [decoder]  # a reference cache keeps the key it always had
+    h.update(json.dumps([CACHE_VERSION, pp.geometry_hash(), fmt, chunk, spec, *made_by]).encode())
     for p in images:
         h.update(str(p.resolve()).encode() + b"\0")
     return h.hexdigest()[:20]
@@ -129,8 +135,9 @@ def prep_cache(
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int, int], None] | None = None,
+    decoder: str = "reference",
 ) -> dict[str, Any]:
-    """Build (or reuse, or resume) a cache of ``data`` preprocessed with ``pp``.
+    """Build (or reuse, or resume) a cache of ``data`` preprocessed with ``pp``, decoded by ``decoder``.
 
     Args:
         data: a flat image folder or a class-folder layout.
@@ -151,8 +158,7 @@ def prep_cache(
         DataError: no images, or with ``strict`` an image that cannot be used.
     """
     images, other_skips = _list_inputs(data, limit, fmt, strict)
-    outp = Path(out)
-    key = _build_key(images, pp, fmt, chunk)
+    outp, key = Path(out), _build_key(images, pp, fmt, chunk, decoder)
     reused = _reusable(outp, key, fmt)
     if reused is not None:
         if on_total:
@@ -166,7 +172,7 @@ def prep_cache(
     todo = [c for c in range(len(ranges)) if str(c) not in state["done"]]
     if on_total:
         on_total(n, n - sum(ranges[c][1] - ranges[c][0] for c in todo))
-    _fill(outp, images, ranges, todo, state, mm, pp, workers=workers, strict=strict, progress=progress)
+    _fill(outp, images, ranges, todo, state, mm, pp, workers=workers, strict=strict, progress=progress, decoder=decoder)
     skipped = list(other_skips)
     for c in range(len(ranges)):
         skipped.extend(tuple(s) for s in state["done"][str(c)])  # type: ignore[misc]
@@ -174,7 +180,7 @@ def prep_cache(
         mm.flush()
         del mm
         os.replace(outp / "images.npy.partial", outp / "images.npy")
-    meta = _meta(key, fmt, pp, images, skipped, n - (len(skipped) - len(other_skips)))
+    meta = _meta(key, fmt, pp, images, skipped, n - (len(skipped) - len(other_skips)), decoder, state)
     _finish(outp, meta, images, skipped, pp)
     return {**meta, "status": "resumed" if resumed else "built"}
 
@@ -238,6 +244,7 @@ def _fill(
     workers: int | None,
     strict: bool,
     progress: Callable[[int], None] | None,
+    decoder: str = "reference",
 ) -> None:
     """Decode the chunks still to do in worker processes; record each chunk in progress.json as it completes."""
     groups: list[list[Path]] = []
@@ -249,12 +256,14 @@ def _fill(
             owner.append((c, g))
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
+    chunk_falls: dict[int, Counter[str]] = {c: Counter() for c in todo}
     with DecodePool(workers) as pool:
-        for res in pool.imap(groups, pp):
+        for res in pool.imap(groups, pp, decoder=decoder):
             c, first = owner[res.index]
             if strict and res.skipped:
                 raise DataError(f"--strict: {res.skipped[0][0]}: {res.skipped[0][1]}")
             chunk_skips[c].extend(res.skipped)
+            chunk_falls[c].update(res.fallbacks)
             if mm is not None:
                 for j, i in enumerate(res.ok):
                     mm[first + i] = res.pixels[j]
@@ -265,9 +274,18 @@ def _fill(
                 if mm is not None:
                     mm.flush()
                 state["done"][str(c)] = chunk_skips.pop(c)
+                state.setdefault("fallbacks", {})[str(c)] = dict(chunk_falls.pop(c))
                 _write_progress(outp, state)
             if progress:
                 progress(len(res.names))
+
+
+def _fallback_totals(state: dict[str, Any]) -> dict[str, int]:
+    """Images the fast decoder handed to the reference, by reason, over every chunk (resumed ones too)."""
+    total: Counter[str] = Counter()
+    for counts in state.get("fallbacks", {}).values():
+        total.update(counts)
+    return dict(sorted(total.items()))
 
 
 def _write_progress(outp: Path, state: dict[str, Any]) -> None:
@@ -276,7 +294,14 @@ def _write_progress(outp: Path, state: dict[str, Any]) -> None:
 
 
 def _meta(
-    key: str, fmt: str, pp: Preprocess, images: list[Path], skipped: list[tuple[str, str]], count: int
+    key: str,
+    fmt: str,
+    pp: Preprocess,
+    images: list[Path],
+    skipped: list[tuple[str, str]],
+    count: int,
+    decoder: str = "reference",
+    state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     h, w = pp.crop_size
     return {
@@ -291,6 +316,8 @@ def _meta(
         "count": count,
         "images": [p.name for p in images],
         "skipped": [list(s) for s in skipped],
+        "decoder": decoder,  # what made the pixels; the images it handed to the reference, by reason
+        "decoder_fallbacks": _fallback_totals(state or {}),
     }
 
 

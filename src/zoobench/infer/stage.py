@@ -16,7 +16,7 @@ from zoobench.evaluate.stage import Scored
 from zoobench.export import resolve_engine
 from zoobench.infer.chunks import InferenceResult
 from zoobench.infer.loop import format_stage_summary, run_folder
-from zoobench.infer.source import Source, resolve_input
+from zoobench.infer.source import Source, resolve_input, use_decoder
 from zoobench.io import write_json
 
 FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json", "accuracy.json")
@@ -47,6 +47,7 @@ def do_infer(
     ray: str | None = None,
     actors: int | None = None,
     cpus_per_actor: float | None = None,
+    decoder: str | None = None,
 ) -> dict[str, Any]:
     """Export if needed, infer an image folder or a prep cache, write predictions.csv / summary.json (/ skipped.csv);
     with labels (a file, or class folders) eval the predictions in memory into OUTDIR too.
@@ -55,7 +56,9 @@ def do_infer(
     each image's logits are also written as ais_bench does into OUTDIR/outputs. ``input_dtype="uint8"`` runs
     the uint8-input twin of a float export (``STEM.u8.onnx``, made once): the crops go in unnormalized.
     ``ray`` (``local``, ``auto`` or ``HOST:PORT``) runs the batches on a Ray cluster instead of this process
-    (``actors`` / ``cpus_per_actor`` override the plan); the files written are the same.
+    (``actors`` / ``cpus_per_actor`` override the plan); the files written are the same. ``decoder`` decodes
+    the images (``reference`` by default; ``fast``/``nvjpeg``: :mod:`zoobench.data.fastdecode`); a cache is
+    read as its decoder made it. summary.json records the decoder and its fallbacks to the reference.
 
     Returns:
         summary.json's content, with ``accuracy`` (accuracy.json's) when there were labels.
@@ -66,7 +69,7 @@ def do_infer(
         model, data, labels=labels, weights=weights, variant=variant, batch_size=batch_size, runtime=runtime,
         threads=threads, limit=limit, strict=strict, outdir=outdir, quiet=quiet, engine=engine, workers=workers,
         dump=dump, chunk=chunk, resume=resume, input_dtype=input_dtype, ray=ray, actors=actors,
-        cpus_per_actor=cpus_per_actor,
+        cpus_per_actor=cpus_per_actor, decoder=decoder,
     )  # fmt: skip
     if scored.label_map:
         summary["accuracy"] = evaluate(scored, Path(outdir), reference=reference, tolerance=tolerance, quiet=quiet)
@@ -96,6 +99,7 @@ def infer(model: str, data: str, **kw: Any) -> tuple[dict[str, Any], Scored]:
         preflight(kw["ray"])
     label_map = read_labels(kw["labels"]) if kw["labels"] else None  # fail on a bad label file before any work
     inp = listed_input(data, kw["limit"])
+    use_decoder(inp, kw.get("decoder"), data)  # a wrong decoder for a cache is one line, before any export
     out.mkdir(parents=True, exist_ok=True)
     if label_map is None and inp.folder_labels:
         label_map = inp.folder_labels
@@ -161,12 +165,13 @@ def _loop(
             engine, data, address=kw["ray"], runtime=kw["runtime"], batch_size=kw["batch_size"],
             threads=kw["threads"], limit=kw["limit"], strict=kw["strict"], progress=progress, chunk=kw["chunk"],
             partial_dir=partial, source=inp, actors=kw.get("actors"), cpus_per_actor=kw.get("cpus_per_actor"),
+            decoder=inp.decoder,
         )  # fmt: skip
     return run_folder(
         engine, data, runtime=kw["runtime"], batch_size=kw["batch_size"], threads=kw["threads"],
         limit=kw["limit"], strict=kw["strict"], progress=progress, workers=kw["workers"],
         chunk=kw["chunk"], partial_dir=partial, dump=kw["dump"],
-        dump_dir=out / "outputs" if kw["dump"] else None, source=inp,
+        dump_dir=out / "outputs" if kw["dump"] else None, source=inp, decoder=inp.decoder,
     )  # fmt: skip
 
 
@@ -195,6 +200,7 @@ def _write_outputs(
         "num_classes": int(engine.metadata.get("num_classes", 1000)),
         "data": str(Path(data).resolve()),
         "data_kind": "cache" if inp.cache is not None else "images",
+        "decoder": decoder_record(inp, res),
         "batch_size": kw["batch_size"],
         "workers": 0 if inp.cache is not None or kw.get("ray") else kw["workers"],
         "images_found": len(inp.names) + len(inp.skipped),
@@ -210,6 +216,14 @@ def _write_outputs(
         summary["ray"] = res.cluster
     write_json(out / "summary.json", summary)
     return summary
+
+
+def decoder_record(inp: Source, res: InferenceResult) -> dict[str, Any]:
+    """Which decoder made the pixels and the images it handed to the reference, by reason: a cache's (from its
+    meta.json, every image), or this run's (images decoded now; a resumed run's earlier chunks are not counted)."""
+    if inp.cache is not None:
+        return {"name": inp.decoder, "fallbacks": inp.cache.meta.get("decoder_fallbacks", {}), "counted": "cache"}
+    return {"name": inp.decoder, "fallbacks": res.fallbacks, "counted": "this run"}
 
 
 def _reason_counts(skipped: list[tuple[str, str]]) -> dict[str, int]:

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoobench.data.fastdecode import key_part
 from zoobench.errors import ZoobenchError
 from zoobench.io import file_digest, write_json
 from zoobench.run.card import model_card
@@ -68,6 +69,7 @@ class RunConfig:
     ray: str | None = None  # run the infer stage on Ray (``infer --ray``); its files are the same
     actors: int | None = None
     cpus_per_actor: float | None = None
+    decoder: str = "reference"  # what decodes the images for prep/infer (``fast``: zoobench.data.fastdecode)
 
 
 def model_dirname(model: str) -> str:
@@ -252,13 +254,12 @@ class _ModelStages:
         cfg, cache = self.cfg, self.mdir / "cache"
 
         def prep() -> tuple[list[str], str]:
-            meta = prep_cache(cfg.data, self.engine.preprocess, cache, limit=cfg.limit)  # type: ignore[arg-type]
+            meta = prep_cache(cfg.data, self.engine.preprocess, cache, limit=cfg.limit, decoder=cfg.decoder)  # type: ignore[arg-type]
             return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
 
         try:
-            self.book.run(
-                "prep", {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash()}, prep, self.log
-            )
+            inputs = {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash(), **key_part(cfg.decoder)}
+            self.book.run("prep", inputs, prep, self.log)
         except Exception as exc:  # record it and go on with the image folder
             note = str(exc) if isinstance(exc, ZoobenchError) else f"{type(exc).__name__}: {exc}"
             self.book.record("prep", status="error", note=note, outputs=[], seconds=0.0)
@@ -280,6 +281,7 @@ class _ModelStages:
             "batch_size": cfg.infer_batch_size,
             "limit": cfg.limit,
             "threads": cfg.threads,
+            **key_part(cfg.decoder),
         }
 
         def run_infer() -> tuple[list[str], str]:
@@ -288,7 +290,7 @@ class _ModelStages:
                 batch_size=cfg.infer_batch_size, runtime="onnxruntime", threads=cfg.threads, limit=cfg.limit,
                 strict=False, outdir=str(self.mdir / "infer"), quiet=True, engine=self.engine, workers=None,
                 dump=None, chunk=512, resume=True, input_dtype="uint8" if from_cache else None, ray=cfg.ray,
-                actors=cfg.actors, cpus_per_actor=cfg.cpus_per_actor,
+                actors=cfg.actors, cpus_per_actor=cfg.cpus_per_actor, decoder=cfg.decoder,
             )  # fmt: skip
             return ["infer/predictions.csv", "infer/summary.json"], (
                 f"{summary['images_inferred']} images, {summary['skipped']} skipped"
