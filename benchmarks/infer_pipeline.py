@@ -208,7 +208,8 @@ def decoder_ratio(eng: Any, val: Path, files: list[Path], a: argparse.Namespace)
               f"1/(t_prep + t_infer) {serial:6.1f} img/s, e2e = {e2e / serial:.0%} of it")  # fmt: skip
     print(f"  fast / reference, image-fed e2e: {statistics.median(ratios):.2f}x (goal >= 1.10x; rounds "
           f"{', '.join(f'{x:.2f}' for x in ratios)}); pure inference {1 / t_infer:.1f} img/s")  # fmt: skip
-    print(f"  fixed cost, not in e2e: {start:.2f} s to start the forkserver with torch and {a.workers} fast workers")
+    print(f"  fixed cost, not in e2e: {start:.2f} s to start {a.workers} fast workers (a process's first pool also "
+          "waits for the forkserver to import torch, once)")  # fmt: skip
 
 
 def rss_run(eng: Any, root: Path, a: argparse.Namespace) -> None:
