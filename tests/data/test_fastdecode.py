@@ -328,3 +328,22 @@ def test_nvjpeg_without_cuda_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
         res.output.strip() == "Error: --decoder nvjpeg needs a CUDA device and torch with CUDA; none is available here"
     )
     assert not (tmp_path / "c").exists()
+
+
+def test_ray_fast_run_writes_what_a_local_fast_run_writes(tmp_path: Path, tiny_onnx: Path) -> None:
+    pytest.importorskip("skimage")
+    pytest.importorskip("ray.data")
+    from zoobench.infer.stage import do_infer
+
+    data = tmp_path / "val"
+    files = write_jpegs(data, 12)
+    (data / "ILSVRC2012_val_00000013.JPEG").write_bytes(_jpeg(np.asarray(Image.open(files[0])), "L"))
+    kw = {"batch_size": 4, "chunk": 8, "quiet": True, "decoder": "fast"}
+    local = do_infer(str(tiny_onnx), str(data), outdir=str(tmp_path / "local"), **kw)  # type: ignore[arg-type]
+    ray = do_infer(str(tiny_onnx), str(data), outdir=str(tmp_path / "ray"), ray="local", **kw)  # type: ignore[arg-type]
+    assert (tmp_path / "local" / "predictions.csv").read_bytes() == (tmp_path / "ray" / "predictions.csv").read_bytes()
+    assert (
+        local["decoder"]
+        == ray["decoder"]
+        == {"name": "fast", "fallbacks": {"grayscale JPEG": 1}, "counted": "this run"}
+    )
