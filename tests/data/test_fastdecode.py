@@ -20,7 +20,7 @@ from zoobench.data import fastdecode
 from zoobench.data.cache import open_cache, prep_cache
 from zoobench.data.fastdecode import decode_bytes, sniff
 from zoobench.data.transforms import to_chw_uint8
-from zoobench.errors import DataError
+from zoobench.errors import DataError, RuntimeUnavailableError
 from zoobench.infer.loop import run_folder
 from zoobench.models.spec import Preprocess
 
@@ -347,3 +347,46 @@ def test_ray_fast_run_writes_what_a_local_fast_run_writes(tmp_path: Path, tiny_o
         == ray["decoder"]
         == {"name": "fast", "fallbacks": {"grayscale JPEG": 1}, "counted": "this run"}
     )
+
+
+def test_run_records_the_decoder_in_its_ledger_and_reruns_prep_and_infer_for_the_other(
+    tmp_path: Path, tiny_onnx: Path
+) -> None:
+    pytest.importorskip("skimage")
+    data = tmp_path / "val"
+    write_jpegs(data, 6)
+    run = ["run", str(tiny_onnx), "--data", str(data), "-b", "1", "--seconds", "0", "--repeats", "1",
+           "--min-iters", "1", "--warmup", "0", "-o", str(tmp_path / "r")]  # fmt: skip
+    res = CliRunner().invoke(cli, [*run, "--decoder", "fast"])
+    assert res.exit_code == 0, res.output
+    mdir = tmp_path / "r" / "tiny"
+    stages = json.loads((mdir / "stages.json").read_text())["stages"]
+    assert stages["prep"]["inputs"]["decoder"] == stages["infer"]["inputs"]["decoder"] == "fast"
+    assert json.loads((mdir / "cache" / "meta.json").read_text())["decoder"] == "fast"
+    assert json.loads((mdir / "infer" / "summary.json").read_text())["decoder"]["name"] == "fast"
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["config"]["decoder"] == "fast"
+    res = CliRunner().invoke(cli, [*run])  # the reference: prep and infer are not "unchanged"
+    assert res.exit_code == 0, res.output
+    assert "prep: skipped" not in res.output and "infer: skipped" not in res.output
+    assert json.loads((mdir / "cache" / "meta.json").read_text())["decoder"] == "reference"
+    assert "decoder" not in json.loads((mdir / "stages.json").read_text())["stages"]["prep"]["inputs"]
+    again = CliRunner().invoke(cli, [*run])
+    assert "prep: skipped" in again.output and "infer: skipped" in again.output  # the same decoder: unchanged
+
+
+def test_without_torchvisions_decoder_fast_stops_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import sys
+
+    from zoobench.data.decode import decode_one
+
+    monkeypatch.setattr(fastdecode, "_TORCH", {})
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setitem(sys.modules, "torchvision.io", None)  # import torchvision.io raises ImportError
+    with pytest.raises(RuntimeUnavailableError, match=r"needs torchvision's JPEG decoder .*--decoder reference"):
+        fastdecode.check_decoder("fast")  # before any work
+    f = tmp_path / "a.JPEG"
+    f.write_bytes(_jpeg(photo_arrays()[0][:64, :64]))
+    with pytest.raises(RuntimeUnavailableError):  # in a worker: the run stops, no image is skipped for it
+        decode_one(f, TINY_PP, "fast")
+    assert decode_one(f, TINY_PP)[0].shape == (3, 32, 32)  # the reference needs no torch

@@ -87,6 +87,9 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
         quiet=as_json,
         **opts,
     )
+    from zoobench.data.fastdecode import check_decoder
+
+    check_decoder(cfg.decoder)  # no torchvision, or nvjpeg without a GPU: one line, before anything is created
     validate_models(list(models), cfg.weights)  # after the options parse, before anything is created
     validate_data(cfg.data, cfg.labels, cfg.limit)
     if cfg.ray:

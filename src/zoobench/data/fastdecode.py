@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from zoobench.errors import DataError
+from zoobench.errors import DataError, RuntimeUnavailableError
 from zoobench.models.spec import Preprocess
 
 REFERENCE, FAST, NVJPEG = "reference", "fast", "nvjpeg"
@@ -49,6 +49,10 @@ _OTHER_SOF = {0xC3, 0xC5, 0xC7, 0xC9, 0xCB, 0xCD, 0xCF}  # lossless, hierarchica
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0..7: markers without a length
 
 _TORCH: dict[str, Any] = {}
+NO_DECODER = (
+    "--decoder fast needs torchvision's JPEG decoder (torchvision 0.29, as zoobench[torch] pins it): "
+    "pip install 'zoobench[torch]', or use --decoder reference"
+)
 
 
 def check_decoder(name: str | None) -> str:
@@ -56,11 +60,16 @@ def check_decoder(name: str | None) -> str:
 
     Raises:
         DataError: an unknown name, or ``nvjpeg`` without CUDA.
+        RuntimeUnavailableError: torchvision is not installed (checked without importing torch).
     """
+    import importlib.util
+
     if name in (None, ""):
         return REFERENCE
     if name not in DECODERS:
         raise DataError(f"unknown decoder {name!r}; known: {', '.join(DECODERS)}")
+    if name != REFERENCE and importlib.util.find_spec("torchvision") is None:
+        raise RuntimeUnavailableError(NO_DECODER)
     if name == NVJPEG and not _cuda_available():
         raise DataError("--decoder nvjpeg needs a CUDA device and torch with CUDA; none is available here")
     return name
@@ -149,10 +158,10 @@ def _torch() -> Any:
         except (ImportError, OSError, IndexError, AttributeError, RuntimeError):
             try:
                 import torchvision.io  # noqa: F401 - the public way; it loads the same extension
-            except ImportError as exc:
-                raise DataError(
-                    "--decoder fast needs torchvision: pip install 'zoobench[torch]' (or use --decoder reference)"
-                ) from exc
+
+                torch.ops.image.decode_jpeg  # noqa: B018 - gone from torchvision releases after 0.29's deprecation
+            except (ImportError, AttributeError, RuntimeError) as exc:
+                raise RuntimeUnavailableError(NO_DECODER) from exc
         if multiprocessing.parent_process() is not None:  # a decode worker: one core each
             torch.set_num_threads(1)
         _TORCH["torch"] = torch
@@ -250,6 +259,7 @@ def decode_bytes(
 
     Raises:
         DataError: the image cannot be used (the reference's reason).
+        RuntimeUnavailableError: torchvision's decoder cannot be loaded (not a per-image skip: the run stops).
     """
     if decoder != REFERENCE:
         reason = _fast_reason(raw, pp)
