@@ -10,6 +10,7 @@ from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     check_gate,
     check_model,
+    decoder_option,
     gate_option,
     infer_chunk_option,
     limit_option,
@@ -53,6 +54,7 @@ from zoobench.cli.options import (
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default="zoobench-infer", show_default=True)
 @workers_option
+@decoder_option(for_infer=True)
 @click.option(
     "--dump",
     type=click.Choice(["txt", "bin", "npy"]),
@@ -81,6 +83,7 @@ def infer(model: str, data: str, no_resume: bool, gate: str | None, as_json: boo
       zoobench infer wrn.onnx --data val/ --labels val_label.txt --gate       # exit 1 if the gate fails
       zoobench infer wrn.u8.onnx --data cache/ -b 32 -o out/                  # a prep cache, uint8 engine
       zoobench infer mnasnet1_0 --weights random --data photos/ --dump txt    # ais_bench-style dumps too
+      zoobench infer mnasnet1_0 --data val/ --decoder fast -o out/            # the fast decoder (not bit-exact)
       zoobench infer wrn.onnx --data /shared/val --ray auto -o out/           # on the Ray cluster
     """
     from zoobench.infer.settings import InferSettings

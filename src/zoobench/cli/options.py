@@ -297,3 +297,19 @@ max_drop_option = click.option(
     help="Largest top-1 drop against fp32 a column may have: points (1.0, the seeds' tolerance) or a "
     "percentage of fp32's top-1 (1%: MLPerf's 99%-of-fp32 rule). Judged with a 95% paired interval.",
 )  # fmt: skip
+
+
+def decoder_option(for_infer: bool = False) -> Any:
+    """``--decoder reference|fast|nvjpeg``: what decodes and resizes the images (prep, infer and run)."""
+    from zoobench.data.fastdecode import DECODERS
+
+    return click.option(
+        "--decoder",
+        type=click.Choice(DECODERS),
+        default=None if for_infer else "reference",
+        show_default=not for_infer,
+        help="reference: PIL, bit-exact with torchvision's transforms (the seeds' bytes, golden tests, accuracy "
+        "gates); fast: torchvision's decode_jpeg + uint8 resize, ~2.5x faster per core, pixels within 1-2 levels "
+        "(README), other files fall back to the reference, counted; nvjpeg: the same on a CUDA GPU."
+        + (" Default: reference for images; a cache is read as its decoder made it." if for_infer else ""),
+    )

@@ -12,6 +12,7 @@ from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     PRECISIONS,
     check_variant,
+    decoder_option,
     int_list,
     limit_option,
     max_drop_option,
@@ -58,6 +59,7 @@ Examples:
   zoobench run wide_resnet50_2 mnasnet1_0 -w wide_resnet50_2=wrn_ft.pth -w mnasnet1_0=mnas_ft.pth --data val/
   zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
   zoobench run mnasnet1_0 --data /shared/val --labels val_label.txt --ray auto -o run3   # infer on the cluster
+  zoobench run mnasnet1_0 --weights random --data photos/ --decoder fast -o run4   # the fast decoder for prep
 """
 
 
@@ -105,6 +107,7 @@ Examples:
     help="int8 columns: NNCF's accuracy-aware quantization keeps the most sensitive operations in float until "
     "the drop on the calibration images is within --max-drop.",
 )
+@decoder_option()
 @ray_options
 @click.option("-o", "--output", "rundir", default="zoobench-run", show_default=True, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print model -> status as JSON.")
@@ -127,6 +130,9 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
     check_variant(list(models), cfg.variant)  # a usage error (exit 2) before the slower checks
     if cfg.calibration and cfg.calibration_images:
         raise click.UsageError("give --calibration DIR or --calibration-images N, not both")
+    from zoobench.data.fastdecode import check_decoder
+
+    check_decoder(cfg.decoder)  # no torchvision, or nvjpeg without a GPU: one line, before anything is created
     validate_models(list(models), cfg.weights, own)  # after the options parse, before anything is created
     validate_data(cfg.data, cfg.labels, cfg.limit)
     if cfg.ray:

@@ -42,6 +42,7 @@ def run_ray(
     actors: int | None = None,
     cpus_per_actor: float | None = None,
     log: Callable[[str], None] | None = None,
+    decoder: str | None = None,
 ) -> InferenceResult:
     """Infer a folder or a prep cache on a Ray cluster; same arguments and result as :func:`run_folder`.
 
@@ -55,7 +56,7 @@ def run_ray(
     # dump=None: the same run key as a local run without --dump, so either can resume the other
     inp, ranges, groups, sink = open_run(
         engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
-        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress, log=log,
+        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress, log=log, decoder=decoder,
     )  # fmt: skip
     facts: dict[str, Any] = {"address": address, "nodes": {}, "actors": 0, "duplicates_dropped": 0}
     e2e, info = 0.0, dict[str, Any]()
@@ -121,7 +122,8 @@ def _dataset(
         paths = json.dumps([str(x) for x in inp.paths[s:e]]) if inp.paths else "[]"
         share[slots[k % len(slots)]].append({"g": k, "s": s, "e": e, "paths": paths})
     common = {"cache": cache, "pp": engine.preprocess.to_dict(), "plan": p, "batch_size": batch_size,
-              "runtime": runtime, "files": ray.put(engine_files(engine.path)), "engine": engine}  # fmt: skip
+              "runtime": runtime, "files": ray.put(engine_files(engine.path)), "engine": engine,
+              "decoder": inp.decoder}  # fmt: skip
     branches = [_branch(ray, node, p.placement[node], rows, **common) for node, rows in share.items() if rows]
     return (branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]), p
 
@@ -139,6 +141,7 @@ def _branch(
     runtime: str,
     files: Any,
     engine: Engine,
+    decoder: str,
 ) -> Any:
     """One node's batches: decode tasks, then ``n_act`` inference actors, all pinned (softly) to ``node``."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -155,7 +158,7 @@ def _branch(
         # the scheduling strategy goes in as one of Ray's remote args, which Ray Data >= 2.60 says it will drop
         warnings.simplefilter("ignore", DeprecationWarning)
         ds = ray.data.from_items(rows, override_num_blocks=blocks)
-        ds = ds.map(decode_row, fn_kwargs={"pp": pp, "cache": cache}, num_cpus=plan.decode_cpus,
+        ds = ds.map(decode_row, fn_kwargs={"pp": pp, "cache": cache, "decoder": decoder}, num_cpus=plan.decode_cpus,
                     compute=ray.data.TaskPoolStrategy(size=min(plan.decode_tasks, blocks)),
                     scheduling_strategy=here)  # fmt: skip
         ds = ds.map_batches(
@@ -184,6 +187,7 @@ def _gather(ds: Any, sink: ChunkSink, facts: dict[str, Any]) -> dict[str, Any]:
         if not sink.add(GroupResult(int(row["g"]), len(names), [names[k] for k in ok], ids, probs, skipped)):
             facts["duplicates_dropped"] += 1
             continue
+        sink.fallbacks.update(json.loads(row["fallbacks"]))
         for stage, col in (("data_read", "read_s"), ("preprocess", "pre_s"), ("preprocess", "norm_s"),
                            ("infer", "infer_s"), ("post", "post_s")):  # fmt: skip
             timer.add(stage, float(row[col]))

@@ -20,15 +20,20 @@ import numpy as np
 _CACHES: dict[str, Any] = {}
 
 
-def decode_row(row: dict[str, Any], pp: dict[str, Any], cache: str | None) -> dict[str, Any]:
-    """One batch: read and decode its files (or read its cache rows) into uint8 crops."""
+def decode_row(
+    row: dict[str, Any], pp: dict[str, Any], cache: str | None, decoder: str = "reference"
+) -> dict[str, Any]:
+    """One batch: read and decode its files (or read its cache rows) into uint8 crops; the files with the same
+    implementation as the local decode workers (``decoder``: reference, fast or nvjpeg)."""
     from zoobench.data.decode import decode_group
 
     paths = json.loads(row["paths"])
     _check_here(cache if cache is not None else (str(Path(paths[0]).parent) if paths else None))
+    fallbacks: dict[str, int] = {}
     if cache is None:
-        d = decode_group((int(row["g"]), paths, pp))
+        d = decode_group((int(row["g"]), paths, pp, decoder))
         names, ok, pixels, skipped, read_s, pre_s = d.names, d.ok, d.pixels, d.skipped, d.read_s, d.preprocess_s
+        fallbacks = d.fallbacks
     else:
         names, ok, pixels, skipped, read_s = _cache_rows(cache, int(row["s"]), int(row["e"]))
         pre_s = 0.0
@@ -40,6 +45,7 @@ def decode_row(row: dict[str, Any], pp: dict[str, Any], cache: str | None) -> di
         "skipped": json.dumps([list(s) for s in skipped]),
         "read_s": read_s,
         "pre_s": pre_s,
+        "fallbacks": json.dumps(fallbacks),
     }
 
 
@@ -146,7 +152,7 @@ class InferActor:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {k: [] for k in ("g", "names", "ok", "skipped", "ids", "probs", "node", "actor")}
-        out.update({k: [] for k in ("read_s", "pre_s", "norm_s", "infer_s", "post_s", "info", "ready")})
+        out.update({k: [] for k in ("read_s", "pre_s", "fallbacks", "norm_s", "infer_s", "post_s", "info", "ready")})
         for i in range(len(batch["g"])):
             self._one({k: v[i] for k, v in batch.items()}, out)
         return out
@@ -168,7 +174,7 @@ class InferActor:
             i, p = topk_from_logits(logits, 5)
             ids, probs = _npy(i), _npy(p)
             norm_s, infer_s, post_s = t1 - t0, t2 - t1, time.perf_counter() - t2
-        for k in ("g", "names", "ok", "skipped", "read_s", "pre_s"):
+        for k in ("g", "names", "ok", "skipped", "read_s", "pre_s", "fallbacks"):
             out[k].append(row[k])
         out["ids"].append(ids)
         out["probs"].append(probs)

@@ -11,6 +11,10 @@ are flushed, ``progress.json`` is rewritten atomically; an interrupted build rer
 arguments resumes from the finished chunks. ``images.npy`` and ``meta.json`` appear only when the build
 completed. Rows of skipped images stay zero and are listed in ``meta["skipped"]``.
 
+The decoder that made the pixels (``reference``: PIL, bit-exact with torchvision; ``fast`` / ``nvjpeg``:
+:mod:`zoobench.data.fastdecode`) is part of the build key, so a cache made by one is never reused as the
+other's, and meta.json records it with the images it handed to the reference (``decoder_fallbacks``).
+
 ``fmt="bin"`` writes the seeds' layout instead (SEED_SPEC §2.1/§2.2): one float32 CHW ``<stem>.bin`` per
 image and ``<dir name>.info`` (``index path width height`` per line).
 """
@@ -21,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +35,7 @@ import numpy as np
 
 from zoobench.data.datasets import image_key, scan_dataset
 from zoobench.data.decode import DecodePool
+from zoobench.data.fastdecode import fallback_totals
 from zoobench.errors import NO_SPACE, DataError
 from zoobench.fingerprint import fingerprint
 from zoobench.io import check_space, reserve, write_bytes, write_json, write_skipped_csv, write_text
@@ -99,8 +105,7 @@ def _list_inputs(
     if fmt not in ("npy", "bin"):
         raise DataError(f"cache format must be npy or bin, got {fmt!r}")
     images, others, _ = scan_dataset(data)
-    if limit is not None:
-        images = images[:limit]
+    images = images[:limit] if limit is not None else images
     if not images:
         raise DataError(f"no images in {data}")
     skipped = [(p.name, "not an image file (extension)") for p in others]
@@ -109,10 +114,11 @@ def _list_inputs(
     return images, skipped
 
 
-def _build_key(images: list[Path], pp: Preprocess, fmt: str, chunk: int) -> str:
+def _build_key(images: list[Path], pp: Preprocess, fmt: str, chunk: int, decoder: str = "reference") -> str:
     h = hashlib.sha256()
     spec = pp.to_dict() if fmt == "bin" else None
-    h.update(json.dumps([CACHE_VERSION, pp.geometry_hash(), fmt, chunk, spec]).encode())
+    made_by = [] if decoder == "reference" else [decoder]  # a reference cache keeps the key it always had
+    h.update(json.dumps([CACHE_VERSION, pp.geometry_hash(), fmt, chunk, spec, *made_by]).encode())
     h.update(fingerprint(images).encode())  # names, sizes, mtimes: an image replaced in place is cached again
     return h.hexdigest()[:20]
 
@@ -129,8 +135,9 @@ def prep_cache(
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int, int], None] | None = None,
+    decoder: str = "reference",
 ) -> dict[str, Any]:
-    """Build (or reuse, or resume) a cache of ``data`` preprocessed with ``pp``.
+    """Build (or reuse, or resume) a cache of ``data`` preprocessed with ``pp``, decoded by ``decoder``.
 
     Args:
         data: a flat image folder or a class-folder layout.
@@ -152,8 +159,7 @@ def prep_cache(
         NoSpaceError: the cache does not fit on its disk (said before any image is decoded).
     """
     images, other_skips = _list_inputs(data, limit, fmt, strict)
-    outp = Path(out)
-    key = _build_key(images, pp, fmt, chunk)
+    outp, key = Path(out), _build_key(images, pp, fmt, chunk, decoder)
     reused = _reusable(outp, key, fmt)
     if reused is not None:
         if on_total:
@@ -168,13 +174,13 @@ def prep_cache(
     _check_bin_space(outp, fmt, n_todo, pp)
     if on_total:
         on_total(n, n - n_todo)
-    _fill(outp, images, ranges, todo, state, mm, pp, workers=workers, strict=strict, progress=progress)
+    _fill(outp, images, ranges, todo, state, mm, pp, workers=workers, strict=strict, progress=progress, decoder=decoder)
     skipped = other_skips + [(s[0], s[1]) for c in range(len(ranges)) for s in state["done"][str(c)]]
     if mm is not None:
         mm.flush()
         del mm
         os.replace(outp / "images.npy.partial", outp / "images.npy")
-    meta = _meta(key, fmt, pp, images, skipped, n - (len(skipped) - len(other_skips)))
+    meta = _meta(key, fmt, pp, images, skipped, n - (len(skipped) - len(other_skips)), decoder, state)
     _finish(outp, meta, images, skipped, pp)
     return {**meta, "status": "resumed" if resumed else "built"}
 
@@ -273,6 +279,7 @@ def _fill(
     workers: int | None,
     strict: bool,
     progress: Callable[[int], None] | None,
+    decoder: str = "reference",
 ) -> None:
     """Decode the chunks still to do in worker processes; record each chunk in progress.json as it completes."""
     groups: list[list[Path]] = []
@@ -284,12 +291,14 @@ def _fill(
             owner.append((c, g))
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
+    chunk_falls: dict[int, Counter[str]] = {c: Counter() for c in todo}
     with DecodePool(workers) as pool, _drop_partial_unless_progress(outp, state):
-        for res in pool.imap(groups, pp):
+        for res in pool.imap(groups, pp, decoder=decoder):
             c, first = owner[res.index]
             if strict and res.skipped:
                 raise DataError(f"--strict: {res.skipped[0][0]}: {res.skipped[0][1]}")
             chunk_skips[c].extend(res.skipped)
+            chunk_falls[c].update(res.fallbacks)
             if mm is not None:
                 for j, i in enumerate(res.ok):
                     mm[first + i] = res.pixels[j]
@@ -300,6 +309,7 @@ def _fill(
                 if mm is not None:
                     mm.flush()
                 state["done"][str(c)] = chunk_skips.pop(c)
+                state.setdefault("fallbacks", {})[str(c)] = dict(chunk_falls.pop(c))
                 _write_progress(outp, state)
             if progress:
                 progress(len(res.names))
@@ -322,7 +332,14 @@ def _write_progress(outp: Path, state: dict[str, Any]) -> None:
 
 
 def _meta(
-    key: str, fmt: str, pp: Preprocess, images: list[Path], skipped: list[tuple[str, str]], count: int
+    key: str,
+    fmt: str,
+    pp: Preprocess,
+    images: list[Path],
+    skipped: list[tuple[str, str]],
+    count: int,
+    decoder: str = "reference",
+    state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     h, w = pp.crop_size
     return {
@@ -337,6 +354,8 @@ def _meta(
         "count": count,
         "images": [p.name for p in images],
         "skipped": [list(s) for s in skipped],
+        "decoder": decoder,  # what made the pixels; the images it handed to the reference, by reason
+        "decoder_fallbacks": fallback_totals(state or {}),
     }
 
 

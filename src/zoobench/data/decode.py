@@ -7,12 +7,12 @@ Workers are started with the ``forkserver`` (or ``spawn``) context, never ``fork
 from __future__ import annotations
 
 import collections
-import io
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ class Decoded:
         skipped: (name, reason) of the images that did not decode.
         read_s: seconds spent reading file bytes (summed over the group).
         preprocess_s: seconds spent decoding, resizing and cropping.
+        fallbacks: images the fast decoder handed to the reference, counted by reason.
     """
 
     index: int
@@ -44,6 +45,7 @@ class Decoded:
     skipped: list[tuple[str, str]]
     read_s: float
     preprocess_s: float
+    fallbacks: dict[str, int] = field(default_factory=dict)
 
 
 def default_workers() -> int:
@@ -51,13 +53,15 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def decode_one(path: str | Path, pp: Preprocess) -> tuple[np.ndarray | None, str | None, float, float]:
-    """Read and preprocess one file.
+def decode_one(
+    path: str | Path, pp: Preprocess, decoder: str = "reference", fallbacks: Counter[str] | None = None
+) -> tuple[np.ndarray | None, str | None, float, float]:
+    """Read and preprocess one file with ``decoder`` (see :mod:`zoobench.data.fastdecode`).
 
     Returns:
         ``(chw, reason, read_s, preprocess_s)``: the uint8 (3, H, W) array, or ``None`` and why it was skipped.
     """
-    from zoobench.data.transforms import to_chw_uint8
+    from zoobench.data.fastdecode import decode_bytes
 
     p = Path(path)
     t0 = time.perf_counter()
@@ -69,9 +73,7 @@ def decode_one(path: str | Path, pp: Preprocess) -> tuple[np.ndarray | None, str
     if not raw:
         return None, "empty file (0 bytes)", t1 - t0, 0.0
     try:
-        buf = io.BytesIO(raw)
-        buf.name = p.name  # type: ignore[attr-defined]
-        chw = to_chw_uint8(buf, pp)
+        chw = decode_bytes(raw, p.name, pp, decoder, fallbacks)
     except DataError as exc:
         return None, _skip_reason(str(exc), p.name, raw), t1 - t0, time.perf_counter() - t1
     return chw, None, t1 - t0, time.perf_counter() - t1
@@ -96,13 +98,16 @@ def _open_ring(path: str) -> np.memmap:
     return _RINGS[path]
 
 
-def decode_group(task: tuple[int, Sequence[str], dict[str, Any]], ring: tuple[str, int, int] | None = None) -> Decoded:
+def decode_group(task: tuple[Any, ...], ring: tuple[str, int, int] | None = None) -> Decoded:
     """Decode one group of files (the unit of work sent to a worker).
 
     With ``ring`` = (file, slot, slot capacity) the pixels are written into that slot of a memory-mapped ring
     file instead of being returned: pickling megabytes of pixels through a pipe costs more than decoding them.
+    ``task`` is (index, paths, preprocessing dict[, decoder name]).
     """
-    index, paths, pp_dict = task
+    index, paths, pp_dict = task[:3]
+    decoder = task[3] if len(task) > 3 else "reference"
+    fallbacks: Counter[str] = Counter()
     pp = Preprocess.from_dict(pp_dict)
     h, w = pp.crop_size
     ring_mm = None
@@ -116,7 +121,7 @@ def decode_group(task: tuple[int, Sequence[str], dict[str, Any]], ring: tuple[st
     read_s = pre_s = 0.0
     names = [os.path.basename(p) for p in paths]
     for i, path in enumerate(paths):
-        chw, reason, tr, tp = decode_one(path, pp)
+        chw, reason, tr, tp = decode_one(path, pp, decoder, fallbacks)
         read_s += tr
         pre_s += tp
         if chw is None:
@@ -126,8 +131,8 @@ def decode_group(task: tuple[int, Sequence[str], dict[str, Any]], ring: tuple[st
         ok.append(i)
     if ring_mm is not None:
         del out, ring_mm  # the parent reads the slot; send back no pixels
-        return Decoded(index, names, ok, np.empty((0, 3, h, w), np.uint8), skipped, read_s, pre_s)
-    return Decoded(index, names, ok, out[: len(ok)], skipped, read_s, pre_s)
+        return Decoded(index, names, ok, np.empty((0, 3, h, w), np.uint8), skipped, read_s, pre_s, dict(fallbacks))
+    return Decoded(index, names, ok, out[: len(ok)], skipped, read_s, pre_s, dict(fallbacks))
 
 
 def _context() -> Any:
@@ -162,7 +167,12 @@ class DecodePool:
         self._rings.clear()
 
     def imap(
-        self, groups: Sequence[Sequence[str | Path]], pp: Preprocess, *, window: int | None = None
+        self,
+        groups: Sequence[Sequence[str | Path]],
+        pp: Preprocess,
+        *,
+        window: int | None = None,
+        decoder: str = "reference",
     ) -> Iterator[Decoded]:
         """Decode ``groups`` of paths; yield results in order with at most ``window`` groups in flight.
 
@@ -172,7 +182,7 @@ class DecodePool:
         each result is copied out of its slot before the slot is handed to a new task.
         """
         pp_dict = pp.to_dict()
-        tasks = ((i, [str(p) for p in g], pp_dict) for i, g in enumerate(groups))
+        tasks = ((i, [str(p) for p in g], pp_dict, decoder) for i, g in enumerate(groups))
         if self._pool is None:
             for t in tasks:
                 yield decode_group(t)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class InferenceResult:
     runtime: dict[str, Any]
     logits: np.ndarray | None = None
     cluster: dict[str, Any] | None = None  # the Ray run's facts (``infer --ray``)
+    fallbacks: dict[str, int] = field(default_factory=dict)  # fast decoder -> reference, by reason (this run's)
 
 
 # A killed run redoes at most its unfinished chunk(s): at most ~5% of the images and at most 64 images or 4
@@ -139,6 +141,7 @@ class ChunkSink:
     ) -> None:
         self.groups, self.partial, self.done, self.strict, self.progress = groups, partial, done, strict, progress
         self.timer = StageTimer()
+        self.fallbacks: Counter[str] = Counter()  # images the fast decoder handed to the reference, by reason
         self.n_batches = self.n_images = 0
         self.left: dict[int, int] = {}
         for c, _s, _e in groups:
@@ -252,4 +255,5 @@ def merge(
         stages=stages,
         runtime=info,
         logits=np.concatenate(logits_all) if logits_all else None,
+        fallbacks=dict(sorted(sink.fallbacks.items())),
     )

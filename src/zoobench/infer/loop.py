@@ -28,10 +28,19 @@ import numpy as np
 from zoobench.artifact import Engine
 from zoobench.data.cache import clean_temp
 from zoobench.data.decode import DecodePool, default_workers
+from zoobench.data.fastdecode import key_part
 from zoobench.errors import DataError
 from zoobench.evaluate.metrics import topk_from_logits
 from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, default_chunk, merge, resume, run_key
-from zoobench.infer.source import Source, cache_batches, chunk_groups, normalized_batch, prefetch, resolve_input
+from zoobench.infer.source import (
+    Source,
+    cache_batches,
+    chunk_groups,
+    normalized_batch,
+    prefetch,
+    resolve_input,
+    use_decoder,
+)
 from zoobench.runtimes import load_session
 from zoobench.uint8_input import normalizes_inside
 
@@ -74,6 +83,7 @@ def run_folder(
     source: Source | None = None,
     log: Callable[[str], None] | None = None,
     precision: str | None = None,
+    decoder: str | None = None,
 ) -> InferenceResult:
     """Infer every image of a folder (sorted by name) or of a prep cache; bad images are skipped and listed.
 
@@ -90,13 +100,15 @@ def run_folder(
         progress: called with the number of images finished, once per batch.
         log: told ``resumed N of M images from an interrupted run`` when finished chunks are reused.
         precision: the runtime's precision (None: the engine's recorded one, else fp32).
+        decoder: what decodes the images (``reference``, the default; ``fast``; ``nvjpeg``); a cache is read
+            as its own decoder made it (asking for another is an error).
 
     Raises:
         DataError: bad arguments, or with ``strict`` any skipped file.
     """
     inp, ranges, groups, sink = open_run(
         engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
-        runtime=runtime, dump=dump, partial_dir=partial_dir, progress=progress, log=log,
+        runtime=runtime, dump=dump, partial_dir=partial_dir, progress=progress, log=log, decoder=decoder,
     )  # fmt: skip
     prepare_dump_dir(dump, dump_dir)
     n_workers = 0 if inp.cache is not None else (default_workers() if workers is None else workers)
@@ -125,7 +137,8 @@ def _batches(
         # contends with the runtime's own threads on the same cores (measured: 90% vs 95%+ of pure inference).
         return normalized_batch(cache_batches(inp, groups), pp, in_graph)
     assert inp.paths is not None
-    return prefetch(normalized_batch(pool.imap([inp.paths[s:e] for _c, s, e in groups], pp), pp, in_graph))
+    batches = pool.imap([inp.paths[s:e] for _c, s, e in groups], pp, decoder=inp.decoder)
+    return prefetch(normalized_batch(batches, pp, in_graph))
 
 
 def open_run(
@@ -142,6 +155,7 @@ def open_run(
     partial_dir: str | Path | None,
     progress: Callable[[int], None] | None,
     log: Callable[[str], None] | None = None,
+    decoder: str | None = None,
 ) -> tuple[Source, list[tuple[int, int]], list[tuple[int, int, int]], ChunkSink]:
     """What the local loop and the Ray pipeline both do first: list and check the input, find the chunks an
     interrupted run finished (reported to ``progress`` and said through ``log``), and the batches left with the
@@ -156,8 +170,9 @@ def open_run(
     check_source(engine, inp, data_dir, strict)
     if chunk is None:
         chunk = default_chunk(len(inp.names), batch_size)
+    made_by = use_decoder(inp, decoder, data_dir)
     chunk = -(-max(chunk, 1) // batch_size) * batch_size
-    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=dump)
+    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=dump, **key_part(made_by))
     ranges, done = resume(inp, chunk, partial_dir, key)
     todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
     groups = chunk_groups(todo, batch_size)
@@ -204,6 +219,7 @@ def _drain(
         d, batch, norm_s = item
         timer.add("data_read", d.read_s)
         timer.add("preprocess", d.preprocess_s + norm_s)
+        sink.fallbacks.update(d.fallbacks)
         names = [d.names[k] for k in d.ok]
         ids = probs = None
         if batch is not None:

@@ -32,6 +32,7 @@ class InferSettings:
         input_dtype: ``uint8`` runs the uint8-input twin of a float export (fed unnormalized crops).
         reference / tolerance: the accuracy gate (see :func:`~zoobench.evaluate.stage.evaluate`).
         ray / actors / cpus_per_actor: run the batches on a Ray cluster.
+        decoder: what decodes images (reference, fast, nvjpeg; None: the reference, or a cache's own).
     """
 
     labels: str | None = None
@@ -55,6 +56,7 @@ class InferSettings:
     ray: str | None = None
     actors: int | None = None
     cpus_per_actor: float | None = None
+    decoder: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "limit", "actors"):

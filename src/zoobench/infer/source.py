@@ -16,11 +16,16 @@ import numpy as np
 
 from zoobench.data.decode import Decoded
 from zoobench.data.transforms import normalize
+from zoobench.errors import DataError
 
 
 @dataclass
 class Source:
-    """What a run reads: image paths (``cache`` None) or a cache's rows; plus files skipped up front."""
+    """What a run reads: image paths (``cache`` None) or a cache's rows; plus files skipped up front.
+
+    ``decoder`` is what makes (or made) the pixels: a cache's own, or for images the one the run asks for
+    (:func:`use_decoder`).
+    """
 
     names: list[str]
     paths: list[Path] | None
@@ -28,19 +33,22 @@ class Source:
     skipped: list[tuple[str, str]]
     folder_labels: dict[str, int] | None
     source_id: str
+    decoder: str = "reference"
 
 
 def resolve_input(data: str | Path, limit: int | None = None) -> Source:
     """An image folder (flat or class folders) or a completed prep cache, listed in processing order."""
     from zoobench.data.cache import is_cache, open_cache
     from zoobench.data.datasets import scan_dataset
+    from zoobench.data.fastdecode import cache_decoder
 
     if is_cache(data):
         c = open_cache(data)
         rows = set(c.names)
         names = c.names[:limit] if limit is not None else c.names
         pre = [tuple(s) for s in c.skipped if s[0] not in rows]
-        return Source(names, None, c, pre, None, f"cache:{c.meta['build_key']}")  # type: ignore[arg-type]
+        made_by = cache_decoder(c.meta)
+        return Source(names, None, c, pre, None, f"cache:{c.meta['build_key']}", made_by)  # type: ignore[arg-type]
     images, others, folder_labels = scan_dataset(data)
     if limit is not None:
         images = images[:limit]
@@ -49,6 +57,25 @@ def resolve_input(data: str | Path, limit: int | None = None) -> Source:
         h.update(str(p.resolve()).encode() + b"\0")
     skipped = [(p.name, "not an image file (extension)") for p in others]
     return Source([p.name for p in images], images, None, skipped, folder_labels, h.hexdigest()[:20])
+
+
+def use_decoder(inp: Source, asked: str | None, data: str | Path) -> str:
+    """Set and return the decoder of a run's pixels: ``asked`` (default: the reference) for images; a cache's
+    own for a cache, which is never read as another decoder's.
+
+    Raises:
+        DataError: an unknown decoder, nvjpeg without CUDA, or a cache made by another decoder than ``asked``.
+    """
+    from zoobench.data.fastdecode import check_decoder
+
+    if inp.cache is None:
+        inp.decoder = check_decoder(asked)
+    elif asked not in (None, inp.decoder):
+        raise DataError(
+            f"cache {data} was made by the {inp.decoder} decoder, not {asked}: run `zoobench prep --decoder "
+            f"{asked}` into another directory, or leave --decoder out to read it as it is"
+        )
+    return inp.decoder
 
 
 def chunk_groups(todo: list[tuple[int, int, int]], batch_size: int) -> list[tuple[int, int, int]]:

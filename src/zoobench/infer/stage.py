@@ -17,7 +17,7 @@ from zoobench.export import resolve_engine
 from zoobench.infer.chunks import InferenceResult
 from zoobench.infer.loop import format_stage_summary, run_folder
 from zoobench.infer.settings import InferSettings
-from zoobench.infer.source import Source, resolve_input
+from zoobench.infer.source import Source, resolve_input, use_decoder
 from zoobench.io import dir_lock, write_json
 
 FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json", "accuracy.json")
@@ -36,7 +36,9 @@ def do_infer(
     each image's logits are also written as ais_bench does into OUTDIR/outputs. ``input_dtype="uint8"`` runs
     the uint8-input twin of a float export (``STEM.u8.onnx``, made once): the crops go in unnormalized.
     ``ray`` (``local``, ``auto`` or ``HOST:PORT``) runs the batches on a Ray cluster instead of this process
-    (``actors`` / ``cpus_per_actor`` override the plan); the files written are the same.
+    (``actors`` / ``cpus_per_actor`` override the plan); the files written are the same. ``decoder`` decodes
+    the images (``reference`` by default; ``fast``/``nvjpeg``: :mod:`zoobench.data.fastdecode`); a cache is
+    read as its decoder made it. summary.json records the decoder and its fallbacks to the reference.
 
     Returns:
         summary.json's content, with ``accuracy`` (accuracy.json's) when there were labels.
@@ -79,6 +81,7 @@ def infer(
         preflight(s.ray)
     label_map = read_labels(s.labels) if s.labels else None  # fail on a bad label file before any work
     inp = listed_input(data, s.limit)
+    use_decoder(inp, s.decoder, data)  # a wrong decoder for a cache is one line, before any export
     out.mkdir(parents=True, exist_ok=True)
     if label_map is None and inp.folder_labels:
         label_map = inp.folder_labels
@@ -144,13 +147,14 @@ def _loop(
             engine, data, address=s.ray, runtime=s.runtime, batch_size=s.batch_size,
             threads=s.threads, limit=s.limit, strict=s.strict, progress=progress, chunk=s.chunk,
             partial_dir=partial, source=inp, actors=s.actors, cpus_per_actor=s.cpus_per_actor,
-            log=console.print,
+            log=console.print, decoder=inp.decoder,
         )  # fmt: skip
     return run_folder(
         engine, data, runtime=s.runtime, batch_size=s.batch_size, threads=s.threads,
         limit=s.limit, strict=s.strict, progress=progress, workers=s.workers,
         chunk=s.chunk, partial_dir=partial, dump=s.dump,
         dump_dir=out / "outputs" if s.dump else None, source=inp, precision=s.precision, log=console.print,
+        decoder=inp.decoder,
     )  # fmt: skip
 
 
@@ -179,6 +183,7 @@ def _write_outputs(
         "num_classes": int(engine.metadata.get("num_classes", 1000)),
         "data": str(Path(data).resolve()),
         "data_kind": "cache" if inp.cache is not None else "images",
+        "decoder": decoder_record(inp, res),
         "batch_size": s.batch_size,
         "workers": 0 if inp.cache is not None or s.ray else s.workers,
         "images_found": len(inp.names) + len(inp.skipped),
@@ -194,6 +199,14 @@ def _write_outputs(
         summary["ray"] = res.cluster
     write_json(out / "summary.json", summary)
     return summary
+
+
+def decoder_record(inp: Source, res: InferenceResult) -> dict[str, Any]:
+    """Which decoder made the pixels and the images it handed to the reference, by reason: a cache's (from its
+    meta.json, every image), or this run's (images decoded now; a resumed run's earlier chunks are not counted)."""
+    if inp.cache is not None:
+        return {"name": inp.decoder, "fallbacks": inp.cache.meta.get("decoder_fallbacks", {}), "counted": "cache"}
+    return {"name": inp.decoder, "fallbacks": res.fallbacks, "counted": "this run"}
 
 
 def _reason_counts(skipped: list[tuple[str, str]]) -> dict[str, int]:

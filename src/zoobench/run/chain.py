@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoobench.data.fastdecode import key_part
 from zoobench.errors import NoSpaceError, is_no_space, one_line
 from zoobench.infer.settings import InferSettings
 from zoobench.io import file_digest, write_json
@@ -83,6 +84,7 @@ class RunConfig:
     seed: int = 0
     max_drop: str = "1.0"  # points, or "1%" of fp32's top-1
     accuracy_control: bool = False
+    decoder: str = "reference"  # what decodes the images for prep/infer (``fast``: zoobench.data.fastdecode)
 
     def weights_for(self, model: str) -> str | None:  # its own (--weights MODEL=FILE), else the run's
         return self.model_weights.get(model, self.weights)
@@ -143,7 +145,7 @@ class _ModelStages:
         self.accuracy: dict[str, Any] | None = None
         self.settings = InferSettings(
             batch_size=cfg.infer_batch_size, threads=cfg.threads, limit=cfg.limit, outdir=str(mdir / "infer"),
-            quiet=True, ray=cfg.ray, actors=cfg.actors, cpus_per_actor=cfg.cpus_per_actor,
+            quiet=True, ray=cfg.ray, actors=cfg.actors, cpus_per_actor=cfg.cpus_per_actor, decoder=cfg.decoder,
         )  # fmt: skip
 
     def run_all(self) -> str:
@@ -217,13 +219,12 @@ class _ModelStages:
         cfg, cache = self.cfg, self.mdir / "cache"
 
         def prep() -> tuple[list[str], str]:
-            meta = prep_cache(cfg.data, self.engine.preprocess, cache, limit=cfg.limit)  # type: ignore[arg-type]
+            meta = prep_cache(cfg.data, self.engine.preprocess, cache, limit=cfg.limit, decoder=cfg.decoder)  # type: ignore[arg-type]
             return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
 
         try:
-            self.book.run(
-                "prep", {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash()}, prep, self.log
-            )
+            inputs = {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash(), **key_part(cfg.decoder)}
+            self.book.run("prep", inputs, prep, self.log)
         except Exception as exc:  # recorded by the book; go on with the image folder (not on a full disk: stop)
             if is_no_space(exc):
                 raise
@@ -244,6 +245,7 @@ class _ModelStages:
             "batch_size": cfg.infer_batch_size,
             "limit": cfg.limit,
             "threads": cfg.threads,
+            **key_part(cfg.decoder),
         }
 
         def run_infer() -> tuple[list[str], str]:
