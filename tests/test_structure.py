@@ -107,3 +107,54 @@ def test_functions_and_modules_stay_small() -> None:
                 if n > MAX_FUNCTION_LINES:
                     long_functions.append(f"{name}.{node.name}: {n} lines")
     assert long_functions == [] and big_modules == []
+
+
+# The layers, lowest first: a package (or top-level module) imports only from its own rank or below, and the
+# packages have no cycle among themselves. docs/architecture.md shows the same table.
+RANKS: dict[str, int] = {
+    **dict.fromkeys(("errors", "io", "env", "console", "classes", "fingerprint"), 0),
+    "models": 1,
+    **dict.fromkeys(("artifact", "data"), 2),
+    **dict.fromkeys(("quantize", "uint8_input"), 3),
+    **dict.fromkeys(("runtimes", "export", "engine_cache"), 4),
+    **dict.fromkeys(("evaluate", "ascend", "accuracy_control"), 5),
+    **dict.fromkeys(("compile", "infer"), 6),
+    "perf": 7,
+    **dict.fromkeys(("cluster", "report"), 8),
+    **dict.fromkeys(("compare", "run"), 9),
+    "demo": 10,
+    **dict.fromkeys(("cli", "__main__"), 11),
+}
+
+
+def _package_graph() -> dict[str, set[str]]:
+    mods = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        if name == "zoobench":
+            continue
+        top = name.split(".")[1]
+        graph.setdefault(top, set()).update(t.split(".")[1] for t in _imports(name, path, set(mods)) if "." in t)
+        graph[top].discard(top)
+    return graph
+
+
+def test_every_package_has_a_rank() -> None:
+    assert sorted(set(_package_graph()) - set(RANKS)) == []
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{a} ({RANKS[a]}) imports {b} ({RANKS[b]})" for a, bs in graph.items() for b in bs if RANKS[b] > RANKS[a]
+    )
+
+
+def test_no_package_imports_one_above_it_and_packages_have_no_cycle() -> None:
+    graph = _package_graph()
+    assert graph["run"] >= {"infer", "cluster"} and graph["data"] >= {"models"}  # the walk sees package imports
+    assert _upward(graph) == []
+    assert _cycles(graph) == []
+
+
+def test_the_layer_check_sees_an_upward_import() -> None:
+    assert _upward({"infer": {"cluster", "data"}, "data": {"models"}}) == ["infer (6) imports cluster (8)"]

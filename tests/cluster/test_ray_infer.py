@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from raynodes import kill_session
 
 from zoobench.cli import cli
+from zoobench.cluster.pipeline import ray_backend
 from zoobench.data.cache import prep_cache
 from zoobench.errors import ClusterError
 from zoobench.infer.stage import do_infer
@@ -35,7 +36,7 @@ def test_ray_local_writes_what_a_local_run_writes(tiny: Path, val: tuple[Path, P
     data, labels = val
     kw = {"labels": str(labels), "batch_size": 4, "chunk": 16, "quiet": True}
     local = do_infer(str(tiny), str(data), outdir=str(tmp_path / "local"), **kw)
-    ray = do_infer(str(tiny), str(data), outdir=str(tmp_path / "ray"), ray="local", **kw)
+    ray = do_infer(str(tiny), str(data), outdir=str(tmp_path / "ray"), ray="local", backend=ray_backend, **kw)
     _same_files(tmp_path / "local", tmp_path / "ray")
     assert (tmp_path / "ray" / "predictions.csv").read_text().count("\n") == 75  # header + 74 decoded
     facts = ray["ray"]
@@ -54,7 +55,16 @@ def test_ray_local_from_a_cache_with_two_actors(tiny: Path, val: tuple[Path, Pat
     prep_cache(data, load_engine(str(tiny)).preprocess, cache, workers=0)
     kw = {"labels": str(labels), "batch_size": 8, "chunk": 16, "quiet": True}
     do_infer(str(tiny), str(cache), outdir=str(tmp_path / "local"), **kw)
-    s = do_infer(str(tiny), str(cache), outdir=str(tmp_path / "ray"), ray="local", actors=2, cpus_per_actor=0.5, **kw)
+    s = do_infer(
+        str(tiny),
+        str(cache),
+        outdir=str(tmp_path / "ray"),
+        ray="local",
+        backend=ray_backend,
+        actors=2,
+        cpus_per_actor=0.5,
+        **kw,
+    )
     _same_files(tmp_path / "local", tmp_path / "ray")
     assert s["data_kind"] == "cache" and s["ray"]["plan"]["actors"] == 2
 

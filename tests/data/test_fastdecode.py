@@ -16,6 +16,7 @@ from datahelp import TINY_PP, photo_arrays, write_jpegs
 from PIL import Image
 
 from zoobench.cli import cli
+from zoobench.cluster.pipeline import ray_backend
 from zoobench.data import fastdecode
 from zoobench.data.cache import open_cache, prep_cache
 from zoobench.data.fastdecode import decode_bytes, sniff
@@ -340,7 +341,7 @@ def test_ray_fast_run_writes_what_a_local_fast_run_writes(tmp_path: Path, tiny_o
     (data / "ILSVRC2012_val_00000013.JPEG").write_bytes(_jpeg(np.asarray(Image.open(files[0])), "L"))
     kw = {"batch_size": 4, "chunk": 8, "quiet": True, "decoder": "fast"}
     local = do_infer(str(tiny_onnx), str(data), outdir=str(tmp_path / "local"), **kw)  # type: ignore[arg-type]
-    ray = do_infer(str(tiny_onnx), str(data), outdir=str(tmp_path / "ray"), ray="local", **kw)  # type: ignore[arg-type]
+    ray = do_infer(str(tiny_onnx), str(data), outdir=str(tmp_path / "ray"), ray="local", backend=ray_backend, **kw)  # type: ignore[arg-type]
     assert (tmp_path / "local" / "predictions.csv").read_bytes() == (tmp_path / "ray" / "predictions.csv").read_bytes()
     assert (
         local["decoder"]

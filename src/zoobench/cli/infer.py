@@ -86,12 +86,14 @@ def infer(model: str, data: str, no_resume: bool, gate: str | None, as_json: boo
       zoobench infer mnasnet1_0 --data val/ --decoder fast -o out/            # the fast decoder (not bit-exact)
       zoobench infer wrn.onnx --data /shared/val --ray auto -o out/           # on the Ray cluster
     """
+    from zoobench.cluster.pipeline import backend_for
     from zoobench.infer.settings import InferSettings
     from zoobench.infer.stage import do_infer
 
-    check_model(model, opts["weights"], opts["variant"])  # before OUTDIR is created
     settings = InferSettings(quiet=as_json, resume=not no_resume, **opts)
-    summary = do_infer(model, data, settings)
+    backend = backend_for(settings)  # --ray: the address checked in one line, before any work
+    check_model(model, opts["weights"], opts["variant"])  # before OUTDIR is created
+    summary = do_infer(model, data, settings, backend=backend)
     if as_json:
         emit_json(summary)
     if gate:

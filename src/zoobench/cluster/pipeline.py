@@ -22,7 +22,32 @@ from zoobench.artifact import Engine
 from zoobench.errors import ClusterError
 from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, merge
 from zoobench.infer.loop import open_run
+from zoobench.infer.settings import InferSettings
 from zoobench.infer.source import Source
+
+
+def backend_for(settings: InferSettings) -> Callable[..., InferenceResult] | None:
+    """The Ray backend for ``infer`` when ``settings.ray`` says so (its address checked now, in one line, before
+    any export); None: infer runs in this process."""
+    if not settings.ray:
+        return None
+    from zoobench.cluster.connect import preflight
+
+    preflight(settings.ray)
+    return ray_backend
+
+
+def ray_backend(
+    engine: Engine, data: str, inp: Source, partial: Path, s: InferSettings, progress: Any, log: Callable[[str], None]
+) -> InferenceResult:
+    """:func:`run_ray` with an infer stage's settings (the signature of ``zoobench.infer.stage.Backend``)."""
+    assert s.ray is not None and s.batch_size is not None
+    log(f"infer on Ray ({s.ray})")
+    return run_ray(
+        engine, data, address=s.ray, runtime=s.runtime, batch_size=s.batch_size, threads=s.threads, limit=s.limit,
+        strict=s.strict, progress=progress, chunk=s.chunk, partial_dir=partial, source=inp, actors=s.actors,
+        cpus_per_actor=s.cpus_per_actor, log=log, decoder=inp.decoder,
+    )  # fmt: skip
 
 
 def run_ray(

@@ -4,6 +4,7 @@ and skipped.csv, and hand the predictions to eval in memory."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,20 @@ from zoobench.io import dir_lock, write_json
 FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json", "accuracy.json")
 
 
+# Where the batches run: (engine, data, listed input, partial dir, settings, progress, log) -> the result. None is
+# this process (:func:`zoobench.infer.loop.run_folder`); the caller passes another, e.g. the Ray pipeline's
+# (``zoobench.cluster.pipeline.backend_for``), so infer/ never imports what runs above it.
+Backend = Callable[[Engine, str, Source, Path, InferSettings, Any, Callable[[str], None]], InferenceResult]
+
+
 def do_infer(
-    model: str, data: str, settings: InferSettings | None = None, *, engine: Engine | None = None, **options: Any
+    model: str,
+    data: str,
+    settings: InferSettings | None = None,
+    *,
+    engine: Engine | None = None,
+    backend: Backend | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """Export if needed, infer an image folder or a prep cache, write predictions.csv / summary.json (/ skipped.csv);
     with labels (a file, or class folders) eval the predictions in memory into OUTDIR too.
@@ -48,7 +61,7 @@ def do_infer(
     if settings is not None and options:
         raise DataError("pass either an InferSettings or keyword options, not both")
     s = settings if settings is not None else InferSettings.of(**options)
-    summary, scored = infer(model, data, s, engine=engine)
+    summary, scored = infer(model, data, s, engine=engine, backend=backend)
     if scored.label_map:
         summary["accuracy"] = evaluate(
             scored, Path(s.outdir), reference=s.reference, tolerance=s.tolerance, quiet=s.quiet
@@ -65,7 +78,7 @@ def default_batch_size(runtime: str) -> int:
 
 
 def infer(
-    model: str, data: str, settings: InferSettings, *, engine: Engine | None = None
+    model: str, data: str, settings: InferSettings, *, engine: Engine | None = None, backend: Backend | None = None
 ) -> tuple[dict[str, Any], Scored]:
     """The infer stage of :func:`do_infer` without eval: its files, and the predictions for eval in memory."""
     from zoobench.data.datasets import read_labels
@@ -75,10 +88,8 @@ def infer(
     if s.batch_size is None:
         s = s.but(batch_size=default_batch_size(s.runtime))
     out = Path(s.outdir)
-    if s.ray:
-        from zoobench.cluster.connect import preflight
-
-        preflight(s.ray)
+    if s.ray and backend is None:
+        raise DataError("infer on Ray needs its backend: pass backend=zoobench.cluster.pipeline.backend_for(settings)")
     label_map = read_labels(s.labels) if s.labels else None  # fail on a bad label file before any work
     inp = listed_input(data, s.limit)
     use_decoder(inp, s.decoder, data)  # a wrong decoder for a cache is one line, before any export
@@ -89,7 +100,7 @@ def infer(
     with dir_lock(out, console.print):  # a second infer into OUTDIR waits, then resumes or redoes
         for name in FINAL_OUTPUTS:  # a final file exists only for a run that completed
             (out / name).unlink(missing_ok=True)
-        res = _run_loop(engine, data, inp, out, s, console)
+        res = _run_loop(engine, data, inp, out, s, console, backend or local_backend)
         summary = _write_outputs(engine, data, inp, res, label_map, out, s)
     console.print(format_stage_summary(res.stages), markup=False)
     console.print(f"{len(res.names)} images inferred, {len(res.skipped)} skipped -> {out / 'predictions.csv'}")
@@ -120,7 +131,9 @@ def _engine(model: str, given: Engine | None, s: InferSettings, out: Path, conso
     return engine
 
 
-def _run_loop(engine: Engine, data: str, inp: Source, out: Path, s: InferSettings, console: Any) -> InferenceResult:
+def _run_loop(
+    engine: Engine, data: str, inp: Source, out: Path, s: InferSettings, console: Any, backend: Backend
+) -> InferenceResult:
     from zoobench.data.cache import clean_temp
 
     clean_temp(out)
@@ -129,31 +142,21 @@ def _run_loop(engine: Engine, data: str, inp: Source, out: Path, s: InferSetting
         shutil.rmtree(partial, ignore_errors=True)
     with progress_bar("infer", console, s.quiet) as bar:
         task = bar.add_task("infer", total=len(inp.names), rate="")
-        res = _loop(engine, data, inp, out, partial, s, Advance(bar, task), console)
+        res = backend(engine, data, inp, partial, s, Advance(bar, task), console.print)
     shutil.rmtree(partial, ignore_errors=True)
     return res
 
 
-def _loop(
-    engine: Engine, data: str, inp: Source, out: Path, partial: Path, s: InferSettings, progress: Any, console: Any
+def local_backend(
+    engine: Engine, data: str, inp: Source, partial: Path, s: InferSettings, progress: Any, log: Callable[[str], None]
 ) -> InferenceResult:
-    """This process's pipelined loop, or the same batches on a Ray cluster (``--ray``)."""
+    """This process's pipelined loop (:func:`run_folder`); dumps go beside the partial dir, in OUTDIR/outputs."""
     assert s.batch_size is not None
-    if s.ray:
-        from zoobench.cluster.pipeline import run_ray
-
-        console.print(f"infer on Ray ({s.ray})")
-        return run_ray(
-            engine, data, address=s.ray, runtime=s.runtime, batch_size=s.batch_size,
-            threads=s.threads, limit=s.limit, strict=s.strict, progress=progress, chunk=s.chunk,
-            partial_dir=partial, source=inp, actors=s.actors, cpus_per_actor=s.cpus_per_actor,
-            log=console.print, decoder=inp.decoder,
-        )  # fmt: skip
     return run_folder(
         engine, data, runtime=s.runtime, batch_size=s.batch_size, threads=s.threads,
         limit=s.limit, strict=s.strict, progress=progress, workers=s.workers,
         chunk=s.chunk, partial_dir=partial, dump=s.dump,
-        dump_dir=out / "outputs" if s.dump else None, source=inp, precision=s.precision, log=console.print,
+        dump_dir=partial.parent / "outputs" if s.dump else None, source=inp, precision=s.precision, log=log,
         decoder=inp.decoder,
     )  # fmt: skip
 

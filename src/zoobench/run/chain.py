@@ -233,6 +233,7 @@ class _ModelStages:
         return str(cache) if is_cache(cache) else cfg.data  # type: ignore[return-value]
 
     def _infer(self, infer_data: str, data_hash: str) -> dict[str, Any]:
+        from zoobench.cluster.pipeline import backend_for
         from zoobench.infer.stage import infer
 
         cfg, from_cache = self.cfg, infer_data != self.cfg.data
@@ -250,7 +251,8 @@ class _ModelStages:
 
         def run_infer() -> tuple[list[str], str]:
             settings = self.settings.but(input_dtype="uint8" if from_cache else None)
-            summary, self.scored = infer(self.engine.model, infer_data, settings, engine=self.engine)
+            backend = backend_for(settings)  # the Ray pipeline with --ray, else this process
+            summary, self.scored = infer(self.engine.model, infer_data, settings, engine=self.engine, backend=backend)
             return ["infer/predictions.csv", "infer/summary.json"], (
                 f"{summary['images_inferred']} images, {summary['skipped']} skipped"
             )
