@@ -247,3 +247,53 @@ def test_streams_count_every_image_over_the_wall_time(fake: FakeClock) -> None:
 
 def _loader(path: str, runtime: str, **kw: Any) -> Any:
     return load(path, **kw)
+
+
+# --- run --tune, the report and compare ------------------------------------------------------------------------------
+def test_run_tune_stage_hands_its_profile_to_perf_and_is_skipped_when_up_to_date(
+    fake: FakeClock, engine_copy: str, tmp_path: Path
+) -> None:
+    from zoobench.report.tables import load_model_run, perf_table
+    from zoobench.run.chain import RunConfig, planned_stages, run_models
+
+    cfg = RunConfig(runtimes=["fakespeed"], batch_sizes=[1, 2], seconds=0.0, repeats=1, min_iters=1, warmup=0)
+    cfg.tune, cfg.quiet = 0.5, True
+    assert planned_stages(cfg)[-3:] == ["tune:fakespeed-fp32", "perf:fakespeed-fp32", "report"]
+    statuses = run_models([engine_copy], tmp_path / "run", cfg)
+    mdir = next(p for p in (tmp_path / "run").iterdir() if p.is_dir())
+    stages = json.loads((mdir / "stages.json").read_text())["stages"]
+    assert stages["tune:fakespeed-fp32"]["status"] == "done", statuses
+    assert (Path(engine_copy).with_name("resnet18.tuned.json")).is_file()  # beside the engine it tuned
+    perf = json.loads((mdir / "perf" / "fakespeed-fp32.json").read_text())
+    assert [c["name"] for c in perf["columns"]] == ["fakespeed fp32", "fakespeed fp32 tuned"]
+
+    run = load_model_run(mdir)
+    assert set(run.perf) == {"fakespeed-fp32", "fakespeed-fp32-tuned"}
+    table = perf_table(run.perf)
+    heads = ["fakespeed fp32 img/s", "fakespeed fp32 tuned img/s", "fakespeed fp32 tuned / fakespeed fp32"]
+    assert table.headers[1:4] == heads
+
+    run_models([engine_copy], tmp_path / "run", cfg)
+    again = json.loads((mdir / "stages.json").read_text())
+    assert again["actions"]["tune:fakespeed-fp32"] == "skipped" and again["actions"]["perf:fakespeed-fp32"] == "skipped"
+
+
+def test_compare_pairs_the_tuned_column_with_the_guides_aoe_column(
+    fake: FakeClock, engine_copy: str, tmp_path: Path
+) -> None:
+    from zoobench.compare import compare_runs
+
+    _tune(engine_copy, [1, 4], fake)
+    res = _perf(engine_copy, [1, 4])
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "perf.json").write_text(json.dumps({**res, "model": "wide_resnet50_2"}))  # the guide with an AOE column
+    cmp = compare_runs([out, "seeds:310P", "seeds:310P-AOE"])
+    by_col = {t["column"]: t for t in cmp["tables"]}
+    assert set(by_col) == {"fakespeed-fp32", "fakespeed-fp32-tuned"}
+    untuned = next(r for r in by_col["fakespeed-fp32"]["rows"] if r["batch_size"] == 4)
+    tuned = next(r for r in by_col["fakespeed-fp32-tuned"]["rows"] if r["batch_size"] == 4)
+    # A, 310P, 310P-AOE: the untuned column lines up with the 310P, the tuned one with the 310P after AOE
+    assert untuned["throughput"][1] == 1674.09 and untuned["throughput"][2] is None
+    assert tuned["throughput"][1] is None and tuned["throughput"][2] == 1729.43
+    assert by_col["fakespeed-fp32-tuned"]["label"] == "fakespeed fp32 tuned"

@@ -48,6 +48,7 @@ Examples:
   zoobench run mnasnet1_0 --weights random --data photos/ -o run2     # the data path, not gated
   zoobench run wide_resnet50_2 --weights my_finetune.pth --data val/ --labels val_label.txt --reference 79.2,94.6
   zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
+  zoobench run mnasnet1_0 --weights random --tune -b 1,8 -o run1   # tuned columns beside the untuned
   zoobench run mnasnet1_0 --data /shared/val --labels val_label.txt --ray auto -o run3   # infer on the cluster
 """
 
@@ -64,6 +65,16 @@ Examples:
 @click.option("--infer-batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @timing_options
 @click.option("--threads", type=int, default=None)
+@click.option(
+    "--tune",
+    is_flag=True,
+    help="A tune stage before each perf column (`zoobench tune`); its tuned column is timed "
+    "beside the untuned one. Skipped when its profile is up to date.",
+)
+@click.option(
+    "--tune-budget", type=click.FloatRange(min=0, min_open=True), default=90.0, show_default=True,
+    help="Seconds for each tune stage (one runtime × precision, all batch sizes).",
+)  # fmt: skip
 @tolerance_option
 @reference_option
 @limit_option
@@ -77,6 +88,8 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
     from zoobench.runtimes import RUNTIMES
 
     runtimes, precisions = opts.pop("runtimes"), opts.pop("precisions")
+    tune_budget = opts.pop("tune_budget")
+    opts["tune"] = tune_budget if opts["tune"] else None
     cfg = RunConfig(
         runtimes=name_list(runtimes, tuple(RUNTIMES)) or ["onnxruntime"],
         precisions=name_list(precisions, PRECISIONS) or ["fp32"],

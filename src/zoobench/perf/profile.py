@@ -184,3 +184,13 @@ def _tuned_column(
     sessions[name] = per_batch
     tuned["available"] = True
     return tuned
+
+
+def profile_digest(engine_path: str, profile: dict[str, Any] | None) -> str | None:
+    """What a perf column's tuned column depends on: the profile handed on, else the file beside the engine."""
+    import hashlib
+
+    if profile is not None:
+        return hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()
+    path = profile_path(engine_path)
+    return file_digest(path) if path.is_file() else None

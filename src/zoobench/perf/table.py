@@ -107,7 +107,8 @@ def best_of_file(perf: dict[str, Any]) -> dict[str, Any] | None:
 def split_columns(perf: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``runtime-precision`` -> a perf.json of one column, for each column of a sweep's perf.json that ran.
 
-    ``zoobench run`` writes one column per file; ``zoobench perf --runtimes a,b`` writes them all in one. Each
+    ``zoobench run`` writes one column per file (and its tuned twin, ``runtime-precision-tuned``); ``zoobench perf
+    --runtimes a,b`` writes them all in one. Each
     part keeps the file's model and environment, gets its column's ``runtime`` info and ``results``, and a table
     whose reference is that column, so :func:`best_of_file` reads the best batch the sweep stored for it.
     """
@@ -121,7 +122,9 @@ def split_columns(perf: dict[str, Any]) -> dict[str, dict[str, Any]]:
         best = stored.get(c["name"])
         table = {"ratio_reference": c["name"], "best": {c["name"]: best}} if best else {}
         part = {**perf, "runtime": c.get("info") or {}, "results": c["results"], "columns": [c], "table": table}
-        out[f"{c['runtime']}-{c['precision']}"] = part
+        if c.get("tuned"):  # beside its untuned twin, as the seeds print 310P beside 310P after AOE
+            part.update(tuned=True, untuned=c.get("untuned"))
+        out[f"{c['runtime']}-{c['precision']}" + ("-tuned" if c.get("tuned") else "")] = part
     return out
 
 

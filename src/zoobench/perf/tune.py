@@ -293,3 +293,39 @@ def tune_engine(
             workdir=workdir or Path(engine.path).parent, progress=progress, log=console.print,
         )  # fmt: skip
     return save_column(engine.path, entry)
+
+
+def tune_stage(stages: Any, runtime: str, precision: str) -> dict[str, Any] | None:
+    """``run --tune``: the ``tune:<runtime>-<precision>`` stage of one model of a run (``stages``: the run's
+    per-model stages, with its ``book`` (the stage ledger), ``engine``, ``engine_sha``, ``cfg``, ``mdir``, ``log``).
+    Skipped when the engine, machine, versions and settings did not change. Returns the profile for the perf
+    column, in memory (read back from beside the engine when the stage was up to date); None when this column
+    cannot be tuned here (recorded as unavailable, with why)."""
+    from zoobench.env import environment
+    from zoobench.perf.profile import machine_facts, profile_path, read_profile
+
+    book, engine, cfg = stages.book, stages.engine, stages.cfg
+    name, out = f"tune:{runtime}-{precision}", profile_path(engine.path)
+    inputs = {
+        "engine_sha256": stages.engine_sha, "runtime": runtime, "precision": precision,
+        "batch_sizes": cfg.batch_sizes, "budget_s": cfg.tune, "threads": cfg.threads, "machine": machine_facts(),
+        "versions": environment()["versions"],
+    }  # fmt: skip
+    made: dict[str, Any] = {}
+
+    def run() -> tuple[list[str], str]:
+        made["profile"] = tune_engine(
+            engine, runtime, precision, cfg.batch_sizes, budget_s=float(cfg.tune), threads=cfg.threads,
+            workdir=Path(stages.mdir) / "engine", quiet=True,
+        )  # fmt: skip
+        batches = made["profile"]["columns"][f"{runtime} {precision}"]["batches"]
+        ratios = ", ".join(f"bs{bs} {b['ratio']:.2f}×" for bs, b in batches.items())
+        mdir = Path(stages.mdir)  # a model given as a file is tuned beside that file, outside the run directory
+        return [str(out.relative_to(mdir) if out.is_relative_to(mdir) else out)], f"tuned / untuned {ratios}"
+
+    try:
+        book.run(name, inputs, run, stages.log)
+    except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
+        book.mark(name, "unavailable", str(exc), stages.log)
+        return None
+    return made.get("profile") or read_profile(out)

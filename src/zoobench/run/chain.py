@@ -68,6 +68,7 @@ class RunConfig:
     ray: str | None = None  # run the infer stage on Ray (``infer --ray``); its files are the same
     actors: int | None = None
     cpus_per_actor: float | None = None
+    tune: float | None = None  # run --tune: a tune stage per perf column, with this budget (seconds)
 
 
 def model_dirname(model: str) -> str:
@@ -89,9 +90,11 @@ def _perf_column(
     engine: Any,
     engine_sha: str,
     log: Callable[[str], None],
+    profile: dict[str, Any] | None = None,
 ) -> None:
     """One runtime x precision column; a column that cannot run here is recorded as unavailable, with why."""
     from zoobench.errors import ZoobenchError
+    from zoobench.perf.profile import profile_digest
     from zoobench.perf.sweep import do_perf
 
     col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
@@ -106,6 +109,7 @@ def _perf_column(
         "warmup": cfg.warmup,
         "threads": cfg.threads,
         "calibration": listing_hash(cfg.data) if cfg.data and prec == "int8" else None,
+        "tuned": profile_digest(engine.path, profile),  # the tune stage's profile, or the file beside the engine
     }
 
     def perf() -> tuple[list[str], str]:
@@ -114,17 +118,9 @@ def _perf_column(
         if cfg.data and prec == "int8":
             kw["calibration"] = cfg.data
         res = do_perf(
-            engine.model,
-            batch_sizes=cfg.batch_sizes,
-            seconds=cfg.seconds,
-            repeats=cfg.repeats,
-            min_iters=cfg.min_iters,
-            warmup=cfg.warmup,
-            threads=cfg.threads,
-            quiet=True,
-            engine=engine,
-            **kw,
-        )
+            engine.model, batch_sizes=cfg.batch_sizes, seconds=cfg.seconds, repeats=cfg.repeats, engine=engine,
+            min_iters=cfg.min_iters, warmup=cfg.warmup, threads=cfg.threads, quiet=True, profile=profile, **kw,
+        )  # fmt: skip
         write_json(mdir / rel, res)
         return [rel], f"best {res['best_throughput_img_s']:.1f} img/s at bs{res['best_batch_size']}"
 
@@ -165,7 +161,8 @@ def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], Non
 def planned_stages(cfg: RunConfig) -> list[str]:
     """The stages ``run`` goes through for one model, in order."""
     measured = ["prep", "infer", "eval"]
-    perf = [f"perf:{rt}-{prec}" for rt in cfg.runtimes for prec in cfg.precisions]
+    stages = ("tune", "perf") if cfg.tune else ("perf",)
+    perf = [f"{s}:{rt}-{p}" for rt in cfg.runtimes for p in cfg.precisions for s in stages]
     return ["export", "compile", *measured, *perf, "report"]
 
 
@@ -188,6 +185,8 @@ class _ModelStages:
         self.accuracy: dict[str, Any] | None = None
 
     def run_all(self) -> str:
+        from zoobench.perf.tune import tune_stage
+
         self.export()
         # non-fp32 / TensorRT engines are compiled (and reused) by the perf columns that need them, into engine/
         self.book.mark("compile", "not-run", "perf columns compile the engines they need into engine/", self.log)
@@ -198,7 +197,8 @@ class _ModelStages:
                 self.book.mark(name, "not-run", "no --data given", self.log)
         for rt in self.cfg.runtimes:  # one perf/<runtime>-<precision>.json per column
             for prec in self.cfg.precisions:
-                _perf_column(rt, prec, self.cfg, self.mdir, self.book, self.engine, self.engine_sha, self.log)
+                profile = tune_stage(self, rt, prec) if self.cfg.tune else None  # handed on in memory
+                _perf_column(rt, prec, self.cfg, self.mdir, self.book, self.engine, self.engine_sha, self.log, profile)
         status = self.status()
         self.book.data["status"] = status
 
