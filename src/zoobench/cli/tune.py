@@ -78,7 +78,10 @@ def _print_entry(entry: dict[str, Any]) -> None:
     for head in ("batch", "default", "tuned", "×", "settings"):
         t.add_column(head, justify="left" if head == "settings" else "right")
     for bs, b in entry["batches"].items():
-        cells = [f"{c['throughput_img_s']:.1f} ±{c.get('spread_pct') or 0:.1f}%" for c in (b["before"], b["after"])]
+        cells = [
+            f"{c['throughput_img_s']:.1f} ±{c.get('spread_pct') or 0:.1f}%" if c else "not timed"
+            for c in (b.get("before"), b.get("after"))
+        ]
         setting = f"defaults ({b['why']})" if b["kept_default"] else settings_text(b["settings"])
-        t.add_row(bs, *cells, f"{b['ratio']:.2f}", setting)
+        t.add_row(bs, *cells, f"{b['ratio']:.2f}" if "ratio" in b else "-", setting)
     make_console(stderr=False).print(t)

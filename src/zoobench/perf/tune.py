@@ -79,7 +79,9 @@ class _Search:
                 arm.session = self.open(arm.settings)
                 arm.load_s = self.clock() - t0
                 seconds = max(0.0, seconds - arm.load_s)
-            timing: dict[str, Any] = {"seconds": seconds, "min_iters": 2, "warmup": 1, "data": "random"}
+            # a new session is warmed up once; later rounds re-warm nothing (both sides alike), to spare the budget
+            warmup = 0 if arm.rungs or arm.rounds else 1
+            timing: dict[str, Any] = {"seconds": seconds, "min_iters": 2, "warmup": warmup, "data": "random"}
             if self.timing_clock is not None:
                 timing["clock"] = self.timing_clock
             return time_throughput(arm.session, self.bs, self.input_size, **timing)
@@ -152,6 +154,7 @@ class _Search:
             "kept_default": not wins,
             "why": why,
             "streams": int(chosen.settings.get("streams", 1)),
+            "timed": sum(1 for a in self.arms[1:] if a.rungs),  # of the candidates, within the budget
             "candidates": [_arm_record(a) for a in self.arms],
             "elapsed_s": round(self.clock() - self.start, 2),
         }
@@ -237,6 +240,9 @@ def tune_column(
     batches: dict[str, Any] = {}
     for i, bs in enumerate(batch_sizes):
         share = max(0.0, budget_s - (clk() - start)) / (len(batch_sizes) - i)
+        if share <= 0:  # the batches before spent it all: the defaults, untimed, and the profile says so
+            batches[str(bs)] = {"settings": {}, "kept_default": True, "why": "budget spent before this batch"}
+            continue
 
         def say(text: str) -> None:
             if progress:
@@ -319,7 +325,7 @@ def tune_stage(stages: Any, runtime: str, precision: str) -> dict[str, Any] | No
             workdir=Path(stages.mdir) / "engine", quiet=True,
         )  # fmt: skip
         batches = made["profile"]["columns"][f"{runtime} {precision}"]["batches"]
-        ratios = ", ".join(f"bs{bs} {b['ratio']:.2f}×" for bs, b in batches.items())
+        ratios = ", ".join(f"bs{bs} {b['ratio']:.2f}×" for bs, b in batches.items() if "ratio" in b)
         mdir = Path(stages.mdir)  # a model given as a file is tuned beside that file, outside the run directory
         return [str(out.relative_to(mdir) if out.is_relative_to(mdir) else out)], f"tuned / untuned {ratios}"
 
