@@ -62,7 +62,7 @@ def tune_and_sweep(model: str, args: argparse.Namespace, work: Path) -> list[str
         tune_s[rt] = time.perf_counter() - t0
     perf = _zoobench(
         "perf", engine.path, "-b", args.batch_sizes, "--runtimes", args.runtimes, "--repeats", str(args.repeats),
-        "--seconds", str(args.seconds),
+        "--seconds", str(args.seconds), "--min-iters", "2",
     )  # fmt: skip
     profile = json.loads(Path(engine.path).with_name(f"{Path(engine.path).stem}.tuned.json").read_text())
     cols = {c["name"]: c for c in perf["columns"]}
@@ -122,6 +122,7 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=90.0, help="tune --budget, per runtime")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--workdir", default=None, help="where the exports go (and are reused from)")
     ap.add_argument("--compile-vs-eager", action="store_true", help="torch.compile vs eager instead")
     args = ap.parse_args()
     from zoobench.env import environment
@@ -137,7 +138,7 @@ def main() -> None:
             bs = int(args.batch_sizes.split(",")[0])
             print(compile_vs_eager(model, bs, args.seconds, args.repeats), flush=True)
     else:
-        work = Path(tempfile.mkdtemp(prefix="zoobench-tune-"))
+        work = Path(args.workdir or tempfile.mkdtemp(prefix="zoobench-tune-"))
         print("| model | runtime | batch | untuned img/s | tuned img/s | tuned / untuned | settings kept | "
               "310P (quoted) | 310P-AOE (quoted) |")  # fmt: skip
         print("|---|---|---|---:|---:|---:|---|---:|---:|")
