@@ -297,3 +297,13 @@ def test_compare_pairs_the_tuned_column_with_the_guides_aoe_column(
     assert untuned["throughput"][1] == 1674.09 and untuned["throughput"][2] is None
     assert tuned["throughput"][1] is None and tuned["throughput"][2] == 1729.43
     assert by_col["fakespeed-fp32-tuned"]["label"] == "fakespeed fp32 tuned"
+
+
+def test_when_the_budget_ends_mid_rung_the_last_ranking_still_reaches_the_final(fake: FakeClock) -> None:
+    from zoobench.perf.tune import _Arm, _Search
+
+    search = _Search(_open, tunables(2), 2, (3, 8, 8), budget_s=1.0, clock=fake, progress=lambda _t: None)
+    fast, slow = _Arm({"speed": "fast"}, session=_open({"speed": "fast"}), rungs=[300.0]), _Arm({"speed": "slow"})
+    slow.session, slow.rungs = _open({"speed": "slow"}), [100.0]
+    search.deadline = fake() - 1.0  # nothing more is timed in this rung
+    assert search._rung([slow, fast], fake(), keep=1) == [fast]

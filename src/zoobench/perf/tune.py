@@ -103,7 +103,11 @@ class _Search:
                 arm.rungs.append(round(arm.score, 3))
             for loser in _ranked(alive)[keep:]:
                 loser.session = None  # a loser's session is closed at once: memory stays bounded
-        return _ranked(alive)[:keep]
+        survivors = _ranked(alive)[:keep]
+        if not survivors:  # the budget ran out before this rung timed anyone: the last rung's ranking stands
+            last = [a for a in alive if a.rungs and a.session is not None]
+            survivors = sorted(last, key=lambda a: -a.rungs[-1])[:keep]
+        return survivors
 
     def run(self) -> dict[str, Any]:
         """Halve the candidates (not the default) rung by rung in the search share of the budget, then the final."""
