@@ -20,7 +20,7 @@ from zoobench.cli.options import PRECISIONS, int_list
 @click.option(
     "--budget",
     type=click.FloatRange(min=0, min_open=True),
-    default=90.0,
+    default=75.0,
     show_default=True,
     help="Seconds for the whole search (loads, warm-ups and timing), shared out over the batch sizes.",
 )

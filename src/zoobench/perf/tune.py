@@ -22,7 +22,7 @@ from zoobench.perf.timing import PerfResult, summarize_rounds, time_throughput
 from zoobench.runtimes.base import Session
 
 Clock = Callable[[], float]
-DEFAULT_BUDGET_S = 90.0
+DEFAULT_BUDGET_S = 75.0  # with the overrun of a busy 2-core machine, within 2 minutes per engine
 FINAL_ROUNDS = 3
 FINAL_SHARE = 0.4  # of each batch size's budget: the default-vs-best rounds that decide
 
