@@ -107,6 +107,8 @@ class TorchSession:
         x = x.to(dtype=self._dtype)
         if self._channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        if self._threads and torch.get_num_threads() != self._threads:
+            torch.set_num_threads(self._threads)  # process-wide: a session loaded with other threads changed it
         first = self._compile is not None and tuple(x.shape) not in self._shapes
         t0 = time.perf_counter()
         with torch.inference_mode():
