@@ -81,13 +81,20 @@ def _quoted(run: dict[str, dict[str, dict[str, Any]]]) -> bool:
     return all(p.get("quoted") or p.get("imported") for cols in run.values() for p in cols.values())
 
 
-def _column(run: dict[str, dict[str, dict[str, Any]]], model: str, col: str) -> dict[str, Any] | None:
-    """The run's perf for ``model`` / ``col``; a quoted or imported run has one column, which stands for any."""
+def _column(
+    run: dict[str, dict[str, dict[str, Any]]], model: str, col: str, tuned: bool | None = None
+) -> dict[str, Any] | None:
+    """The run's perf for ``model`` / ``col``; a quoted or imported run has one column, which stands for any.
+    When the first run has tuned columns (``tuned`` not None: whether ``col`` is one), the guides' AOE column
+    stands for the tuned ones and their other columns for the untuned ones, as the guides pair them."""
     cols = run.get(model) or run.get("*") or {}
     if col in cols:
         return cols[col]
     single = next(iter(cols.values()), None) if len(cols) == 1 else None
-    return single if single is not None and (single.get("quoted") or single.get("imported")) else None
+    if single is None or not (single.get("quoted") or single.get("imported")):
+        return None
+    aoe = str((single.get("quoted") or {}).get("device", "")).endswith("AOE")
+    return single if tuned is None or not single.get("quoted") or aoe == tuned else None
 
 
 def _describe(path: str | Path, runs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -176,8 +183,9 @@ def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None =
     runs = [{"label": lab, **_describe(p, r)} for lab, p, r in zip(labels, paths, loaded)]
     tables = []
     for model, cols in loaded[0].items():
+        has_tuned = any(p.get("tuned") for p in cols.values())
         for col, perf_a in cols.items():
-            others = [_column(r, model, col) for r in loaded]
+            others = [_column(r, model, col, bool(perf_a.get("tuned")) if has_tuned else None) for r in loaded]
             present = [i for i, p in enumerate(others) if p is not None]
             if len(present) < 2:
                 continue

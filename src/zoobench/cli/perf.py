@@ -63,6 +63,7 @@ from zoobench.cli.options import (
     help="Run the sweep on every node of a Ray cluster ('local', 'auto' or HOST:PORT), one exclusive task per "
     "node; writes OUTDIR/nodes/<node>/perf.json and prints the nodes side by side (as `compare` does).",
 )
+@click.option("--untuned", is_flag=True, help="Ignore the engine's tuned profile (STEM.tuned.json): defaults only.")
 @click.option("--per-node", is_flag=True, help="With --ray: the sweep on every node (what --ray does; for clarity).")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
@@ -82,6 +83,7 @@ def perf(
     threads: int | None,
     outdir: str | None,
     ray: str | None,
+    untuned: bool,
     per_node: bool,
     as_json: bool,
 ) -> None:
@@ -91,7 +93,9 @@ def perf(
     column. A combination that cannot run here is listed as unavailable with the reason. Every cell is
     timed in --repeats rounds interleaved across cells (so drift on a shared machine hits all alike); a
     cell shows the median img/s, and "±N%!" when its rounds spread more than 5%. The best batch is the
-    highest median; batches within the noise of it are listed as tied.
+    highest median; batches within the noise of it are listed as tied. When `zoobench tune` left a profile
+    beside the engine (STEM.tuned.json) made on this machine, a tuned column runs beside each column it
+    tunes, with the ratio tuned / untuned; --untuned skips it.
 
     \b
     Examples:
@@ -120,7 +124,7 @@ def perf(
     if ray:
         _per_node(model, ray, outdir or "zoobench-perf-nodes", weights, as_json, sweep)
         return
-    result = do_perf(model, weights=weights, outdir=outdir, quiet=as_json, **sweep)
+    result = do_perf(model, weights=weights, outdir=outdir, quiet=as_json, tuned=not untuned, **sweep)
     if as_json:
         emit_json(result)
 

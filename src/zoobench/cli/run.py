@@ -58,6 +58,7 @@ Examples:
   zoobench run wide_resnet50_2 --weights my_finetune.pth --data val/ --labels val_label.txt --reference 79.2,94.6
   zoobench run wide_resnet50_2 mnasnet1_0 -w wide_resnet50_2=wrn_ft.pth -w mnasnet1_0=mnas_ft.pth --data val/
   zoobench run mnasnet1_0 --weights random --runtimes onnxruntime,openvino -o run1
+  zoobench run mnasnet1_0 --weights random --tune -b 1,8 -o run1   # tuned columns beside the untuned
   zoobench run mnasnet1_0 --data /shared/val --labels val_label.txt --ray auto -o run3   # infer on the cluster
   zoobench run mnasnet1_0 --weights random --data photos/ --decoder fast -o run4   # the fast decoder for prep
 """
@@ -75,6 +76,16 @@ Examples:
 @click.option("--infer-batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @timing_options
 @click.option("--threads", type=int, default=None)
+@click.option(
+    "--tune",
+    is_flag=True,
+    help="A tune stage before each perf column (`zoobench tune`); its tuned column is timed "
+    "beside the untuned one. Skipped when its profile is up to date.",
+)
+@click.option(
+    "--tune-budget", type=click.FloatRange(min=0, min_open=True), default=75.0, show_default=True,
+    help="Seconds for each tune stage (one runtime × precision, all batch sizes).",
+)  # fmt: skip
 @tolerance_option
 @reference_option
 @limit_option
@@ -119,6 +130,8 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
 
     runtimes, precisions = opts.pop("runtimes"), opts.pop("precisions")
     opts["weights"], own = split_weights(opts.pop("weights"), list(models))
+    tune_budget = opts.pop("tune_budget")
+    opts["tune"] = tune_budget if opts["tune"] else None
     cfg = RunConfig(
         model_weights=own,
         runtimes=name_list(runtimes, tuple(RUNTIMES)) or ["onnxruntime"],

@@ -77,6 +77,13 @@ def prepare_column(
     return compiled.path, {}
 
 
+def perf_options(runtime: str) -> dict[str, Any]:
+    """The load options perf runs ``runtime`` with, as its module declares them (``PERF_OPTIONS``)."""
+    from zoobench.runtimes import runtime_module
+
+    return dict(getattr(runtime_module(runtime), "PERF_OPTIONS", {}))
+
+
 def do_perf(model: str, **kwargs: Any) -> dict[str, Any]:
     """Time pure inference per batch size for each runtime×precision; see :func:`_sweep` for the arguments.
 
@@ -106,6 +113,8 @@ def _sweep(
     precisions: list[str] | None = None,
     calibration: str | None = None,
     workdir: str | None = None,
+    tuned: bool = True,
+    profile: dict[str, Any] | None = None,
     _temporary: bool = False,
 ) -> dict[str, Any]:
     """Time every cell (runtime × precision × batch) in ``repeats`` interleaved rounds; print; write perf.json.
@@ -117,6 +126,8 @@ def _sweep(
         calibration: image folder for int8 engines compiled on the way (random data otherwise, with a warning).
         outdir: where perf.json is written (and, without ``workdir``, the export and compiled engines).
         workdir: where the export and compiled engines go (and are reused from); perf.json is not written there.
+        tuned: add a ``<column> tuned`` column beside each column that the engine's tuned profile
+            (``STEM.tuned.json``, or ``profile`` handed on in memory) holds and that applies here.
 
     Returns:
         ``results`` / ``runtime`` / ``best_*`` of the first column that ran, ``columns`` (every combination,
@@ -131,17 +142,36 @@ def _sweep(
     rts = runtimes or [engine.runtime or "onnxruntime"]
     precs = precisions or [engine.precision]
     columns, sessions = _open_columns(engine, rts, precs, engines_dir, calibration, threads, console)
+    if tuned:
+        _add_tuned(engine, columns, sessions, batch_sizes, profile, threads, console)
     timing = {"seconds": seconds, "min_iters": min_iters, "warmup": warmup, "data": data_kind}
     rounds = _interleaved_rounds(sessions, batch_sizes, engine.preprocess.input_size, repeats, timing, console)
     for name, session in sessions.items():
         col = next(c for c in columns if c["name"] == name)
-        col["results"] = [rounds[(name, bs)] for bs in batch_sizes]
+        col["results"] = [_with_streams(rounds[(name, bs)], session, bs, col) for bs in batch_sizes]
         del session
     result = _result(engine, columns, batch_sizes, data_kind, repeats, temporary=_temporary)
     if outdir:
         write_json(Path(outdir) / "perf.json", result)
     print_table(console, result)
     return result
+
+
+def _add_tuned(
+    engine: Engine,
+    columns: list[dict[str, Any]],
+    sessions: dict[str, Any],
+    batch_sizes: list[int],
+    profile: dict[str, Any] | None,
+    threads: int | None,
+    console: Any,
+) -> None:
+    from zoobench.perf.profile import add_tuned_columns
+
+    def say(message: str) -> None:
+        console.print(message, markup=False)
+
+    add_tuned_columns(engine.path, columns, sessions, batch_sizes, profile=profile, threads=threads, say=say)
 
 
 def _open_columns(
@@ -166,13 +196,12 @@ def _open_columns(
                 path, options = prepare_column(
                     engine, rt, prec, workdir=workdir, calibration=calibration, log=console.print
                 )
-                if rt == "openvino":
-                    options["hint"] = "throughput"
+                options.update(perf_options(rt))
                 session = load_session(path, rt, precision=prec, threads=threads, **options)
             except (ZoobenchError, ImportError) as exc:
                 col["reason"] = str(exc)  # printed under the table
                 continue
-            col.update(available=True, engine=path, info=session.info().to_dict(), results=[])
+            col.update(available=True, engine=path, info=session.info().to_dict(), results=[], options=options)
             if prec == "int8":
                 meta = load_engine(path).metadata if Path(path).is_file() else {}
                 col["calibration"] = meta.get("calibration")
@@ -207,12 +236,21 @@ def _interleaved_rounds(
         for name, bs in cells:
             if (name, bs) in failed:
                 continue
+            session = sessions[name][bs] if isinstance(sessions[name], dict) else sessions[name]  # tuned: per batch
             with console.status(f"perf round {r + 1}/{repeats}: {name} batch {bs} ..."):
                 try:
-                    done[(name, bs)].append(time_throughput(sessions[name], bs, input_size, **settings))
+                    done[(name, bs)].append(time_throughput(session, bs, input_size, **settings))
                 except Exception as exc:  # e.g. a batch a static engine was not built for
                     failed[(name, bs)] = {"batch_size": bs, "error": f"{type(exc).__name__}: {exc}"}
     return {cell: failed.get(cell) or summarize_rounds(done[cell]) for cell in cells}
+
+
+def _with_streams(cell: dict[str, Any], session: Any, bs: int, col: dict[str, Any]) -> dict[str, Any]:
+    """A tuned cell records its settings and streams (img/s counts every stream; latency is per request)."""
+    if col.get("tuned") and "error" not in cell:
+        one = session[bs] if isinstance(session, dict) else session
+        cell = {**cell, "settings": col["settings"][str(bs)], "streams": len(getattr(one, "sessions", [one]))}
+    return cell
 
 
 def _result(
@@ -287,11 +325,14 @@ def print_table(console: Any, result: dict[str, Any]) -> None:
     )
     t.add_column("batch", justify="right")
     shown = [n for n in tab["columns"] if tab["best"][n]["batch_size"] is not None]  # unavailable: listed below
-    ratios = [n for n in shown if n in tab["ratio_vs_reference"]]
+    tuned = tab.get("tuned_vs_untuned") or {}
+    ratios = [n for n in shown if n in tab["ratio_vs_reference"] and n not in tuned]
     for n in shown:
         t.add_column(_short(n), justify="right")
     for n in ratios:
         t.add_column(f"{_short(n)} ×", justify="right")
+    for n in tuned:
+        t.add_column(f"{_short(n)} / untuned", justify="right")
 
     def fmt(v: float | None, spec: str = ".2f") -> str:
         return "n/a" if v is None else format(v, spec)
@@ -300,12 +341,21 @@ def print_table(console: Any, result: dict[str, Any]) -> None:
         cells = [
             cell_text(tab["throughput_img_s"][n][i], tab["spread_pct"][n][i], tab["unstable"][n][i]) for n in shown
         ]
-        cells += [fmt(tab["ratio_vs_reference"][n][i]) for n in ratios]
+        cells += [fmt(tab["ratio_vs_reference"][n][i]) for n in ratios] + [fmt(tuned[n][i]) for n in tuned]
         t.add_row(str(bs), *cells)
+    best_tuned = tab.get("best_tuned_vs_untuned") or {}
     t.add_row(
-        "best", *[_best_text(tab["best"][n]) for n in shown], *[fmt(tab["best_ratio_vs_reference"][n]) for n in ratios]
+        "best",
+        *[_best_text(tab["best"][n]) for n in shown],
+        *[fmt(tab["best_ratio_vs_reference"][n]) for n in ratios],
+        *[fmt(best_tuned.get(n)) for n in tuned],
     )
     console.print(t)
+    _print_notes(console, result)
+
+
+def _print_notes(console: Any, result: dict[str, Any]) -> None:
+    """Under the table: unavailable columns with why, int8 calibration and agreement, each column's setup."""
     for c in result["columns"]:
         if not c["available"]:
             console.print(f"[yellow]{c['name']}: unavailable — {c.get('reason')}[/]")
@@ -319,7 +369,7 @@ def print_table(console: Any, result: dict[str, Any]) -> None:
                     f"{c['name']}: top-1 agreement {agr['top1_agreement_pct']:.1f}% / top-5 overlap "
                     f"{agr['top5_overlap_pct']:.1f}% vs fp32 on {agr['count']} images"
                 )
-        if c["available"]:
+        if c["available"] and not c.get("tuned"):  # a tuned column's settings were printed when it was applied
             info = c["info"]
             extra = f", {info['performance_hint']} hint, {info['num_streams']} streams" if "num_streams" in info else ""
             console.print(f"{c['name']}: {info['device']}, {info['threads']} threads{extra}", markup=False)

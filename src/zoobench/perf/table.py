@@ -61,6 +61,7 @@ def build_table(columns: list[dict[str, Any]], batch_sizes: list[int]) -> dict[s
             continue
         ratio[n] = [a / b if a and b else None for a, b in zip(thr[n], thr[ref])]  # type: ignore[index]
         best_ratio[n] = best[n]["throughput_img_s"] / best[ref]["throughput_img_s"]  # type: ignore[index]
+    tuned, best_tuned = tuned_ratios(columns, thr, best)
     return {
         "batch_sizes": batch_sizes,
         "columns": names,
@@ -71,7 +72,25 @@ def build_table(columns: list[dict[str, Any]], batch_sizes: list[int]) -> dict[s
         "ratio_reference": ref,
         "ratio_vs_reference": ratio,
         "best_ratio_vs_reference": best_ratio,
+        "tuned_vs_untuned": tuned,
+        "best_tuned_vs_untuned": best_tuned,
     }
+
+
+def tuned_ratios(
+    columns: list[dict[str, Any]], thr: dict[str, list[float | None]], best: dict[str, dict[str, Any] | None]
+) -> tuple[dict[str, list[float | None]], dict[str, float | None]]:
+    """Each tuned column over its untuned twin, per batch and best over best (the seeds' "310P(aoe)/310P")."""
+    per: dict[str, list[float | None]] = {}
+    best_over: dict[str, float | None] = {}
+    for c in columns:
+        base = c.get("untuned")
+        if not c.get("tuned") or base not in thr or not best.get(c["name"]):
+            continue
+        per[c["name"]] = [a / b if a and b else None for a, b in zip(thr[c["name"]], thr[base])]
+        b_t, b_u = best[c["name"]], best.get(base)
+        best_over[c["name"]] = b_t["throughput_img_s"] / b_u["throughput_img_s"] if b_t and b_u else None
+    return per, best_over
 
 
 def best_of_file(perf: dict[str, Any]) -> dict[str, Any] | None:
@@ -88,7 +107,8 @@ def best_of_file(perf: dict[str, Any]) -> dict[str, Any] | None:
 def split_columns(perf: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``runtime-precision`` -> a perf.json of one column, for each column of a sweep's perf.json that ran.
 
-    ``zoobench run`` writes one column per file; ``zoobench perf --runtimes a,b`` writes them all in one. Each
+    ``zoobench run`` writes one column per file (and its tuned twin, ``runtime-precision-tuned``); ``zoobench perf
+    --runtimes a,b`` writes them all in one. Each
     part keeps the file's model and environment, gets its column's ``runtime`` info and ``results``, and a table
     whose reference is that column, so :func:`best_of_file` reads the best batch the sweep stored for it.
     """
@@ -102,7 +122,9 @@ def split_columns(perf: dict[str, Any]) -> dict[str, dict[str, Any]]:
         best = stored.get(c["name"])
         table = {"ratio_reference": c["name"], "best": {c["name"]: best}} if best else {}
         part = {**perf, "runtime": c.get("info") or {}, "results": c["results"], "columns": [c], "table": table}
-        out[f"{c['runtime']}-{c['precision']}"] = part
+        if c.get("tuned"):  # beside its untuned twin, as the seeds print 310P beside 310P after AOE
+            part.update(tuned=True, untuned=c.get("untuned"))
+        out[f"{c['runtime']}-{c['precision']}" + ("-tuned" if c.get("tuned") else "")] = part
     return out
 
 

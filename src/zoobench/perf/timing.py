@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -110,16 +111,18 @@ def time_session(
     warmup: int = 3,
     data: str = "random",
     max_iters: int = 100_000,
+    clock: Callable[[], float] | None = None,
 ) -> PerfResult:
     """Time ``session.run`` on one fixed batch until both ``seconds`` and ``min_iters`` are reached.
 
-    Throughput = images / wall time of the measured loop (warm-up excluded).
+    Throughput = images / wall time of the measured loop (warm-up excluded). ``clock``: seconds, monotonic
+    (default ``time.perf_counter``; tests inject one).
     """
     x = make_input((batch_size, *input_size), data, uint8=_takes_uint8(session))
     for _ in range(max(warmup, 1)):
         session.run(x)
     samples: list[float] = []
-    clock = time.perf_counter
+    clock = clock or time.perf_counter
     start = clock()
     while True:
         t0 = clock()
@@ -134,11 +137,11 @@ def time_session(
 
 
 def time_throughput(session: Session, batch_size: int, input_size: tuple[int, int, int], **timing: Any) -> PerfResult:
-    """Throughput timing: requests kept in flight when the session can (OpenVINO's ``time_async``), else
-    the synchronous :func:`time_session` loop.
+    """Throughput timing: requests kept in flight when the session can (OpenVINO's ``time_async``, or several
+    sessions side by side: ``perf.streams.StreamGroup``), else the synchronous :func:`time_session` loop.
 
     With requests in flight, latency is per request (submit to completion, as benchmark_app reports it)
-    and throughput = images completed / wall time of the measured region.
+    and throughput = images completed over all streams / wall time of the measured region.
     """
     timer = getattr(session, "time_async", None)
     if timer is None:
@@ -146,6 +149,8 @@ def time_throughput(session: Session, batch_size: int, input_size: tuple[int, in
     seconds, min_iters = timing.get("seconds", 3.0), timing.get("min_iters", 10)
     warmup, data = timing.get("warmup", 3), timing.get("data", "random")
     x = make_input((batch_size, *input_size), data, uint8=_takes_uint8(session))
-    samples, wall = timer(x, seconds=seconds, min_iters=min_iters, warmup=warmup)
+    extra = {"clock": timing["clock"]} if timing.get("clock") else {}
+    samples, wall = timer(x, seconds=seconds, min_iters=min_iters, warmup=warmup, **extra)
     lat = Latency.from_values(samples)
-    return PerfResult(batch_size, lat, wall, batch_size * lat.count / wall, warmup, data, "async", tuple(samples))
+    mode = str(getattr(session, "timing_mode", "async"))
+    return PerfResult(batch_size, lat, wall, batch_size * lat.count / wall, warmup, data, mode, tuple(samples))

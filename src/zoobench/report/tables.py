@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoobench.perf.table import best_of_file, cell_text
+from zoobench.perf.table import best_of_file, cell_text, split_columns
 from zoobench.report.seeds import precision_note, seed_best, seed_sources
 
 NA = "-"
@@ -66,7 +66,8 @@ def load_model_run(path: Path) -> ModelRun:
     for f in sorted((path / "perf").glob("*.json")):
         data = _read(f)
         if data and data.get("results"):
-            run.perf[f.stem] = data
+            parts = split_columns(data)  # a column with its tuned twin (run --tune) is two columns
+            run.perf.update(parts if len(parts) > 1 else {f.stem: data})
     return run
 
 
@@ -74,7 +75,7 @@ def column_label(perf: dict[str, Any], fallback: str = "") -> str:
     """``runtime precision`` of a perf.json, e.g. ``onnxruntime fp32``."""
     rt = perf.get("runtime") or {}
     if rt.get("runtime"):
-        return f"{rt['runtime']} {rt.get('precision', '')}".strip()
+        return f"{rt['runtime']} {rt.get('precision', '')}".strip() + (" tuned" if perf.get("tuned") else "")
     return fallback
 
 
@@ -231,23 +232,29 @@ def perf_table(
     seeds = seeds or {}
     batches = sorted({b for tp in tps for b in tp} | {b for s in seeds.values() for b in s})
     headers = ["batch", *[f"{lab} img/s" for lab in labels]]
-    headers += [f"{lab} / {labels[0]}" for lab in labels[1:]]
+    # a tuned column's ratio is over its untuned twin (the seeds' "310P(aoe)/310P"); any other's over the first
+    base = [_twin(perf, c, labels) for c in cols]
+    headers += [f"{lab} / {labels[base[i + 1]]}" for i, lab in enumerate(labels[1:])]
+    tuned = next((i for i, c in enumerate(cols) if perf[c].get("tuned")), None)
+    ours = {dev: tuned if dev.endswith("AOE") and tuned is not None else 0 for dev in seeds}  # tuned vs AOE
     for dev in seeds:
-        headers += [f"{dev} img/s (quoted)", f"{labels[0]} / {dev}"]
+        headers += [f"{dev} img/s (quoted)", f"{labels[ours[dev]]} / {dev}"]
     rows = []
     shown = [cells_by_batch(perf[c]) for c in cols]
     for b in batches:
         vals = [tp.get(b) for tp in tps]
-        row = [f"bs{b}", *[cells.get(b, NA) for cells in shown], *[_ratio(v, vals[0]) for v in vals[1:]]]
-        for fps in seeds.values():
-            row += [_f(fps.get(b)), _ratio(vals[0], fps.get(b))]
+        row = [f"bs{b}", *[cells.get(b, NA) for cells in shown]]
+        row += [_ratio(v, vals[base[i + 1]]) for i, v in enumerate(vals[1:])]
+        for dev, fps in seeds.items():
+            row += [_f(fps.get(b)), _ratio(vals[ours[dev]], fps.get(b))]
         rows.append(row)
     best_vals = [best[1] if (best := best_of(perf[c])) else None for c in cols]
-    row = ["best", *[best_text(perf[c]) for c in cols], *[_ratio(v, best_vals[0]) for v in best_vals[1:]]]
+    row = ["best", *[best_text(perf[c]) for c in cols]]
+    row += [_ratio(v, best_vals[base[i + 1]]) for i, v in enumerate(best_vals[1:])]
     for dev, fps in seeds.items():
         best = seed_best(model, dev)  # the guide's own best row, where these are its figures
         sb, sv = best if best and fps.get(best[0]) == best[1] else max(fps.items(), key=lambda kv: kv[1])
-        row += [f"{sv:.1f} (bs{sb})", _ratio(best_vals[0], sv)]
+        row += [f"{sv:.1f} (bs{sb})", _ratio(best_vals[ours[dev]], sv)]
     rows.append(row)
     note = (
         "Throughput = images / wall time of the timed loop after warm-up (random input, pure inference); each cell "
@@ -256,10 +263,20 @@ def perf_table(
     )
     if seeds:
         note += " " + seed_sources(model)
-        ours = [str((perf[c].get("runtime") or {}).get("precision", "fp32")) for c in cols]
-        extra = precision_note(ours[:1], list(seeds))  # the ratio columns are of the first column
+        precisions = [str((perf[c].get("runtime") or {}).get("precision", "fp32")) for c in cols]
+        extra = precision_note(precisions[:1], list(seeds))  # the ratio columns are of the first column
         note += f" {extra}" if extra else ""
     return Table(headers, rows, title="Performance (throughput, images/s)", note=note)
+
+
+def _twin(perf: dict[str, dict[str, Any]], col: str, labels: list[str]) -> int:
+    """The index of the column a column's ratio is taken over: a tuned column's untuned twin, else the first."""
+    untuned = perf[col].get("untuned")
+    cols = list(perf)
+    for i, c in enumerate(cols):
+        if perf[col].get("tuned") and c != col and labels[i] == untuned:
+            return i
+    return 0
 
 
 def _rounds_text(r: dict[str, Any]) -> tuple[str, str]:

@@ -85,6 +85,7 @@ class RunConfig:
     max_drop: str = "1.0"  # points, or "1%" of fp32's top-1
     accuracy_control: bool = False
     decoder: str = "reference"  # what decodes the images for prep/infer (``fast``: zoobench.data.fastdecode)
+    tune: float | None = None  # run --tune: a tune stage per perf column, with this budget (seconds)
 
     def weights_for(self, model: str) -> str | None:  # its own (--weights MODEL=FILE), else the run's
         return self.model_weights.get(model, self.weights)
@@ -130,7 +131,8 @@ def planned_stages(cfg: RunConfig) -> list[str]:
     from zoobench.run.columns import column_names
 
     measured = ["prep", "infer", "eval", *(f"score:{c}" for c in (column_names(cfg) if cfg.data else []))]
-    perf = [f"perf:{rt}-{prec}" for rt in cfg.runtimes for prec in cfg.precisions]
+    stages = ("tune", "perf") if cfg.tune else ("perf",)
+    perf = [f"{s}:{rt}-{p}" for rt in cfg.runtimes for p in cfg.precisions for s in stages]
     return ["export", "compile", *measured, *perf, "report"]
 
 
@@ -149,6 +151,8 @@ class _ModelStages:
         )  # fmt: skip
 
     def run_all(self) -> str:
+        from zoobench.perf.tune import tune_stage
+
         self.export()
         # non-fp32 / TensorRT engines are compiled (and reused) by the perf columns that need them, into engine/
         self.book.mark("compile", "not-run", "perf columns compile the engines they need into engine/", self.log)
@@ -159,7 +163,8 @@ class _ModelStages:
                 self.book.mark(name, "not-run", "no --data given", self.log)
         for rt in self.cfg.runtimes:  # one perf/<runtime>-<precision>.json per column
             for prec in self.cfg.precisions:
-                perf_column(rt, prec, self.cfg, self.mdir, self.book, self.engine, self.engine_sha, self.log)
+                profile = tune_stage(self, rt, prec) if self.cfg.tune else None  # handed on in memory
+                perf_column(rt, prec, self.cfg, self.mdir, self.book, self.engine, self.engine_sha, self.log, profile)
         status = self.status()
         self.book.data["status"] = status
 

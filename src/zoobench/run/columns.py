@@ -206,8 +206,11 @@ def perf_column(
     engine: Any,
     engine_sha: str,
     log: Callable[[str], None],
+    profile: dict[str, Any] | None = None,
 ) -> None:
-    """One runtime x precision column; a column that cannot run here is recorded as unavailable, with why."""
+    """One runtime x precision column; a column that cannot run here is recorded as unavailable, with why.
+    ``profile``: the tune stage's (run --tune), handed on in memory; else a ``STEM.tuned.json`` beside the engine."""
+    from zoobench.perf.profile import profile_digest
     from zoobench.perf.sweep import do_perf
     from zoobench.run.calibration import calibration_folder
     from zoobench.run.ledger import listing_hash
@@ -224,6 +227,7 @@ def perf_column(
         "warmup": cfg.warmup,
         "threads": cfg.threads,
         "calibration": None,
+        "tuned": profile_digest(engine.path, profile),  # the tune stage's profile, or the file beside the engine
     }
     calib = calibration_folder(mdir, cfg.data) if prec == "int8" else None
     if calib:  # int8 calibrates on the held-out pick (run/calibration.py), never on the scored images
@@ -239,7 +243,8 @@ def perf_column(
             kw["calibration"] = calib
         res = do_perf(
             engine.model, batch_sizes=cfg.batch_sizes, seconds=cfg.seconds, repeats=cfg.repeats,
-            min_iters=cfg.min_iters, warmup=cfg.warmup, threads=cfg.threads, quiet=True, engine=engine, **kw,
+            min_iters=cfg.min_iters, warmup=cfg.warmup, threads=cfg.threads, quiet=True, engine=engine,
+            profile=profile, **kw,
         )  # fmt: skip
         write_json(mdir / rel, res)
         return [rel], f"best {res['best_throughput_img_s']:.1f} img/s at bs{res['best_batch_size']}"

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from zoobench.errors import RuntimeUnavailableError
+from zoobench.errors import RuntimeUnavailableError, ZoobenchError
 from zoobench.runtimes.base import RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
@@ -39,15 +39,7 @@ class OrtSession:
         if reason:
             raise RuntimeUnavailableError(reason)
         provider = _PROVIDERS[kind]
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            so.intra_op_num_threads = threads
-        so.log_severity_level = 3
-        if options.get("spin") is False:
-            # Idle intra-op threads spin by default; beside decode workers on the same cores that burns
-            # the cycles the workers need.
-            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so = _session_options(ort, threads, options)
         providers: list[Any] = [provider] if kind == "cpu" else [provider, "CPUExecutionProvider"]
         self._sess = ort.InferenceSession(model_path, sess_options=so, providers=providers)
         used = self._sess.get_providers()[0]
@@ -63,6 +55,9 @@ class OrtSession:
         self._threads = threads or so.intra_op_num_threads or os.cpu_count()
         self._version = ort.__version__
         self._provider = used
+        self._settings: dict[str, Any] = {
+            k: options[k] for k in ("graph_opt", "execution_mode", "inter_threads") if k in options
+        }
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         check_batch_dtype(batch, self.input_dtype, "onnxruntime")
@@ -72,9 +67,52 @@ class OrtSession:
         return np.asarray(out, dtype=np.float32)
 
     def info(self) -> RuntimeInfo:
-        return RuntimeInfo(
-            "onnxruntime", self._device, self._precision, self._threads, self._version, {"provider": self._provider}
-        )
+        extra: dict[str, Any] = {"provider": self._provider, **self._settings}
+        return RuntimeInfo("onnxruntime", self._device, self._precision, self._threads, self._version, extra)
+
+
+_GRAPH_OPT = {"all": "ORT_ENABLE_ALL", "extended": "ORT_ENABLE_EXTENDED", "basic": "ORT_ENABLE_BASIC"}
+_EXEC_MODE = {"sequential": "ORT_SEQUENTIAL", "parallel": "ORT_PARALLEL"}
+
+
+def _session_options(ort: Any, threads: int | None, options: dict[str, Any]) -> Any:
+    """SessionOptions from the load options ``tune`` searches (each absent one keeps ORT's default):
+    ``graph_opt`` (all / extended / basic), ``execution_mode`` (sequential / parallel), ``inter_threads``,
+    ``spin`` (intra-op threads spin while idle)."""
+    so = ort.SessionOptions()
+    level = options.get("graph_opt", "all")
+    mode = options.get("execution_mode", "sequential")
+    if level not in _GRAPH_OPT or mode not in _EXEC_MODE:
+        raise ZoobenchError(f"onnxruntime: graph_opt {level!r} / execution_mode {mode!r} not known")
+    so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _GRAPH_OPT[level])
+    so.execution_mode = getattr(ort.ExecutionMode, _EXEC_MODE[mode])
+    if threads:
+        so.intra_op_num_threads = threads
+    if options.get("inter_threads"):
+        so.inter_op_num_threads = int(options["inter_threads"])
+    so.log_severity_level = 3
+    if options.get("spin") is not None:
+        # Idle intra-op threads spin by default; beside decode workers on the same cores that burns
+        # the cycles the workers need.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if options["spin"] else "0")
+    return so
+
+
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
+    """The load settings ``zoobench tune`` tries, the default (``{}``) first. ``streams``: that many sessions
+    run side by side, each with ``threads`` intra-op threads (perf times them together)."""
+    del precision, deep
+    out: list[dict[str, Any]] = [{}, {"spin": False}, {"graph_opt": "extended"}]
+    if cores > 1:
+        out.append({"execution_mode": "parallel", "inter_threads": 2})
+    streams = 2
+    while streams <= min(cores, 8):
+        per = max(1, cores // streams)
+        out += [{"streams": streams, "threads": per}, {"streams": streams, "threads": per, "spin": False}]
+        streams *= 2
+    if cores > 1:
+        out.append({"streams": cores, "threads": 1, "graph_opt": "extended"})
+    return [dict(t) for t in {tuple(sorted(d.items())): d for d in out}.values()]
 
 
 # Precisions whose engine is a compiled artifact (a QDQ int8 ONNX); fp32 runs the exported ONNX as it is.

@@ -63,6 +63,7 @@ class OvSession:
         }
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)
+        config.update(_tuned_config(options))
         model = core.read_model(model_path)
         if len(model.inputs) != 1:
             raise ZoobenchError(f"{model_path}: expected one input, found {len(model.inputs)}")
@@ -78,6 +79,8 @@ class OvSession:
         # batch size), compile a static-shape copy per batch size on first use.
         self._dynamic_batch = not pshape[0].is_static and bool(options.get("static_batch", True))
         self._model, self._core, self._config = model, core, config
+        self._config_nireq = int(options["nireq"]) if options.get("nireq") else None
+        self._pinning = options.get("pinning")
         self._by_batch: dict[int, tuple[Any, Any]] = {}
         actual = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         if actual != _HINTS[precision]:  # never report a precision that is not the one running
@@ -85,7 +88,8 @@ class OvSession:
         self._precision = precision
         self._hint = hint.lower()
         self._threads = int(self._compiled.get_property("INFERENCE_NUM_THREADS")) or threads or os.cpu_count()
-        self._nireq = int(self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        # requests in flight for time_async: the plugin's optimum unless ``nireq`` says otherwise
+        self._nireq = int(options.get("nireq") or self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         self._streams = str(self._compiled.get_property("NUM_STREAMS"))
         self._actual_hint = actual
         self._version = ov.get_version()
@@ -124,7 +128,8 @@ class OvSession:
         check_batch_dtype(batch, self.input_dtype, "openvino")
         batch = np.ascontiguousarray(batch, dtype=self.input_dtype)
         compiled = self._for_batch(len(batch))[0]
-        queue = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+        nireq = self._config_nireq or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        queue = ov.AsyncInferQueue(compiled, nireq)
         clock = time.perf_counter
         latencies: list[float] = []
 
@@ -159,8 +164,34 @@ class OvSession:
                 "performance_hint": self._hint,
                 "num_streams": self._streams,
                 "infer_requests": self._nireq,
+                **({"cpu_pinning": self._pinning} if self._pinning is not None else {}),
             },
         )
+
+
+def _tuned_config(options: dict[str, Any]) -> dict[str, Any]:
+    """The compile properties ``tune`` searches: ``num_streams`` (NUM_STREAMS), ``pinning``
+    (ENABLE_CPU_PINNING); ``nireq`` is not a property: it is the requests ``time_async`` keeps in flight."""
+    config: dict[str, Any] = {}
+    if options.get("num_streams") is not None:
+        config["NUM_STREAMS"] = int(options["num_streams"])
+    if options.get("pinning") is not None:
+        config["ENABLE_CPU_PINNING"] = bool(options["pinning"])
+    return config
+
+
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
+    """The load settings ``zoobench tune`` tries over perf's default (THROUGHPUT hint), the default first:
+    the hint, NUM_STREAMS × INFERENCE_NUM_THREADS, requests in flight, CPU pinning."""
+    del precision, deep
+    out: list[dict[str, Any]] = [{}, {"hint": "latency"}, {"num_streams": 1, "threads": cores}]
+    streams = 2
+    while streams <= min(cores, 8):
+        out.append({"num_streams": streams, "threads": cores})
+        out.append({"num_streams": streams, "threads": cores, "nireq": 2 * streams})
+        streams *= 2
+    out += [{"nireq": 2 * max(cores, 1)}, {"pinning": False}, {"num_streams": 1, "threads": cores, "nireq": 2}]
+    return out
 
 
 def _ov_uint8_input(model: Any, core: Any) -> Any:
@@ -213,6 +244,9 @@ def compile_artifact(
         os.replace(staged.with_suffix(".bin"), out.with_suffix(".bin"))
         os.replace(staged, out)
 
+
+# perf's load options: THROUGHPUT, with requests kept in flight (``time_async``), as benchmark_app runs
+PERF_OPTIONS: dict[str, Any] = {"hint": "throughput"}
 
 COMPILED_PRECISIONS = frozenset({"int8"})  # fp32 / bf16 / fp16 read the ONNX; the precision is a load setting
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,13 @@ class TorchSession:
         module = module.to(self._device, dtype=self._dtype)
         if channels_last:
             module = module.to(memory_format=torch.channels_last)
+        self._compile = options.get("compile") or None
+        if self._compile not in (None, "default", "max-autotune"):
+            raise ZoobenchError(f"torch compile mode must be default or max-autotune, got {self._compile!r}")
+        self._compile_s = 0.0  # inductor compiles on the first call of each new shape: timed, recorded
+        self._shapes: set[tuple[int, ...]] = set()
+        if self._compile:
+            module = torch.compile(module, mode=self._compile, dynamic=False)
         self._module = module
         self.input_name = "input"
         self.output_name = "output"
@@ -99,9 +107,17 @@ class TorchSession:
         x = x.to(dtype=self._dtype)
         if self._channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        if self._threads and torch.get_num_threads() != self._threads:
+            torch.set_num_threads(self._threads)  # process-wide: a session loaded with other threads changed it
+        first = self._compile is not None and tuple(x.shape) not in self._shapes
+        t0 = time.perf_counter()
         with torch.inference_mode():
             out = self._module(x)
-        return out.float().cpu().numpy()  # .cpu() synchronises CUDA, so timings are whole
+        result = out.float().cpu().numpy()  # .cpu() synchronises CUDA, so timings are whole
+        if first:
+            self._shapes.add(tuple(x.shape))
+            self._compile_s += time.perf_counter() - t0
+        return result
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(
@@ -110,8 +126,27 @@ class TorchSession:
             self._precision,
             self._threads,
             self._version,
-            {"model": self._name, "channels_last": self._channels_last, "mode": "eager", **self._extra},
+            {
+                "model": self._name,
+                "channels_last": self._channels_last,
+                "mode": f"torch.compile {self._compile}" if self._compile else "eager",
+                **({"compile_s": round(self._compile_s, 2)} if self._compile else {}),
+                **self._extra,
+            },
         )
+
+
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
+    """The load settings ``zoobench tune`` tries, the default (eager, channels_last) first: the layout,
+    ``torch.compile`` (inductor's default mode; ``max-autotune`` only with ``deep``), and two streams."""
+    del precision
+    out: list[dict[str, Any]] = [{}, {"channels_last": False}, {"compile": "default"}]
+    out.append({"compile": "default", "channels_last": False})
+    if cores > 1:
+        out.append({"streams": 2, "threads": max(1, cores // 2)})
+    if deep:
+        out.append({"compile": "max-autotune"})
+    return out
 
 
 COMPILED_PRECISIONS: frozenset[str] = frozenset()  # torch rebuilds the model named in the ONNX's metadata

@@ -1,0 +1,341 @@
+"""``zoobench tune``: the AOE step. For each batch size, search the load settings a runtime declares
+(``tunables()`` in its module) with successive halving inside a time budget, then time the best against the
+default in interleaved rounds and keep it only when it beats the default beyond the rounds' spread.
+
+Every measurement is perf's (:func:`zoobench.perf.timing.time_throughput`): the same loop, warm-up and
+statistics; several streams count the images of all streams over the wall time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoobench.errors import ZoobenchError
+from zoobench.perf.streams import open_tuned, settings_text
+from zoobench.perf.table import within_noise
+from zoobench.perf.timing import PerfResult, summarize_rounds, time_throughput
+from zoobench.runtimes.base import Session
+
+Clock = Callable[[], float]
+DEFAULT_BUDGET_S = 75.0  # with the overrun of a busy 2-core machine, within 2 minutes per engine
+FINAL_ROUNDS = 3
+FINAL_SHARE = 0.4  # of each batch size's budget: the default-vs-best rounds that decide
+
+
+@dataclass
+class _Arm:
+    """One candidate setting in the search."""
+
+    settings: dict[str, Any]
+    session: Session | None = None
+    score: float | None = None  # img/s in the latest rung it ran in
+    rungs: list[float] = field(default_factory=list)
+    rounds: list[PerfResult] = field(default_factory=list)  # the final comparison's rounds
+    error: str | None = None
+    load_s: float = 0.0
+
+
+def candidates_for(runtime: str, cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
+    """The settings ``runtime`` declares (its module's ``tunables()``), the default first; ``[{}]`` when it
+    declares none."""
+    from zoobench.runtimes import runtime_module
+
+    fn = getattr(runtime_module(runtime), "tunables", None)
+    found = fn(cores, precision, deep) if fn else [{}]
+    return found if found and found[0] == {} else [{}, *[c for c in found if c]]
+
+
+class _Search:
+    """Successive halving over the candidates of one batch size, then default vs best in interleaved rounds."""
+
+    def __init__(
+        self,
+        open_session: Callable[[dict[str, Any]], Session],
+        candidates: list[dict[str, Any]],
+        batch_size: int,
+        input_size: tuple[int, int, int],
+        *,
+        budget_s: float,
+        clock: Clock | None,
+        progress: Callable[[str], None],
+    ) -> None:
+        self.open, self.bs, self.input_size = open_session, batch_size, input_size
+        self.arms = [_Arm(dict(c)) for c in candidates]
+        self.clock, self.timing_clock = clock or time.perf_counter, clock
+        self.start = self.clock()
+        self.budget_s, self.deadline = budget_s, self.start + budget_s
+        self.progress = progress
+
+    def _time(self, arm: _Arm, seconds: float) -> PerfResult | None:
+        """One timed loop of ``arm`` (loading it first if needed); None when it fails (recorded)."""
+        try:
+            if arm.session is None:
+                t0 = self.clock()
+                arm.session = self.open(arm.settings)
+                arm.load_s = self.clock() - t0
+                seconds = max(0.0, seconds - arm.load_s)
+            # a new session is warmed up once; later rounds re-warm nothing (both sides alike), to spare the budget
+            warmup = 0 if arm.rungs or arm.rounds else 1
+            timing: dict[str, Any] = {"seconds": seconds, "min_iters": 2, "warmup": warmup, "data": "random"}
+            if self.timing_clock is not None:
+                timing["clock"] = self.timing_clock
+            return time_throughput(arm.session, self.bs, self.input_size, **timing)
+        except Exception as exc:  # a setting this machine or engine cannot take is dropped, with why
+            arm.session, arm.error = None, f"{type(exc).__name__}: {exc}"
+            return None
+
+    def _rung(self, alive: list[_Arm], phase_end: float, keep: int) -> list[_Arm]:
+        """Time every candidate once in the time left to ``phase_end``; the ``keep`` fastest go on."""
+        for arm in alive:
+            arm.score = None  # ranked on this rung's timing only
+        for i, arm in enumerate(alive):
+            if self.clock() >= self.deadline:
+                break
+            self.progress(f"batch {self.bs}: {settings_text(arm.settings)}")
+            res = self._time(arm, max(0.0, phase_end - self.clock()) / (len(alive) - i))
+            if res is not None:
+                arm.score = res.throughput_img_s
+                arm.rungs.append(round(arm.score, 3))
+            for loser in _ranked(alive)[keep:]:
+                loser.session = None  # a loser's session is closed at once: memory stays bounded
+        survivors = _ranked(alive)[:keep]
+        if not survivors:  # the budget ran out before this rung timed anyone: the last rung's ranking stands
+            last = [a for a in alive if a.rungs and a.session is not None]
+            survivors = sorted(last, key=lambda a: -a.rungs[-1])[:keep]
+        return survivors
+
+    def run(self) -> dict[str, Any]:
+        """Halve the candidates (not the default) rung by rung in the search share of the budget, then the final."""
+        alive = self.arms[1:]
+        rungs = max(1, math.ceil(math.log2(len(alive)))) if alive else 0
+        search_s = self.budget_s * (1.0 - FINAL_SHARE)
+        for r in range(rungs):
+            keep = 1 if r == rungs - 1 else max(1, math.ceil(len(alive) / 2))
+            alive = self._rung(alive, self.start + search_s * (r + 1) / rungs, keep)
+            if len(alive) <= 1:
+                break
+        return self._final([self.arms[0], *alive[:1]])
+
+    def _final(self, pair: list[_Arm]) -> dict[str, Any]:
+        """Default and best timed in :data:`FINAL_ROUNDS` interleaved rounds; the best wins only beyond the
+        spread of both."""
+        default, best = pair[0], (pair[1] if len(pair) > 1 else None)
+        for r in range(FINAL_ROUNDS):
+            for i, arm in enumerate(pair):
+                left = (FINAL_ROUNDS - r) * len(pair) - i
+                self.progress(f"batch {self.bs}: final round {r + 1}/{FINAL_ROUNDS}, {settings_text(arm.settings)}")
+                res = self._time(arm, max(0.0, self.deadline - self.clock()) / left)
+                if res is not None:
+                    arm.rounds.append(res)
+        return self._verdict(default, best)
+
+    def _verdict(self, default: _Arm, best: _Arm | None) -> dict[str, Any]:
+        if not default.rounds:
+            raise ZoobenchError(f"batch {self.bs}: the default setting could not run: {default.error}")
+        before = summarize_rounds(default.rounds)
+        after = summarize_rounds(best.rounds) if best is not None and best.rounds else None
+        wins = (
+            after is not None
+            and after["throughput_img_s"] > before["throughput_img_s"]
+            and not within_noise(before, after)
+        )
+        chosen = best if wins and best is not None else default
+        kept = after if wins and after is not None else before
+        why = "beats the default beyond the spread" if wins else "no candidate beats the default beyond the spread"
+        if after is None:
+            why = "no candidate was timed within the budget"
+        return {
+            "settings": chosen.settings,
+            "before": _cell(before),
+            "after": _cell(kept),
+            "ratio": round(kept["throughput_img_s"] / before["throughput_img_s"], 4),
+            "best_candidate": None if best is None else {"settings": best.settings, **(_cell(after) if after else {})},
+            "kept_default": not wins,
+            "why": why,
+            "streams": int(chosen.settings.get("streams", 1)),
+            "timed": sum(1 for a in self.arms[1:] if a.rungs),  # of the candidates, within the budget
+            "candidates": [_arm_record(a) for a in self.arms],
+            "elapsed_s": round(self.clock() - self.start, 2),
+        }
+
+
+def _ranked(arms: list[_Arm]) -> list[_Arm]:
+    """The arms timed in the current rung, fastest first."""
+    timed = [a for a in arms if a.score is not None and a.error is None]
+    return sorted(timed, key=lambda a: -float(a.score or 0.0))
+
+
+def _cell(summary: dict[str, Any]) -> dict[str, Any]:
+    keys = ("throughput_img_s", "spread_pct", "repeats", "unstable", "mode")
+    out = {k: summary[k] for k in keys if k in summary}
+    out["latency_ms_median"] = round(float(summary["latency"]["median_ms"]), 3)
+    return out
+
+
+def _arm_record(arm: _Arm) -> dict[str, Any]:
+    rec: dict[str, Any] = {"settings": arm.settings, "img_s_per_rung": arm.rungs}
+    if arm.error:
+        rec["error"] = arm.error
+    return rec
+
+
+def search_batch(
+    open_session: Callable[[dict[str, Any]], Session],
+    candidates: list[dict[str, Any]],
+    batch_size: int,
+    input_size: tuple[int, int, int],
+    *,
+    budget_s: float,
+    clock: Clock | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The best of ``candidates`` (the first is the default) for one batch size, within ``budget_s`` seconds of
+    ``clock`` (loads, warm-ups and timed loops all count).
+
+    Returns:
+        ``settings`` (the default's ``{}`` unless a candidate beat it beyond the spread), ``before`` / ``after``
+        (median img/s, spread and rounds of the default and of what is kept), ``ratio``, ``kept_default``, ``why``,
+        every candidate's img/s per rung, ``elapsed_s``.
+    """
+    search = _Search(
+        open_session, candidates, batch_size, input_size, budget_s=budget_s, clock=clock,
+        progress=progress or (lambda _text: None),
+    )  # fmt: skip
+    return search.run()
+
+
+def tune_column(
+    engine: Any,
+    runtime: str,
+    precision: str,
+    batch_sizes: list[int],
+    *,
+    budget_s: float = DEFAULT_BUDGET_S,
+    deep: bool = False,
+    threads: int | None = None,
+    workdir: Path,
+    clock: Clock | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Tune one runtime × precision of ``engine`` for each batch size; returns the profile entry (not saved).
+
+    The budget is shared out over the batch sizes still to do, so time one batch leaves unused goes to the next.
+    """
+    from zoobench.env import environment
+    from zoobench.perf.sweep import perf_options, prepare_column
+
+    path, options = prepare_column(engine, runtime, precision, workdir=workdir, log=log)
+    base = {**options, **perf_options(runtime)}
+    cores = int(environment()["cpu_affinity"] or 1)
+    candidates = candidates_for(runtime, cores, precision, deep)
+    clk = clock or time.perf_counter
+    start = clk()
+
+    def open_session(settings: dict[str, Any]) -> Session:
+        return open_tuned(path, runtime, precision, settings, base=base, threads=threads)
+
+    version = open_session({}).info().version
+    batches: dict[str, Any] = {}
+    for i, bs in enumerate(batch_sizes):
+        share = max(0.0, budget_s - (clk() - start)) / (len(batch_sizes) - i)
+        if share <= 0:  # the batches before spent it all: the defaults, untimed, and the profile says so
+            batches[str(bs)] = {"settings": {}, "kept_default": True, "why": "budget spent before this batch"}
+            continue
+
+        def say(text: str) -> None:
+            if progress:
+                progress(clk() - start, text)
+
+        batches[str(bs)] = search_batch(
+            open_session, candidates, bs, engine.preprocess.input_size, budget_s=share, clock=clock, progress=say
+        )
+    return {
+        "runtime": runtime,
+        "precision": precision,
+        "runtime_version": version,
+        "engine_file": Path(path).name,
+        "base_options": base,
+        "budget_s": budget_s,
+        "elapsed_s": round(clk() - start, 2),
+        "candidates": len(candidates),
+        "deep": deep,
+        "batches": batches,
+    }
+
+
+def tune_engine(
+    engine: Any,
+    runtime: str,
+    precision: str,
+    batch_sizes: list[int],
+    *,
+    budget_s: float = DEFAULT_BUDGET_S,
+    deep: bool = False,
+    threads: int | None = None,
+    workdir: Path | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Tune one column of ``engine`` with a progress bar, save it into ``STEM.tuned.json`` beside the engine;
+    returns the whole profile (what perf applies)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from zoobench.console import make_console
+    from zoobench.perf.profile import save_column
+
+    if budget_s <= 0:
+        raise ZoobenchError(f"--budget must be more than 0 seconds, got {budget_s:g}")
+    console = make_console(quiet)
+    columns = (TextColumn("[bold]tune[/]"), BarColumn(), TextColumn("{task.fields[now]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
+        task = bar.add_task("tune", total=budget_s, now=f"{runtime} {precision}")
+
+        def progress(elapsed: float, text: str) -> None:
+            bar.update(task, completed=min(elapsed, budget_s), now=f"{runtime} {precision} {text}")
+
+        entry = tune_column(
+            engine, runtime, precision, batch_sizes, budget_s=budget_s, deep=deep, threads=threads,
+            workdir=workdir or Path(engine.path).parent, progress=progress, log=console.print,
+        )  # fmt: skip
+    return save_column(engine.path, entry)
+
+
+def tune_stage(stages: Any, runtime: str, precision: str) -> dict[str, Any] | None:
+    """``run --tune``: the ``tune:<runtime>-<precision>`` stage of one model of a run (``stages``: the run's
+    per-model stages, with its ``book`` (the stage ledger), ``engine``, ``engine_sha``, ``cfg``, ``mdir``, ``log``).
+    Skipped when the engine, machine, versions and settings did not change. Returns the profile for the perf
+    column, in memory (read back from beside the engine when the stage was up to date); None when this column
+    cannot be tuned here (recorded as unavailable, with why)."""
+    from zoobench.env import environment
+    from zoobench.perf.profile import machine_facts, profile_path, read_profile
+
+    book, engine, cfg = stages.book, stages.engine, stages.cfg
+    name, out = f"tune:{runtime}-{precision}", profile_path(engine.path)
+    inputs = {
+        "engine_sha256": stages.engine_sha, "runtime": runtime, "precision": precision,
+        "batch_sizes": cfg.batch_sizes, "budget_s": cfg.tune, "threads": cfg.threads, "machine": machine_facts(),
+        "versions": environment()["versions"],
+    }  # fmt: skip
+    made: dict[str, Any] = {}
+
+    def run() -> tuple[list[str], str]:
+        made["profile"] = tune_engine(
+            engine, runtime, precision, cfg.batch_sizes, budget_s=float(cfg.tune), threads=cfg.threads,
+            workdir=Path(stages.mdir) / "engine", quiet=True,
+        )  # fmt: skip
+        batches = made["profile"]["columns"][f"{runtime} {precision}"]["batches"]
+        ratios = ", ".join(f"bs{bs} {b['ratio']:.2f}×" for bs, b in batches.items() if "ratio" in b)
+        mdir = Path(stages.mdir)  # a model given as a file is tuned beside that file, outside the run directory
+        return [str(out.relative_to(mdir) if out.is_relative_to(mdir) else out)], f"tuned / untuned {ratios}"
+
+    try:
+        book.run(name, inputs, run, stages.log)
+    except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
+        book.mark(name, "unavailable", str(exc), stages.log)
+        return None
+    return made.get("profile") or read_profile(out)

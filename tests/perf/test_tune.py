@@ -1,0 +1,309 @@
+"""``zoobench tune`` with a fake runtime whose speed depends on one setting, timed by an injected clock (no test
+here asserts on wall-clock time): the search finds the fastest setting within the budget and keeps the default
+when nothing beats it beyond the spread; perf applies the profile beside the engine; a profile from another CPU
+or another runtime version is refused with one line; several streams are counted honestly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from zoobench.runtimes import RUNTIMES, RuntimeInfo, RuntimeSpec, register
+
+# --- the fake runtime (this module): seconds per image depend on the ``speed`` setting ---------------------------
+COMPILED_PRECISIONS: frozenset[str] = frozenset()
+COST_S = {None: 0.010, "slow": 0.020, "meh": 0.011, "fast": 0.006, "fastest": 0.004, "same": 0.0099}
+VERSION = ["1.0"]
+RUNS: list[tuple[str | None, int]] = []  # (speed, batch) of every run
+
+
+class FakeClock:
+    """Seconds that pass only when the fake runtime works (thread-safe, for streams)."""
+
+    def __init__(self) -> None:
+        self.t, self.n, self._lock = 1000.0, 0, threading.Lock()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def work(self, seconds: float) -> None:
+        with self._lock:
+            self.n += 1
+            # the machine's other load drifts: ±3% in steps of 0.7 s, so rounds differ as on a shared machine
+            self.t += seconds * (1.0 + 0.03 * ((int(self.t / 0.7) % 3) - 1))
+
+
+CLOCK = [FakeClock()]
+
+
+class FakeSession:
+    input_name, output_name, input_shape, input_dtype = "x", "y", ("batch", 3, 8, 8), np.float32
+
+    def __init__(self, speed: str | None, threads: int | None) -> None:
+        self.speed, self.threads = speed, threads
+        CLOCK[0].work(0.05)  # loading takes time from the budget too
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        RUNS.append((self.speed, len(batch)))
+        CLOCK[0].work(COST_S[self.speed] * len(batch))
+        return np.zeros((len(batch), 1000), np.float32)
+
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo("fakespeed", "cpu", "fp32", self.threads, VERSION[0], {"speed": self.speed})
+
+
+def load(path: str, *, device: str = "cpu", precision: str = "fp32", threads: Any = None, **opts: Any) -> Any:
+    if opts.get("speed") not in COST_S:
+        raise ValueError(f"no speed {opts.get('speed')!r}")
+    return FakeSession(opts.get("speed"), threads)
+
+
+def describe() -> dict[str, Any]:
+    return {"available": True, "version": VERSION[0], "devices": ["cpu"], "precisions": ["fp32"]}
+
+
+def supports(precision: str, device: str = "cpu") -> str | None:
+    return None if precision == "fp32" else "fakespeed runs fp32 only"
+
+
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
+    return [{}, {"speed": "slow"}, {"speed": "meh"}, {"speed": "fast"}, {"speed": "fastest"}, {"speed": "broken"}]
+
+
+# --- fixtures ------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def fake() -> Iterator[FakeClock]:
+    register(RuntimeSpec("fakespeed", __name__, "numpy", "pip install numpy"))
+    CLOCK[0], VERSION[0] = FakeClock(), "1.0"
+    RUNS.clear()
+    yield CLOCK[0]
+    del RUNS[:]
+    RUNTIMES.pop("fakespeed", None)
+
+
+@pytest.fixture
+def engine_copy(resnet_onnx: str, tmp_path: Path) -> str:
+    """The shared test engine, copied: the profile lands beside it and must not reach other tests."""
+    dst = tmp_path / "eng" / "resnet18.onnx"
+    dst.parent.mkdir()
+    shutil.copyfile(resnet_onnx, dst)
+    return str(dst)
+
+
+def _open(settings: dict[str, Any]) -> Any:
+    return load("m.onnx", **settings)
+
+
+# --- the search ----------------------------------------------------------------------------------------------------
+def test_search_finds_the_fastest_setting_within_the_budget(fake: FakeClock) -> None:
+    from zoobench.perf.tune import search_batch
+
+    start = fake()
+    res = search_batch(_open, tunables(2), 4, (3, 8, 8), budget_s=20.0, clock=fake)
+    assert res["settings"] == {"speed": "fastest"} and not res["kept_default"]
+    assert res["ratio"] == pytest.approx(COST_S[None] / COST_S["fastest"], rel=0.05)
+    assert res["before"]["spread_pct"] > 0 and len(res["after"]["repeats"]) == 3
+    # loads, warm-ups and timed loops all came out of the budget; the overrun is at most a few runs
+    assert fake() - start <= 20.0 + 3 * 4 * COST_S["slow"] + 0.1
+    broken = next(c for c in res["candidates"] if c["settings"] == {"speed": "broken"})
+    assert "no speed 'broken'" in broken["error"]
+    slow = next(c for c in res["candidates"] if c["settings"] == {"speed": "slow"})
+    assert len(slow["img_s_per_rung"]) == 1  # halved out after its first rung
+    assert {s for s, _ in RUNS} >= {None, "fastest", "slow", "fast", "meh"}
+
+
+def test_the_default_is_kept_when_nothing_beats_it_beyond_the_spread(fake: FakeClock) -> None:
+    from zoobench.perf.tune import search_batch
+
+    res = search_batch(_open, [{}, {"speed": "same"}, {"speed": "slow"}], 2, (3, 8, 8), budget_s=10.0, clock=fake)
+    assert res["best_candidate"]["settings"] == {"speed": "same"}  # 1% faster: within the rounds' spread
+    assert res["kept_default"] and res["settings"] == {} and res["ratio"] == 1.0
+    assert res["why"] == "no candidate beats the default beyond the spread"
+
+
+def test_a_budget_too_small_to_search_keeps_the_default(fake: FakeClock) -> None:
+    from zoobench.perf.tune import search_batch
+
+    res = search_batch(_open, tunables(2), 1, (3, 8, 8), budget_s=0.0, clock=fake)
+    assert res["kept_default"] and res["settings"] == {}
+    assert res["why"] == "no candidate was timed within the budget"
+
+
+# --- the profile, applied by perf ------------------------------------------------------------------------------------
+def _tune(engine: str, batch_sizes: list[int], fake: FakeClock) -> dict[str, Any]:
+    from zoobench.artifact import load_engine
+    from zoobench.perf.profile import save_column
+    from zoobench.perf.tune import tune_column
+
+    eng = load_engine(engine)
+    entry = tune_column(eng, "fakespeed", "fp32", batch_sizes, budget_s=30.0, workdir=Path(engine).parent, clock=fake)
+    return save_column(engine, entry)
+
+
+def _perf(engine: str, batch_sizes: list[int], **kw: Any) -> dict[str, Any]:
+    from zoobench.perf.sweep import do_perf
+
+    return do_perf(
+        engine, batch_sizes=batch_sizes, runtimes=["fakespeed"], precisions=["fp32"], workdir=str(Path(engine).parent),
+        seconds=0.0, min_iters=1, warmup=0, repeats=1, **kw,
+    )  # fmt: skip
+
+
+def test_perf_applies_the_profile_beside_the_engine(
+    fake: FakeClock, engine_copy: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = _tune(engine_copy, [1], fake)
+    path = Path(engine_copy).with_name("resnet18.tuned.json")
+    assert path.is_file() and json.loads(path.read_text()) == profile
+    batch = profile["columns"]["fakespeed fp32"]["batches"]["1"]
+    assert (
+        batch["settings"] == {"speed": "fastest"}
+        and batch["after"]["throughput_img_s"] > batch["before"]["throughput_img_s"]
+    )
+    assert profile["machine"]["cores"] >= 1 and profile["columns"]["fakespeed fp32"]["runtime_version"] == "1.0"
+
+    RUNS.clear()
+    res = _perf(engine_copy, [1, 8])
+    err = capsys.readouterr().err
+    assert "fakespeed fp32: tuned profile resnet18.tuned.json applied (batch 1: speed=fastest)" in err
+    assert "fakespeed fp32: batch 8 not in the profile (tuned: 1); defaults" in err
+    cols = {c["name"]: c for c in res["columns"]}
+    tuned = cols["fakespeed fp32 tuned"]
+    assert tuned["untuned"] == "fakespeed fp32" and tuned["results"][0]["settings"] == {"speed": "fastest"}
+    assert tuned["results"][0]["streams"] == 1 and tuned["results"][1]["settings"] == {}
+    assert ("fastest", 1) in RUNS and ("fastest", 8) not in RUNS  # batch 8 ran the defaults
+    assert set(res["table"]["tuned_vs_untuned"]) == {"fakespeed fp32 tuned"}
+    assert [c["name"] for c in res["columns"]] == ["fakespeed fp32", "fakespeed fp32 tuned"]
+
+    RUNS.clear()
+    res = _perf(engine_copy, [1], tuned=False)  # --untuned
+    assert [c["name"] for c in res["columns"]] == ["fakespeed fp32"] and ("fastest", 1) not in RUNS
+
+
+def test_a_profile_from_another_cpu_or_runtime_version_is_refused(
+    fake: FakeClock, engine_copy: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _tune(engine_copy, [1], fake)
+    path = Path(engine_copy).with_name("resnet18.tuned.json")
+    VERSION[0] = "2.0"
+    res = _perf(engine_copy, [1])
+    assert "fakespeed fp32: tuned profile ignored — made with fakespeed 1.0, this is 2.0; running the defaults" in (
+        capsys.readouterr().err
+    )
+    assert [c["name"] for c in res["columns"]] == ["fakespeed fp32"]
+
+    VERSION[0] = "1.0"
+    data = json.loads(path.read_text())
+    here = data["machine"]["cpu"]
+    data["machine"]["cpu"] = "Other CPU 9000"
+    path.write_text(json.dumps(data))
+    res = _perf(engine_copy, [1])
+    assert f"made on 'Other CPU 9000', this CPU is {here!r}; running the defaults" in capsys.readouterr().err
+    assert [c["name"] for c in res["columns"]] == ["fakespeed fp32"]
+
+    data["machine"]["cpu"], data["machine"]["cpu_features"] = here, ["avx2"]
+    path.write_text(json.dumps(data))
+    _perf(engine_copy, [1])
+    assert "made on a CPU with flags avx2, this one has" in capsys.readouterr().err
+
+
+def test_tune_command_writes_the_profile_and_bad_input_is_one_line(fake: FakeClock, engine_copy: str) -> None:
+    from zoobench.cli import cli
+
+    RUNS.clear()
+    out = CliRunner().invoke(cli, ["tune", engine_copy, "--runtime", "fakespeed", "-b", "1", "--budget", "0.5"])
+    assert out.exit_code == 0, out.output
+    assert "wrote " in out.output and Path(engine_copy).with_name("resnet18.tuned.json").is_file()
+    bad = CliRunner().invoke(cli, ["tune", engine_copy, "--budget", "0"])
+    assert bad.exit_code == 2 and "--budget" in bad.output
+    not_model = Path(engine_copy).with_name("notes.txt")
+    not_model.write_text("hello")
+    res = CliRunner().invoke(cli, ["tune", str(not_model)])
+    assert res.exit_code == 1 and res.output.startswith("Error: ") and "Traceback" not in res.output
+
+
+# --- streams ---------------------------------------------------------------------------------------------------------
+def test_streams_count_every_image_over_the_wall_time(fake: FakeClock) -> None:
+    from zoobench.perf.streams import StreamGroup, open_tuned
+    from zoobench.perf.timing import time_throughput
+
+    group = open_tuned("m.onnx", "fakespeed", "fp32", {"streams": 2, "threads": 1}, loader=_loader)
+    assert isinstance(group, StreamGroup) and len(group.sessions) == 2
+    info = group.info()
+    assert info.extra["streams"] == 2 and info.extra["threads_per_stream"] == 1 and info.threads == 2
+    res = time_throughput(group, 4, (3, 8, 8), seconds=1.0, min_iters=4, warmup=1, clock=fake)
+    timed = [r for r in RUNS[2:]]  # after the two warm-up runs
+    assert res.mode == "streams" and res.latency.count == len(timed) >= 4
+    assert res.throughput_img_s == pytest.approx(4 * len(timed) / res.wall_s)
+
+
+def _loader(path: str, runtime: str, **kw: Any) -> Any:
+    return load(path, **kw)
+
+
+# --- run --tune, the report and compare ------------------------------------------------------------------------------
+def test_run_tune_stage_hands_its_profile_to_perf_and_is_skipped_when_up_to_date(
+    fake: FakeClock, engine_copy: str, tmp_path: Path
+) -> None:
+    from zoobench.report.tables import load_model_run, perf_table
+    from zoobench.run.chain import RunConfig, planned_stages, run_models
+
+    cfg = RunConfig(runtimes=["fakespeed"], batch_sizes=[1, 2], seconds=0.0, repeats=1, min_iters=1, warmup=0)
+    cfg.tune, cfg.quiet = 0.5, True
+    assert planned_stages(cfg)[-3:] == ["tune:fakespeed-fp32", "perf:fakespeed-fp32", "report"]
+    statuses = run_models([engine_copy], tmp_path / "run", cfg)
+    mdir = next(p for p in (tmp_path / "run").iterdir() if p.is_dir())
+    stages = json.loads((mdir / "stages.json").read_text())["stages"]
+    assert stages["tune:fakespeed-fp32"]["status"] == "done", statuses
+    assert (Path(engine_copy).with_name("resnet18.tuned.json")).is_file()  # beside the engine it tuned
+    perf = json.loads((mdir / "perf" / "fakespeed-fp32.json").read_text())
+    assert [c["name"] for c in perf["columns"]] == ["fakespeed fp32", "fakespeed fp32 tuned"]
+
+    run = load_model_run(mdir)
+    assert set(run.perf) == {"fakespeed-fp32", "fakespeed-fp32-tuned"}
+    table = perf_table(run.perf)
+    heads = ["fakespeed fp32 img/s", "fakespeed fp32 tuned img/s", "fakespeed fp32 tuned / fakespeed fp32"]
+    assert table.headers[1:4] == heads
+
+    run_models([engine_copy], tmp_path / "run", cfg)
+    again = json.loads((mdir / "stages.json").read_text())
+    assert again["actions"]["tune:fakespeed-fp32"] == "skipped" and again["actions"]["perf:fakespeed-fp32"] == "skipped"
+
+
+def test_compare_pairs_the_tuned_column_with_the_guides_aoe_column(
+    fake: FakeClock, engine_copy: str, tmp_path: Path
+) -> None:
+    from zoobench.compare import compare_runs
+
+    _tune(engine_copy, [1, 4], fake)
+    res = _perf(engine_copy, [1, 4])
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "perf.json").write_text(json.dumps({**res, "model": "wide_resnet50_2"}))  # the guide with an AOE column
+    cmp = compare_runs([out, "seeds:310P", "seeds:310P-AOE"])
+    by_col = {t["column"]: t for t in cmp["tables"]}
+    assert set(by_col) == {"fakespeed-fp32", "fakespeed-fp32-tuned"}
+    untuned = next(r for r in by_col["fakespeed-fp32"]["rows"] if r["batch_size"] == 4)
+    tuned = next(r for r in by_col["fakespeed-fp32-tuned"]["rows"] if r["batch_size"] == 4)
+    # A, 310P, 310P-AOE: the untuned column lines up with the 310P, the tuned one with the 310P after AOE
+    assert untuned["throughput"][1] == 1674.09 and untuned["throughput"][2] is None
+    assert tuned["throughput"][1] is None and tuned["throughput"][2] == 1729.43
+    assert by_col["fakespeed-fp32-tuned"]["label"] == "fakespeed fp32 tuned"
+
+
+def test_when_the_budget_ends_mid_rung_the_last_ranking_still_reaches_the_final(fake: FakeClock) -> None:
+    from zoobench.perf.tune import _Arm, _Search
+
+    search = _Search(_open, tunables(2), 2, (3, 8, 8), budget_s=1.0, clock=fake, progress=lambda _t: None)
+    fast, slow = _Arm({"speed": "fast"}, session=_open({"speed": "fast"}), rungs=[300.0]), _Arm({"speed": "slow"})
+    slow.session, slow.rungs = _open({"speed": "slow"}), [100.0]
+    search.deadline = fake() - 1.0  # nothing more is timed in this rung
+    assert search._rung([slow, fast], fake(), keep=1) == [fast]
