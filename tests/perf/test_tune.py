@@ -307,3 +307,31 @@ def test_when_the_budget_ends_mid_rung_the_last_ranking_still_reaches_the_final(
     slow.session, slow.rungs = _open({"speed": "slow"}), [100.0]
     search.deadline = fake() - 1.0  # nothing more is timed in this rung
     assert search._rung([slow, fast], fake(), keep=1) == [fast]
+
+
+def test_infer_applies_the_profile_at_its_batch_size(
+    fake: FakeClock, engine_copy: str, photos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """infer runs one session with the profile's settings for its batch; another batch or version: defaults."""
+    from zoobench.infer.stage import do_infer
+    from zoobench.perf.profile import tuned_for_infer
+
+    _tune(engine_copy, [2], fake)
+    tuned, line = tuned_for_infer(engine_copy, "fakespeed", "fp32", 2)
+    assert tuned == {"speed": "fastest"} and line == "fakespeed fp32: tuned profile applied at batch 2: speed=fastest"
+    assert tuned_for_infer(engine_copy, "fakespeed", "fp32", 4) == (
+        None,
+        "fakespeed fp32: batch 4 not in the tuned profile (tuned: 2); defaults",
+    )
+    RUNS.clear()
+    out = tmp_path / "out"
+    summary = do_infer(
+        engine_copy, str(photos[0]), runtime="fakespeed", batch_size=2, workers=0, outdir=str(out), quiet=True,
+        tuned=tuned,
+    )  # fmt: skip
+    assert RUNS and {speed for speed, _n in RUNS} == {"fastest"} and summary["tuned"] == {"speed": "fastest"}
+    VERSION[0] = "2.0"
+    assert tuned_for_infer(engine_copy, "fakespeed", "fp32", 2) == (
+        None,
+        "fakespeed fp32: tuned profile ignored — made with fakespeed 1.0, this is 2.0; running the defaults",
+    )

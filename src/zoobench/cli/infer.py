@@ -64,10 +64,11 @@ from zoobench.cli.options import (
 @infer_chunk_option
 @ray_options
 @click.option("--no-resume", is_flag=True, help="Discard finished chunks of an interrupted run.")
+@click.option("--untuned", is_flag=True, help="Ignore the engine's tuned profile (STEM.tuned.json): defaults only.")
 @gate_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @friendly
-def infer(model: str, data: str, no_resume: bool, gate: str | None, as_json: bool, **opts: Any) -> None:
+def infer(model: str, data: str, no_resume: bool, untuned: bool, gate: str | None, as_json: bool, **opts: Any) -> None:
     """Offline inference of MODEL (a model name or an exported .onnx) over an image folder or a prep cache.
 
     Writes OUTDIR/predictions.csv (top-5 ids and probabilities per image), OUTDIR/summary.json
@@ -90,7 +91,7 @@ def infer(model: str, data: str, no_resume: bool, gate: str | None, as_json: boo
     from zoobench.infer.settings import InferSettings
     from zoobench.infer.stage import do_infer
 
-    settings = InferSettings(quiet=as_json, resume=not no_resume, **opts)
+    settings = _tuned(model, InferSettings(quiet=as_json, resume=not no_resume, **opts), untuned)
     backend = backend_for(settings)  # --ray: the address checked in one line, before any work
     check_model(model, opts["weights"], opts["variant"])  # before OUTDIR is created
     summary = do_infer(model, data, settings, backend=backend)
@@ -101,3 +102,23 @@ def infer(model: str, data: str, no_resume: bool, gate: str | None, as_json: boo
         if acc is None:
             raise click.UsageError("--gate needs labels to score against: --labels FILE, or class folders")
         check_gate(acc, strict=gate == "strict", printed=not as_json)
+
+
+def _tuned(model: str, settings: Any, untuned: bool) -> Any:
+    """The settings with the session settings of the tuned profile beside an engine file (``zoobench tune``) for
+    this runtime, precision and batch size, and one line saying what was applied or why not."""
+    from pathlib import Path
+
+    from zoobench.infer.stage import default_batch_size
+    from zoobench.perf.profile import tuned_for_infer
+
+    if untuned or not Path(model).is_file():
+        return settings
+    batch = settings.batch_size or default_batch_size(settings.runtime)
+    from zoobench.artifact import load_engine
+
+    precision = settings.precision or load_engine(model).precision  # an int8 engine is its int8 column
+    tuned, line = tuned_for_infer(model, settings.runtime, precision, batch)
+    if line and not settings.quiet:
+        click.echo(line)
+    return settings.but(tuned=tuned) if tuned else settings

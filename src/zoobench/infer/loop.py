@@ -84,6 +84,7 @@ def run_folder(
     log: Callable[[str], None] | None = None,
     precision: str | None = None,
     decoder: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> InferenceResult:
     """Infer every image of a folder (sorted by name) or of a prep cache; bad images are skipped and listed.
 
@@ -102,6 +103,8 @@ def run_folder(
         precision: the runtime's precision (None: the engine's recorded one, else fp32).
         decoder: what decodes the images (``reference``, the default; ``fast``; ``nvjpeg``); a cache is read
             as its own decoder made it (asking for another is an error).
+        options: the runtime's session settings (a tuned profile's, ``zoobench tune``); ``threads`` among them
+            wins over ``threads``. One session runs here: a profile's ``streams`` apply to perf only.
 
     Raises:
         DataError: bad arguments, or with ``strict`` any skipped file.
@@ -115,6 +118,8 @@ def run_folder(
     n_workers = min(n_workers, len(groups))
     with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
         opts: dict[str, Any] = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
+        opts.update({k: v for k, v in (options or {}).items() if k != "streams"})
+        threads = opts.pop("threads", threads)
         session = load_session(engine.path, runtime, precision=precision, threads=threads, **opts)
         items = _batches(engine, session, inp, groups, pool, batch_size)
         t_start = time.perf_counter()

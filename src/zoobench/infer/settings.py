@@ -33,6 +33,8 @@ class InferSettings:
         reference / tolerance: the accuracy gate (see :func:`~zoobench.evaluate.stage.evaluate`).
         ray / actors / cpus_per_actor: run the batches on a Ray cluster.
         decoder: what decodes images (reference, fast, nvjpeg; None: the reference, or a cache's own).
+        tuned: the session settings a tuned profile (``zoobench tune``) holds for this runtime, precision and
+            batch size (``perf.profile.tuned_for_infer``); None: the runtime's defaults.
     """
 
     labels: str | None = None
@@ -57,6 +59,7 @@ class InferSettings:
     actors: int | None = None
     cpus_per_actor: float | None = None
     decoder: str | None = None
+    tuned: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "limit", "actors"):

@@ -157,7 +157,7 @@ def local_backend(
         limit=s.limit, strict=s.strict, progress=progress, workers=s.workers,
         chunk=s.chunk, partial_dir=partial, dump=s.dump,
         dump_dir=partial.parent / "outputs" if s.dump else None, source=inp, precision=s.precision, log=log,
-        decoder=inp.decoder,
+        decoder=inp.decoder, options=s.tuned,
     )  # fmt: skip
 
 
@@ -200,6 +200,8 @@ def _write_outputs(
     }
     if res.cluster is not None:
         summary["ray"] = res.cluster
+    if s.tuned is not None:  # the tuned profile's session settings this run used
+        summary["tuned"] = s.tuned
     write_json(out / "summary.json", summary)
     return summary
 

@@ -194,3 +194,28 @@ def profile_digest(engine_path: str, profile: dict[str, Any] | None) -> str | No
         return hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()
     path = profile_path(engine_path)
     return file_digest(path) if path.is_file() else None
+
+
+def tuned_for_infer(engine_path: str, runtime: str, precision: str | None, batch_size: int) -> tuple[Any, str]:
+    """The session settings the profile beside ``engine_path`` holds for this column and batch size, for ``infer``
+    (one session: a profile's ``streams`` stay perf's), with the line to print; (None, why) when none applies."""
+    from zoobench.runtimes import runtime_module
+
+    try:
+        profile = read_profile(profile_path(engine_path))
+    except DataError as exc:
+        return None, f"tuned profile ignored — {exc}"
+    if profile is None:
+        return None, ""
+    prec = precision or "fp32"
+    version = runtime_module(runtime).describe().get("version")  # a profile of another version is refused
+    by_bs, why = lookup(profile, runtime, prec, engine_sha=file_digest(engine_path), runtime_version=version)
+    if by_bs is None:
+        return None, why
+    if batch_size not in by_bs:
+        held = ", ".join(map(str, sorted(by_bs)))
+        return None, f"{runtime} {prec}: batch {batch_size} not in the tuned profile (tuned: {held}); defaults"
+    settings = dict(by_bs[batch_size])
+    streams = settings.pop("streams", 1)
+    extra = f" ({streams} streams are perf's: infer runs one session)" if streams and int(streams) > 1 else ""
+    return settings, f"{runtime} {prec}: tuned profile applied at batch {batch_size}: {settings_text(settings)}{extra}"
