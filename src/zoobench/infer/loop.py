@@ -103,8 +103,7 @@ def run_folder(
         precision: the runtime's precision (None: the engine's recorded one, else fp32).
         decoder: what decodes the images (``reference``, the default; ``fast``; ``nvjpeg``); a cache is read
             as its own decoder made it (asking for another is an error).
-        options: the runtime's session settings (a tuned profile's, ``zoobench tune``); ``threads`` among them
-            wins over ``threads``. One session runs here: a profile's ``streams`` apply to perf only.
+        options: a tuned profile's session settings (``zoobench tune``); they win over ``threads``.
 
     Raises:
         DataError: bad arguments, or with ``strict`` any skipped file.
@@ -117,10 +116,8 @@ def run_folder(
     n_workers = 0 if inp.cache is not None else (default_workers() if workers is None else workers)
     n_workers = min(n_workers, len(groups))
     with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
-        opts: dict[str, Any] = {"spin": False} if n_workers > 0 and runtime == "onnxruntime" else {}
-        opts.update({k: v for k, v in (options or {}).items() if k != "streams"})
-        threads = opts.pop("threads", threads)
-        session = load_session(engine.path, runtime, precision=precision, threads=threads, **opts)
+        opts = _options(runtime, n_workers, threads, options)
+        session = load_session(engine.path, runtime, precision=precision, **opts)
         items = _batches(engine, session, inp, groups, pool, batch_size)
         t_start = time.perf_counter()
         logits = _drain(sink, items, session, dump, dump_dir, keep_logits)
@@ -144,6 +141,14 @@ def _batches(
     assert inp.paths is not None
     batches = pool.imap([inp.paths[s:e] for _c, s, e in groups], pp, decoder=inp.decoder)
     return prefetch(normalized_batch(batches, pp, in_graph))
+
+
+def _options(runtime: str, workers: int, threads: int | None, tuned: dict[str, Any] | None) -> dict:
+    """The session's load options: ORT does not spin beside decode workers; a tuned profile's settings win."""
+    opts: dict[str, Any] = {"spin": False} if workers > 0 and runtime == "onnxruntime" else {}
+    opts.update({k: v for k, v in (tuned or {}).items() if k != "streams"})  # one session here: streams are perf's
+    opts.setdefault("threads", threads)
+    return opts
 
 
 def open_run(
