@@ -88,7 +88,8 @@ def cli() -> None:
       infer     batched offline inference over images or a cache -> predictions.csv + summary.json
       eval      predictions + labels -> the seeds' result.json + accuracy.json (gate vs reference)
       perf      latency / throughput per batch size x runtime x precision, in rounds -> perf.json
-      run       every stage per model into one run directory, skipping what did not change
+      tune      the AOE step: each engine's fastest runtime settings here -> STEM.tuned.json
+      run       every stage per model into one run directory (every engine timed and scored)
       report    report.md / report.html with plots, from a run directory's JSON
       compare   the seeds' cross-hardware ratio table from several run directories
       runtimes  which runtimes are installed, their devices and precisions
