@@ -45,6 +45,24 @@ def test_an_unknown_runtime_is_a_usage_error_that_creates_nothing(tmp_path: Path
     assert code == 0
     choices = said[said.index("--runtime") :].split("]")[0]
     assert all(name in choices for name in RUNTIMES), choices  # read from the registry
+    engine = tmp_path / "e.onnx"
+    engine.write_bytes(b"not read: the option fails first")
+    code, said = _run("tune", str(engine), "--runtime", "foo")
+    assert code == 2 and "'foo' is not one of" in said
+
+
+def test_a_runtime_registered_after_import_is_a_valid_choice() -> None:
+    """The choices are the registry's when the option is parsed, not when the CLI module was imported."""
+    from zoobench.cli.options import runtime_choice
+    from zoobench.runtimes.base import RuntimeSpec
+
+    choice = runtime_choice()
+    assert "latecomer" not in choice.choices
+    RUNTIMES["latecomer"] = RuntimeSpec("latecomer", "zoobench.runtimes.onnxruntime", "numpy", "pip install numpy")
+    try:
+        assert "latecomer" in choice.choices and choice.convert("latecomer", None, None) == "latecomer"
+    finally:
+        RUNTIMES.pop("latecomer")
 
 
 def test_a_bogus_preprocessing_variant_is_one_line_and_exit_2(tmp_path: Path, images: Path) -> None:

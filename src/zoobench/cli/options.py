@@ -141,13 +141,30 @@ def check_gate(acc: dict[str, Any], *, strict: bool, printed: bool) -> None:
         click.echo(f"Warning: accuracy gate not decided: {reason}", err=True)
 
 
+class _RuntimeChoice(click.Choice):  # type: ignore[type-arg]
+    """The registry's runtimes, read when the option is parsed (a runtime registered later, e.g. by a plugin or a
+    test, is a valid choice too)."""
+
+    def __init__(self, compiles: bool) -> None:
+        self.compiles = compiles
+        super().__init__([], case_sensitive=True)
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        from zoobench.runtimes import RUNTIMES
+
+        return [s.name for s in RUNTIMES.values() if s.suffix or not self.compiles]
+
+    @choices.setter
+    def choices(self, _value: Any) -> None:  # click's __init__ assigns it; the registry is the truth
+        pass
+
+
 def runtime_choice(compiles: bool = False) -> click.Choice:
     """The registered runtimes (``zoobench.runtimes.RUNTIMES``), as a click choice: a name that is not one of them
     is a usage error (exit 2) that lists them, and ``--help`` shows them. ``compiles``: only those that compile
     artifacts."""
-    from zoobench.runtimes import RUNTIMES
-
-    return click.Choice([s.name for s in RUNTIMES.values() if s.suffix or not compiles])
+    return _RuntimeChoice(compiles)
 
 
 def check_model(model: str, weights: str | None, variant: str | None) -> None:

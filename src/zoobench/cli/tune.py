@@ -7,12 +7,14 @@ from typing import Any
 import click
 
 from zoobench.cli.app import emit_json, friendly
-from zoobench.cli.options import PRECISIONS, int_list
+from zoobench.cli.options import PRECISIONS, int_list, runtime_choice
 
 
 @click.command()
 @click.argument("engine", type=click.Path(exists=True, dir_okay=False))
-@click.option("--runtime", default=None, help="Runtime to tune [default: the engine's, onnxruntime for an ONNX].")
+@click.option(
+    "--runtime", type=runtime_choice(), default=None, help="Runtime to tune [default: the engine's; ONNX: onnxruntime]."
+)
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None, help="[default: the engine's]")
 @click.option(
     "--batch-sizes", "-b", default="1,4,8,16,32,64", show_default=True, help="Batch sizes to tune, comma-separated."
