@@ -44,11 +44,20 @@ class Engine:
         return "uint8" if self.metadata.get("input_dtype") == "uint8" else "float32"
 
 
-MODEL_SUFFIXES = (".onnx", ".xml", ".plan", ".engine")
+_MODEL_SUFFIXES = {".onnx", ".xml", ".plan", ".engine"}  # and what each registered runtime loads
+
+
+def add_model_suffixes(*suffixes: str) -> None:
+    """Model files a runtime loads (``zoobench.runtimes.register`` calls this): a file name ending so is a model."""
+    _MODEL_SUFFIXES.update(s.lower() for s in suffixes if s)
+
+
+def model_suffixes() -> tuple[str, ...]:
+    return tuple(sorted(_MODEL_SUFFIXES))
 
 
 def is_model_file(name: str) -> bool:
-    return Path(name).suffix.lower() in MODEL_SUFFIXES and Path(name).is_file()
+    return Path(name).suffix.lower() in _MODEL_SUFFIXES and Path(name).is_file()
 
 
 def sidecar_path(path: str | Path) -> Path:

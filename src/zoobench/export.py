@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from zoobench.artifact import MODEL_SUFFIXES, Engine, is_model_file, load_engine, set_metadata
+from zoobench.artifact import Engine, is_model_file, load_engine, model_suffixes, set_metadata
 from zoobench.errors import ExportError, ModelNotFoundError, ZoobenchError
 from zoobench.models.spec import ModelSpec, Preprocess
 
@@ -293,7 +293,7 @@ def resolve_engine(
         if weights:
             raise ZoobenchError("--weights applies to a model name, not to an ONNX file")
         return load_engine(model_or_file)
-    if model_or_file.lower().endswith(MODEL_SUFFIXES):
+    if model_or_file.lower().endswith(model_suffixes()):
         raise ModelNotFoundError(f"no such file: {model_or_file}")
     from zoobench.models import get_spec, slug
     from zoobench.models.weights import build_model, resolve

@@ -97,3 +97,40 @@ def test_a_registered_runtime_is_listed_compiles_loads_and_is_timed(
         not cols["fake bf16"]["available"] and cols["fake bf16"]["reason"] == "fake runs fp32 and int8 only, not bf16"
     )
     assert res["table"]["best"]["fake fp32"]["batch_size"] == 1
+
+
+def test_the_cli_compiles_infers_evals_and_times_a_registered_runtime(
+    fake: RuntimeSpec, resnet_onnx: str, photos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`compile --runtime fake`, infer, eval, perf, run and report through the CLI; nothing else names the runtime."""
+    import json
+
+    from click.testing import CliRunner
+
+    from zoobench.cli import cli
+
+    folder, labels = photos
+    engine, out, perf_dir = tmp_path / "m.fake", tmp_path / "out", tmp_path / "perf"
+
+    def zb(*args: str) -> str:
+        res = CliRunner().invoke(cli, list(args))
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    zb("compile", resnet_onnx, "--runtime", "fake", "--precision", "fp32", "-o", str(engine))
+    assert CALLS == ["compile fp32"] and engine.is_file()
+    zb("infer", str(engine), "--runtime", "fake", "--data", str(folder), "-b", "2", "-o", str(out), "--json")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["runtime"]["runtime"] == "fake" and summary["images_inferred"] == len(list(folder.iterdir()))
+    assert CALLS.count("run") >= 2  # the batches ran on the fake session
+    zb("eval", str(out), "--labels", str(labels))
+    assert json.loads((out / "accuracy.json").read_text())["count"] == 4  # the four labelled photos
+    zb("perf", str(engine), "--runtimes", "fake", "-b", "1", "--seconds", "0", "--repeats", "1", "-o", str(perf_dir))
+    perf = json.loads((perf_dir / "perf.json").read_text())
+    assert [c["name"] for c in perf["columns"]] == ["fake fp32"] and perf["columns"][0]["available"]
+    rundir = tmp_path / "run"  # report reads run directories: `run` times the fake column beside ORT's
+    zb("run", resnet_onnx, "--runtimes", "onnxruntime,fake", "-b", "1", "--seconds", "0", "--repeats", "1",
+       "-o", str(rundir))  # fmt: skip
+    zb("report", str(rundir))
+    model_report = (rundir / "torchvision_resnet18" / "report.md").read_text()
+    assert "fake fp32 img/s" in model_report and "| perf:fake-fp32 | done |" in model_report

@@ -171,7 +171,7 @@ def check_model(model: str, weights: str | None, variant: str | None) -> None:
     """What a verb checks before it creates its output directory: the model (a known name, or a model file that
     loads), its preprocessing variant, and its weights (found, and a dry load into the architecture: a truncated
     file or another architecture's checkpoint is one line, and nothing is created)."""
-    from zoobench.artifact import MODEL_SUFFIXES, is_model_file, load_engine
+    from zoobench.artifact import is_model_file, load_engine, model_suffixes
     from zoobench.errors import ModelNotFoundError, UsageError
 
     if is_model_file(model):
@@ -179,7 +179,7 @@ def check_model(model: str, weights: str | None, variant: str | None) -> None:
             raise UsageError("--weights applies to a model name, not to a model file")
         load_engine(model)
         return
-    if model.lower().endswith(MODEL_SUFFIXES):
+    if model.lower().endswith(model_suffixes()):
         raise ModelNotFoundError(f"no such file: {model}")
     from zoobench.models import get_spec
     from zoobench.models.weights import check_weights

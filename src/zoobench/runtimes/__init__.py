@@ -28,7 +28,10 @@ RUNTIMES: dict[str, RuntimeSpec] = {}
 
 def register(spec: RuntimeSpec) -> RuntimeSpec:
     """Add a runtime (a new runtime is its module plus one line here, or a call from outside)."""
+    from zoobench.artifact import add_model_suffixes
+
     RUNTIMES[spec.name] = spec
+    add_model_suffixes(*spec.loads)  # infer / eval / perf take its artifacts as model files
     return spec
 
 
