@@ -11,12 +11,12 @@ Where: ``$ZOOBENCH_CACHE/engines`` when ``ZOOBENCH_CACHE`` is set, else ``~/.cac
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+from zoobench.io import json_digest
 
 
 def engine_cache_dir() -> Path:
@@ -38,7 +38,7 @@ def engine_key(model: str, weights: dict[str, Any], preprocess_hash: str, **made
         import torch
 
         blob["torch"] = torch.__version__  # random init is seeded, but drawn by this torch
-    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+    return json_digest(blob)
 
 
 def cached_path(name: str, key: str) -> Path:

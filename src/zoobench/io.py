@@ -167,3 +167,12 @@ def dir_lock(folder: str | os.PathLike[str], log: Any = None) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def json_digest(obj: Any, length: int | None = None) -> str:
+    """sha256 of ``obj`` as canonical JSON (sorted keys; anything JSON cannot encode as its ``str``): the one key
+    of a settings or inputs dict, truncated to ``length`` hex digits when given."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+    return digest[:length] if length else digest

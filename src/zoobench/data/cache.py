@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from zoobench.data.datasets import image_key, scan_dataset
+from zoobench.data.datasets import check_strict, image_key, scan_dataset
 from zoobench.data.decode import DecodePool
 from zoobench.data.fastdecode import fallback_totals
 from zoobench.errors import NO_SPACE, DataError
@@ -109,8 +109,7 @@ def _list_inputs(
     if not images:
         raise DataError(f"no images in {data}")
     skipped = [(p.name, "not an image file (extension)") for p in others]
-    if strict and skipped:
-        raise DataError(f"--strict: {skipped[0][0]}: {skipped[0][1]}")
+    check_strict(strict, skipped)
     return images, skipped
 
 
@@ -295,8 +294,7 @@ def _fill(
     with DecodePool(workers) as pool, _drop_partial_unless_progress(outp, state):
         for res in pool.imap(groups, pp, decoder=decoder):
             c, first = owner[res.index]
-            if strict and res.skipped:
-                raise DataError(f"--strict: {res.skipped[0][0]}: {res.skipped[0][1]}")
+            check_strict(strict, res.skipped)
             chunk_skips[c].extend(res.skipped)
             chunk_falls[c].update(res.fallbacks)
             if mm is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from zoobench.errors import DataError
@@ -149,3 +150,9 @@ def read_labels(path: str | os.PathLike[str], num_classes: int = 1000) -> dict[s
     if not labels:
         raise DataError(f"label file {p} holds no labels")
     return labels
+
+
+def check_strict(strict: bool, skipped: Sequence[tuple[str, str]]) -> None:
+    """``--strict``: the first skipped file stops the run, in one line naming it and why."""
+    if strict and skipped:
+        raise DataError(f"--strict: {skipped[0][0]}: {skipped[0][1]}")

@@ -7,7 +7,6 @@ batches may arrive in any order (Ray): they are kept per batch and put in image 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from collections import Counter
@@ -20,10 +19,11 @@ import numpy as np
 
 from zoobench.artifact import Engine
 from zoobench.data.cache import chunk_ranges, clean_temp
+from zoobench.data.datasets import check_strict
 from zoobench.errors import DataError
 from zoobench.fingerprint import fingerprint
 from zoobench.infer.source import Source
-from zoobench.io import write_bytes, write_json
+from zoobench.io import json_digest, write_bytes, write_json
 
 
 @dataclass
@@ -75,7 +75,7 @@ def run_key(engine: Engine, inp: Source, **settings: Any) -> str:
     """
     data = fingerprint(inp.paths) if inp.paths is not None else inp.source_id
     blob = [fingerprint([engine.path]), engine.preprocess.to_dict(), data, settings]
-    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return json_digest(blob, 20)
 
 
 def resume(
@@ -155,8 +155,7 @@ class ChunkSink:
         """Record one batch; False (and nothing recorded) for a batch already recorded."""
         if r.group in self.seen:
             return False
-        if self.strict and r.skipped:
-            raise DataError(f"--strict: {r.skipped[0][0]}: {r.skipped[0][1]}")
+        check_strict(self.strict, r.skipped)
         self.seen.add(r.group)
         c = self.groups[r.group][0]
         self.pending[c][r.group] = r

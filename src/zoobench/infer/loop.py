@@ -27,6 +27,7 @@ import numpy as np
 
 from zoobench.artifact import Engine
 from zoobench.data.cache import clean_temp
+from zoobench.data.datasets import check_strict
 from zoobench.data.decode import DecodePool, default_workers
 from zoobench.data.fastdecode import key_part
 from zoobench.errors import DataError
@@ -210,8 +211,7 @@ def check_source(engine: Engine, inp: Source, data_dir: str | Path, strict: bool
             f"cache {data_dir} was made with preprocessing {inp.cache.meta['preprocess']}, but the model needs "
             f"{pp.to_dict()}; run `zoobench prep` for this model"
         )
-    if strict and inp.skipped:
-        raise DataError(f"--strict: {inp.skipped[0][0]}: {inp.skipped[0][1]}")
+    check_strict(strict, inp.skipped)
 
 
 def _drain(

@@ -6,8 +6,6 @@ Field names follow timm's ``pretrained_cfg`` (``input_size``, ``crop_pct``, ``in
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -15,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from zoobench.errors import UsageError
+from zoobench.io import json_digest
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -92,11 +91,11 @@ class Preprocess:
     def geometry_hash(self) -> str:
         """Hash of what decides the uint8 pixels (resize + crop), not the normalization."""
         key = {k: v for k, v in self.to_dict().items() if k not in ("mean", "std")}
-        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        return json_digest(key, 16)
 
     def hash(self) -> str:
         """Hash of the whole spec."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        return json_digest(self.to_dict(), 16)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from zoobench.env import environment
 from zoobench.errors import DataError
-from zoobench.io import file_digest, write_json
+from zoobench.io import file_digest, json_digest, write_json
 from zoobench.perf.streams import open_tuned, settings_text
 
 FORMAT = "zoobench.tuned/1"
@@ -188,10 +188,9 @@ def _tuned_column(
 
 def profile_digest(engine_path: str, profile: dict[str, Any] | None) -> str | None:
     """What a perf column's tuned column depends on: the profile handed on, else the file beside the engine."""
-    import hashlib
 
     if profile is not None:
-        return hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()
+        return json_digest(profile)
     path = profile_path(engine_path)
     return file_digest(path) if path.is_file() else None
 

@@ -6,7 +6,6 @@ Written atomically after every stage, so an interrupted run resumes at the first
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
@@ -17,7 +16,7 @@ from typing import Any
 
 from zoobench.errors import one_line
 from zoobench.fingerprint import fingerprint
-from zoobench.io import write_json
+from zoobench.io import json_digest, write_json
 
 
 def listing_hash(folder: str | Path) -> str:
@@ -31,7 +30,7 @@ def listing_hash(folder: str | Path) -> str:
 
 
 def hash_inputs(inputs: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    return json_digest(inputs)
 
 
 class StageBook:
