@@ -16,10 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from zoobench.artifact import Engine, is_model_file, load_engine, model_suffixes, set_metadata
 from zoobench.errors import ExportError, ModelNotFoundError, ZoobenchError
+from zoobench.logits import compare_logits
 from zoobench.models.spec import ModelSpec, Preprocess
 
 DEFAULT_OPSET = 18
@@ -266,13 +265,10 @@ def check_parity(
     got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     if got.shape != ref.shape:
         raise ExportError(f"ONNX output shape {got.shape} differs from PyTorch {ref.shape}")
-    diff = float(np.max(np.abs(got - ref)))
-    scale = float(np.max(np.abs(ref)))
-    # Relative to the logits' scale: random-init models can have logits of 1e-8.
-    rel = diff / max(scale, 1e-12)
-    agree = float(np.mean(np.argmax(got, 1) == np.argmax(ref, 1)))
-    finite = bool(np.isfinite(got).all() and np.isfinite(ref).all())
-    return Parity(batch, diff, scale, rel, agree, tolerance_rel, finite and rel <= tolerance_rel)
+    c = compare_logits(ref, got)  # relative to the logits' scale: random-init models can have logits of 1e-8
+    ok = c["finite"] and c["rel_diff"] <= tolerance_rel
+    agree = c["top1_agreement_pct"] / 100.0
+    return Parity(batch, c["max_abs_logit_diff"], c["max_abs_logit"], c["rel_diff"], agree, tolerance_rel, ok)
 
 
 def resolve_engine(

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import DataError, ExportError
+from zoobench.logits import compare_logits
 from zoobench.models.spec import Preprocess
 
 PREFIX = "zoobench_u8_"
@@ -169,9 +170,8 @@ def check_input_parity(float_model: bytes, uint8_model: bytes, pp: Preprocess, b
     for blob, feed in ((float_model, normalize(x, pp)), (uint8_model, x)):
         sess = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
         outs.append(sess.run(None, {sess.get_inputs()[0].name: feed})[0])
-    diff = float(np.max(np.abs(outs[0] - outs[1])))
-    scale = float(np.max(np.abs(outs[0])))
-    rel = diff / max(scale, 1e-12)
+    c = compare_logits(outs[0], outs[1])
+    diff, scale, rel = c["max_abs_logit_diff"], c["max_abs_logit"], c["rel_diff"]
     if not rel <= 1e-4:
         raise ExportError(f"uint8 input engine differs from the float one: max |diff| {diff:.3g} (relative {rel:.3g})")
     return {"batch_size": batch, "max_abs_diff": diff, "max_abs_logit": scale, "rel_diff": rel, "passed": True}

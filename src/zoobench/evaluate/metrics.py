@@ -253,17 +253,7 @@ def agreement(reference: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
         the reference top-5 found in the engine's top-5; ``max_abs_logit_diff`` / ``mean_abs_logit_diff``;
         ``max_abs_logit`` of the reference, for scale.
     """
-    if reference.shape != logits.shape:
-        raise ValueError(f"shapes differ: reference {reference.shape}, engine {logits.shape}")
-    top5_ref = np.argsort(-reference, axis=1)[:, :5]
-    top5 = np.argsort(-logits, axis=1)[:, :5]
-    overlap = [len(set(a) & set(b)) / 5.0 for a, b in zip(top5_ref, top5)]
-    diff = np.abs(reference.astype(np.float64) - logits.astype(np.float64))
-    return {
-        "count": int(reference.shape[0]),
-        "top1_agreement_pct": float(100.0 * np.mean(top5_ref[:, 0] == top5[:, 0])),
-        "top5_overlap_pct": float(100.0 * np.mean(overlap)),
-        "max_abs_logit_diff": float(diff.max()),
-        "mean_abs_logit_diff": float(diff.mean()),
-        "max_abs_logit": float(np.abs(reference).max()),
-    }
+    from zoobench.logits import compare_logits
+
+    res = compare_logits(reference, logits)
+    return {k: v for k, v in res.items() if k not in ("rel_diff", "finite")}  # agreement.json's keys, as before
