@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from zoobench.perf.timing import timed_runs
 from zoobench.runtimes.base import RuntimeInfo, Session
 
 
@@ -48,24 +49,19 @@ class StreamGroup:
     ) -> tuple[list[float], float]:
         """Every stream runs ``batch`` until ``seconds`` have passed and the streams together did ``min_iters``
         runs. Returns the per-request latencies (seconds) and the wall time until the last stream finished."""
-        clock = clock or time.perf_counter
+        clk = clock or time.perf_counter
         for session in self.sessions:
             for _ in range(max(warmup, 1)):
                 session.run(batch)
         lock = threading.Lock()
         latencies: list[float] = []
-        start = clock()
+        start = clk()
         per_stream = max(1, -(-min_iters // len(self.sessions)))
 
         def loop(session: Session) -> None:
-            mine: list[float] = []
-            while True:
-                t0 = clock()
-                session.run(batch)
-                t1 = clock()
-                mine.append(t1 - t0)
-                if (t1 - start >= seconds and len(mine) >= per_stream) or len(mine) >= max_iters:
-                    break
+            mine = timed_runs(
+                lambda: session.run(batch), clk, start, seconds=seconds, min_iters=per_stream, max_iters=max_iters
+            )
             with lock:
                 latencies.extend(mine)
 
@@ -74,7 +70,7 @@ class StreamGroup:
             t.start()
         for t in threads:
             t.join()
-        return latencies, clock() - start
+        return latencies, clk() - start
 
     def info(self) -> RuntimeInfo:
         base = self.sessions[0].info()

@@ -101,6 +101,21 @@ def _takes_uint8(session: Session) -> bool:
     return bool(np.dtype(getattr(session, "input_dtype", np.float32)) == np.uint8)
 
 
+def timed_runs(
+    run: Callable[[], Any], clock: Callable[[], float], start: float, *, seconds: float, min_iters: int, max_iters: int
+) -> list[float]:
+    """Call ``run`` until ``seconds`` have passed since ``start`` and it ran ``min_iters`` times (or ``max_iters``
+    times in all); returns each call's duration. The one timed loop of a session and of each stream."""
+    samples: list[float] = []
+    while True:
+        t0 = clock()
+        run()
+        t1 = clock()
+        samples.append(t1 - t0)
+        if (t1 - start >= seconds and len(samples) >= min_iters) or len(samples) >= max_iters:
+            return samples
+
+
 def time_session(
     session: Session,
     batch_size: int,
@@ -121,16 +136,11 @@ def time_session(
     x = make_input((batch_size, *input_size), data, uint8=_takes_uint8(session))
     for _ in range(max(warmup, 1)):
         session.run(x)
-    samples: list[float] = []
     clock = clock or time.perf_counter
     start = clock()
-    while True:
-        t0 = clock()
-        session.run(x)
-        t1 = clock()
-        samples.append(t1 - t0)
-        if (t1 - start >= seconds and len(samples) >= min_iters) or len(samples) >= max_iters:
-            break
+    samples = timed_runs(
+        lambda: session.run(x), clock, start, seconds=seconds, min_iters=min_iters, max_iters=max_iters
+    )
     wall = clock() - start
     lat = Latency.from_values(samples)
     return PerfResult(batch_size, lat, wall, batch_size * len(samples) / wall, warmup, data, "sync", tuple(samples))
