@@ -110,10 +110,10 @@ def _tuned(model: str, settings: Any, untuned: bool) -> Any:
     from pathlib import Path
 
     from zoobench.infer.stage import default_batch_size
-    from zoobench.perf.profile import tuned_for_infer
+    from zoobench.perf.profile import profile_path, tuned_for_infer
 
-    if untuned or not Path(model).is_file():
-        return settings
+    if untuned or not Path(model).is_file() or not profile_path(model).is_file():
+        return settings  # no profile: the engine file is not read again for its precision
     batch = settings.batch_size or default_batch_size(settings.runtime)
     from zoobench.artifact import load_engine
 
