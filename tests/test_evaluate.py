@@ -288,3 +288,37 @@ def test_reference_type_rejects_bad_values(value: str) -> None:
         ReferenceType().convert(value, None, None)
     assert ReferenceType().convert("78.4", None, None) == (78.4, None)
     assert ReferenceType().convert(" 78.4 , 94.1", None, None) == (78.4, 94.1)
+
+
+def test_predictions_from_memory_and_from_files_score_the_same(tmp_path) -> None:
+    """One Predictions type: what infer hands over in memory and what eval reads back from its files give the
+    same accuracy.json; the run's skipped images (skipped.csv) make a labeled image missing from the run count."""
+    from zoobench.evaluate.stage import evaluate, read_predictions_from
+    from zoobench.io import write_skipped_csv
+    from zoobench.predictions import Predictions, RunSummary
+
+    names = ["a.JPEG", "b.JPEG", "c.JPEG"]
+    ids = np.array([[1, 2, 3, 4, 5], [2, 1, 3, 4, 5], [7, 8, 9, 1, 2]], np.int64)
+    probs = np.full((3, 5), 0.2, np.float32)
+    summary = {"model": "efficientnet_lite0", "num_classes": 1000, "skipped": 1, "random_weights": False,
+               "weights": {"provenance": "custom"}, "runtime": {"runtime": "onnxruntime"}}  # fmt: skip
+    labels = {"a": 1, "b": 1, "c": 1, "d": 1, "e": 3}  # d was skipped by the run; e is not in the folder
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_predictions(run_dir / "predictions.csv", names, ids, probs)
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    write_skipped_csv(run_dir / "skipped.csv", [("d.JPEG", "cannot decode")])
+    memory = Predictions(names, ids, probs, skipped=[("d.JPEG", "cannot decode")], run=RunSummary.of(summary))
+    files = read_predictions_from(run_dir, labels)
+    assert files.skipped == memory.skipped and files.run == memory.run
+    assert files.run is not None and files.run.runtime == "onnxruntime" and files.run.weights_provenance == "custom"
+    (tmp_path / "mem").mkdir()
+    a = evaluate(memory, labels, tmp_path / "mem", quiet=True)
+    b = evaluate(files, labels, run_dir, quiet=True)
+    assert a == b
+    assert b["count"] == 3 and b["skipped"] == 1 and b["missing"] == 1 and b["model"] == "efficientnet_lite0"
+    # without summary.json the skipped images are not known: nothing is counted missing
+    (run_dir / "summary.json").unlink()
+    bare = read_predictions_from(run_dir, labels)
+    assert bare.skipped is None and bare.run is None and bare.listed() is None
+    assert evaluate(bare, labels, run_dir, quiet=True)["missing"] == 0

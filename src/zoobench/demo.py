@@ -98,7 +98,7 @@ def _print_results(console: Any, mdir: Path, labels_file: Path) -> dict[str, Any
             name,
             "-" if label is None else f"{label} {class_name(label)}",
             f"{top[0]} {class_name(top[0])}{hit}",
-            f"{preds.topk_probs[i][0]:.2f}",
+            "-" if preds.topk_probs is None else f"{preds.topk_probs[i][0]:.2f}",
             class_name(top[1]),
             class_name(top[2]),
         )

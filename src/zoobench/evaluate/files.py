@@ -8,7 +8,6 @@ import io
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,25 +15,9 @@ import numpy as np
 from zoobench.classes import class_name
 from zoobench.errors import DataError
 from zoobench.io import atomic_open, write_text
+from zoobench.predictions import Predictions
 
 PathLike = str | os.PathLike[str]
-
-
-@dataclass
-class Predictions:
-    """The top-k predictions of a run, one row per image.
-
-    Attributes:
-        names: image file names, in row order.
-        topk_ids: (N, k) int64 class ids, best first.
-        topk_probs: (N, k) float32 softmax probabilities of those ids.
-        labels: the true class per image (``None`` where unknown), or ``None`` if the file had none.
-    """
-
-    names: list[str]
-    topk_ids: np.ndarray
-    topk_probs: np.ndarray
-    labels: list[int | None] | None = None
 
 
 def _header(k: int, with_labels: bool, with_names: bool = True) -> list[str]:

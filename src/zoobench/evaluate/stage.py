@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from zoobench.console import make_console
+from zoobench.data.datasets import image_key
 from zoobench.errors import DataError
 from zoobench.io import write_json
 from zoobench.models.registry import reference_of
+from zoobench.predictions import Predictions, RunSummary
 
 
 def _load_seed_outputs(p: Path, label_map: dict[str, int]) -> tuple[list[str], np.ndarray, int]:
@@ -39,19 +40,9 @@ def _load_seed_outputs(p: Path, label_map: dict[str, int]) -> tuple[list[str], n
     return names, ids, n_classes
 
 
-@dataclass
-class Scored:
-    """Predictions to score, however they arrived: from infer in memory, or read from files."""
-
-    names: list[str]
-    topk_ids: np.ndarray
-    label_map: dict[str, int]
-    summary: dict[str, Any] = field(default_factory=dict)  # infer's summary: model, weights, skipped, classes
-    expected: set[str] | None = None  # every image of the run (inferred + skipped), for the missing count
-
-
 def evaluate(
-    scored: Scored,
+    preds: Predictions,
+    labels: dict[str, int],
     out_dir: Path,
     *,
     result_json: str | Path | None = None,
@@ -59,7 +50,8 @@ def evaluate(
     tolerance: float = 1.0,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Score, gate, write the seeds' result.json and accuracy.json into ``out_dir``, print; return accuracy.json.
+    """Score ``preds`` against ``labels`` (``{image key: class}``), gate, write the seeds' result.json and
+    accuracy.json into ``out_dir``, print; return accuracy.json.
 
     ``reference`` (top-1, or top-1 and top-5, percent) replaces the model's published reference, e.g. for
     custom weights; without it custom weights are gated against the published figure, and accuracy.json
@@ -68,19 +60,20 @@ def evaluate(
     from zoobench.evaluate.files import write_result_json
     from zoobench.evaluate.metrics import accuracy_dict, score
 
-    summary = scored.summary
-    result = score(scored.names, scored.topk_ids, scored.label_map, expected=scored.expected)
-    ref1, ref5, source = _reference(summary, reference)
-    acc = accuracy_dict(result, ref1, ref5, tolerance=tolerance, skipped=int(summary.get("skipped", 0)))
+    run = preds.run or RunSummary()
+    listed = preds.listed()
+    expected = None if listed is None else {image_key(n) for n in listed}
+    result = score(preds.names, preds.topk_ids, labels, expected=expected)
+    ref1, ref5, source = _reference(run, reference)
+    acc = accuracy_dict(result, ref1, ref5, tolerance=tolerance, skipped=run.skipped)
     acc["reference"]["source"] = source
-    acc["model"] = summary.get("model")
-    acc["weights_provenance"] = (summary.get("weights") or {}).get("provenance")
-    acc["random_weights"] = bool(summary.get("random_weights", False))
+    acc["model"] = run.model
+    acc["weights_provenance"] = run.weights_provenance
+    acc["random_weights"] = run.random_weights
     if acc["random_weights"]:
         acc.update(gate=None, passed=None, images_needed=None, gate_reason="random weights: not gated")
         acc["note"] = "random-init weights: accuracy is not a measurement of the model"
-    n_classes = int(summary.get("num_classes", 1000))
-    write_result_json(Path(result_json or out_dir / "result.json"), result.count, n_classes, result.accuracy)
+    write_result_json(Path(result_json or out_dir / "result.json"), result.count, run.num_classes, result.accuracy)
     write_json(out_dir / "accuracy.json", acc)
     _print_accuracy(make_console(quiet), acc)
     return acc
@@ -105,30 +98,29 @@ def do_eval(
 
     p = Path(preds)
     pred_dir = p if p.is_dir() else p.parent
-    scored = _read_scored(p, read_labels(labels))
-    return evaluate(scored, pred_dir, result_json=result_json, reference=reference, tolerance=tolerance, quiet=quiet)
+    label_map = read_labels(labels)
+    got = read_predictions_from(p, label_map)
+    return evaluate(got, label_map, pred_dir, result_json=result_json, reference=reference, tolerance=tolerance,
+                    quiet=quiet)  # fmt: skip
 
 
-def _read_scored(p: Path, label_map: dict[str, int]) -> Scored:
-    """An infer output folder / predictions.csv (with its summary and skipped list), or the seeds' dumps."""
-    from zoobench.data.datasets import image_key
+def read_predictions_from(p: Path, label_map: dict[str, int]) -> Predictions:
+    """An infer output folder / predictions.csv (with its summary and skipped list), or the seeds' dumps (the
+    label file pairs an ais_bench summary json's outputs by position)."""
     from zoobench.evaluate.files import read_predictions
 
     pred_dir = p if p.is_dir() else p.parent
     pred_csv = p / "predictions.csv" if p.is_dir() else p
     if pred_csv.is_file() and pred_csv.suffix.lower() == ".csv":
-        summary: dict[str, Any] = {}
-        if (pred_dir / "summary.json").is_file():
-            summary = json.loads((pred_dir / "summary.json").read_text())
-        predictions = read_predictions(pred_csv)
-        expected = None
-        if summary:  # the images of the run's folder: those inferred plus those skipped
-            expected = {image_key(n) for n in predictions.names}
+        preds = read_predictions(pred_csv)
+        if (pred_dir / "summary.json").is_file():  # the run's facts, and the images it skipped
+            preds.run = RunSummary.of(json.loads((pred_dir / "summary.json").read_text()))
+            preds.skipped = []
             skipped_csv = pred_dir / "skipped.csv"
             if skipped_csv.is_file():
                 with open(skipped_csv, encoding="utf-8", newline="") as fh:
-                    expected |= {image_key(row["image"]) for row in csv.DictReader(fh)}
-        return Scored(predictions.names, predictions.topk_ids, label_map, summary, expected)
+                    preds.skipped = [(row["image"], row.get("reason", "")) for row in csv.DictReader(fh)]
+        return preds
     if p.is_dir() or p.suffix.lower() == ".json":
         try:
             names, ids, n_classes = _load_seed_outputs(p, label_map)
@@ -136,21 +128,21 @@ def _read_scored(p: Path, label_map: dict[str, int]) -> Scored:
             if p.is_dir():
                 raise DataError(f"no predictions.csv in {p} (run `zoobench infer` first), and {exc}") from exc
             raise
-        return Scored(names, ids, label_map, {"num_classes": n_classes})
+        return Predictions(names, ids, run=RunSummary(num_classes=n_classes))
     raise DataError(f"{p}: not a predictions.csv, a dump directory or an ais_bench summary json")
 
 
 def _reference(
-    summary: dict[str, Any], given: float | tuple[float, float | None] | None
+    run: RunSummary, given: float | tuple[float, float | None] | None
 ) -> tuple[float | None, float | None, str | None]:
     """The gate's reference: the user's (``--reference``), else the model's published one, with its source."""
     if given is not None:
         top1, top5 = given if isinstance(given, tuple) else (given, None)
         return top1, top5, "user (--reference)"
-    ref1, ref5 = reference_of(summary.get("model", ""))
+    ref1, ref5 = reference_of(run.model or "")
     if ref1 is None:
         return None, None, None
-    if (summary.get("weights") or {}).get("provenance") == "custom":
+    if run.weights_provenance == "custom":
         return ref1, ref5, "published (custom weights: compared with the published checkpoint's figure)"
     return ref1, ref5, "published"
 

@@ -24,6 +24,7 @@ from zoobench.errors import DataError
 from zoobench.fingerprint import fingerprint
 from zoobench.infer.source import Source
 from zoobench.io import json_digest, write_bytes, write_json
+from zoobench.predictions import Predictions
 
 
 @dataclass
@@ -38,12 +39,12 @@ class StageTimer:
         self.seconds[stage] += dt
 
 
-@dataclass
-class InferenceResult:
-    names: list[str]
-    topk_ids: np.ndarray
-    topk_probs: np.ndarray
-    skipped: list[tuple[str, str]]
+@dataclass(kw_only=True)
+class InferenceResult(Predictions):
+    """A run's predictions (every listed image inferred or skipped, so ``skipped`` is known) with how it ran."""
+
+    topk_probs: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), np.float32))
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     stages: dict[str, Any]
     runtime: dict[str, Any]
     logits: np.ndarray | None = None

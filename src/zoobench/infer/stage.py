@@ -13,13 +13,13 @@ from zoobench.console import Advance, make_console, progress_bar
 from zoobench.data.datasets import image_key
 from zoobench.env import environment
 from zoobench.errors import DataError
-from zoobench.evaluate.stage import Scored
 from zoobench.export import resolve_engine
 from zoobench.infer.chunks import InferenceResult
 from zoobench.infer.loop import format_stage_summary, run_folder
 from zoobench.infer.settings import InferSettings
 from zoobench.infer.source import Source, resolve_input, use_decoder
 from zoobench.io import dir_lock, write_json
+from zoobench.predictions import RunSummary
 
 FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json", "accuracy.json")
 
@@ -61,10 +61,10 @@ def do_infer(
     if settings is not None and options:
         raise DataError("pass either an InferSettings or keyword options, not both")
     s = settings if settings is not None else InferSettings.of(**options)
-    summary, scored = infer(model, data, s, engine=engine, backend=backend)
-    if scored.label_map:
+    summary, preds, labels = infer(model, data, s, engine=engine, backend=backend)
+    if labels:
         summary["accuracy"] = evaluate(
-            scored, Path(s.outdir), reference=s.reference, tolerance=s.tolerance, quiet=s.quiet
+            preds, labels, Path(s.outdir), reference=s.reference, tolerance=s.tolerance, quiet=s.quiet
         )
     return summary
 
@@ -79,8 +79,9 @@ def default_batch_size(runtime: str) -> int:
 
 def infer(
     model: str, data: str, settings: InferSettings, *, engine: Engine | None = None, backend: Backend | None = None
-) -> tuple[dict[str, Any], Scored]:
-    """The infer stage of :func:`do_infer` without eval: its files, and the predictions for eval in memory."""
+) -> tuple[dict[str, Any], InferenceResult, dict[str, int]]:
+    """The infer stage of :func:`do_infer` without eval: its files; the predictions (with the run's facts) and the
+    labels (the label file's, or the class folders'; empty: none) for eval in memory."""
     from zoobench.data.datasets import read_labels
 
     s = settings
@@ -106,8 +107,8 @@ def infer(
     console.print(f"{len(res.names)} images inferred, {len(res.skipped)} skipped -> {out / 'predictions.csv'}")
     if engine.random_weights:
         console.print("[yellow]weights: RANDOM INIT — predictions are meaningless[/]")
-    expected = {image_key(n) for n in res.names} | {image_key(n) for n, _ in res.skipped}
-    return summary, Scored(list(res.names), res.topk_ids, label_map or {}, summary, expected)
+    res.run = RunSummary.of(summary)
+    return summary, res, label_map or {}
 
 
 def listed_input(data: str, limit: int | None) -> Source:

@@ -42,6 +42,7 @@ from zoobench.errors import NoSpaceError, is_no_space, one_line
 from zoobench.infer.settings import InferSettings
 from zoobench.io import file_digest, write_json
 from zoobench.models.registry import slug
+from zoobench.predictions import Predictions
 from zoobench.run.card import model_card
 from zoobench.run.columns import perf_column
 from zoobench.run.faults import error_report, say_not_run, stopped
@@ -143,7 +144,7 @@ class _ModelStages:
         self.model, self.mdir, self.cfg, self.book, self.log = model, mdir, cfg, book, log
         self.engine: Any = None
         self.engine_sha = ""
-        self.scored: Any = None  # infer's predictions, when infer ran in this process
+        self.preds: Predictions | None = None  # infer's predictions, when infer ran in this process
         self.accuracy: dict[str, Any] | None = None
         self.settings = InferSettings(
             batch_size=cfg.infer_batch_size, threads=cfg.threads, limit=cfg.limit, outdir=str(mdir / "infer"),
@@ -257,7 +258,9 @@ class _ModelStages:
         def run_infer() -> tuple[list[str], str]:
             settings = self.settings.but(input_dtype="uint8" if from_cache else None)
             backend = backend_for(settings)  # the Ray pipeline with --ray, else this process
-            summary, self.scored = infer(self.engine.model, infer_data, settings, engine=self.engine, backend=backend)
+            summary, self.preds, _labels = infer(
+                self.engine.model, infer_data, settings, engine=self.engine, backend=backend
+            )
             return ["infer/predictions.csv", "infer/summary.json"], (
                 f"{summary['images_inferred']} images, {summary['skipped']} skipped"
             )
@@ -280,9 +283,8 @@ class _ModelStages:
 
         def run_eval() -> tuple[list[str], str]:
             opts = {"reference": cfg.reference, "tolerance": cfg.tolerance, "quiet": True}
-            if self.scored is not None:  # infer ran now: its predictions, in memory
-                self.scored.label_map = read_labels(cfg.labels)  # type: ignore[arg-type]
-                self.accuracy = evaluate(self.scored, out, **opts)  # type: ignore[arg-type]
+            if self.preds is not None:  # infer ran now: its predictions, in memory
+                self.accuracy = evaluate(self.preds, read_labels(cfg.labels), out, **opts)  # type: ignore[arg-type]
             else:  # infer was up to date: an earlier run's predictions.csv
                 self.accuracy = do_eval(str(out), cfg.labels, **opts)  # type: ignore[arg-type]
             acc = self.accuracy

@@ -22,6 +22,7 @@ from zoobench.artifact import Engine
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError, is_no_space
 from zoobench.infer.settings import InferSettings
 from zoobench.io import file_digest, write_json
+from zoobench.predictions import Predictions, RunSummary
 from zoobench.run.calibration import Split
 from zoobench.run.ledger import StageBook, hash_inputs
 
@@ -80,8 +81,8 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
         engine = column_engine(job, rt, prec)
         settings = job.settings.but(outdir=str(out), runtime=rt, precision=prec, labels=cfg.labels, ray=None,
                                     actors=None, cpus_per_actor=None, input_dtype=None)  # fmt: skip
-        _, scored = infer(engine.model, job.infer_data, settings, engine=engine)
-        acc = score_predictions(job, scored, out, engine, prec)
+        _, preds, labels = infer(engine.model, job.infer_data, settings, engine=engine)
+        acc = score_predictions(job, preds, labels, out, engine, prec)
         rel = [f"infer/{col}/{n}" for n in ("predictions.csv", "summary.json", "accuracy.json")]
         if (out / "result.json").is_file():
             rel.append(f"infer/{col}/result.json")
@@ -140,20 +141,21 @@ def _control(job: ColumnJob, calib: str) -> dict[str, Any]:
     return {"max_drop": job.cfg.max_drop, "data": calib, "labels": job.cfg.labels}
 
 
-def score_predictions(job: ColumnJob, scored: Any, out: Path, engine: Engine, prec: str) -> dict[str, Any]:
+def score_predictions(
+    job: ColumnJob, preds: Predictions, all_labels: dict[str, int], out: Path, engine: Engine, prec: str
+) -> dict[str, Any]:
     """result.json / accuracy.json on the held-out images, plus the paired comparison with the reference."""
     from zoobench.data.datasets import image_key
     from zoobench.evaluate.stage import evaluate
 
     held = {image_key(n) for n in job.split.held_out}
-    labels = {k: v for k, v in (scored.label_map or {}).items() if k in held}
-    acc: dict[str, Any] = {"model": scored.summary.get("model")}
+    run = preds.run or RunSummary()
+    labels = {k: v for k, v in all_labels.items() if k in held}  # calibration images count as unlabeled
+    acc: dict[str, Any] = {"model": run.model}
     if labels:
-        scored.label_map = labels  # calibration images count as unlabeled: never scored
-        acc = evaluate(scored, out, reference=job.cfg.reference, tolerance=job.cfg.tolerance, quiet=True)
-    acc["paired"] = paired_with_reference(job, scored.names, scored.topk_ids, labels)
-    acc["column"] = {"runtime": engine.metadata.get("runtime") or "", "precision": prec, "engine": engine.path}
-    acc["column"]["runtime"] = acc["column"]["runtime"] or scored.summary.get("runtime", {}).get("name", "")
+        acc = evaluate(preds, labels, out, reference=job.cfg.reference, tolerance=job.cfg.tolerance, quiet=True)
+    acc["paired"] = paired_with_reference(job, preds.names, preds.topk_ids, labels)
+    acc["column"] = {"runtime": engine.metadata.get("runtime") or run.runtime, "precision": prec, "engine": engine.path}
     acc["calibration"] = _calibration_record(job.split, engine, prec)
     write_json(out / "accuracy.json", acc)
     return acc
