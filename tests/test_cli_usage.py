@@ -80,6 +80,25 @@ def test_a_bogus_preprocessing_variant_is_one_line_and_exit_2(tmp_path: Path, im
         assert not (tmp_path / "o").exists()
 
 
+def test_a_variant_asked_of_a_model_file_is_one_line_not_ignored(
+    tmp_path: Path, images: Path, lite0_onnx: Path
+) -> None:
+    """A model file records its own preprocessing: --preprocess with one is refused (it was silently ignored)."""
+    for verb in (
+        ["infer", str(lite0_onnx), "--data", str(images), "-o", str(tmp_path / "o")],
+        ["prep", "--model", str(lite0_onnx), "--data", str(images), "-o", str(tmp_path / "o")],
+    ):
+        code, said = _run(*verb, "--preprocess", "squash")
+        assert code == 2, (verb, said)
+        assert _error_lines(said) == [
+            f"Error: --preprocess applies to a model name; {lite0_onnx} records its own preprocessing "
+            "(export the model with --preprocess squash instead)"
+        ]
+        assert not (tmp_path / "o").exists()
+    code, said = _run("prep", "--model", str(lite0_onnx), "--data", str(images), "-o", str(tmp_path / "c"))
+    assert code == 0, said  # without it, the file's own preprocessing
+
+
 def test_bad_weights_or_an_unknown_model_leave_no_output_directory(tmp_path: Path, images: Path) -> None:
     torch = pytest.importorskip("torch")
     from zoobench.models import get_spec

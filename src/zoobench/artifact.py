@@ -91,6 +91,26 @@ def load_engine(path: str) -> Engine:
     return Engine(path, str(meta.get("model", Path(path).stem)), Preprocess.from_dict(meta["preprocess"]), meta)
 
 
+def resolve_preprocess(model_or_file: str, variant: str | None = None) -> Preprocess:
+    """The preprocessing a model takes, resolved in one place (as timm's ``resolve_data_config`` does): a model
+    file's recorded one, or a model name's default or named variant (``--preprocess``). Errors are one line: an
+    unknown model or variant, a missing file, or a variant asked of a file (its preprocessing is recorded in it)."""
+    from zoobench.errors import ModelNotFoundError, UsageError
+
+    if is_model_file(model_or_file):
+        if variant not in (None, "", "default"):
+            raise UsageError(
+                f"--preprocess applies to a model name; {model_or_file} records its own preprocessing "
+                f"(export the model with --preprocess {variant} instead)"
+            )
+        return load_engine(model_or_file).preprocess
+    if model_or_file.lower().endswith(model_suffixes()):
+        raise ModelNotFoundError(f"no such file: {model_or_file}")
+    from zoobench.models import get_spec
+
+    return get_spec(model_or_file).preprocess_for(variant)
+
+
 def read_metadata(onnx_path: str | Path) -> dict[str, Any]:
     """zoobench's metadata of an ONNX file (values JSON-decoded where they are JSON)."""
     import onnx

@@ -169,41 +169,33 @@ def runtime_choice(compiles: bool = False) -> click.Choice:
 
 def check_model(model: str, weights: str | None, variant: str | None) -> None:
     """What a verb checks before it creates its output directory: the model (a known name, or a model file that
-    loads), its preprocessing variant, and its weights (found, and a dry load into the architecture: a truncated
-    file or another architecture's checkpoint is one line, and nothing is created)."""
-    from zoobench.artifact import is_model_file, load_engine, model_suffixes
-    from zoobench.errors import ModelNotFoundError, UsageError
+    loads), its preprocessing variant (:func:`~zoobench.artifact.resolve_preprocess`), and its weights (found, and
+    a dry load into the architecture: a truncated file or another architecture's checkpoint is one line, and
+    nothing is created)."""
+    from zoobench.artifact import is_model_file, resolve_preprocess
+    from zoobench.errors import UsageError
 
-    if is_model_file(model):
-        if weights:
-            raise UsageError("--weights applies to a model name, not to a model file")
-        load_engine(model)
-        return
-    if model.lower().endswith(model_suffixes()):
-        raise ModelNotFoundError(f"no such file: {model}")
-    from zoobench.models import get_spec
-    from zoobench.models.weights import check_weights
+    if is_model_file(model) and weights:
+        raise UsageError("--weights applies to a model name, not to a model file")
+    resolve_preprocess(model, variant)
+    if not is_model_file(model):
+        from zoobench.models import get_spec
+        from zoobench.models.weights import check_weights
 
-    spec = get_spec(model)
-    spec.preprocess_for(variant)
-    check_weights(spec, weights)
+        check_weights(get_spec(model), weights)
 
 
 def check_variant(models: list[str], variant: str | None) -> None:
-    """``--preprocess VARIANT`` names a variant of every model given by name (a usage error otherwise); an unknown
-    model is left to the model checks, which name every problem at once."""
-    from zoobench.artifact import is_model_file
+    """``--preprocess VARIANT`` names a variant of every model given (a usage error otherwise); an unknown model is
+    left to the model checks, which name every problem at once."""
+    from zoobench.artifact import resolve_preprocess
     from zoobench.errors import ModelNotFoundError
-    from zoobench.models import get_spec
 
-    for model in models:
-        if not variant or is_model_file(model):
-            continue
+    for model in models if variant else []:
         try:
-            spec = get_spec(model)
+            resolve_preprocess(model, variant)
         except ModelNotFoundError:
             continue
-        spec.preprocess_for(variant)
 
 
 gate_option = click.option(

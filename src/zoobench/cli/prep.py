@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from zoobench.artifact import resolve_preprocess
 from zoobench.cli.app import emit_json, friendly
 from zoobench.cli.options import (
     chunk_option,
@@ -17,17 +18,6 @@ from zoobench.cli.options import (
 )
 from zoobench.console import make_console
 from zoobench.models.registry import slug
-
-
-def _preprocess_of(model: str, variant: str | None):  # type: ignore[no-untyped-def]
-    """The preprocessing spec of a model name or of an exported ONNX file (no export needed)."""
-    from zoobench.artifact import is_model_file, load_engine
-
-    if is_model_file(model):
-        return load_engine(model).preprocess
-    from zoobench.models import get_spec
-
-    return get_spec(model).preprocess_for(variant)
 
 
 @click.command()
@@ -94,7 +84,7 @@ def prep(
     from zoobench.data.fastdecode import check_decoder
 
     check_decoder(decoder)  # nvjpeg without a GPU: one line before anything is made
-    pp = _preprocess_of(model, variant)
+    pp = resolve_preprocess(model, variant)
     outdir = out or _default_outdir(model, pp, fmt, decoder)
     console = make_console()
     t0 = time.perf_counter()
