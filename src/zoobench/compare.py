@@ -53,7 +53,11 @@ def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
-RUNTIME_PACKAGES = ("onnxruntime", "openvino", "torch", "tensorrt")
+def runtime_packages() -> tuple[str, ...]:
+    """The packages of the registered runtimes (a runtime registered later is compared too)."""
+    from zoobench.runtimes import RUNTIMES
+
+    return tuple(dict.fromkeys(s.package for s in RUNTIMES.values()))
 
 
 def load_run(arg: str | Path, per_card: int = 1, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
@@ -131,7 +135,7 @@ def setting_warnings(runs: list[dict[str, Any]]) -> list[str]:
         ("cores", lambda r: r.get("cores")),
         ("threads", lambda r: ", ".join(map(str, r.get("threads") or [])) or None),
     ]
-    checks += [(pkg, functools.partial(_version, pkg=pkg)) for pkg in RUNTIME_PACKAGES]
+    checks += [(pkg, functools.partial(_version, pkg=pkg)) for pkg in runtime_packages()]
     for what, get in checks:
         values = [get(r) for r in runs]
         if len({json.dumps(v) for v in values}) > 1:
@@ -296,7 +300,7 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
                 str(r.get("cores") or "-"),
                 ", ".join(map(str, r.get("threads") or [])) or "-",
                 str(r["versions"].get("zoobench", "-")),
-                ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k in RUNTIME_PACKAGES),
+                ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k in runtime_packages()),
             ]
             for r in cmp["runs"]
         ],
