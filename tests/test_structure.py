@@ -112,7 +112,7 @@ def test_functions_and_modules_stay_small() -> None:
 # The layers, lowest first: a package (or top-level module) imports only from its own rank or below, and the
 # packages have no cycle among themselves. docs/architecture.md shows the same table.
 RANKS: dict[str, int] = {
-    **dict.fromkeys(("errors", "io", "env", "console", "classes", "fingerprint", "logits"), 0),
+    **dict.fromkeys(("errors", "io", "env", "console", "classes", "fingerprint", "logits", "settings"), 0),
     "models": 1,
     **dict.fromkeys(("artifact", "data"), 2),
     **dict.fromkeys(("quantize", "uint8_input"), 3),
