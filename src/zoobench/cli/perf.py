@@ -114,21 +114,11 @@ def perf(
     if per_node and not ray:
         raise click.UsageError("--per-node needs --ray ADDRESS (the cluster whose nodes to sweep)")
     settings = PerfSettings(
-        batch_sizes=int_list(batch_sizes),
-        runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime],
-        precisions=name_list(precisions, ("fp32", "fp16", "bf16", "int8")),
-        seconds=seconds,
-        repeats=repeats,
-        min_iters=min_iters,
-        warmup=warmup,
-        data_kind=data_kind,
-        threads=threads,
-        calibration=calibration,
-        tuned=not untuned,
-        weights=weights,
-        outdir=outdir,
-        quiet=as_json,
-    )
+        batch_sizes=int_list(batch_sizes), runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime],
+        precisions=name_list(precisions, ("fp32", "fp16", "bf16", "int8")), seconds=seconds, repeats=repeats,
+        min_iters=min_iters, warmup=warmup, data_kind=data_kind, threads=threads, calibration=calibration,
+        tuned=not untuned, weights=weights, outdir=outdir, quiet=as_json,
+    )  # fmt: skip
     if ray:
         _per_node(model, ray, outdir or "zoobench-perf-nodes", settings, as_json)
         return
