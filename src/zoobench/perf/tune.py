@@ -305,8 +305,7 @@ def tune_stage(stages: Any, runtime: str, precision: str) -> dict[str, Any] | No
     inputs = {
         "engine_sha256": stages.engine_sha, "runtime": runtime, "precision": precision,
         "batch_sizes": list(cfg.perf.batch_sizes), "budget_s": cfg.tune, "threads": cfg.perf.threads,
-        "machine": machine_facts(),
-        "versions": environment()["versions"],
+        "machine": machine_facts(), "versions": environment()["versions"],
     }  # fmt: skip
     made: dict[str, Any] = {}
 
