@@ -80,6 +80,6 @@ def test_run_checks_each_models_own_weights_before_creating_anything(tmp_path: P
     assert "mnasnet1_0:" not in res.output and not (tmp_path / "run").exists()
     res = CliRunner().invoke(cli, ["run", "mnasnet1_0", "torchvision:resnet18", "-w", str(mine)])
     assert res.exit_code == 2 and "--weights MODEL=PATH" in res.output
-    cfg = RunConfig(weights="random", model_weights={"mnasnet1_0": str(mine)})
+    cfg = RunConfig.of(weights="random", model_weights={"mnasnet1_0": str(mine)})
     assert _export_inputs("mnasnet1_0", cfg)["weights"]["provenance"] == "custom"
     assert _export_inputs("torchvision:resnet18", cfg)["weights"]["random"] is True

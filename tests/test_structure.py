@@ -109,10 +109,43 @@ def test_functions_and_modules_stay_small() -> None:
     assert long_functions == [] and big_modules == []
 
 
+MAX_PARAMETERS = 8
+# Issue 18 cuts these on another branch (infer/loop.py, cluster/pipeline.py, perf/timing.py); empty it when that lands.
+PENDING_PARAMETERS = {
+    "zoobench.infer.loop.run_folder", "zoobench.infer.loop.open_run", "zoobench.cluster.pipeline.run_ray",
+    "zoobench.cluster.pipeline._branch", "zoobench.cluster.pipeline._dataset", "zoobench.perf.timing.time_session",
+}  # fmt: skip
+
+
+def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Positional, keyword-only, *args and **kwargs all count; ``self`` and ``cls`` do not."""
+    a = node.args
+    names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs] + [x.arg for x in (a.vararg, a.kwarg) if x]
+    return sum(1 for n in names if n not in ("self", "cls"))
+
+
+def test_no_function_outside_cli_takes_more_than_8_parameters() -> None:
+    over = []
+    for name, path in _modules().items():
+        if name == "zoobench.cli" or name.startswith("zoobench.cli."):  # click commands take one per option
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _parameters(node) > MAX_PARAMETERS:
+                over.append(f"{name}.{node.name}: {_parameters(node)}")
+    assert sorted(o for o in over if o.split(":")[0] not in PENDING_PARAMETERS) == []
+
+
+def test_the_parameter_count_counts_every_kind_but_self() -> None:
+    fn = ast.parse("def f(self, a, /, b, *c, d, e=1, **f): pass").body[0]
+    assert isinstance(fn, ast.FunctionDef) and _parameters(fn) == 6
+
+
 # The layers, lowest first: a package (or top-level module) imports only from its own rank or below, and the
 # packages have no cycle among themselves. docs/architecture.md shows the same table.
 RANKS: dict[str, int] = {
-    **dict.fromkeys(("errors", "io", "env", "console", "classes", "fingerprint", "logits", "predictions"), 0),
+    **dict.fromkeys(
+        ("errors", "io", "env", "console", "classes", "fingerprint", "logits", "predictions", "settings"), 0
+    ),
     "models": 1,
     **dict.fromkeys(("artifact", "data"), 2),
     **dict.fromkeys(("quantize", "uint8_input"), 3),

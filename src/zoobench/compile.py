@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from zoobench.errors import ZoobenchError
 from zoobench.export import resolve_engine
 from zoobench.io import write_json
 from zoobench.runtimes import runtime_module
+from zoobench.settings import Settings
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
@@ -44,14 +46,12 @@ def default_output(
     return src.with_name(f"{src.stem}.{runtime}.{precision}{bs}{tag}{compile_suffix(runtime)}")
 
 
+INPUT_DTYPES = {"float": "float32", "fp32": "float32", "float32": "float32", "uint8": "uint8"}  # asked -> made
+
+
 def _input_dtype(asked: str | None, source: Engine) -> str:
     """The engine's input type: ``uint8`` or ``float32`` (``float`` accepted); None keeps the source's."""
-    if asked is None:
-        return source.input_dtype
-    value = {"float": "float32", "fp32": "float32"}.get(asked, asked)
-    if value not in ("float32", "uint8"):
-        raise ZoobenchError(f"--input must be float or uint8, got {asked!r}")
-    return value
+    return source.input_dtype if asked is None else INPUT_DTYPES[asked]
 
 
 def _build_artifact(source: Engine, out: Path, column: tuple[str, str, int | None], calib: Any, meta: dict) -> None:
@@ -64,58 +64,78 @@ def _build_artifact(source: Engine, out: Path, column: tuple[str, str, int | Non
     meta["compile_seconds"] = round(time.perf_counter() - t0, 3)
 
 
-def compile_engine(
-    model: str | Engine,
-    *,
-    runtime: str = "onnxruntime",
-    precision: str = "fp32",
-    batch_size: int | None = None,
-    calibration: str | None = None,
-    agreement_data: str | None = None,
-    output: str | None = None,
-    weights: str | None = None,
-    workdir: str = ".",
-    calibration_limit: int = 300,
-    log: Any = None,
-    input_dtype: str | None = None,
-    accuracy_control: dict[str, Any] | None = None,
-) -> Engine:
-    """Compile ``model`` (a name, an .onnx file or an :class:`Engine`) for ``runtime`` at ``precision``.
+@dataclass(frozen=True)
+class CompileSettings(Settings):
+    """How one engine is compiled: the column, the data that calibrates and checks it, where it goes.
 
-    Args:
+    Attributes:
+        runtime / precision: the column compiled for (a runtime that compiles: its registry entry has a suffix).
         batch_size: fix the batch (OpenVINO reshape; TensorRT optimisation profile); None keeps it dynamic.
         calibration: image folder for int8 calibration (the model's own preprocessing). Without it int8
             is calibrated on random data, which is recorded and printed as a warning.
+        calibration_limit: at most this many of its images.
         agreement_data: image folder to compare the engine with the fp32 reference (default: ``calibration``).
         output: artifact path (default: beside the source, ``STEM.RUNTIME.PRECISION.EXT``).
         input_dtype: ``uint8`` makes an engine that takes the uint8 crop and normalizes inside (ONNX prefix
-            nodes; OpenVINO's PrePostProcessor), ``float32`` one that takes normalized floats; None: as the source.
+            nodes; OpenVINO's PrePostProcessor), ``float32`` (or ``float``) one that takes normalized floats;
+            None: as the source.
         accuracy_control: ``{"max_drop": "1.0" | "1%", "data": FOLDER, "labels": FILE | None}``: int8 by NNCF's
             accuracy-aware quantizer (see :mod:`zoobench.accuracy_control`); its record lands in the metadata.
+        weights / workdir: how a model name is exported first, and where to.
+    """
+
+    WHAT = "compile"
+
+    runtime: str = "onnxruntime"
+    precision: str = "fp32"
+    batch_size: int | None = None
+    calibration: str | None = None
+    calibration_limit: int = 300
+    agreement_data: str | None = None
+    output: str | None = None
+    input_dtype: str | None = None
+    accuracy_control: dict[str, Any] | None = None
+    weights: str | None = None
+    workdir: str = "."
+
+    def __post_init__(self) -> None:
+        compile_suffix(self.runtime)
+        if self.precision not in PRECISIONS:
+            raise ZoobenchError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.input_dtype is not None and self.input_dtype not in INPUT_DTYPES:
+            raise ZoobenchError(f"--input must be float or uint8, got {self.input_dtype!r}")
+
+
+def compile_engine(
+    model: str | Engine, settings: CompileSettings | None = None, *, log: Any = None, **options: Any
+) -> Engine:
+    """Compile ``model`` (a name, an .onnx file or an :class:`Engine`) as ``settings`` say (see
+    :class:`CompileSettings`); a caller without them passes their fields as keyword ``options``.
 
     Returns:
         The compiled engine; its metadata holds ``runtime``, ``precision``, ``calibration`` and ``agreement``.
     """
+    s = CompileSettings.given(settings, options)
+    runtime, precision, batch_size, control = s.runtime, s.precision, s.batch_size, s.accuracy_control
     say = log or (lambda _msg: None)
-    suffix = compile_suffix(runtime)
-    if precision not in PRECISIONS:
-        raise ZoobenchError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    source = model if isinstance(model, Engine) else resolve_engine(model, weights=weights, workdir=workdir, log=say)
+    source = (
+        model if isinstance(model, Engine) else resolve_engine(model, weights=s.weights, workdir=s.workdir, log=say)
+    )
     if source.runtime:
         raise ZoobenchError(f"{source.path} is already compiled ({source.runtime} {source.precision}); pass its ONNX")
-    want = _input_dtype(input_dtype, source)
-    out = Path(output) if output else default_output(source, runtime, precision, batch_size, want)
-    if out.suffix.lower() != suffix:
-        raise ZoobenchError(f"a {runtime} artifact must end in {suffix}, got {out}")
+    want = _input_dtype(s.input_dtype, source)
+    out = Path(s.output) if s.output else default_output(source, runtime, precision, batch_size, want)
+    if out.suffix.lower() != compile_suffix(runtime):
+        raise ZoobenchError(f"a {runtime} artifact must end in {compile_suffix(runtime)}, got {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    calib, calib_info = _calibration(precision, calibration, source, calibration_limit, say, accuracy_control, runtime)
+    calib, calib_info = _calibration(precision, s.calibration, source, s.calibration_limit, say, control, runtime)
     meta = _compiled_metadata(source, want, runtime, precision, batch_size, calib_info)
     say(f"compiling {source.path} -> {out} ({runtime} {precision}, {want} input)")
     _build_artifact(source, out, (runtime, precision, batch_size), calib, meta)
-    if accuracy_control is not None:
+    if control is not None:
         _record_control(meta, calib, say)
     if precision != "fp32":
-        data = agreement_data or calibration or (accuracy_control or {}).get("data")
+        data = s.agreement_data or s.calibration or (control or {}).get("data")
         meta["agreement"] = _agreement(source, out, runtime, precision, data, say)
         _explain_agreement(meta["agreement"], source.random_weights, calib_info, say)
     _store_metadata(out, runtime, meta)

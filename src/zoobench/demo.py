@@ -59,7 +59,7 @@ def do_demo(outdir: str, *, seconds: float = 0.7) -> dict[str, Any]:
     console.rule(f"zoobench demo: {DEMO_MODEL}, real weights, real photos -> {out}")
     images = out / "images"
     labels = write_demo_images(images)
-    cfg = RunConfig(data=str(images), labels=str(labels), batch_sizes=[1, 8], infer_batch_size=8, seconds=seconds)
+    cfg = RunConfig.of(data=str(images), labels=str(labels), batch_sizes=[1, 8], infer_batch_size=8, seconds=seconds)
     status = run_models([DEMO_MODEL], out, cfg, command=f"zoobench demo -o {outdir}")[DEMO_MODEL]
     if status == "error":
         raise ZoobenchError(f"the demo run failed; see {out / slug(DEMO_MODEL) / 'stages.json'}")

@@ -20,6 +20,7 @@ from zoobench.artifact import Engine, is_model_file, load_engine, model_suffixes
 from zoobench.errors import ExportError, ModelNotFoundError, ZoobenchError
 from zoobench.logits import compare_logits
 from zoobench.models.spec import ModelSpec, Preprocess
+from zoobench.settings import Settings
 
 DEFAULT_OPSET = 18
 EXPORTERS = ("dynamo", "torchscript")
@@ -51,6 +52,37 @@ class ExportResult:
     note: str = ""  # e.g. why another exporter wrote the file than the one asked for
 
 
+@dataclass(frozen=True)
+class ExportSettings(Settings):
+    """How a model is exported and checked.
+
+    Attributes:
+        opset / exporter: the ONNX opset and the ``torch.onnx`` exporter (``dynamo`` or ``torchscript``).
+        simplify: run onnxslim over the graph.
+        parity_batch / tolerance_rel: the random batch ONNX Runtime and PyTorch are compared on, and the relative
+            logit difference allowed.
+        input_dtype: ``uint8`` prepends the normalization to the checked float graph (see
+            :mod:`zoobench.uint8_input`): the engine takes the uint8 NCHW crop under the same input name.
+    """
+
+    WHAT = "export"
+
+    opset: int = DEFAULT_OPSET
+    exporter: str = "dynamo"
+    simplify: bool = True
+    parity_batch: int = 2
+    tolerance_rel: float = 1e-3
+    input_dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        from zoobench.uint8_input import INPUT_DTYPES
+
+        if self.input_dtype not in INPUT_DTYPES:
+            raise ExportError(f"input type must be one of {', '.join(INPUT_DTYPES)}, got {self.input_dtype!r}")
+        if self.exporter not in EXPORTERS:
+            raise ExportError(f"exporter must be one of {EXPORTERS}, got {self.exporter!r}")
+
+
 def export_model(
     model: Any,
     spec: ModelSpec,
@@ -58,22 +90,16 @@ def export_model(
     *,
     preprocess: Preprocess,
     weights_info: dict[str, Any],
-    opset: int = DEFAULT_OPSET,
-    exporter: str = "dynamo",
-    simplify: bool = True,
-    parity_batch: int = 2,
-    tolerance_rel: float = 1e-3,
-    input_dtype: str = "float32",
+    settings: ExportSettings | None = None,
+    **options: Any,
 ) -> ExportResult:
-    """Export ``model`` (eval mode) to ``out_path`` and check the result against PyTorch.
-
-    With ``input_dtype="uint8"`` the checked float graph then gets the normalization prepended (see
-    :mod:`zoobench.uint8_input`): the engine takes the uint8 NCHW crop under the same input name.
-    """
+    """Export ``model`` (eval mode) to ``out_path`` as ``settings`` say (see :class:`ExportSettings`; a caller
+    without them passes their fields as keyword ``options``) and check the result against PyTorch."""
     import onnx
     import torch
 
-    _check_choices(input_dtype, exporter)
+    s = ExportSettings.given(settings, options)
+    opset, exporter = s.opset, s.exporter
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
@@ -83,7 +109,7 @@ def export_model(
         onnx_model = onnx.load(str(tmp))
         onnx_model = _fix_io(onnx_model, spec)
         simplified = False
-        if simplify:
+        if s.simplify:
             onnx_model, simplified = _simplify(onnx_model)
         onnx.checker.check_model(onnx_model, full_check=True)
         meta: dict[str, Any] = {
@@ -93,15 +119,15 @@ def export_model(
         }
         meta.update(weights=weights_info, num_classes=spec.num_classes, exporter=exporter, opset=opset)
         set_metadata(onnx_model, {**meta, "torch_version": torch.__version__})
-        parity = check_parity(model, onnx_model.SerializeToString(), preprocess, parity_batch, tolerance_rel)
+        parity = check_parity(model, onnx_model.SerializeToString(), preprocess, s.parity_batch, s.tolerance_rel)
         if not parity.passed:
             raise ExportError(
                 f"parity check failed for {spec.name}: ONNX Runtime vs PyTorch max |diff| "
-                f"{parity.max_abs_diff:.3g} (relative {parity.rel_diff:.3g} > {tolerance_rel:g}), "
+                f"{parity.max_abs_diff:.3g} (relative {parity.rel_diff:.3g} > {s.tolerance_rel:g}), "
                 f"top-1 agreement {parity.top1_agreement:.0%}"
             )
         set_metadata(onnx_model, {"parity": asdict(parity)})
-        onnx_model = _with_input(onnx_model, preprocess, input_dtype, simplify)
+        onnx_model = _with_input(onnx_model, preprocess, s.input_dtype, s.simplify)
         _check_opset(onnx_model, opset, exporter)
         onnx.save(onnx_model, str(tmp))
         tmp.replace(out)
@@ -140,15 +166,6 @@ def _check_opset(onnx_model: Any, opset: int, exporter: str) -> None:
     got = onnx_opset(onnx_model)
     if got != opset:
         raise ExportError(f"the {exporter} exporter wrote opset {got}, not the {opset} asked for; try another --opset")
-
-
-def _check_choices(input_dtype: str, exporter: str) -> None:
-    from zoobench.uint8_input import INPUT_DTYPES
-
-    if input_dtype not in INPUT_DTYPES:
-        raise ExportError(f"input type must be one of {', '.join(INPUT_DTYPES)}, got {input_dtype!r}")
-    if exporter not in EXPORTERS:
-        raise ExportError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
 
 
 def _torch_export(model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess, opset: int, exporter: str) -> None:

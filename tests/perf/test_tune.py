@@ -141,10 +141,12 @@ def test_a_budget_too_small_to_search_keeps_the_default(fake: FakeClock) -> None
 def _tune(engine: str, batch_sizes: list[int], fake: FakeClock) -> dict[str, Any]:
     from zoobench.artifact import load_engine
     from zoobench.perf.profile import save_column
+    from zoobench.perf.settings import TuneSettings
     from zoobench.perf.tune import tune_column
 
     eng = load_engine(engine)
-    entry = tune_column(eng, "fakespeed", "fp32", batch_sizes, budget_s=30.0, workdir=Path(engine).parent, clock=fake)
+    column = TuneSettings("fakespeed", "fp32", batch_sizes, budget_s=30.0)
+    entry = tune_column(eng, column, workdir=Path(engine).parent, clock=fake)
     return save_column(engine, entry)
 
 
@@ -256,8 +258,8 @@ def test_run_tune_stage_hands_its_profile_to_perf_and_is_skipped_when_up_to_date
     from zoobench.report.tables import load_model_run, perf_table
     from zoobench.run.chain import RunConfig, planned_stages, run_models
 
-    cfg = RunConfig(runtimes=["fakespeed"], batch_sizes=[1, 2], seconds=0.0, repeats=1, min_iters=1, warmup=0)
-    cfg.tune, cfg.quiet = 0.5, True
+    tiny = {"batch_sizes": [1, 2], "seconds": 0.0, "repeats": 1, "min_iters": 1, "warmup": 0}
+    cfg = RunConfig.of(runtimes=["fakespeed"], tune=0.5, quiet=True, **tiny)
     assert planned_stages(cfg)[-3:] == ["tune:fakespeed-fp32", "perf:fakespeed-fp32", "report"]
     statuses = run_models([engine_copy], tmp_path / "run", cfg)
     mdir = next(p for p in (tmp_path / "run").iterdir() if p.is_dir())

@@ -16,8 +16,8 @@ def small_run(tmp_path_factory: pytest.TempPathFactory, photos: tuple[Path, Path
     folder, labels = photos
     root = tmp_path_factory.mktemp("small_run")
     tiny = {"batch_sizes": [1, 2], "seconds": 0.05, "min_iters": 2, "warmup": 1, "quiet": True}
-    run_models([str(lite0_onnx)], root, RunConfig(data=str(folder), labels=str(labels), infer_batch_size=2, **tiny))
+    run_models([str(lite0_onnx)], root, RunConfig.of(data=str(folder), labels=str(labels), infer_batch_size=2, **tiny))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZOOBENCH_WEIGHTS", str(tmp_path_factory.mktemp("noweights")))
-        run_models(["mnasnet1_0"], root, RunConfig(weights="random", precisions=["fp32", "fp16"], **tiny))
+        run_models(["mnasnet1_0"], root, RunConfig.of(weights="random", precisions=["fp32", "fp16"], **tiny))
     return root

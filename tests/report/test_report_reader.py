@@ -92,7 +92,7 @@ def test_a_run_without_labels_says_why_in_the_word_the_cli_prints(
 
     folder, _labels = photos
     tiny = {"batch_sizes": [1], "seconds": 0.02, "min_iters": 1, "warmup": 0, "repeats": 1, "quiet": True}
-    statuses = run_models([str(lite0_onnx)], tmp_path / "r", RunConfig(data=str(folder), infer_batch_size=2, **tiny))
+    statuses = run_models([str(lite0_onnx)], tmp_path / "r", RunConfig.of(data=str(folder), infer_batch_size=2, **tiny))
     assert list(statuses.values()) == ["no-labels"]
     md = (tmp_path / "r" / "report.md").read_text()
     assert "Accuracy was not measured (no-labels): no --labels were given" in md

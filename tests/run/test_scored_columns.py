@@ -45,11 +45,11 @@ def test_same_seed_same_split_and_every_class_calibrates() -> None:
 def test_score_none_keeps_only_the_reference() -> None:
     from zoobench.run.chain import RunConfig, planned_stages
 
-    cfg = RunConfig(data="d", runtimes=["onnxruntime", "openvino"], precisions=["fp32", "int8"])
+    cfg = RunConfig.of(data="d", runtimes=["onnxruntime", "openvino"], precisions=["fp32", "int8"])
     assert [s for s in planned_stages(cfg) if s.startswith("score:")] == [
         "score:onnxruntime-int8", "score:openvino-fp32", "score:openvino-int8",
     ]  # fmt: skip
-    cfg.score = "none"
+    cfg = cfg.but(score="none")
     assert not [s for s in planned_stages(cfg) if s.startswith("score:")]
 
 
@@ -76,7 +76,7 @@ def scored_run(tmp_path_factory: pytest.TempPathFactory, labeled: tuple[Path, Pa
     folder, labels = labeled
     root = tmp_path_factory.mktemp("scored")
     tiny = make_tiny_onnx(root / "tiny.onnx")
-    cfg = RunConfig(
+    cfg = RunConfig.of(
         data=str(folder), labels=str(labels), runtimes=["onnxruntime", "openvino", "tensorrt"],
         precisions=["fp32", "int8"], batch_sizes=[4], seconds=0.0, repeats=1, min_iters=1, warmup=0,
         infer_batch_size=8, quiet=True,

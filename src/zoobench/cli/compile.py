@@ -89,7 +89,7 @@ def compile_cmd(model: str, as_json: bool, **opts: Any) -> None:
       zoobench compile resnet50.onnx -r tensorrt -p fp16       # NVIDIA GPU
       zoobench compile resnet50.onnx -r openvino -p int8 --accuracy-control --max-drop 0.5 --data val/ --labels l.txt
     """
-    from zoobench.compile import compile_engine
+    from zoobench.compile import CompileSettings, compile_engine
     from zoobench.errors import ZoobenchError
 
     control = None
@@ -99,10 +99,9 @@ def compile_cmd(model: str, as_json: bool, **opts: Any) -> None:
     elif data or labels:
         raise ZoobenchError("--data and --labels go with --accuracy-control (use --calibration for plain int8)")
     console = make_console()
-    runtime, precision = opts["runtime"], opts["precision"]
-    engine = compile_engine(
-        model, log=console.print, input_dtype=opts.pop("input_kind"), accuracy_control=control, **opts
-    )
+    settings = CompileSettings(input_dtype=opts.pop("input_kind"), accuracy_control=control, **opts)
+    runtime, precision = settings.runtime, settings.precision
+    engine = compile_engine(model, settings, log=console.print)
     if as_json:
         emit_json({"engine": engine.path, **engine.metadata})
         return

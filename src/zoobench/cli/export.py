@@ -62,27 +62,23 @@ def export(
     """
     from dataclasses import asdict
 
-    from zoobench.export import export_model
+    from zoobench.export import ExportSettings, export_model
     from zoobench.models import get_spec
     from zoobench.models.weights import build_model
 
+    settings = ExportSettings(
+        opset=opset,
+        exporter=exporter,
+        simplify=not no_simplify,
+        input_dtype="uint8" if input_kind == "uint8" else "float32",
+    )
     spec = get_spec(model)
     pp = spec.preprocess_for(variant)
     out = Path(output or f"{spec.name.replace(':', '_')}.onnx")
     console = make_console()
     with console.status(f"exporting {spec.name} ..."):
         torch_model, resolved = build_model(spec, weights)
-        res = export_model(
-            torch_model,
-            spec,
-            out,
-            preprocess=pp,
-            weights_info=resolved.to_dict(),
-            opset=opset,
-            exporter=exporter,
-            simplify=not no_simplify,
-            input_dtype="uint8" if input_kind == "uint8" else "float32",
-        )
+        res = export_model(torch_model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), settings=settings)
     if as_json:
         emit_json(asdict(res))
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +14,9 @@ from zoobench.cli.options import (
     timing_options,
     weights_option,
 )
+
+if TYPE_CHECKING:
+    from zoobench.perf.settings import PerfSettings
 
 
 @click.command()
@@ -104,38 +107,39 @@ def perf(
       zoobench perf mnasnet1_0 -b 1,8,16 --json | jq .table.best      # best + ties
       zoobench perf wrn.onnx -b 1,16,64 --ray auto --per-node -o nodes # every node; then compare nodes/ seeds:T4
     """
+    from zoobench.perf.settings import PerfSettings
     from zoobench.perf.sweep import do_perf
     from zoobench.runtimes import RUNTIMES
 
     if per_node and not ray:
         raise click.UsageError("--per-node needs --ray ADDRESS (the cluster whose nodes to sweep)")
-    sweep = dict(
-        batch_sizes=int_list(batch_sizes),
-        seconds=seconds,
-        repeats=repeats,
-        min_iters=min_iters,
-        warmup=warmup,
-        data_kind=data_kind,
-        threads=threads,
-        runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime],
-        precisions=name_list(precisions, ("fp32", "fp16", "bf16", "int8")),
-        calibration=calibration,
-    )
+    settings = PerfSettings(
+        batch_sizes=int_list(batch_sizes), runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime],
+        precisions=name_list(precisions, ("fp32", "fp16", "bf16", "int8")), seconds=seconds, repeats=repeats,
+        min_iters=min_iters, warmup=warmup, data_kind=data_kind, threads=threads, calibration=calibration,
+        tuned=not untuned, weights=weights, outdir=outdir, quiet=as_json,
+    )  # fmt: skip
     if ray:
-        _per_node(model, ray, outdir or "zoobench-perf-nodes", weights, as_json, sweep)
+        _per_node(model, ray, outdir or "zoobench-perf-nodes", settings, as_json)
         return
-    result = do_perf(model, weights=weights, outdir=outdir, quiet=as_json, tuned=not untuned, **sweep)
+    result = do_perf(model, settings)
     if as_json:
         emit_json(result)
 
 
-def _per_node(model: str, ray: str, outdir: str, weights: str | None, as_json: bool, sweep: dict[str, Any]) -> None:
+# What each node's sweep takes (``perf --ray``): the timing and the columns; the node picks its threads.
+NODE_SETTINGS = ("batch_sizes", "seconds", "repeats", "min_iters", "warmup", "data_kind", "threads", "runtimes",
+                 "precisions", "calibration")  # fmt: skip
+
+
+def _per_node(model: str, ray: str, outdir: str, settings: PerfSettings, as_json: bool) -> None:
     from zoobench.cluster.pernode import perf_per_node
     from zoobench.compare import compare_runs, comparison_markdown
 
-    if sweep.get("calibration"):
+    if settings.calibration:
         raise click.UsageError("--calibration is a local folder; with --ray, compile int8 engines first and sweep them")
-    index = perf_per_node(model, address=ray, outdir=outdir, weights=weights, quiet=as_json, **sweep)
+    sweep = {k: list(v) if isinstance(v, tuple) else v for k in NODE_SETTINGS for v in [getattr(settings, k)]}
+    index = perf_per_node(model, address=ray, outdir=outdir, weights=settings.weights, quiet=as_json, **sweep)
     if as_json:
         emit_json(index)
         return

@@ -82,8 +82,10 @@ def prep(
     from zoobench.console import Advance, progress_bar
     from zoobench.data.cache import prep_cache
     from zoobench.data.fastdecode import check_decoder
+    from zoobench.data.settings import PrepSettings
 
     check_decoder(decoder)  # nvjpeg without a GPU: one line before anything is made
+    settings = PrepSettings(fmt=fmt, workers=workers, limit=limit, chunk=chunk, strict=strict, decoder=decoder)
     pp = resolve_preprocess(model, variant)
     outdir = out or _default_outdir(model, pp, fmt, decoder)
     console = make_console()
@@ -94,8 +96,7 @@ def prep(
         def on_total(total: int, done: int) -> None:
             bar.update(task, total=total, completed=done)
 
-        opts: dict[str, Any] = {"fmt": fmt, "workers": workers, "limit": limit, "chunk": chunk, "strict": strict}
-        meta = prep_cache(data, pp, outdir, progress=Advance(bar, task), on_total=on_total, decoder=decoder, **opts)
+        meta = prep_cache(data, pp, outdir, settings, progress=Advance(bar, task), on_total=on_total)
     dt = time.perf_counter() - t0
     if as_json:
         emit_json({k: v for k, v in meta.items() if k != "images"})

@@ -132,7 +132,7 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
     opts["weights"], own = split_weights(opts.pop("weights"), list(models))
     tune_budget = opts.pop("tune_budget")
     opts["tune"] = tune_budget if opts["tune"] else None
-    cfg = RunConfig(
+    cfg = RunConfig.of(
         model_weights=own,
         runtimes=name_list(runtimes, tuple(RUNTIMES)) or ["onnxruntime"],
         precisions=name_list(precisions, PRECISIONS) or ["fp32"],
@@ -140,18 +140,18 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
         quiet=as_json,
         **opts,
     )
-    check_variant(list(models), cfg.variant)  # a usage error (exit 2) before the slower checks
+    check_variant(list(models), cfg.infer.variant)  # a usage error (exit 2) before the slower checks
     if cfg.calibration and cfg.calibration_images:
         raise click.UsageError("give --calibration DIR or --calibration-images N, not both")
     from zoobench.data.fastdecode import check_decoder
 
-    check_decoder(cfg.decoder)  # no torchvision, or nvjpeg without a GPU: one line, before anything is created
-    validate_models(list(models), cfg.weights, own)  # after the options parse, before anything is created
-    validate_data(cfg.data, cfg.labels, cfg.limit)
-    if cfg.ray:
+    check_decoder(cfg.infer.decoder)  # no torchvision, or nvjpeg without a GPU: one line, before anything is created
+    validate_models(list(models), cfg.infer.weights, own)  # after the options parse, before anything is created
+    validate_data(cfg.data, cfg.infer.labels, cfg.infer.limit)
+    if cfg.infer.ray:
         from zoobench.cluster.connect import preflight
 
-        preflight(cfg.ray)
+        preflight(cfg.infer.ray)
     command = "zoobench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     statuses = run_models(list(models), rundir, cfg, command=command)
     if as_json:

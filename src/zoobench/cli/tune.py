@@ -48,15 +48,14 @@ def tune(engine: str, runtime: str | None, precision: str | None, batch_sizes: s
       zoobench perf mnasnet1_0.onnx -b 1 --untuned      # the defaults only
     """
     from zoobench.artifact import load_engine
+    from zoobench.perf.settings import TuneSettings
     from zoobench.perf.tune import tune_engine
 
     sizes = int_list(batch_sizes)
     eng = load_engine(engine)
     rt = runtime or eng.runtime or "onnxruntime"
-    profile = tune_engine(
-        eng, rt, precision or eng.precision, sizes, budget_s=opts["budget"], deep=opts["deep"],
-        threads=opts["threads"], quiet=as_json,
-    )  # fmt: skip
+    column = TuneSettings(rt, precision or eng.precision, sizes, opts["budget"], opts["deep"], opts["threads"])
+    profile = tune_engine(eng, column, quiet=as_json)
     if as_json:
         emit_json(profile)
         return

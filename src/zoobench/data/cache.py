@@ -36,6 +36,7 @@ import numpy as np
 from zoobench.data.datasets import check_strict, image_key, scan_dataset
 from zoobench.data.decode import DecodePool
 from zoobench.data.fastdecode import fallback_totals
+from zoobench.data.settings import PrepSettings
 from zoobench.errors import NO_SPACE, DataError
 from zoobench.fingerprint import fingerprint
 from zoobench.io import check_space, reserve, write_bytes, write_json, write_skipped_csv, write_text
@@ -99,11 +100,9 @@ def chunk_ranges(n: int, chunk: int) -> list[tuple[int, int]]:
 
 
 def _list_inputs(
-    data: str | os.PathLike[str], limit: int | None, fmt: str, strict: bool
+    data: str | os.PathLike[str], limit: int | None, strict: bool
 ) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The images to cache, and the other files (skipped); bad arguments and no images are one line."""
-    if fmt not in ("npy", "bin"):
-        raise DataError(f"cache format must be npy or bin, got {fmt!r}")
+    """The images to cache, and the other files (skipped); no images is one line."""
     images, others, _ = scan_dataset(data)
     images = images[:limit] if limit is not None else images
     if not images:
@@ -126,27 +125,19 @@ def prep_cache(
     data: str | os.PathLike[str],
     pp: Preprocess,
     out: str | os.PathLike[str],
+    settings: PrepSettings | None = None,
     *,
-    fmt: str = "npy",
-    workers: int | None = None,
-    limit: int | None = None,
-    chunk: int = 512,
-    strict: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int, int], None] | None = None,
-    decoder: str = "reference",
+    **options: Any,
 ) -> dict[str, Any]:
-    """Build (or reuse, or resume) a cache of ``data`` preprocessed with ``pp``, decoded by ``decoder``.
+    """Build (or reuse, or resume) a cache of ``data`` preprocessed with ``pp``, as ``settings`` say (format, decode
+    workers and decoder, limit, chunk, strict: :class:`PrepSettings`; or their fields as keyword ``options``).
 
     Args:
         data: a flat image folder or a class-folder layout.
         pp: the preprocessing spec; only its geometry matters for ``npy``, all of it for ``bin``.
         out: the cache directory.
-        fmt: ``npy`` (uint8 memmap cache) or ``bin`` (the seeds' float32 ``.bin`` files + ``.info``).
-        workers: decode processes (0: decode in this process).
-        limit: only the first N images.
-        chunk: images per resumable chunk.
-        strict: raise on the first image that cannot be used.
         progress: called with the number of images finished, as they finish.
         on_total: called once with (total images, images already done) before work starts.
 
@@ -157,8 +148,10 @@ def prep_cache(
         DataError: no images, or with ``strict`` an image that cannot be used.
         NoSpaceError: the cache does not fit on its disk (said before any image is decoded).
     """
-    images, other_skips = _list_inputs(data, limit, fmt, strict)
-    outp, key = Path(out), _build_key(images, pp, fmt, chunk, decoder)
+    settings = PrepSettings.given(settings, options)
+    fmt, decoder = settings.fmt, settings.decoder
+    images, other_skips = _list_inputs(data, settings.limit, settings.strict)
+    outp, key = Path(out), _build_key(images, pp, fmt, settings.chunk, decoder)
     reused = _reusable(outp, key, fmt)
     if reused is not None:
         if on_total:
@@ -168,12 +161,12 @@ def prep_cache(
     n = len(images)
     mm = _open_pixels(outp, state, fmt, n, pp) if fmt == "npy" else None
     resumed = bool(state["done"])
-    ranges = chunk_ranges(n, chunk)
+    ranges = chunk_ranges(n, settings.chunk)
     todo, n_todo = _todo(ranges, state)
     _check_bin_space(outp, fmt, n_todo, pp)
     if on_total:
         on_total(n, n - n_todo)
-    _fill(outp, images, ranges, todo, state, mm, pp, workers=workers, strict=strict, progress=progress, decoder=decoder)
+    _fill(outp, images, todo, state, mm, pp, settings, progress)
     skipped = other_skips + [(s[0], s[1]) for c in range(len(ranges)) for s in state["done"][str(c)]]
     if mm is not None:
         mm.flush()
@@ -269,18 +262,15 @@ def _check_bin_space(outp: Path, fmt: str, n_todo: int, pp: Preprocess) -> None:
 def _fill(
     outp: Path,
     images: list[Path],
-    ranges: list[tuple[int, int]],
     todo: list[int],
     state: dict[str, Any],
     mm: Any,
     pp: Preprocess,
-    *,
-    workers: int | None,
-    strict: bool,
+    settings: PrepSettings,
     progress: Callable[[int], None] | None,
-    decoder: str = "reference",
 ) -> None:
     """Decode the chunks still to do in worker processes; record each chunk in progress.json as it completes."""
+    ranges = chunk_ranges(len(images), settings.chunk)
     groups: list[list[Path]] = []
     owner: list[tuple[int, int]] = []  # (chunk id, first row) per group
     for c in todo:
@@ -291,10 +281,10 @@ def _fill(
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
     chunk_falls: dict[int, Counter[str]] = {c: Counter() for c in todo}
-    with DecodePool(workers) as pool, _drop_partial_unless_progress(outp, state):
-        for res in pool.imap(groups, pp, decoder=decoder):
+    with DecodePool(settings.workers) as pool, _drop_partial_unless_progress(outp, state):
+        for res in pool.imap(groups, pp, decoder=settings.decoder):
             c, first = owner[res.index]
-            check_strict(strict, res.skipped)
+            check_strict(settings.strict, res.skipped)
             chunk_skips[c].extend(res.skipped)
             chunk_falls[c].update(res.fallbacks)
             if mm is not None:

@@ -16,6 +16,7 @@ from zoobench.env import environment
 from zoobench.errors import ZoobenchError
 from zoobench.export import resolve_engine
 from zoobench.io import write_json
+from zoobench.perf.settings import PerfSettings
 from zoobench.perf.table import build_table, cell_text
 from zoobench.perf.timing import UNSTABLE_SPREAD_PCT
 
@@ -84,75 +85,55 @@ def perf_options(runtime: str) -> dict[str, Any]:
     return dict(getattr(runtime_module(runtime), "PERF_OPTIONS", {}))
 
 
-def do_perf(model: str, **kwargs: Any) -> dict[str, Any]:
-    """Time pure inference per batch size for each runtime×precision; see :func:`_sweep` for the arguments.
-
-    Without ``outdir`` the export and any compiled engines go to a temporary directory that is removed after.
-    """
-    if kwargs.get("outdir") or kwargs.get("workdir"):
-        return _sweep(model, **kwargs)
-    with tempfile.TemporaryDirectory(prefix="zoobench-perf-") as tmp:
-        return _sweep(model, **kwargs, workdir=tmp, _temporary=True)
-
-
-def _sweep(
+def do_perf(
     model: str,
+    settings: PerfSettings | None = None,
     *,
-    weights: str | None = None,
-    batch_sizes: list[int],
-    seconds: float = 1.0,
-    repeats: int = 3,
-    min_iters: int = 5,
-    warmup: int = 3,
-    data_kind: str = "random",
-    threads: int | None = None,
-    outdir: str | None = None,
-    quiet: bool = False,
     engine: Engine | None = None,
-    runtimes: list[str] | None = None,
-    precisions: list[str] | None = None,
-    calibration: str | None = None,
-    workdir: str | None = None,
-    tuned: bool = True,
     profile: dict[str, Any] | None = None,
-    _temporary: bool = False,
+    **options: Any,
 ) -> dict[str, Any]:
-    """Time every cell (runtime × precision × batch) in ``repeats`` interleaved rounds; print; write perf.json.
+    """Time every cell (runtime × precision × batch) in interleaved rounds; print the table; write perf.json.
 
-    Args:
-        seconds / min_iters: each cell's timed loop per round runs until both are reached (after ``warmup``).
-        repeats: rounds; each round visits every cell once, round-robin, so drift hits all cells alike.
-        runtimes / precisions: the sweep's columns, runtime-major (default: the engine's own, else ORT fp32).
-        calibration: image folder for int8 engines compiled on the way (random data otherwise, with a warning).
-        outdir: where perf.json is written (and, without ``workdir``, the export and compiled engines).
-        workdir: where the export and compiled engines go (and are reused from); perf.json is not written there.
-        tuned: add a ``<column> tuned`` column beside each column that the engine's tuned profile
-            (``STEM.tuned.json``, or ``profile`` handed on in memory) holds and that applies here.
+    ``settings`` says how (see :class:`~zoobench.perf.settings.PerfSettings`); a caller without one (the Python
+    API, tests, ``perf --ray``'s node task) passes its fields as keyword ``options`` instead. ``engine``: an engine
+    already loaded (no export). ``profile``: a tuned profile handed on in memory (``run --tune``), else the
+    engine's ``STEM.tuned.json``. Without ``outdir`` or ``workdir`` the export and any compiled engines go to a
+    temporary directory that is removed after.
 
     Returns:
         ``results`` / ``runtime`` / ``best_*`` of the first column that ran, ``columns`` (every combination,
         available or not, with reasons; each result has ``repeats``, ``spread_pct``, ``unstable``) and ``table``.
     """
-    if repeats < 1:
-        raise ZoobenchError(f"--repeats must be at least 1, got {repeats}")
-    console = make_console(quiet)
-    engines_dir = Path(workdir or outdir or ".")
+    s = PerfSettings.given(settings, options)
+    if s.outdir or s.workdir:
+        return _sweep(model, s, engine, profile)
+    with tempfile.TemporaryDirectory(prefix="zoobench-perf-") as tmp:
+        return _sweep(model, s.but(workdir=tmp), engine, profile, temporary=True)
+
+
+def _sweep(
+    model: str, s: PerfSettings, engine: Engine | None, profile: dict[str, Any] | None, temporary: bool = False
+) -> dict[str, Any]:
+    """The sweep of :func:`do_perf`: columns opened once, cells timed in ``s.repeats`` rounds, the table."""
+    console = make_console(s.quiet)
+    engines_dir = Path(s.workdir or s.outdir or ".")
     if engine is None:
-        engine = resolve_engine(model, weights=weights, workdir=engines_dir, log=console.print)
-    rts = runtimes or [engine.runtime or "onnxruntime"]
-    precs = precisions or [engine.precision]
-    columns, sessions = _open_columns(engine, rts, precs, engines_dir, calibration, threads, console)
-    if tuned:
-        _add_tuned(engine, columns, sessions, batch_sizes, profile, threads, console)
-    timing = {"seconds": seconds, "min_iters": min_iters, "warmup": warmup, "data": data_kind}
-    rounds = _interleaved_rounds(sessions, batch_sizes, engine.preprocess.input_size, repeats, timing, console)
+        engine = resolve_engine(model, weights=s.weights, workdir=engines_dir, log=console.print)
+    rts = list(s.runtimes or [engine.runtime or "onnxruntime"])
+    precs = list(s.precisions or [engine.precision])
+    batch_sizes = list(s.batch_sizes)
+    columns, sessions = _open_columns(engine, rts, precs, engines_dir, s.calibration, s.threads, console)
+    if s.tuned:
+        _add_tuned(engine, columns, sessions, batch_sizes, profile, s.threads, console)
+    rounds = _interleaved_rounds(sessions, batch_sizes, engine.preprocess.input_size, s.repeats, s.timing(), console)
     for name, session in sessions.items():
         col = next(c for c in columns if c["name"] == name)
         col["results"] = [_with_streams(rounds[(name, bs)], session, bs, col) for bs in batch_sizes]
         del session
-    result = _result(engine, columns, batch_sizes, data_kind, repeats, temporary=_temporary)
-    if outdir:
-        write_json(Path(outdir) / "perf.json", result)
+    result = _result(engine, columns, batch_sizes, s.data_kind, s.repeats, temporary=temporary)
+    if s.outdir:
+        write_json(Path(s.outdir) / "perf.json", result)
     print_table(console, result)
     return result
 

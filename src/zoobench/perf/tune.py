@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import ZoobenchError
+from zoobench.perf.settings import TuneSettings
 from zoobench.perf.streams import open_tuned, settings_text
 from zoobench.perf.table import within_noise
 from zoobench.perf.timing import PerfResult, summarize_rounds, time_throughput
 from zoobench.runtimes.base import Session
 
 Clock = Callable[[], float]
-DEFAULT_BUDGET_S = 75.0  # with the overrun of a busy 2-core machine, within 2 minutes per engine
 FINAL_ROUNDS = 3
 FINAL_SHARE = 0.4  # of each batch size's budget: the default-vs-best rounds that decide
 
@@ -211,13 +211,8 @@ def search_batch(
 
 def tune_column(
     engine: Any,
-    runtime: str,
-    precision: str,
-    batch_sizes: list[int],
+    settings: TuneSettings,
     *,
-    budget_s: float = DEFAULT_BUDGET_S,
-    deep: bool = False,
-    threads: int | None = None,
     workdir: Path,
     clock: Clock | None = None,
     progress: Callable[[float, str], None] | None = None,
@@ -230,20 +225,21 @@ def tune_column(
     from zoobench.env import environment
     from zoobench.perf.sweep import perf_options, prepare_column
 
+    runtime, precision, budget_s, sizes = settings.runtime, settings.precision, settings.budget_s, settings.batch_sizes
     path, options = prepare_column(engine, runtime, precision, workdir=workdir, log=log)
     base = {**options, **perf_options(runtime)}
     cores = int(environment()["cpu_affinity"] or 1)
-    candidates = candidates_for(runtime, cores, precision, deep)
+    candidates = candidates_for(runtime, cores, precision, settings.deep)
     clk = clock or time.perf_counter
     start = clk()
 
-    def open_session(settings: dict[str, Any]) -> Session:
-        return open_tuned(path, runtime, precision, settings, base=base, threads=threads)
+    def open_session(tried: dict[str, Any]) -> Session:
+        return open_tuned(path, runtime, precision, tried, base=base, threads=settings.threads)
 
     version = open_session({}).info().version
     batches: dict[str, Any] = {}
-    for i, bs in enumerate(batch_sizes):
-        share = max(0.0, budget_s - (clk() - start)) / (len(batch_sizes) - i)
+    for i, bs in enumerate(sizes):
+        share = max(0.0, budget_s - (clk() - start)) / (len(sizes) - i)
         if share <= 0:  # the batches before spent it all: the defaults, untimed, and the profile says so
             batches[str(bs)] = {"settings": {}, "kept_default": True, "why": "budget spent before this batch"}
             continue
@@ -264,44 +260,34 @@ def tune_column(
         "budget_s": budget_s,
         "elapsed_s": round(clk() - start, 2),
         "candidates": len(candidates),
-        "deep": deep,
+        "deep": settings.deep,
         "batches": batches,
     }
 
 
 def tune_engine(
-    engine: Any,
-    runtime: str,
-    precision: str,
-    batch_sizes: list[int],
-    *,
-    budget_s: float = DEFAULT_BUDGET_S,
-    deep: bool = False,
-    threads: int | None = None,
-    workdir: Path | None = None,
-    quiet: bool = False,
+    engine: Any, settings: TuneSettings, *, workdir: Path | None = None, quiet: bool = False
 ) -> dict[str, Any]:
     """Tune one column of ``engine`` with a progress bar, save it into ``STEM.tuned.json`` beside the engine;
-    returns the whole profile (what perf applies)."""
+    returns the whole profile (what perf applies). Compiled engines the column needs go to ``workdir`` (default:
+    beside the engine)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from zoobench.console import make_console
     from zoobench.perf.profile import save_column
 
-    if budget_s <= 0:
-        raise ZoobenchError(f"--budget must be more than 0 seconds, got {budget_s:g}")
     console = make_console(quiet)
     columns = (TextColumn("[bold]tune[/]"), BarColumn(), TextColumn("{task.fields[now]}"), TimeElapsedColumn())
+    name, budget_s = f"{settings.runtime} {settings.precision}", settings.budget_s
     with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
-        task = bar.add_task("tune", total=budget_s, now=f"{runtime} {precision}")
+        task = bar.add_task("tune", total=budget_s, now=name)
 
         def progress(elapsed: float, text: str) -> None:
-            bar.update(task, completed=min(elapsed, budget_s), now=f"{runtime} {precision} {text}")
+            bar.update(task, completed=min(elapsed, budget_s), now=f"{name} {text}")
 
         entry = tune_column(
-            engine, runtime, precision, batch_sizes, budget_s=budget_s, deep=deep, threads=threads,
-            workdir=workdir or Path(engine.path).parent, progress=progress, log=console.print,
-        )  # fmt: skip
+            engine, settings, workdir=workdir or Path(engine.path).parent, progress=progress, log=console.print
+        )
     return save_column(engine.path, entry)
 
 
@@ -318,16 +304,14 @@ def tune_stage(stages: Any, runtime: str, precision: str) -> dict[str, Any] | No
     name, out = f"tune:{runtime}-{precision}", profile_path(engine.path)
     inputs = {
         "engine_sha256": stages.engine_sha, "runtime": runtime, "precision": precision,
-        "batch_sizes": cfg.batch_sizes, "budget_s": cfg.tune, "threads": cfg.threads, "machine": machine_facts(),
-        "versions": environment()["versions"],
+        "batch_sizes": list(cfg.perf.batch_sizes), "budget_s": cfg.tune, "threads": cfg.perf.threads,
+        "machine": machine_facts(), "versions": environment()["versions"],
     }  # fmt: skip
     made: dict[str, Any] = {}
 
     def run() -> tuple[list[str], str]:
-        made["profile"] = tune_engine(
-            engine, runtime, precision, cfg.batch_sizes, budget_s=float(cfg.tune), threads=cfg.threads,
-            workdir=Path(stages.mdir) / "engine", quiet=True,
-        )  # fmt: skip
+        column = TuneSettings(runtime, precision, cfg.perf.batch_sizes, float(cfg.tune), threads=cfg.perf.threads)
+        made["profile"] = tune_engine(engine, column, workdir=Path(stages.mdir) / "engine", quiet=True)
         batches = made["profile"]["columns"][f"{runtime} {precision}"]["batches"]
         ratios = ", ".join(f"bs{bs} {b['ratio']:.2f}×" for bs, b in batches.items() if "ratio" in b)
         mdir = Path(stages.mdir)  # a model given as a file is tuned beside that file, outside the run directory

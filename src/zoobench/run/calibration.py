@@ -16,12 +16,12 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from zoobench.errors import DataError
 from zoobench.io import write_json
+from zoobench.run.config import RunConfig
 
 MIN_TO_HOLD_OUT = 100
 DEFAULT_MAX = 300
@@ -120,16 +120,18 @@ def _link(workdir: Path, paths: list[Path]) -> None:
         os.symlink(p.resolve(), workdir / p.name)
 
 
-def split_for_run(cfg: Any, mdir: Path, log: Callable[[str], None]) -> Split:
+def split_for_run(cfg: RunConfig, mdir: Path, log: Callable[[str], None]) -> Split:
     """Which of ``run``'s images int8 calibrates on and which are scored (all of them when no column is int8)."""
     from zoobench.data.datasets import read_labels
     from zoobench.infer.stage import listed_input
 
-    paths = listed_input(cfg.data, cfg.limit).paths or []
-    if "int8" not in cfg.precisions or cfg.score == "none":  # --score none: int8 calibrates as it always did
+    paths = listed_input(cfg.data, cfg.infer.limit).paths or []  # type: ignore[arg-type]
+    if (
+        all(p != "int8" for _, p in cfg.columns()) or cfg.score == "none"
+    ):  # --score none: int8 calibrates as it always did
         (mdir / SPLIT_FILE).unlink(missing_ok=True)
         return Split("none", "", [], sorted(p.name for p in paths), cfg.seed)
-    labels = read_labels(cfg.labels) if cfg.labels else None
+    labels = read_labels(cfg.infer.labels) if cfg.infer.labels else None
     split = plan_split(
         paths, labels, count=cfg.calibration_images, folder=cfg.calibration, seed=cfg.seed, workdir=mdir / "calibration"
     )

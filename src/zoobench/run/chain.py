@@ -33,18 +33,17 @@ import contextlib
 import json
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zoobench.data.fastdecode import key_part
 from zoobench.errors import NoSpaceError, is_no_space, one_line
-from zoobench.infer.settings import InferSettings
 from zoobench.io import file_digest, write_json
 from zoobench.models.registry import slug
 from zoobench.predictions import Predictions
 from zoobench.run.card import model_card
 from zoobench.run.columns import perf_column
+from zoobench.run.config import RunConfig
 from zoobench.run.faults import error_report, say_not_run, stopped
 from zoobench.run.ledger import StageBook, listing_hash
 
@@ -52,44 +51,6 @@ from zoobench.run.ledger import StageBook, listing_hash
 # decide the gate; "not-gated": random weights (accuracy measured, not a verdict); "no-labels": accuracy not measured.
 PASSED, FAILED, ERROR, PERF_ONLY, NO_GATE = "passed", "failed", "error", "perf-only", "no-reference"
 INCONCLUSIVE, NOT_GATED, NO_LABELS = "inconclusive", "not-gated (random weights)", "no-labels"
-
-
-@dataclass
-class RunConfig:
-    """What ``zoobench run`` was asked to do (the same for every model)."""
-
-    data: str | None = None
-    labels: str | None = None
-    weights: str | None = None  # every model's (random, a directory of published files, or one model's file)
-    model_weights: dict[str, str] = field(default_factory=dict)  # --weights MODEL=FILE: that model's own
-    variant: str | None = None
-    runtimes: list[str] = field(default_factory=lambda: ["onnxruntime"])
-    precisions: list[str] = field(default_factory=lambda: ["fp32"])
-    batch_sizes: list[int] = field(default_factory=lambda: [1, 4, 8, 16, 32, 64])
-    infer_batch_size: int = 16
-    seconds: float = 1.0
-    repeats: int = 3
-    min_iters: int = 5
-    warmup: int = 3
-    threads: int | None = None
-    tolerance: float = 1.0
-    reference: tuple[float, float | None] | None = None
-    limit: int | None = None
-    quiet: bool = False
-    ray: str | None = None  # run the infer stage on Ray (``infer --ray``); its files are the same
-    actors: int | None = None
-    cpus_per_actor: float | None = None
-    score: str = "all"  # "none": only the reference column is inferred and scored
-    calibration: str | None = None  # a separate calibration folder (every run image is scored)
-    calibration_images: int | None = None  # held-out pick size; None: run/calibration.py's default
-    seed: int = 0
-    max_drop: str = "1.0"  # points, or "1%" of fp32's top-1
-    accuracy_control: bool = False
-    decoder: str = "reference"  # what decodes the images for prep/infer (``fast``: zoobench.data.fastdecode)
-    tune: float | None = None  # run --tune: a tune stage per perf column, with this budget (seconds)
-
-    def weights_for(self, model: str) -> str | None:  # its own (--weights MODEL=FILE), else the run's
-        return self.model_weights.get(model, self.weights)
 
 
 def _report_inputs(mdir: Path) -> dict[str, str]:
@@ -133,7 +94,7 @@ def planned_stages(cfg: RunConfig) -> list[str]:
 
     measured = ["prep", "infer", "eval", *(f"score:{c}" for c in (column_names(cfg) if cfg.data else []))]
     stages = ("tune", "perf") if cfg.tune else ("perf",)
-    perf = [f"{s}:{rt}-{p}" for rt in cfg.runtimes for p in cfg.precisions for s in stages]
+    perf = [f"{s}:{rt}-{p}" for rt, p in cfg.columns() for s in stages]
     return ["export", "compile", *measured, *perf, "report"]
 
 
@@ -146,10 +107,8 @@ class _ModelStages:
         self.engine_sha = ""
         self.preds: Predictions | None = None  # infer's predictions, when infer ran in this process
         self.accuracy: dict[str, Any] | None = None
-        self.settings = InferSettings(
-            batch_size=cfg.infer_batch_size, threads=cfg.threads, limit=cfg.limit, outdir=str(mdir / "infer"),
-            quiet=True, ray=cfg.ray, actors=cfg.actors, cpus_per_actor=cfg.cpus_per_actor, decoder=cfg.decoder,
-        )  # fmt: skip
+        # the reference column's predictions carry no labels: eval is a stage of its own
+        self.settings = cfg.infer.but(outdir=str(mdir / "infer"), labels=None)
 
     def run_all(self) -> str:
         from zoobench.perf.tune import tune_stage
@@ -162,10 +121,9 @@ class _ModelStages:
         else:
             for name in ("prep", "infer", "eval"):
                 self.book.mark(name, "not-run", "no --data given", self.log)
-        for rt in self.cfg.runtimes:  # one perf/<runtime>-<precision>.json per column
-            for prec in self.cfg.precisions:
-                profile = tune_stage(self, rt, prec) if self.cfg.tune else None  # handed on in memory
-                perf_column(rt, prec, self.cfg, self.mdir, self.book, self.engine, self.engine_sha, self.log, profile)
+        for rt, prec in self.cfg.columns():  # one perf/<runtime>-<precision>.json per column
+            profile = tune_stage(self, rt, prec) if self.cfg.tune else None  # handed on in memory
+            perf_column(self, rt, prec, profile)
         status = self.status()
         self.book.data["status"] = status
 
@@ -191,7 +149,11 @@ class _ModelStages:
                 self.engine = load_engine(model)
             else:
                 self.engine = resolve_engine(
-                    model, weights=cfg.weights_for(model), variant=cfg.variant, workdir=mdir / "engine", log=self.log
+                    model,
+                    weights=cfg.weights_for(model),
+                    variant=cfg.infer.variant,
+                    workdir=mdir / "engine",
+                    log=self.log,
                 )
             self.engine_sha = file_digest(self.engine.path)
             write_json(mdir / "model.json", model_card(self.engine, self.engine_sha))
@@ -207,7 +169,7 @@ class _ModelStages:
         data_hash = listing_hash(self.cfg.data)
         infer_data = self._prep(data_hash)
         inputs = self._infer(infer_data, data_hash)
-        if not self.cfg.labels:
+        if not self.cfg.infer.labels:
             self.book.mark("eval", "not-run", "no --labels given: accuracy not measured", self.log)
         else:
             self._eval()
@@ -221,15 +183,18 @@ class _ModelStages:
     def _prep(self, data_hash: str) -> str:
         """The prep stage; returns what infer reads: the cache, or the image folder when prep failed."""
         from zoobench.data.cache import is_cache, prep_cache
+        from zoobench.data.settings import PrepSettings
 
         cfg, cache = self.cfg, self.mdir / "cache"
+        decoder = cfg.infer.decoder or "reference"
 
         def prep() -> tuple[list[str], str]:
-            meta = prep_cache(cfg.data, self.engine.preprocess, cache, limit=cfg.limit, decoder=cfg.decoder)  # type: ignore[arg-type]
+            settings = PrepSettings(limit=cfg.infer.limit, decoder=decoder)
+            meta = prep_cache(cfg.data, self.engine.preprocess, cache, settings)  # type: ignore[arg-type]
             return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
 
         try:
-            inputs = {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash(), **key_part(cfg.decoder)}
+            inputs = {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash(), **key_part(decoder)}
             self.book.run("prep", inputs, prep, self.log)
         except Exception as exc:  # recorded by the book; go on with the image folder (not on a full disk: stop)
             if is_no_space(exc):
@@ -242,17 +207,17 @@ class _ModelStages:
         from zoobench.cluster.pipeline import backend_for
         from zoobench.infer.stage import infer
 
-        cfg, from_cache = self.cfg, infer_data != self.cfg.data
+        from_cache = infer_data != self.cfg.data
         inputs = {
             "engine_sha256": self.engine_sha,
             "preprocess": self.engine.preprocess.hash(),
             "data": data_hash,
             "data_kind": "cache" if from_cache else "folder",
             "input_dtype": "uint8" if from_cache else "float32",
-            "batch_size": cfg.infer_batch_size,
-            "limit": cfg.limit,
-            "threads": cfg.threads,
-            **key_part(cfg.decoder),
+            "batch_size": self.settings.batch_size,
+            "limit": self.settings.limit,
+            "threads": self.settings.threads,
+            **key_part(self.settings.decoder or "reference"),
         }
 
         def run_infer() -> tuple[list[str], str]:
@@ -272,21 +237,21 @@ class _ModelStages:
         from zoobench.data.datasets import read_labels
         from zoobench.evaluate.stage import do_eval, evaluate
 
-        cfg, out = self.cfg, self.mdir / "infer"
-        assert cfg.labels is not None
+        s, out = self.cfg.infer, self.mdir / "infer"
+        assert s.labels is not None
         inputs = {
             "predictions": self.book.data["stages"]["infer"]["inputs_hash"],  # what made predictions.csv
-            "labels": file_digest(cfg.labels),
-            "tolerance": cfg.tolerance,
-            "reference": cfg.reference,
+            "labels": file_digest(s.labels),
+            "tolerance": s.tolerance,
+            "reference": s.reference,
         }
 
         def run_eval() -> tuple[list[str], str]:
-            opts = {"reference": cfg.reference, "tolerance": cfg.tolerance, "quiet": True}
+            opts = {"reference": s.reference, "tolerance": s.tolerance, "quiet": True}
             if self.preds is not None:  # infer ran now: its predictions, in memory
-                self.accuracy = evaluate(self.preds, read_labels(cfg.labels), out, **opts)  # type: ignore[arg-type]
+                self.accuracy = evaluate(self.preds, read_labels(s.labels), out, **opts)  # type: ignore[arg-type]
             else:  # infer was up to date: an earlier run's predictions.csv
-                self.accuracy = do_eval(str(out), cfg.labels, **opts)  # type: ignore[arg-type]
+                self.accuracy = do_eval(str(out), s.labels, **opts)  # type: ignore[arg-type]
             acc = self.accuracy
             from zoobench.report.tables import gate_text
 
@@ -304,7 +269,7 @@ class _ModelStages:
             return NOT_GATED
         acc = self.accuracy
         acc_path = self.mdir / "infer" / "accuracy.json"
-        if acc is None and self.cfg.labels and acc_path.is_file():  # eval was up to date: an earlier run's
+        if acc is None and self.cfg.infer.labels and acc_path.is_file():  # eval was up to date: an earlier run's
             acc = json.loads(acc_path.read_text(encoding="utf-8"))
         verdicts = {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}
         return NO_LABELS if acc is None else verdicts.get(str(acc.get("gate")), NO_GATE)
@@ -322,7 +287,7 @@ def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
     return {
         "model": spec.name,
         "weights": resolve(spec, cfg.weights_for(model)).to_dict(),
-        "preprocess": spec.preprocess_for(cfg.variant).to_dict(),
+        "preprocess": spec.preprocess_for(cfg.infer.variant).to_dict(),
     }
 
 
@@ -341,9 +306,9 @@ def run_models(models: list[str], rundir: str | Path, cfg: RunConfig, *, command
             meta = json.loads((root / "run.json").read_text(encoding="utf-8"))
         except ValueError:
             meta = {}
-    meta.update(command=command, config=asdict(cfg))
+    meta.update(command=command, config=cfg.record())
     meta.setdefault("models", {})
-    with _ray_session(cfg.ray):
+    with _ray_session(cfg.infer.ray):
         for i, model in enumerate(models):
             console.rule(f"{model}")
             try:

@@ -22,8 +22,10 @@ from zoobench.artifact import Engine
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError, is_no_space
 from zoobench.infer.settings import InferSettings
 from zoobench.io import file_digest, write_json
+from zoobench.perf.settings import PerfSettings
 from zoobench.predictions import Predictions, RunSummary
 from zoobench.run.calibration import Split
+from zoobench.run.config import RunConfig
 from zoobench.run.ledger import StageBook, hash_inputs
 
 REFERENCE = ("onnxruntime", "fp32")
@@ -34,7 +36,7 @@ class ColumnJob:
     """What every scored column of one model shares."""
 
     mdir: Path
-    cfg: Any  # the run's RunConfig
+    cfg: RunConfig
     book: StageBook
     engine: Engine  # the float export (the reference column's engine)
     engine_sha: str
@@ -45,11 +47,11 @@ class ColumnJob:
     log: Callable[[str], None]
 
 
-def column_names(cfg: Any) -> list[str]:
+def column_names(cfg: RunConfig) -> list[str]:
     """The scored columns besides the reference, in the run's order (none with ``--score none``)."""
-    if getattr(cfg, "score", "all") == "none":
+    if cfg.score == "none":
         return []
-    return [f"{rt}-{p}" for rt in cfg.runtimes for p in cfg.precisions if (rt, p) != REFERENCE]
+    return [f"{rt}-{p}" for rt, p in cfg.columns() if (rt, p) != REFERENCE]
 
 
 def score_columns(job: ColumnJob) -> None:
@@ -66,12 +68,12 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
         **job.inputs,
         "runtime": rt,
         "precision": prec,
-        "labels": file_digest(cfg.labels) if cfg.labels else None,
+        "labels": file_digest(cfg.infer.labels) if cfg.infer.labels else None,
         "split": hash_inputs({"calib": job.split.calibration, "held": job.split.held_out, "f": job.split.folder}),
         "reference_predictions": file_digest(job.mdir / "infer" / "predictions.csv"),
         "max_drop": str(cfg.max_drop),
-        "reference": cfg.reference,
-        "tolerance": cfg.tolerance,
+        "reference": cfg.infer.reference,
+        "tolerance": cfg.infer.tolerance,
         "accuracy_control": bool(cfg.accuracy_control) and prec == "int8",
     }
 
@@ -79,7 +81,7 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
         from zoobench.infer.stage import infer
 
         engine = column_engine(job, rt, prec)
-        settings = job.settings.but(outdir=str(out), runtime=rt, precision=prec, labels=cfg.labels, ray=None,
+        settings = job.settings.but(outdir=str(out), runtime=rt, precision=prec, labels=cfg.infer.labels, ray=None,
                                     actors=None, cpus_per_actor=None, input_dtype=None)  # fmt: skip
         _, preds, labels = infer(engine.model, job.infer_data, settings, engine=engine)
         acc = score_predictions(job, preds, labels, out, engine, prec)
@@ -102,7 +104,7 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
 
 def column_engine(job: ColumnJob, rt: str, prec: str) -> Engine:
     """The column's uint8-input engine: the u8 twin of the export, or int8 compiled once into engine/."""
-    calib = job.split.folder or job.cfg.data
+    calib = job.split.folder or job.cfg.data or ""  # a run scores columns only with --data
     control = _control(job, calib) if job.cfg.accuracy_control and prec == "int8" else None
     return uint8_column_engine(job.engine, rt, prec, job.mdir / "engine", calib, control)
 
@@ -138,7 +140,7 @@ def uint8_column_engine(
 
 def _control(job: ColumnJob, calib: str) -> dict[str, Any]:
     """Accuracy-aware int8 for a run's column: validated on the calibration images (never the scored ones)."""
-    return {"max_drop": job.cfg.max_drop, "data": calib, "labels": job.cfg.labels}
+    return {"max_drop": job.cfg.max_drop, "data": calib, "labels": job.cfg.infer.labels}
 
 
 def score_predictions(
@@ -153,7 +155,8 @@ def score_predictions(
     labels = {k: v for k, v in all_labels.items() if k in held}  # calibration images count as unlabeled
     acc: dict[str, Any] = {"model": run.model}
     if labels:
-        acc = evaluate(preds, labels, out, reference=job.cfg.reference, tolerance=job.cfg.tolerance, quiet=True)
+        gate = job.cfg.infer
+        acc = evaluate(preds, labels, out, reference=gate.reference, tolerance=gate.tolerance, quiet=True)
     acc["paired"] = paired_with_reference(job, preds.names, preds.topk_ids, labels)
     acc["column"] = {"runtime": engine.metadata.get("runtime") or run.runtime, "precision": prec, "engine": engine.path}
     acc["calibration"] = _calibration_record(job.split, engine, prec)
@@ -199,55 +202,43 @@ def _calibration_record(split: Split, engine: Engine, prec: str) -> dict[str, An
     return rec
 
 
-def perf_column(
-    rt: str,
-    prec: str,
-    cfg: Any,
-    mdir: Path,
-    book: StageBook,
-    engine: Any,
-    engine_sha: str,
-    log: Callable[[str], None],
-    profile: dict[str, Any] | None = None,
-) -> None:
-    """One runtime x precision column; a column that cannot run here is recorded as unavailable, with why.
-    ``profile``: the tune stage's (run --tune), handed on in memory; else a ``STEM.tuned.json`` beside the engine."""
+def perf_column(stages: Any, rt: str, prec: str, profile: dict[str, Any] | None = None) -> None:
+    """One runtime x precision column of one model of a run (``stages``: the run's per-model stages, with its
+    ``cfg``, ``mdir``, ``book`` (the stage ledger), ``engine``, ``engine_sha``, ``log``); a column that cannot run here
+    is recorded as unavailable, with why. ``profile``: the tune stage's (run --tune), handed on in memory; else a
+    ``STEM.tuned.json`` beside the engine."""
     from zoobench.perf.profile import profile_digest
     from zoobench.perf.sweep import do_perf
     from zoobench.run.calibration import calibration_folder
     from zoobench.run.ledger import listing_hash
 
+    cfg, mdir, book, engine, log = stages.cfg, Path(stages.mdir), stages.book, stages.engine, stages.log
+    s: PerfSettings = cfg.perf.but(runtimes=[rt], precisions=[prec], workdir=str(mdir / "engine"), quiet=True)
     col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
     inputs = {
-        "engine_sha256": engine_sha,
+        "engine_sha256": stages.engine_sha,
         "runtime": rt,
         "precision": prec,
-        "batch_sizes": cfg.batch_sizes,
-        "seconds": cfg.seconds,
-        "repeats": cfg.repeats,
-        "min_iters": cfg.min_iters,
-        "warmup": cfg.warmup,
-        "threads": cfg.threads,
+        "batch_sizes": list(s.batch_sizes),
+        "seconds": s.seconds,
+        "repeats": s.repeats,
+        "min_iters": s.min_iters,
+        "warmup": s.warmup,
+        "threads": s.threads,
         "calibration": None,
         "tuned": profile_digest(engine.path, profile),  # the tune stage's profile, or the file beside the engine
     }
     calib = calibration_folder(mdir, cfg.data) if prec == "int8" else None
     if calib:  # int8 calibrates on the held-out pick (run/calibration.py), never on the scored images
         inputs["calibration"] = listing_hash(calib)
+        s = s.but(calibration=calib)
     aware = _aware_engine(cfg, mdir, engine, rt, prec)
     if aware is not None:  # --accuracy-control: the score column's accuracy-aware engine is the one timed
         engine = aware
         inputs["accuracy_control_engine"] = file_digest(aware.path)
 
     def perf() -> tuple[list[str], str]:  # compiled engines (int8, TensorRT) are built once into engine/
-        kw: dict[str, Any] = {"runtimes": [rt], "precisions": [prec], "workdir": str(mdir / "engine")}
-        if calib:
-            kw["calibration"] = calib
-        res = do_perf(
-            engine.model, batch_sizes=cfg.batch_sizes, seconds=cfg.seconds, repeats=cfg.repeats,
-            min_iters=cfg.min_iters, warmup=cfg.warmup, threads=cfg.threads, quiet=True, engine=engine,
-            profile=profile, **kw,
-        )  # fmt: skip
+        res = do_perf(engine.model, s, engine=engine, profile=profile)
         write_json(mdir / rel, res)
         return [rel], f"best {res['best_throughput_img_s']:.1f} img/s at bs{res['best_batch_size']}"
 
@@ -260,7 +251,7 @@ def perf_column(
         book.mark(f"perf:{col}", "unavailable", str(exc), log)
 
 
-def _aware_engine(cfg: Any, mdir: Path, engine: Engine, rt: str, prec: str) -> Engine | None:
+def _aware_engine(cfg: RunConfig, mdir: Path, engine: Engine, rt: str, prec: str) -> Engine | None:
     """With ``--accuracy-control``, the int8 column's accuracy-aware engine that its score stage compiled."""
     if not (cfg.accuracy_control and prec == "int8"):
         return None

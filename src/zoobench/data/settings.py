@@ -1,0 +1,44 @@
+"""How one prep cache is built: one frozen object, validated once, built by the CLI (``zoobench prep``) or by
+``run``'s prep stage, passed down whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zoobench.errors import DataError
+from zoobench.settings import Settings
+
+CACHE_FORMATS = ("npy", "bin")
+
+
+@dataclass(frozen=True)
+class PrepSettings(Settings):
+    """Everything ``prep`` needs besides the images, the preprocessing and the cache directory.
+
+    Attributes:
+        fmt: ``npy`` (uint8 memmap cache) or ``bin`` (the seeds' float32 ``.bin`` files + ``.info``).
+        workers: decode processes (0: decode in this process; None: the default).
+        limit: only the first N images.
+        chunk: images per resumable chunk.
+        strict: raise on the first image that cannot be used.
+        decoder: what decodes the images (``reference``, ``fast``, ``nvjpeg``: :mod:`zoobench.data.fastdecode`).
+    """
+
+    WHAT = "prep"
+
+    fmt: str = "npy"
+    workers: int | None = None
+    limit: int | None = None
+    chunk: int = 512
+    strict: bool = False
+    decoder: str = "reference"
+
+    def __post_init__(self) -> None:
+        if self.fmt not in CACHE_FORMATS:
+            raise DataError(f"cache format must be npy or bin, got {self.fmt!r}")
+        if self.workers is not None and self.workers < 0:
+            raise DataError(f"workers must be >= 0, got {self.workers}")
+        if self.limit is not None and self.limit < 1:
+            raise DataError(f"limit must be an integer >= 1, got {self.limit!r}")
+        if self.chunk < 1:
+            raise DataError(f"chunk must be >= 1, got {self.chunk}")
