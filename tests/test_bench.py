@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zoobench.data.synthetic import make_input
-from zoobench.perf.timing import Latency, time_session
+from zoobench.perf.timing import Latency, Timing, time_session
 from zoobench.runtimes.base import RuntimeInfo
 
 
@@ -17,7 +17,7 @@ def test_latency_statistics() -> None:
 
 
 class _Counting:
-    input_name, output_name, input_shape = "x", "y", ("batch", 3, 4, 4)
+    input_name, output_name, input_shape, input_dtype = "x", "y", ("batch", 3, 4, 4), np.dtype(np.float32)
 
     def __init__(self) -> None:
         self.calls = 0
@@ -31,10 +31,16 @@ class _Counting:
     def info(self) -> RuntimeInfo:
         return RuntimeInfo("fake", "cpu", "fp32", 1, "0")
 
+    def in_flight(self) -> None:
+        return None
+
+    def release(self) -> None:
+        pass
+
 
 def test_timed_loop_reaches_min_count_and_excludes_warmup() -> None:
     s = _Counting()
-    r = time_session(s, 4, (3, 4, 4), seconds=0.0, min_iters=7, warmup=2)
+    r = time_session(s, 4, (3, 4, 4), Timing(seconds=0.0, min_iters=7, warmup=2))
     assert r.latency.count == 7 and s.calls == 9 and s.shapes == {(4, 3, 4, 4)}
     assert r.throughput_img_s == pytest.approx(4 * 7 / r.wall_s)
 

@@ -47,11 +47,11 @@ def test_openvino_matches_onnxruntime_with_explicit_precision(resnet_onnx: str) 
 
 def test_openvino_throughput_async_queue(resnet_onnx: str) -> None:
     pytest.importorskip("openvino")
-    from zoobench.perf.timing import time_throughput
+    from zoobench.perf.timing import Timing, time_throughput
 
     sess = load_session(resnet_onnx, "openvino", precision="fp32", hint="throughput")
     assert sess.info().to_dict()["performance_hint"] == "throughput"
-    r = time_throughput(sess, 2, (3, 224, 224), seconds=0.01, min_iters=3, warmup=1)
+    r = time_throughput(sess, 2, (3, 224, 224), Timing(seconds=0.01, min_iters=3, warmup=1))
     assert r.mode == "async" and r.latency.count >= 3 and r.throughput_img_s > 0
 
 

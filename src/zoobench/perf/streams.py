@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.perf.timing import timed_runs
-from zoobench.runtimes.base import RuntimeInfo, Session
+from zoobench.runtimes.base import InFlight, RuntimeInfo, Session
 
 
 class StreamGroup:
@@ -28,11 +28,11 @@ class StreamGroup:
         self.sessions = sessions
         first = sessions[0]
         self.input_name, self.output_name, self.input_shape = first.input_name, first.output_name, first.input_shape
-        self.input_dtype: Any = getattr(first, "input_dtype", np.float32)
+        self.input_dtype: np.dtype[Any] = first.input_dtype
         self._next = 0
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """One batch on the next stream (round robin); for timing use :meth:`time_async`."""
+        """One batch on the next stream (round robin); for timing use :meth:`time_async` (its in-flight form)."""
         session = self.sessions[self._next % len(self.sessions)]
         self._next += 1
         return session.run(batch)
@@ -71,6 +71,13 @@ class StreamGroup:
         for t in threads:
             t.join()
         return latencies, clk() - start
+
+    def in_flight(self) -> InFlight | None:
+        return self
+
+    def release(self) -> None:
+        for session in self.sessions:
+            session.release()
 
     def info(self) -> RuntimeInfo:
         base = self.sessions[0].info()
