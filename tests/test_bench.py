@@ -45,6 +45,32 @@ def test_timed_loop_reaches_min_count_and_excludes_warmup() -> None:
     assert r.throughput_img_s == pytest.approx(4 * 7 / r.wall_s)
 
 
+class _Queue(_Counting):
+    """A session with an in-flight form that reports fixed latencies."""
+
+    timing_mode = "async"
+
+    def in_flight(self) -> _Queue:  # type: ignore[override]
+        return self
+
+    def time_async(self, batch: np.ndarray, timing: Timing) -> tuple[list[float], float]:
+        self.timing = timing
+        self.shapes.add(batch.shape)
+        return [0.5, 0.5, 0.5, 0.5], 1.0
+
+
+def test_throughput_keeps_requests_in_flight_when_the_session_can_else_times_one_at_a_time() -> None:
+    from zoobench.perf.timing import time_throughput
+
+    sync = time_throughput(_Counting(), 2, (3, 4, 4), Timing(seconds=0.0, min_iters=3, warmup=1))
+    assert sync.mode == "sync" and sync.latency.count == 3
+    q = _Queue()
+    res = time_throughput(q, 2, (3, 4, 4), Timing(seconds=0.5, min_iters=3, warmup=2))
+    assert q.calls == 0 and q.shapes == {(2, 3, 4, 4)}  # all through the in-flight form
+    assert q.timing == Timing(seconds=0.5, min_iters=3, warmup=2)
+    assert res.mode == "async" and res.latency.count == 4 and res.throughput_img_s == 8.0  # 4 batches of 2 in 1 s
+
+
 def test_make_input_kinds() -> None:
     assert not make_input((2, 3), "zero").any()
     a, b = make_input((2, 3), "random"), make_input((2, 3), "random")

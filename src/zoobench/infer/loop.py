@@ -12,7 +12,7 @@ uint8-input engine (``export --input uint8``) gets the uint8 crops as they are: 
 data read and preprocess seconds of an image folder are summed over the workers (per-process cost);
 ``data_wait`` is the time the inference loop waited for data.
 
-Work is done in chunks; with ``partial_dir`` each finished chunk's results are saved there, and a rerun
+Work is done in chunks; with ``RunIO.partial_dir`` each finished chunk's results are saved there, and a rerun
 with the same arguments skips them, so an interrupted run resumes and ends with the same outputs.
 """
 

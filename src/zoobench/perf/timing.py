@@ -1,5 +1,5 @@
-"""Pure-inference timing of one cell: warm-up, a loop bounded by time *and* count, latency statistics; and
-the summary of a cell's rounds (median throughput, spread, unstable flag, pooled latency)."""
+"""Pure-inference timing of one cell (how long: :class:`Timing`): warm-up, a loop bounded by time *and* count,
+latency statistics; and the summary of a cell's rounds (median throughput, spread, unstable flag, pooled latency)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.data.synthetic import make_input
-from zoobench.runtimes.base import Session, takes_uint8
+from zoobench.runtimes.base import Session, Timing, takes_uint8
 
 
 @dataclass(frozen=True)
@@ -112,21 +112,6 @@ def timed_runs(
             return samples
 
 
-@dataclass(frozen=True)
-class Timing:
-    """How long one cell is timed: ``warmup`` untimed runs, then runs until both ``seconds`` have passed and
-    ``min_iters`` were made (or ``max_iters`` in all), on ``data`` (``random`` or ``zero``, from
-    :func:`~zoobench.data.synthetic.make_input`). ``clock``: seconds, monotonic (None: ``time.perf_counter``;
-    tests inject one)."""
-
-    seconds: float = 3.0
-    min_iters: int = 10
-    warmup: int = 3
-    data: str = "random"
-    max_iters: int = 100_000
-    clock: Callable[[], float] | None = None
-
-
 def time_session(
     session: Session, batch_size: int, input_size: tuple[int, int, int], timing: Timing | None = None
 ) -> PerfResult:
@@ -163,9 +148,7 @@ def time_throughput(
     if form is None:
         return time_session(session, batch_size, input_size, t)
     x = make_input((batch_size, *input_size), t.data, uint8=takes_uint8(session))
-    samples, wall = form.time_async(
-        x, seconds=t.seconds, min_iters=t.min_iters, warmup=t.warmup, clock=t.clock, max_iters=t.max_iters
-    )
+    samples, wall = form.time_async(x, t)
     lat = Latency.from_values(samples)
     return PerfResult(
         batch_size, lat, wall, batch_size * lat.count / wall, t.warmup, t.data, form.timing_mode, tuple(samples)

@@ -32,26 +32,31 @@ class RuntimeInfo:
         }
 
 
+@dataclass(frozen=True)
+class Timing:
+    """How long a session (or its in-flight form) is timed, as perf times a cell: ``warmup`` untimed runs, then
+    runs until both ``seconds`` have passed and ``min_iters`` were made (or ``max_iters`` in all), on ``data``
+    (``random`` or ``zero``, from :func:`~zoobench.data.synthetic.make_input`). ``clock``: seconds, monotonic
+    (None: ``time.perf_counter``; tests inject one)."""
+
+    seconds: float = 3.0
+    min_iters: int = 10
+    warmup: int = 3
+    data: str = "random"
+    max_iters: int = 100_000
+    clock: Callable[[], float] | None = None
+
+
 class InFlight(Protocol):
     """A session's multi-request form: several requests kept in flight at once (OpenVINO's ``AsyncInferQueue``,
     or several sessions side by side), timed as one."""
 
     timing_mode: str  # how perf records the timing: ``async`` (one runtime's request queue), ``streams``
 
-    def time_async(
-        self,
-        batch: np.ndarray,
-        *,
-        seconds: float,
-        min_iters: int,
-        warmup: int,
-        clock: Callable[[], float] | None = None,
-        max_iters: int = 100_000,
-    ) -> tuple[list[float], float]:
-        """Keep requests in flight on ``batch`` (after ``warmup`` untimed rounds) until both ``seconds`` and
-        ``min_iters`` are reached (or ``max_iters``). Returns each request's latency (submit to completion, as
-        benchmark_app reports it) and the wall time of the measured region, in seconds (``clock``: default
-        ``time.perf_counter``)."""
+    def time_async(self, batch: np.ndarray, timing: Timing) -> tuple[list[float], float]:
+        """Keep requests in flight on ``batch`` (after ``timing.warmup`` untimed rounds) until ``timing`` says stop.
+        Returns each request's latency (submit to completion, as benchmark_app reports it) and the wall time of
+        the measured region, in seconds."""
         ...
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import numpy as np
 
 from zoobench.artifact import sidecar_path
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import InFlight, RuntimeInfo
+from zoobench.runtimes.base import InFlight, RuntimeInfo, Timing
 from zoobench.uint8_input import check_batch_dtype
 
 # zoobench precision -> INFERENCE_PRECISION_HINT. An int8 IR is a quantized graph: its non-quantized
@@ -122,17 +121,9 @@ class OvSession:
     def in_flight(self) -> InFlight | None:
         return self
 
-    def time_async(
-        self,
-        batch: np.ndarray,
-        *,
-        seconds: float,
-        min_iters: int,
-        warmup: int,
-        clock: Callable[[], float] | None = None,
-        max_iters: int = 100_000,
-    ) -> tuple[list[float], float]:
-        """Keep the optimal number of requests in flight until both ``seconds`` and ``min_iters`` are reached.
+    def time_async(self, batch: np.ndarray, timing: Timing) -> tuple[list[float], float]:
+        """Keep the optimal number of requests in flight until both ``timing.seconds`` and ``timing.min_iters`` are
+        reached (or ``timing.max_iters``).
 
         Returns:
             Per-request latencies in seconds (start to callback, as benchmark_app reports them) and the
@@ -145,14 +136,14 @@ class OvSession:
         compiled = self._for_batch(len(batch))[0]
         nireq = self._config_nireq or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         queue = ov.AsyncInferQueue(compiled, nireq)
-        clock = clock or time.perf_counter
+        clock = timing.clock or time.perf_counter
         latencies: list[float] = []
 
         def done(_request: Any, started: float) -> None:
             latencies.append(clock() - started)
 
         queue.set_callback(done)
-        for _ in range(max(warmup, 1) * len(queue)):
+        for _ in range(max(timing.warmup, 1) * len(queue)):
             queue.start_async({0: batch}, clock(), share_inputs=True)
         queue.wait_all()
         latencies.clear()
@@ -162,7 +153,7 @@ class OvSession:
             queue.start_async({0: batch}, clock(), share_inputs=True)  # blocks until a request is free
             submitted += 1
             elapsed = clock() - start
-            if (elapsed >= seconds and submitted >= min_iters) or submitted >= max_iters:
+            if (elapsed >= timing.seconds and submitted >= timing.min_iters) or submitted >= timing.max_iters:
                 break
         queue.wait_all()
         return list(latencies), clock() - start
