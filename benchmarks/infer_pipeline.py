@@ -76,6 +76,7 @@ def cache_ratios(engines: dict[str, Any], cache: Path, a: argparse.Namespace) ->
     from zoobench.data.cache import open_cache
     from zoobench.data.transforms import normalize
     from zoobench.infer.loop import run_folder
+    from zoobench.infer.settings import InferSettings
 
     pixels = np.array(open_cache(cache).pixels)
     u8 = [pixels[i : i + a.batch] for i in range(0, len(pixels), a.batch)]
@@ -84,7 +85,9 @@ def cache_ratios(engines: dict[str, Any], cache: Path, a: argparse.Namespace) ->
     for _ in range(a.rounds):
         for kind, eng in engines.items():
             pure = pure_rate(eng.path, feeds[kind], a.threads)
-            e2e = run_folder(eng, cache, batch_size=a.batch, threads=a.threads).stages["e2e"]["throughput_img_s"]
+            e2e = run_folder(eng, cache, InferSettings(batch_size=a.batch, threads=a.threads)).stages["e2e"][
+                "throughput_img_s"
+            ]
             out[kind]["pure"].append(pure)
             out[kind]["e2e"].append(e2e)
             out[kind]["ratio"].append(e2e / pure)
@@ -98,6 +101,7 @@ def column_ratios(eng: Any, cache: Path, root: Path, a: argparse.Namespace) -> N
     from zoobench.data.cache import open_cache
     from zoobench.errors import ZoobenchError
     from zoobench.infer.loop import run_folder
+    from zoobench.infer.settings import InferSettings
     from zoobench.run.columns import uint8_column_engine
     from zoobench.runtimes import load_session
 
@@ -127,7 +131,7 @@ def column_ratios(eng: Any, cache: Path, root: Path, a: argparse.Namespace) -> N
                 sess.run(b)
             pure = len(pixels) / (time.perf_counter() - t0)
             del sess
-            r = run_folder(ce, cache, runtime=rt, precision=prec, batch_size=a.batch, threads=a.threads)
+            r = run_folder(ce, cache, InferSettings(runtime=rt, precision=prec, batch_size=a.batch, threads=a.threads))
             res[col].append((pure, r.stages["e2e"]["throughput_img_s"]))
     for col, rounds in res.items():
         ratios = [e / p for p, e in rounds]
@@ -173,6 +177,7 @@ def main() -> None:
     from zoobench.data.transforms import normalize
     from zoobench.export import resolve_engine, uint8_engine
     from zoobench.infer.loop import run_folder
+    from zoobench.infer.settings import InferSettings
 
     print_machine()
     root = Path(a.dir)
@@ -198,7 +203,7 @@ def main() -> None:
             batches.append(normalize(d.pixels, pp))
     t_prep = (time.perf_counter() - t0) / len(files)
     t_infer = 1 / pure_rate(eng.path, batches, a.threads)
-    r_img = run_folder(eng, root / "val", batch_size=a.batch, threads=a.threads, workers=a.workers)
+    r_img = run_folder(eng, root / "val", InferSettings(batch_size=a.batch, threads=a.threads, workers=a.workers))
     img_rate = r_img.stages["e2e"]["throughput_img_s"]
     serial = 1 / (t_prep + t_infer)
     print(f"  serial prep (1 process)               {1 / t_prep:8.1f} img/s")
@@ -238,6 +243,7 @@ def decoder_ratio(eng: Any, val: Path, files: list[Path], a: argparse.Namespace)
     from zoobench.data.decode import DecodePool
     from zoobench.data.transforms import normalize
     from zoobench.infer.loop import run_folder
+    from zoobench.infer.settings import InferSettings
 
     pp = eng.preprocess
     t0 = time.perf_counter()
@@ -253,7 +259,9 @@ def decoder_ratio(eng: Any, val: Path, files: list[Path], a: argparse.Namespace)
     rates: dict[str, list[float]] = {"reference": [], "fast": []}
     for r in range(a.rounds):
         for dec in ("reference", "fast") if r % 2 == 0 else ("fast", "reference"):
-            res = run_folder(eng, val, batch_size=a.batch, threads=a.threads, workers=a.workers, decoder=dec)
+            res = run_folder(
+                eng, val, InferSettings(batch_size=a.batch, threads=a.threads, workers=a.workers, decoder=dec)
+            )
             rates[dec].append(res.stages["e2e"]["throughput_img_s"])
     ratios = [f / r for f, r in zip(rates["fast"], rates["reference"])]
     for dec in ("reference", "fast"):
@@ -270,7 +278,8 @@ def decoder_ratio(eng: Any, val: Path, files: list[Path], a: argparse.Namespace)
 
 
 def rss_run(eng: Any, root: Path, a: argparse.Namespace) -> None:
-    from zoobench.infer.loop import run_folder
+    from zoobench.infer.loop import RunIO, run_folder
+    from zoobench.infer.settings import InferSettings
 
     big = make_photo_jpegs(root / "val_rss", a.rss_images)
     samples: list[tuple[int, float, float]] = []
@@ -282,7 +291,12 @@ def rss_run(eng: Any, root: Path, a: argparse.Namespace) -> None:
             kids = sum(rss_mb(p.pid) for p in multiprocessing.active_children())
             samples.append((seen[0], rss_mb(), kids))
 
-    run_folder(eng, root / "val_rss", batch_size=a.batch, threads=a.threads, workers=a.workers, progress=tick)
+    run_folder(
+        eng,
+        root / "val_rss",
+        InferSettings(batch_size=a.batch, threads=a.threads, workers=a.workers),
+        io=RunIO(progress=tick),
+    )
     print(f"  RSS during a {len(big)}-image image-fed run (MB: main, workers):")
     for n, m, k in samples:
         print(f"    {n:6d} images  main {m:7.1f}  workers {k:7.1f}")

@@ -105,11 +105,12 @@ def score(engines: dict[str, Any], cache: Path, labels: dict[str, int], max_drop
     from zoobench.data.datasets import image_key
     from zoobench.evaluate.paired import paired_stats, parse_max_drop
     from zoobench.infer.loop import run_folder
+    from zoobench.infer.settings import InferSettings
 
     preds = {}
     for label, eng in engines.items():
         rt, prec = label.split()[:2]
-        res = run_folder(eng, cache, runtime=rt, precision=prec, batch_size=batch, workers=0)
+        res = run_folder(eng, cache, InferSettings(runtime=rt, precision=prec, batch_size=batch, workers=0))
         preds[label] = (list(res.names), np.asarray(res.topk_ids))
     names, ref = preds[next(iter(preds))]
     rows = [i for i, n in enumerate(names) if image_key(n) in labels]

@@ -36,14 +36,15 @@ def overhead(root: Path, a: argparse.Namespace) -> None:
     from zoobench.cluster.pipeline import run_ray
     from zoobench.export import resolve_engine
     from zoobench.infer.loop import run_folder
+    from zoobench.infer.settings import InferSettings
 
     make_photo_jpegs(root / "val", a.images)
     eng = resolve_engine("mnasnet1_0", weights="random", workdir=root, exporter="torchscript")
     print(f"\noverhead: mnasnet1_0 (random weights), onnxruntime CPU, batch 16, {a.images} JPEGs ~500x375")
     runs: dict[str, list[tuple[float, float]]] = {"local": [], "ray": []}
     for r in range(a.rounds):
-        runs["local"].append(_timed(lambda: run_folder(eng, root / "val", batch_size=16)))
-        runs["ray"].append(_timed(lambda: run_ray(eng, root / "val", address="local", batch_size=16)))
+        runs["local"].append(_timed(lambda: run_folder(eng, root / "val", InferSettings(batch_size=16))))
+        runs["ray"].append(_timed(lambda: run_ray(eng, root / "val", InferSettings(batch_size=16, ray="local"))))
         print(f"  round {r + 1}: local {runs['local'][-1][0]:6.1f} img/s, --ray local {runs['ray'][-1][0]:6.1f} img/s")
     med = {k: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for k, v in runs.items()}
     ratios = [ray[0] / loc[0] for loc, ray in zip(runs["local"], runs["ray"], strict=True)]
@@ -60,6 +61,7 @@ def scaling(root: Path, a: argparse.Namespace) -> None:
     from zoobench.cluster.pipeline import run_ray
     from zoobench.data.cache import prep_cache
     from zoobench.export import resolve_engine
+    from zoobench.infer.settings import InferSettings
 
     files = make_photo_jpegs(root / "val", a.images)
     eng = resolve_engine("wide_resnet50_2", weights="random", workdir=root, exporter="torchscript")
@@ -75,7 +77,7 @@ def scaling(root: Path, a: argparse.Namespace) -> None:
     rates: dict[int, list[float]] = {1: [], 2: []}
     for r in range(a.rounds):
         for n in (1, 2):
-            res = run_ray(eng, cache, address="local", batch_size=8, actors=n, cpus_per_actor=1, threads=1)
+            res = run_ray(eng, cache, InferSettings(ray="local", batch_size=8, actors=n, cpus_per_actor=1, threads=1))
             rates[n].append(res.stages["e2e"]["throughput_img_s"])
             actors = (res.cluster or {}).get("actors")
             print(f"  round {r + 1}: {n} actor(s) x 1 CPU: {rates[n][-1]:6.2f} img/s ({actors} reported results)")

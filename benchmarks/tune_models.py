@@ -96,7 +96,7 @@ def compile_vs_eager(model: str, batch: int, seconds: float, repeats: int) -> st
     """torch eager vs torch.compile (inductor, default mode), interleaved rounds; the compile time is the first
     call's time (it compiles then)."""
     from zoobench.models import get_spec
-    from zoobench.perf.timing import summarize_rounds, time_session
+    from zoobench.perf.timing import Timing, summarize_rounds, time_session
     from zoobench.runtimes import load_session
 
     size = get_spec(model).preprocess.input_size  # random weights: speed does not depend on them
@@ -105,7 +105,9 @@ def compile_vs_eager(model: str, batch: int, seconds: float, repeats: int) -> st
     rounds: dict[str, list[Any]] = {"eager": [], "compile": []}
     for r in range(repeats):
         for name, s in (("eager", eager), ("compile", compiled)):
-            rounds[name].append(time_session(s, batch, size, seconds=seconds, min_iters=3, warmup=1 if r else 2))
+            rounds[name].append(
+                time_session(s, batch, size, Timing(seconds=seconds, min_iters=3, warmup=1 if r else 2))
+            )
     e, c = summarize_rounds(rounds["eager"]), summarize_rounds(rounds["compile"])
     comp_s = compiled.info().extra.get("compile_s", 0.0)
     return (

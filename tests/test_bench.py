@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zoobench.data.synthetic import make_input
-from zoobench.perf.timing import Latency, time_session
+from zoobench.perf.timing import Latency, Timing, time_session
 from zoobench.runtimes.base import RuntimeInfo
 
 
@@ -17,7 +17,7 @@ def test_latency_statistics() -> None:
 
 
 class _Counting:
-    input_name, output_name, input_shape = "x", "y", ("batch", 3, 4, 4)
+    input_name, output_name, input_shape, input_dtype = "x", "y", ("batch", 3, 4, 4), np.dtype(np.float32)
 
     def __init__(self) -> None:
         self.calls = 0
@@ -31,12 +31,44 @@ class _Counting:
     def info(self) -> RuntimeInfo:
         return RuntimeInfo("fake", "cpu", "fp32", 1, "0")
 
+    def in_flight(self) -> None:
+        return None
+
+    def release(self) -> None:
+        pass
+
 
 def test_timed_loop_reaches_min_count_and_excludes_warmup() -> None:
     s = _Counting()
-    r = time_session(s, 4, (3, 4, 4), seconds=0.0, min_iters=7, warmup=2)
+    r = time_session(s, 4, (3, 4, 4), Timing(seconds=0.0, min_iters=7, warmup=2))
     assert r.latency.count == 7 and s.calls == 9 and s.shapes == {(4, 3, 4, 4)}
     assert r.throughput_img_s == pytest.approx(4 * 7 / r.wall_s)
+
+
+class _Queue(_Counting):
+    """A session with an in-flight form that reports fixed latencies."""
+
+    timing_mode = "async"
+
+    def in_flight(self) -> _Queue:  # type: ignore[override]
+        return self
+
+    def time_async(self, batch: np.ndarray, timing: Timing) -> tuple[list[float], float]:
+        self.timing = timing
+        self.shapes.add(batch.shape)
+        return [0.5, 0.5, 0.5, 0.5], 1.0
+
+
+def test_throughput_keeps_requests_in_flight_when_the_session_can_else_times_one_at_a_time() -> None:
+    from zoobench.perf.timing import time_throughput
+
+    sync = time_throughput(_Counting(), 2, (3, 4, 4), Timing(seconds=0.0, min_iters=3, warmup=1))
+    assert sync.mode == "sync" and sync.latency.count == 3
+    q = _Queue()
+    res = time_throughput(q, 2, (3, 4, 4), Timing(seconds=0.5, min_iters=3, warmup=2))
+    assert q.calls == 0 and q.shapes == {(2, 3, 4, 4)}  # all through the in-flight form
+    assert q.timing == Timing(seconds=0.5, min_iters=3, warmup=2)
+    assert res.mode == "async" and res.latency.count == 4 and res.throughput_img_s == 8.0  # 4 batches of 2 in 1 s
 
 
 def test_make_input_kinds() -> None:

@@ -1,4 +1,4 @@
-"""Top-k, scoring, predictions.csv, the seeds' result.json and accuracy.json."""
+"""Scoring, predictions.csv, the seeds' result.json and accuracy.json."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from zoobench.classes import class_name
 from zoobench.errors import DataError
 from zoobench.evaluate.files import read_predictions, result_json_text, write_predictions, write_result_json
-from zoobench.evaluate.metrics import AccuracyResult, accuracy_dict, score, seed_topk_from_scores, topk_from_logits
+from zoobench.evaluate.metrics import AccuracyResult, accuracy_dict, score, seed_topk_from_scores
+from zoobench.infer.batch import topk_from_logits
 
 SPEC_RESULT_JSON = (
     '{"title": "Overall statistical evaluation", "value": [{"key": "Number of images", "value": "50000"}, '
@@ -18,27 +19,6 @@ SPEC_RESULT_JSON = (
     '{"key": "Top2 accuracy", "value": "83.9%"}, {"key": "Top3 accuracy", "value": "87.87%"}, '
     '{"key": "Top4 accuracy", "value": "90.08%"}, {"key": "Top5 accuracy", "value": "91.5%"}]}'
 )
-
-
-def test_topk_from_logits_order_probs_and_ties() -> None:
-    logits = np.array([[1.0, 3.0, 3.0, 0.0, 3.0, 2.0], [0.0, 0.0, 0.0, 0.0, 0.0, 9.0]], dtype=np.float32)
-    ids, probs = topk_from_logits(logits)
-    assert ids.dtype == np.int64 and probs.dtype == np.float32 and ids.shape == probs.shape == (2, 5)
-    assert ids.tolist() == [[1, 2, 4, 5, 0], [5, 0, 1, 2, 3]]  # equal scores: lower class index first
-    ref = np.exp(logits.astype(np.float64))
-    ref /= ref.sum(axis=1, keepdims=True)
-    assert np.allclose(probs, np.take_along_axis(ref, ids, axis=1), rtol=1e-6)
-    assert np.all(np.diff(probs, axis=1) <= 0)
-
-
-def test_topk_from_logits_large_logits_and_k() -> None:
-    ids, probs = topk_from_logits(np.array([[1000.0, 1001.0, -1000.0]]), k=2)
-    assert ids.tolist() == [[1, 0]] and np.all(np.isfinite(probs))
-    assert probs[0, 0] == pytest.approx(1 / (1 + np.exp(-1)), rel=1e-6)
-    with pytest.raises(ValueError):
-        topk_from_logits(np.zeros((2, 3)), k=4)
-    with pytest.raises(ValueError):
-        topk_from_logits(np.zeros(3))
 
 
 def test_seed_topk_matches_argsort_per_row() -> None:

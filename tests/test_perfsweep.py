@@ -105,6 +105,9 @@ class _Recorder:
     def __init__(self, name: str, log: list[tuple[str, int]]) -> None:
         self.name, self.log = name, log
 
+    def in_flight(self) -> None:
+        return None  # one request at a time
+
     def run(self, batch):  # type: ignore[no-untyped-def]
         import numpy as np
 
@@ -148,13 +151,13 @@ def test_round_order_spread_and_failures_from_injected_timings(monkeypatch: pyte
     names = {id(v): k for k, v in sessions.items()}
     seen: list[tuple[str, int, int]] = []
 
-    def fake(session, bs, input_size, **kw):  # type: ignore[no-untyped-def]
+    def fake(session, bs, input_size, timing):  # type: ignore[no-untyped-def]
         cell = (names[id(session)], bs)
-        seen.append((*cell, kw["warmup"]))
+        seen.append((*cell, timing.warmup))
         if cell not in planned:
             raise RuntimeError("batch 8 does not fit this engine")
         rate = planned[cell][sum(1 for c in seen if c[:2] == cell) - 1]
-        return PerfResult(bs, Latency.from_values([bs / rate]), bs / rate, rate, kw["warmup"], "zero")
+        return PerfResult(bs, Latency.from_values([bs / rate]), bs / rate, rate, timing.warmup, "zero")
 
     monkeypatch.setattr(timing, "time_throughput", fake)
     out = sweep._interleaved_rounds(sessions, [1, 8], (3, 4, 4), 3, {"warmup": 2}, make_console(True))

@@ -12,6 +12,7 @@ from zoobench.artifact import load_engine
 from zoobench.evaluate.files import read_predictions
 from zoobench.evaluate.stage import do_eval
 from zoobench.infer.loop import run_folder
+from zoobench.infer.settings import InferSettings
 from zoobench.infer.stage import do_infer
 
 
@@ -44,7 +45,7 @@ def _torch_reference(photos: Path) -> dict[str, list[int]]:
 
 def test_real_weights_on_real_photos(lite0_onnx: Path, photos: tuple[Path, Path], tmp_path: Path) -> None:
     folder, _labels = photos
-    res = run_folder(load_engine(str(lite0_onnx)), folder, batch_size=2)
+    res = run_folder(load_engine(str(lite0_onnx)), folder, InferSettings(batch_size=2))
     got = dict(zip(res.names, res.topk_ids.tolist()))
     ref = _torch_reference(folder)
     assert set(got) == set(ref)
@@ -85,8 +86,8 @@ def test_infer_then_eval_writes_seed_result_json(lite0_onnx: Path, photos: tuple
 def test_worker_pool_gives_the_same_results_as_serial(lite0_onnx: Path, photos: tuple[Path, Path]) -> None:
     folder, _labels = photos
     eng = load_engine(str(lite0_onnx))
-    serial = run_folder(eng, folder, batch_size=2, workers=0)
-    pooled = run_folder(eng, folder, batch_size=2, workers=2)
+    serial = run_folder(eng, folder, InferSettings(batch_size=2, workers=0))
+    pooled = run_folder(eng, folder, InferSettings(batch_size=2, workers=2))
     assert serial.names == pooled.names
     np.testing.assert_array_equal(serial.topk_ids, pooled.topk_ids)
     np.testing.assert_array_equal(serial.topk_probs, pooled.topk_probs)
@@ -96,7 +97,7 @@ def test_worker_pool_gives_the_same_results_as_serial(lite0_onnx: Path, photos: 
 
 
 def test_batch_size_defaults_to_16_on_cpu_and_64_on_gpu_runtimes() -> None:
-    from zoobench.infer.stage import default_batch_size
+    from zoobench.infer.settings import default_batch_size
 
     assert (default_batch_size("onnxruntime"), default_batch_size("openvino"), default_batch_size("tensorrt")) == (
         16,

@@ -110,11 +110,6 @@ def test_functions_and_modules_stay_small() -> None:
 
 
 MAX_PARAMETERS = 8
-# Issue 18 cuts these on another branch (infer/loop.py, cluster/pipeline.py, perf/timing.py); empty it when that lands.
-PENDING_PARAMETERS = {
-    "zoobench.infer.loop.run_folder", "zoobench.infer.loop.open_run", "zoobench.cluster.pipeline.run_ray",
-    "zoobench.cluster.pipeline._branch", "zoobench.cluster.pipeline._dataset", "zoobench.perf.timing.time_session",
-}  # fmt: skip
 
 
 def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
@@ -132,7 +127,7 @@ def test_no_function_outside_cli_takes_more_than_8_parameters() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _parameters(node) > MAX_PARAMETERS:
                 over.append(f"{name}.{node.name}: {_parameters(node)}")
-    assert sorted(o for o in over if o.split(":")[0] not in PENDING_PARAMETERS) == []
+    assert over == []
 
 
 def test_the_parameter_count_counts_every_kind_but_self() -> None:

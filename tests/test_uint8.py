@@ -16,6 +16,7 @@ pytest.importorskip("onnxruntime")
 from zoobench.artifact import Engine, load_engine
 from zoobench.errors import DataError
 from zoobench.export import uint8_engine
+from zoobench.infer.settings import InferSettings
 from zoobench.runtimes import load_session
 
 
@@ -146,21 +147,21 @@ def test_tensorrt_plan_is_built_from_the_uint8_onnx(
 def test_infer_never_normalizes_twice(
     lite0_onnx: Path, lite0_u8: Engine, photos: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import zoobench.infer.source as source
+    import zoobench.infer.batch as batch
     from zoobench.data.cache import prep_cache
     from zoobench.infer.loop import run_folder
 
     float_eng = load_engine(str(lite0_onnx))
     cache = tmp_path / "cache"
     prep_cache(photos[0], float_eng.preprocess, cache, workers=0)
-    ref = run_folder(float_eng, cache, batch_size=4, keep_logits=True)
+    ref = run_folder(float_eng, cache, InferSettings(batch_size=4), keep_logits=True)
 
     def refuse(*_a: object) -> None:
         raise AssertionError("a uint8 engine's input was normalized on the host")
 
-    monkeypatch.setattr(source, "normalize", refuse)
+    monkeypatch.setattr(batch, "normalize", refuse)
     for data, workers in ((cache, 0), (photos[0], 0), (photos[0], 1)):
-        got = run_folder(lite0_u8, data, batch_size=4, keep_logits=True, workers=workers)
+        got = run_folder(lite0_u8, data, InferSettings(batch_size=4, workers=workers), keep_logits=True)
         assert got.names == ref.names
         assert ref.logits is not None and got.logits is not None
         assert_same_predictions(ref.logits, got.logits)
@@ -172,7 +173,7 @@ def test_engine_metadata_must_match_graph(lite0_onnx: Path, photos: tuple[Path, 
     eng = load_engine(str(lite0_onnx))
     liar = Engine(eng.path, eng.model, eng.preprocess, {**eng.metadata, "input_dtype": "uint8"})
     with pytest.raises(DataError, match="metadata says uint8 input but the graph takes float"):
-        run_folder(liar, photos[0], batch_size=4, workers=0)
+        run_folder(liar, photos[0], InferSettings(batch_size=4, workers=0))
 
 
 def test_do_infer_uint8_from_cache(lite0_onnx: Path, photos: tuple[Path, Path], tmp_path: Path) -> None:
@@ -204,8 +205,10 @@ def test_cli_export_uint8(tmp_path: Path) -> None:
 
 
 def test_perf_feeds_uint8_pixels_to_a_uint8_engine(lite0_u8: Engine) -> None:
-    from zoobench.perf.timing import time_session
+    from zoobench.perf.timing import Timing, time_session
 
     for data in ("random", "zero"):
-        res = time_session(load_session(lite0_u8.path), 2, (3, 224, 224), seconds=0.0, min_iters=2, warmup=1, data=data)
+        res = time_session(
+            load_session(lite0_u8), 2, (3, 224, 224), Timing(seconds=0.0, min_iters=2, warmup=1, data=data)
+        )
         assert res.latency.count >= 2

@@ -107,7 +107,7 @@ def quantize_openvino(model: Any, calib: np.ndarray, *, batch_size: int = 8) -> 
 def run_all(session: Any, x: np.ndarray, batch_size: int = 8, *, pp: Preprocess | None = None) -> np.ndarray:
     """Logits of ``x`` in batches. uint8 crops ``x`` are normalized (with ``pp``) for a float-input session
     and fed as they are to a uint8-input one."""
-    if x.dtype == np.uint8 and np.dtype(getattr(session, "input_dtype", np.float32)) != np.uint8:
+    if x.dtype == np.uint8 and session.input_dtype != np.uint8:
         if pp is None:
             raise ValueError("uint8 crops for a float-input session need the preprocessing to normalize them")
         from zoobench.data.transforms import normalize

@@ -221,21 +221,6 @@ def check_batch_dtype(batch: np.ndarray, expected: Any, where: str) -> None:
         )
 
 
-def normalizes_inside(engine: Any, session: Any) -> bool:
-    """Whether ``engine`` takes the uint8 crop (normalization in the graph); its metadata and graph must agree.
-
-    Raises:
-        DataError: the metadata says one input type and the loaded graph takes the other.
-    """
-    graph_u8 = bool(np.dtype(getattr(session, "input_dtype", np.float32)) == np.uint8)
-    if graph_u8 != (engine.input_dtype == "uint8"):
-        raise DataError(
-            f"{engine.path}: its metadata says {engine.input_dtype} input but the graph takes "
-            f"{'uint8' if graph_u8 else 'float'}; export it again with `zoobench export`"
-        )
-    return graph_u8
-
-
 def with_uint8_input(src: str, dst: str, core: Any) -> str:
     """Write ``src`` with the normalization prepended (uint8 input) to ``dst``; return ``dst``."""
     import onnx

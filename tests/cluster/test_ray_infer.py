@@ -19,6 +19,8 @@ from zoobench.cli import cli
 from zoobench.cluster.pipeline import ray_backend
 from zoobench.data.cache import prep_cache
 from zoobench.errors import ClusterError
+from zoobench.infer.loop import RunIO
+from zoobench.infer.settings import InferSettings
 from zoobench.infer.stage import do_infer
 
 BYTE_IDENTICAL = ("predictions.csv", "result.json", "skipped.csv", "accuracy.json")
@@ -145,7 +147,9 @@ def test_a_node_without_the_data_fails_the_run_in_one_line(tiny: Path, tmp_path:
     listed = resolve_input(data, None)  # the driver lists them; then the "node" does not have them
     shutil.rmtree(data)
     with pytest.raises(DataError, match=r"val is not there on node .*: with --ray the images .* same path on every"):
-        run_ray(load_engine(str(tiny)), data, source=listed, batch_size=4, partial_dir=tmp_path / "partial")
+        run_ray(
+            load_engine(str(tiny)), data, InferSettings(batch_size=4), source=listed, io=RunIO(tmp_path / "partial")
+        )
 
 
 def test_an_actor_that_cannot_load_the_engine_is_one_line_with_the_cause(
@@ -159,7 +163,7 @@ def test_an_actor_that_cannot_load_the_engine_is_one_line_with_the_cause(
     engine = load_engine(str(copy))
     copy.write_bytes(b"not a model" * 50)  # what the actors receive
     with pytest.raises(ClusterError, match=r"the Ray job failed \(InvalidProtobuf: .*\); finished chunks are kept"):
-        run_ray(engine, val[0], batch_size=4)
+        run_ray(engine, val[0], InferSettings(batch_size=4))
 
 
 def test_without_ray_installed_it_says_how(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ from zoobench.cli import cli
 from zoobench.data.cache import open_cache, prep_cache
 from zoobench.data.transforms import preprocess_image, to_chw_uint8
 from zoobench.infer.loop import run_folder
+from zoobench.infer.settings import InferSettings
 from zoobench.models.spec import Preprocess
 
 
@@ -65,8 +66,8 @@ def test_prep_bin_writes_the_seeds_layout(jpeg_folder: Path, tmp_path: Path) -> 
 def test_infer_from_cache_equals_infer_from_images(jpeg_folder: Path, tiny_onnx: Path, tmp_path: Path) -> None:
     eng = load_engine(str(tiny_onnx))
     prep_cache(jpeg_folder, eng.preprocess, tmp_path / "c", workers=0)
-    a = run_folder(eng, jpeg_folder, batch_size=8, workers=2)
-    b = run_folder(eng, tmp_path / "c", batch_size=8)
+    a = run_folder(eng, jpeg_folder, InferSettings(batch_size=8, workers=2))
+    b = run_folder(eng, tmp_path / "c", InferSettings(batch_size=8))
     assert a.names == b.names and len(a.names) == 40
     np.testing.assert_array_equal(a.topk_ids, b.topk_ids)
     np.testing.assert_array_equal(a.topk_probs, b.topk_probs)

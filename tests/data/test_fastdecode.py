@@ -23,6 +23,7 @@ from zoobench.data.fastdecode import decode_bytes, sniff
 from zoobench.data.transforms import to_chw_uint8
 from zoobench.errors import DataError, RuntimeUnavailableError
 from zoobench.infer.loop import run_folder
+from zoobench.infer.settings import InferSettings
 from zoobench.models.spec import Preprocess
 
 torch = pytest.importorskip("torch")
@@ -222,7 +223,7 @@ def test_infer_refuses_a_cache_made_by_the_other_decoder(tmp_path: Path, tiny_on
     cache = tmp_path / "cache"
     prep_cache(data, TINY_PP, cache, workers=0, decoder="fast")
     with pytest.raises(DataError, match="made by the fast decoder, not reference"):
-        run_folder(load_engine(tiny_onnx), cache, decoder="reference")
+        run_folder(load_engine(tiny_onnx), cache, InferSettings(decoder="reference"))
     res = CliRunner().invoke(cli, ["infer", str(tiny_onnx), "--data", str(cache), "--decoder", "reference",
                                    "-o", str(tmp_path / "o1")])  # fmt: skip
     assert res.exit_code == 1 and "Error: cache" in res.output and "made by the fast decoder" in res.output
@@ -237,7 +238,7 @@ def test_infer_images_fast_records_decoder_and_fallbacks_and_keys_partials_apart
 ) -> None:
     pytest.importorskip("skimage")
     from zoobench.artifact import load_engine
-    from zoobench.infer.loop import open_run
+    from zoobench.infer.loop import RunIO, open_run
 
     data = tmp_path / "val"
     files = write_jpegs(data, 5)
@@ -249,12 +250,10 @@ def test_infer_images_fast_records_decoder_and_fallbacks_and_keys_partials_apart
     assert summary["decoder"] == {"name": "fast", "fallbacks": {"grayscale JPEG": 1}, "counted": "this run"}
     assert summary["images_inferred"] == 6
     eng = load_engine(tiny_onnx)
-    kw = {"source": None, "limit": None, "strict": False, "batch_size": 2, "chunk": 4, "runtime": "onnxruntime",
-          "dump": None, "progress": None}  # fmt: skip
     keys = {}
     for dec in ("reference", "fast"):
         part = tmp_path / f"p-{dec}"
-        open_run(eng, data, partial_dir=part, decoder=dec, **kw)  # type: ignore[arg-type]
+        open_run(eng, data, InferSettings(batch_size=2, chunk=4, decoder=dec), None, RunIO(partial_dir=part))
         keys[dec] = json.loads((part / "manifest.json").read_text())["key"]
     assert keys["reference"] != keys["fast"]  # an interrupted run of one is never resumed as the other
 

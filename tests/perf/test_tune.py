@@ -59,6 +59,12 @@ class FakeSession:
     def info(self) -> RuntimeInfo:
         return RuntimeInfo("fakespeed", "cpu", "fp32", self.threads, VERSION[0], {"speed": self.speed})
 
+    def in_flight(self) -> None:
+        return None
+
+    def release(self) -> None:
+        pass
+
 
 def load(path: str, *, device: str = "cpu", precision: str = "fp32", threads: Any = None, **opts: Any) -> Any:
     if opts.get("speed") not in COST_S:
@@ -235,13 +241,13 @@ def test_tune_command_writes_the_profile_and_bad_input_is_one_line(fake: FakeClo
 # --- streams ---------------------------------------------------------------------------------------------------------
 def test_streams_count_every_image_over_the_wall_time(fake: FakeClock) -> None:
     from zoobench.perf.streams import StreamGroup, open_tuned
-    from zoobench.perf.timing import time_throughput
+    from zoobench.perf.timing import Timing, time_throughput
 
     group = open_tuned("m.onnx", "fakespeed", "fp32", {"streams": 2, "threads": 1}, loader=_loader)
     assert isinstance(group, StreamGroup) and len(group.sessions) == 2
     info = group.info()
     assert info.extra["streams"] == 2 and info.extra["threads_per_stream"] == 1 and info.threads == 2
-    res = time_throughput(group, 4, (3, 8, 8), seconds=1.0, min_iters=4, warmup=1, clock=fake)
+    res = time_throughput(group, 4, (3, 8, 8), Timing(seconds=1.0, min_iters=4, warmup=1, clock=fake))
     timed = [r for r in RUNS[2:]]  # after the two warm-up runs
     assert res.mode == "streams" and res.latency.count == len(timed) >= 4
     assert res.throughput_img_s == pytest.approx(4 * len(timed) / res.wall_s)

@@ -26,7 +26,7 @@ class FakeSession:
         self.input_name = self._sess.get_inputs()[0].name
         self.output_name = self._sess.get_outputs()[0].name
         self.input_shape = tuple(self._sess.get_inputs()[0].shape)
-        self.input_dtype = np.float32
+        self.input_dtype = np.dtype(np.float32)
         self._precision = precision
 
     def run(self, batch: np.ndarray) -> np.ndarray:
@@ -35,6 +35,13 @@ class FakeSession:
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo("fake", "cpu", self._precision, 1, "0.0")
+
+    def in_flight(self) -> None:
+        return None  # one request at a time
+
+    def release(self) -> None:
+        CALLS.append("release")
+        self._sess = None
 
 
 def load(model_path: str, *, device: str = "cpu", precision: str = "fp32", threads: Any = None, **_: Any) -> Any:

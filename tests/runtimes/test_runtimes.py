@@ -36,6 +36,22 @@ def test_onnxruntime_fp16_on_cpu_is_unavailable(resnet_onnx: str) -> None:
         load_session(resnet_onnx, "onnxruntime", precision="fp16")
 
 
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino", "torch"])
+def test_every_session_declares_its_input_its_in_flight_form_and_releases(resnet_onnx: str, runtime: str) -> None:
+    pytest.importorskip(runtime)
+    sess = load_session(resnet_onnx, runtime)
+    assert sess.input_dtype == np.dtype(np.float32) and sess.run(_x(1)).shape == (1, 1000)
+    form = sess.in_flight()
+    if runtime == "openvino":  # its AsyncInferQueue: perf keeps requests in flight through it
+        assert form is sess and form.timing_mode == "async"
+    else:
+        assert form is None  # one request at a time
+    sess.release()
+    sess.release()  # twice is harmless
+    with pytest.raises(ZoobenchError, match=f"{runtime}: this session was released"):
+        sess.run(_x(1))
+
+
 def test_openvino_matches_onnxruntime_with_explicit_precision(resnet_onnx: str) -> None:
     pytest.importorskip("openvino")
     ref = load_session(resnet_onnx, "onnxruntime").run(_x())
@@ -47,11 +63,11 @@ def test_openvino_matches_onnxruntime_with_explicit_precision(resnet_onnx: str) 
 
 def test_openvino_throughput_async_queue(resnet_onnx: str) -> None:
     pytest.importorskip("openvino")
-    from zoobench.perf.timing import time_throughput
+    from zoobench.perf.timing import Timing, time_throughput
 
     sess = load_session(resnet_onnx, "openvino", precision="fp32", hint="throughput")
     assert sess.info().to_dict()["performance_hint"] == "throughput"
-    r = time_throughput(sess, 2, (3, 224, 224), seconds=0.01, min_iters=3, warmup=1)
+    r = time_throughput(sess, 2, (3, 224, 224), Timing(seconds=0.01, min_iters=3, warmup=1))
     assert r.mode == "async" and r.latency.count >= 3 and r.throughput_img_s > 0
 
 

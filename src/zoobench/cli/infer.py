@@ -109,7 +109,7 @@ def _tuned(model: str, settings: Any, untuned: bool) -> Any:
     this runtime, precision and batch size, and one line saying what was applied or why not."""
     from pathlib import Path
 
-    from zoobench.infer.stage import default_batch_size
+    from zoobench.infer.settings import default_batch_size
     from zoobench.perf.profile import profile_path, tuned_for_infer
 
     if untuned or not Path(model).is_file() or not profile_path(model).is_file():

@@ -12,7 +12,7 @@ import json
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,13 @@ import numpy as np
 from zoobench.artifact import Engine
 from zoobench.errors import ClusterError
 from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, merge
-from zoobench.infer.loop import open_run
+from zoobench.infer.loop import RunIO, open_run
 from zoobench.infer.settings import InferSettings
 from zoobench.infer.source import Source
+from zoobench.infer.stage import Backend
 
 
-def backend_for(settings: InferSettings) -> Callable[..., InferenceResult] | None:
+def backend_for(settings: InferSettings) -> Backend | None:
     """The Ray backend for ``infer`` when ``settings.ray`` says so (its address checked now, in one line, before
     any export); None: infer runs in this process."""
     if not settings.ray:
@@ -38,63 +39,49 @@ def backend_for(settings: InferSettings) -> Callable[..., InferenceResult] | Non
 
 
 def ray_backend(
-    engine: Engine, data: str, inp: Source, partial: Path, s: InferSettings, progress: Any, log: Callable[[str], None]
+    engine: Engine, data_dir: str, settings: InferSettings, *, source: Source, io: RunIO
 ) -> InferenceResult:
-    """:func:`run_ray` with an infer stage's settings (the signature of ``zoobench.infer.stage.Backend``)."""
-    assert s.ray is not None and s.batch_size is not None
-    log(f"infer on Ray ({s.ray})")
-    return run_ray(
-        engine, data, address=s.ray, runtime=s.runtime, batch_size=s.batch_size, threads=s.threads, limit=s.limit,
-        strict=s.strict, progress=progress, chunk=s.chunk, partial_dir=partial, source=inp, actors=s.actors,
-        cpus_per_actor=s.cpus_per_actor, log=log, decoder=inp.decoder,
-    )  # fmt: skip
+    """:func:`run_ray`, said first through ``io.log`` (a ``zoobench.infer.stage.Backend``)."""
+    if io.log:
+        io.log(f"infer on Ray ({settings.ray or 'local'})")
+    return run_ray(engine, data_dir, settings, source=source, io=io)
 
 
 def run_ray(
     engine: Engine,
     data_dir: str | Path,
+    settings: InferSettings | None = None,
     *,
-    address: str = "local",
-    runtime: str = "onnxruntime",
-    batch_size: int = 16,
-    threads: int | None = None,
-    limit: int | None = None,
-    strict: bool = False,
-    progress: Callable[[int], None] | None = None,
-    chunk: int | None = None,
-    partial_dir: str | Path | None = None,
     source: Source | None = None,
-    actors: int | None = None,
-    cpus_per_actor: float | None = None,
-    log: Callable[[str], None] | None = None,
-    decoder: str | None = None,
+    io: RunIO | None = None,
 ) -> InferenceResult:
-    """Infer a folder or a prep cache on a Ray cluster; same arguments and result as :func:`run_folder`.
+    """Infer a folder or a prep cache on a Ray cluster; same arguments and result as
+    :func:`~zoobench.infer.loop.run_folder`, with ``settings.ray`` the cluster's address (None: ``local``) and
+    ``settings.actors`` / ``settings.cpus_per_actor`` overriding the plan.
 
     The images (or the cache) must be readable at the same path on every node (a shared filesystem).
-    Chunks are saved under ``partial_dir`` as the local loop saves them, so a killed driver resumes, and a
+    Chunks are saved under ``io.partial_dir`` as the local loop saves them, so a killed driver resumes, and a
     local run can resume a Ray run (the key does not depend on where the batches ran).
 
     Raises:
         ClusterError: Ray missing, cluster unreachable, or a batch lost.
     """
+    s = settings or InferSettings()
     # dump=None: the same run key as a local run without --dump, so either can resume the other
-    inp, ranges, groups, sink = open_run(
-        engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
-        runtime=runtime, dump=None, partial_dir=partial_dir, progress=progress, log=log, decoder=decoder,
-    )  # fmt: skip
+    inp, ranges, groups, sink = open_run(engine, data_dir, s.but(dump=None), source, io or RunIO())
+    address = s.ray or "local"
     facts: dict[str, Any] = {"address": address, "nodes": {}, "actors": 0, "duplicates_dropped": 0}
     e2e, info = 0.0, dict[str, Any]()
     if groups:
         from zoobench.cluster.connect import connect
 
         with connect(address) as ray:
-            ds = _dataset(ray, engine, inp, groups, data_dir, runtime, batch_size, threads, actors, cpus_per_actor)
-            facts["ray_version"], facts["plan"] = ray.__version__, ds[1].to_dict()
-            e2e, info = _execute(ray, ds[0], sink, facts)
+            ds, p = _dataset(ray, engine, inp, groups, data_dir, s)
+            facts["ray_version"], facts["plan"] = ray.__version__, p.to_dict()
+            e2e, info = _execute(ray, ds, sink, facts)
     if sink.missing():
         raise ClusterError(f"{len(sink.missing())} batch(es) never came back from the cluster; rerun to resume")
-    res = merge(inp, sink, len(ranges), e2e, info, [], strict)
+    res = merge(inp, sink, len(ranges), e2e, info, [], s.strict)
     _check_every_image_once(inp, res)
     facts["images_checked"] = len(inp.names)
     res.cluster = facts
@@ -115,19 +102,23 @@ def _execute(ray: Any, ds: Any, sink: ChunkSink, facts: dict[str, Any]) -> tuple
     return time.time() - start, info
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What every node's branch of the dataset gets alike."""
+
+    engine: Engine
+    settings: InferSettings  # as the actors run them: the plan's threads
+    plan: Any
+    files: Any  # the engine's files, in Ray's object store
+    cache: str | None  # the prep cache's path (None: image files)
+    decoder: str
+
+
 def _dataset(
-    ray: Any,
-    engine: Engine,
-    inp: Source,
-    groups: list[tuple[int, int, int]],
-    data_dir: str | Path,
-    runtime: str,
-    batch_size: int,
-    threads: int | None,
-    actors: int | None,
-    cpus_per_actor: float | None,
+    ray: Any, engine: Engine, inp: Source, groups: list[tuple[int, int, int]], data_dir: str | Path, s: InferSettings
 ) -> tuple[Any, Any]:
-    """One branch per node (its share of the batches, its decode tasks and actors pinned there), united.
+    """One branch per node (its share of the batches, its decode tasks and actors pinned there), united; and the
+    plan.
 
     The batches are dealt to the actors' slots in turn, so each node gets a share in proportion to its actors
     by construction (Ray Data alone may hand every block to the actor that started first). The pins are soft:
@@ -137,60 +128,46 @@ def _dataset(
     from zoobench.cluster.workers import engine_files
     from zoobench.runtimes import RUNTIMES
 
-    spec = RUNTIMES.get(runtime)
-    p = plan(ray, gpu=bool(spec and spec.device.startswith("cuda")), actors=actors, cpus_per_actor=cpus_per_actor,
-             threads=threads)  # fmt: skip
-    cache = str(Path(data_dir).resolve()) if inp.cache is not None else None
+    spec = RUNTIMES.get(s.runtime)
+    p = plan(ray, gpu=bool(spec and spec.device.startswith("cuda")), actors=s.actors, cpus_per_actor=s.cpus_per_actor,
+             threads=s.threads)  # fmt: skip
     slots = [node for k in range(max(p.placement.values())) for node, n in p.placement.items() if n > k]
     share: dict[str, list[dict[str, Any]]] = {node: [] for node in p.placement}
-    for k, (_c, s, e) in enumerate(groups):  # batch k goes to the node of actor slot k mod slots
-        paths = json.dumps([str(x) for x in inp.paths[s:e]]) if inp.paths else "[]"
-        share[slots[k % len(slots)]].append({"g": k, "s": s, "e": e, "paths": paths})
-    common = {"cache": cache, "pp": engine.preprocess.to_dict(), "plan": p, "batch_size": batch_size,
-              "runtime": runtime, "files": ray.put(engine_files(engine.path)), "engine": engine,
-              "decoder": inp.decoder}  # fmt: skip
-    branches = [_branch(ray, node, p.placement[node], rows, **common) for node, rows in share.items() if rows]
+    for k, (_c, start, end) in enumerate(groups):  # batch k goes to the node of actor slot k mod slots
+        paths = json.dumps([str(x) for x in inp.paths[start:end]]) if inp.paths else "[]"
+        share[slots[k % len(slots)]].append({"g": k, "s": start, "e": end, "paths": paths})
+    # a tuned profile (``s.tuned``) is one machine's: the actors run the plan's threads with the runtime's defaults
+    shared = _Shared(
+        engine, s.but(threads=p.threads, tuned=None, batch_size=s.batch), p, ray.put(engine_files(engine.path)),
+        str(Path(data_dir).resolve()) if inp.cache is not None else None, inp.decoder,
+    )  # fmt: skip
+    branches = [_branch(ray, node, p.placement[node], rows, shared) for node, rows in share.items() if rows]
     return (branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]), p
 
 
-def _branch(
-    ray: Any,
-    node: str,
-    n_act: int,
-    rows: list[dict[str, Any]],
-    *,
-    cache: str | None,
-    pp: dict[str, Any],
-    plan: Any,
-    batch_size: int,
-    runtime: str,
-    files: Any,
-    engine: Engine,
-    decoder: str,
-) -> Any:
+def _branch(ray: Any, node: str, n_act: int, rows: list[dict[str, Any]], shared: _Shared) -> Any:
     """One node's batches: decode tasks, then ``n_act`` inference actors, all pinned (softly) to ``node``."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     from zoobench.cluster.workers import InferActor, decode_row
 
-    here = NodeAffinitySchedulingStrategy(node, soft=True)
+    here, plan = NodeAffinitySchedulingStrategy(node, soft=True), shared.plan
     # Ray Data retries failed tasks and restarts dead actors by default (max_retries / max_restarts = -1); a
     # batch whose actor died is run again, and the driver drops a repeat.
     # up to 16 batches per block (each Ray task costs ~17 ms of CPU on a 2-core node), >= 4 blocks per actor
     per_block = max(1, min(16, len(rows) // (4 * n_act)))
     blocks = -(-len(rows) // per_block)
+    decode_kw = {"pp": shared.engine.preprocess.to_dict(), "cache": shared.cache, "decoder": shared.decoder}
     with warnings.catch_warnings():
         # the scheduling strategy goes in as one of Ray's remote args, which Ray Data >= 2.60 says it will drop
         warnings.simplefilter("ignore", DeprecationWarning)
         ds = ray.data.from_items(rows, override_num_blocks=blocks)
-        ds = ds.map(decode_row, fn_kwargs={"pp": pp, "cache": cache, "decoder": decoder}, num_cpus=plan.decode_cpus,
+        ds = ds.map(decode_row, fn_kwargs=decode_kw, num_cpus=plan.decode_cpus,
                     compute=ray.data.TaskPoolStrategy(size=min(plan.decode_tasks, blocks)),
                     scheduling_strategy=here)  # fmt: skip
         ds = ds.map_batches(
             InferActor,
-            fn_constructor_kwargs={"files": [files], "main": Path(engine.path).name, "runtime": runtime,
-                                   "threads": plan.threads, "pp": pp, "batch_size": batch_size,
-                                   "input_dtype": engine.input_dtype},
+            fn_constructor_kwargs={"files": [shared.files], "engine": shared.engine, "settings": shared.settings},
             batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=n_act),
             num_cpus=plan.cpus_per_actor, num_gpus=plan.gpus_per_actor or None, scheduling_strategy=here,
         )  # fmt: skip

@@ -13,9 +13,13 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from zoobench.artifact import Engine
+    from zoobench.infer.settings import InferSettings
 
 _CACHES: dict[str, Any] = {}
 
@@ -115,39 +119,21 @@ def _mk(d: Path) -> Path:
 
 
 class InferActor:
-    """One runtime session per actor; takes decoded batches, returns top-5 per image and where it ran."""
+    """One batch runner (:class:`~zoobench.infer.batch.BatchRunner`) per actor; takes decoded batches, returns
+    top-5 per image and where it ran."""
 
-    def __init__(
-        self,
-        files: list[Any],
-        main: str,
-        runtime: str,
-        threads: int | None,
-        pp: dict[str, Any],
-        batch_size: int,
-        input_dtype: str = "float32",
-    ) -> None:
+    def __init__(self, files: list[Any], engine: Engine, settings: InferSettings) -> None:
         import ray
 
-        from zoobench.models.spec import Preprocess
-        from zoobench.runtimes import load_session
+        from zoobench.infer.batch import BatchRunner
 
         shipped = ray.get(files[0])  # the engine bytes, put once by the driver
-        # decode tasks share the node's cores: idle ORT threads must not spin (as in the local loop)
-        opts: dict[str, Any] = {"spin": False} if runtime == "onnxruntime" else {}
-        self.session = load_session(materialize(shipped, main), runtime, threads=threads, **opts)
-        self.pp = Preprocess.from_dict(pp)
-        self.in_graph = bool(np.dtype(getattr(self.session, "input_dtype", np.float32)) == np.uint8)
-        if self.in_graph != (input_dtype == "uint8"):
-            from zoobench.errors import DataError
-
-            raise DataError(f"{main}: its metadata says {input_dtype} input but the graph takes the other")
-        h, w = self.pp.crop_size
-        self.shape = (3, h, w)
-        self.session.run(np.zeros((batch_size, *self.shape), np.uint8 if self.in_graph else np.float32))
+        here = materialize(shipped, Path(engine.path).name)
+        # decode tasks share the node's cores (as decode workers do in the local loop)
+        self.runner = BatchRunner.load(engine, settings, beside_decoders=True, path=here)
         ctx = ray.get_runtime_context()
         self.node, self.actor = ctx.get_node_id(), ctx.get_actor_id()
-        self.info: str | None = json.dumps(self.session.info().to_dict())
+        self.info: str | None = json.dumps(self.runner.info())
         self.ready = time.time()  # session loaded and warmed up: where a local run's e2e clock starts
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
@@ -158,22 +144,14 @@ class InferActor:
         return out
 
     def _one(self, row: dict[str, Any], out: dict[str, list[Any]]) -> None:
-        from zoobench.data.transforms import normalize
-        from zoobench.evaluate.metrics import topk_from_logits
-
         n_ok = len(json.loads(row["ok"]))
         ids = probs = b""
         norm_s = infer_s = post_s = 0.0
         if n_ok:
-            t0 = time.perf_counter()
-            px = np.frombuffer(row["pixels"], np.uint8).reshape(n_ok, *self.shape)
-            batch = px if self.in_graph else normalize(px, self.pp)
-            t1 = time.perf_counter()
-            logits = self.session.run(batch)
-            t2 = time.perf_counter()
-            i, p = topk_from_logits(logits, 5)
-            ids, probs = _npy(i), _npy(p)
-            norm_s, infer_s, post_s = t1 - t0, t2 - t1, time.perf_counter() - t2
+            px = np.frombuffer(row["pixels"], np.uint8).reshape(n_ok, *self.runner.input_size)
+            res = self.runner.run(px)
+            ids, probs = _npy(res.ids), _npy(res.probs)
+            norm_s, infer_s, post_s = res.normalize_s, res.infer_s, res.post_s
         for k in ("g", "names", "ok", "skipped", "read_s", "pre_s", "fallbacks"):
             out[k].append(row[k])
         out["ids"].append(ids)

@@ -1,5 +1,6 @@
-"""Accuracy from top-k predictions: top-k ids from logits, scoring against labels (the seeds' cumulative hits),
-the three-way accuracy gate with its 95% interval, and agreement between two engines' logits."""
+"""Accuracy from top-k predictions (which ``zoobench.infer.batch`` picks from the logits): scoring against labels
+(the seeds' cumulative hits), the three-way accuracy gate with its 95% interval, and agreement between two engines'
+logits."""
 
 from __future__ import annotations
 
@@ -38,36 +39,6 @@ class AccuracyResult:
     def accuracy(self) -> list[float]:
         """Top-1..top-k accuracy as fractions (``np.cumsum(hits) / count``, as the seeds compute it)."""
         return [h / self.count for h in self.hits_at_k]
-
-
-def topk_from_logits(logits: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k class ids and softmax probabilities.
-
-    Ties are broken by the lower class index (a stable sort of ``-logits``), so the result is
-    deterministic; the seeds' ``np.argsort(-pred)`` quicksort is not (see :func:`seed_topk_from_scores`).
-
-    Args:
-        logits: (N, C) scores.
-        k: how many classes to keep.
-
-    Returns:
-        ``(ids, probs)``: (N, k) int64 ids, best first, and their float32 softmax probabilities.
-    """
-    x = np.asarray(logits, dtype=np.float32)
-    if x.ndim != 2:
-        raise ValueError(f"logits must be (N, C), got shape {x.shape}")
-    if not 1 <= k <= x.shape[1]:
-        raise ValueError(f"k={k} must be between 1 and the number of classes {x.shape[1]}")
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    # argpartition + a sort of the k candidates (7x faster than a full sort of 1000 classes: it is most of
-    # the host's post-processing per batch); rows with a tie at the k-th value take the full stable sort.
-    cand = np.sort(np.argpartition(-x, k - 1, axis=1)[:, :k], axis=1)
-    ids = np.take_along_axis(cand, np.argsort(-np.take_along_axis(x, cand, 1), axis=1, kind="stable"), 1)
-    ties = (x >= np.take_along_axis(x, ids[:, -1:], 1)).sum(axis=1) != k
-    if ties.any():
-        ids[ties] = np.argsort(-x[ties], axis=1, kind="stable")[:, :k]
-    p = np.take_along_axis(e, ids, axis=1) / e.sum(axis=1, keepdims=True)
-    return ids.astype(np.int64), p.astype(np.float32)
 
 
 def seed_topk_from_scores(scores: np.ndarray, k: int = 5) -> np.ndarray:

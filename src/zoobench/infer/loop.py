@@ -12,7 +12,7 @@ uint8-input engine (``export --input uint8``) gets the uint8 crops as they are: 
 data read and preprocess seconds of an image folder are summed over the workers (per-process cost);
 ``data_wait`` is the time the inference loop waited for data.
 
-Work is done in chunks; with ``partial_dir`` each finished chunk's results are saved there, and a rerun
+Work is done in chunks; with ``RunIO.partial_dir`` each finished chunk's results are saved there, and a rerun
 with the same arguments skips them, so an interrupted run resumes and ends with the same outputs.
 """
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +29,13 @@ import numpy as np
 from zoobench.artifact import Engine
 from zoobench.data.cache import clean_temp
 from zoobench.data.datasets import check_strict
-from zoobench.data.decode import DecodePool, default_workers
+from zoobench.data.decode import Decoded, DecodePool, default_workers
 from zoobench.data.fastdecode import key_part
 from zoobench.errors import DataError
-from zoobench.evaluate.metrics import topk_from_logits
+from zoobench.infer.batch import BatchRunner
 from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, default_chunk, merge, resume, run_key
-from zoobench.infer.source import (
-    Source,
-    cache_batches,
-    chunk_groups,
-    normalized_batch,
-    prefetch,
-    resolve_input,
-    use_decoder,
-)
-from zoobench.runtimes import load_session
-from zoobench.uint8_input import normalizes_inside
+from zoobench.infer.settings import InferSettings
+from zoobench.infer.source import Source, cache_batches, chunk_groups, prefetch, prepared, resolve_input, use_decoder
 
 
 def format_stage_summary(st: dict[str, Any]) -> str:
@@ -65,134 +57,103 @@ def format_stage_summary(st: dict[str, Any]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class RunIO:
+    """Where a run keeps its side files and whom it tells, besides its results.
+
+    Attributes:
+        partial_dir: where finished chunks are saved; a rerun skips the chunks found there (None: not kept).
+        dump_dir: where ``settings.dump`` writes each image's logits as ais_bench does.
+        progress: called with the number of images finished, once per batch (and once with the resumed ones).
+        log: told ``resumed N of M images from an interrupted run`` when finished chunks are reused.
+    """
+
+    partial_dir: str | Path | None = None
+    dump_dir: str | Path | None = None
+    progress: Callable[[int], None] | None = None
+    log: Callable[[str], None] | None = None
+
+
 def run_folder(
     engine: Engine,
     data_dir: str | Path,
+    settings: InferSettings | None = None,
     *,
-    runtime: str = "onnxruntime",
-    batch_size: int = 16,
-    threads: int | None = None,
-    limit: int | None = None,
-    strict: bool = False,
-    keep_logits: bool = False,
-    progress: Callable[[int], None] | None = None,
-    workers: int | None = None,
-    chunk: int | None = None,
-    partial_dir: str | Path | None = None,
-    dump: str | None = None,
-    dump_dir: str | Path | None = None,
     source: Source | None = None,
-    log: Callable[[str], None] | None = None,
-    precision: str | None = None,
-    decoder: str | None = None,
-    options: dict[str, Any] | None = None,
+    io: RunIO | None = None,
+    keep_logits: bool = False,
 ) -> InferenceResult:
     """Infer every image of a folder (sorted by name) or of a prep cache; bad images are skipped and listed.
 
     Args:
         engine: the model and its preprocessing.
         data_dir: a flat image folder, a class-folder layout, or a cache made by ``zoobench prep``.
+        settings: how (:class:`InferSettings`; this uses runtime, precision, threads, tuned, batch_size, limit,
+            strict, workers, chunk, dump, decoder). None: the defaults.
         source: ``data_dir`` already listed by :func:`resolve_input` (the caller's listing; not scanned again).
-        batch_size: images per runtime call.
-        workers: decode processes for an image folder (0 decodes in this process; None: the default).
-        chunk: images per resumable chunk (rounded up to a multiple of ``batch_size``); None:
-            :func:`~zoobench.infer.chunks.default_chunk`.
-        partial_dir: where finished chunks are saved; a rerun skips the chunks found there.
-        dump: also write each image's logits as ais_bench does (``txt``, ``bin`` or ``npy``) into ``dump_dir``.
-        progress: called with the number of images finished, once per batch.
-        log: told ``resumed N of M images from an interrupted run`` when finished chunks are reused.
-        precision: the runtime's precision (None: the engine's recorded one, else fp32).
-        decoder: what decodes the images (``reference``, the default; ``fast``; ``nvjpeg``); a cache is read
-            as its own decoder made it (asking for another is an error).
-        options: a tuned profile's session settings (``zoobench tune``); they win over ``threads``.
+        io: where partial chunks and dumps go, and the progress and log callbacks (:class:`RunIO`).
+        keep_logits: also return every image's logits (``InferenceResult.logits``).
 
     Raises:
         DataError: bad arguments, or with ``strict`` any skipped file.
     """
-    inp, ranges, groups, sink = open_run(
-        engine, data_dir, source=source, limit=limit, strict=strict, batch_size=batch_size, chunk=chunk,
-        runtime=runtime, dump=dump, partial_dir=partial_dir, progress=progress, log=log, decoder=decoder,
-    )  # fmt: skip
-    prepare_dump_dir(dump, dump_dir)
-    n_workers = 0 if inp.cache is not None else (default_workers() if workers is None else workers)
+    s, io = settings or InferSettings(), io or RunIO()
+    inp, ranges, groups, sink = open_run(engine, data_dir, s, source, io)
+    prepare_dump_dir(s.dump, io.dump_dir)
+    n_workers = 0 if inp.cache is not None else (default_workers() if s.workers is None else s.workers)
     n_workers = min(n_workers, len(groups))
-    with DecodePool(n_workers) as pool:  # workers start before the session: never fork a live runtime
-        opts = _options(runtime, n_workers, threads, options)
-        session = load_session(engine.path, runtime, precision=precision, **opts)
-        items = _batches(engine, session, inp, groups, pool, batch_size)
+    # the decode workers start before the session (never fork a live runtime); the session is released first
+    with DecodePool(n_workers) as pool, BatchRunner.load(engine, s, beside_decoders=n_workers > 0) as runner:
+        items = _batches(runner, inp, groups, pool)
         t_start = time.perf_counter()
-        logits = _drain(sink, items, session, dump, dump_dir, keep_logits)
+        logits = _drain(sink, items, runner, s.dump, io.dump_dir, keep_logits)
         e2e = time.perf_counter() - t_start
-        info = session.info().to_dict()
-    return merge(inp, sink, len(ranges), e2e, info, logits, strict)
+        info = runner.info()
+    return merge(inp, sink, len(ranges), e2e, info, logits, s.strict)
 
 
 def _batches(
-    engine: Engine, session: Any, inp: Source, groups: list[tuple[int, int, int]], pool: Any, batch_size: int
-) -> Iterator[Any]:
-    """Warm the session up (part of loading), then the batches as the session takes them (uint8 or normalized)."""
-    pp = engine.preprocess
-    in_graph = normalizes_inside(engine, session)
-    # one run before the clock: first-run allocations (and OpenVINO's per-batch compile) are not the data path's
-    session.run(np.zeros((batch_size, *pp.input_size), np.uint8 if in_graph else np.float32))
+    runner: BatchRunner, inp: Source, groups: list[tuple[int, int, int]], pool: Any
+) -> Iterator[tuple[Decoded, np.ndarray | None, float]]:
+    """The batches as the runner's session takes them (uint8 or normalized), with the seconds that took."""
     if inp.cache is not None:
         # A cache needs no decode: normalizing inline (~2% of a batch) beats a prefetch thread whose work
         # contends with the runtime's own threads on the same cores (measured: 90% vs 95%+ of pure inference).
-        return normalized_batch(cache_batches(inp, groups), pp, in_graph)
+        return prepared(cache_batches(inp, groups), runner.prepare)
     assert inp.paths is not None
-    batches = pool.imap([inp.paths[s:e] for _c, s, e in groups], pp, decoder=inp.decoder)
-    return prefetch(normalized_batch(batches, pp, in_graph))
-
-
-def _options(runtime: str, workers: int, threads: int | None, tuned: dict[str, Any] | None) -> dict:
-    """The session's load options: ORT does not spin beside decode workers; a tuned profile's settings win."""
-    opts: dict[str, Any] = {"spin": False} if workers > 0 and runtime == "onnxruntime" else {}
-    opts.update({k: v for k, v in (tuned or {}).items() if k != "streams"})  # one session here: streams are perf's
-    opts.setdefault("threads", threads)
-    return opts
+    batches = pool.imap([inp.paths[s:e] for _c, s, e in groups], runner.engine.preprocess, decoder=inp.decoder)
+    return prefetch(prepared(batches, runner.prepare))
 
 
 def open_run(
-    engine: Engine,
-    data_dir: str | Path,
-    *,
-    source: Source | None,
-    limit: int | None,
-    strict: bool,
-    batch_size: int,
-    chunk: int | None,
-    runtime: str,
-    dump: str | None,
-    partial_dir: str | Path | None,
-    progress: Callable[[int], None] | None,
-    log: Callable[[str], None] | None = None,
-    decoder: str | None = None,
+    engine: Engine, data_dir: str | Path, settings: InferSettings, source: Source | None, io: RunIO
 ) -> tuple[Source, list[tuple[int, int]], list[tuple[int, int, int]], ChunkSink]:
-    """What the local loop and the Ray pipeline both do first: list and check the input, find the chunks an
-    interrupted run finished (reported to ``progress`` and said through ``log``), and the batches left with the
-    sink that collects them. ``chunk`` None is :func:`default_chunk` of the image count and batch size.
+    """What the local loop and the Ray pipeline both do first: list (unless ``source`` is the listing) and check
+    the input, find the chunks an interrupted run finished in ``io.partial_dir`` (reported to ``io.progress`` and
+    said through ``io.log``), and the batches left with the sink that collects them. ``settings.chunk`` None is
+    :func:`default_chunk` of the image count and batch size.
 
     Returns:
         ``(input, chunk ranges, batches left as (chunk, start, end), sink)``.
     """
-    if batch_size < 1:
-        raise DataError(f"batch size must be >= 1, got {batch_size}")
-    inp = source or resolve_input(data_dir, limit)
-    check_source(engine, inp, data_dir, strict)
-    if chunk is None:
-        chunk = default_chunk(len(inp.names), batch_size)
-    made_by = use_decoder(inp, decoder, data_dir)
+    batch_size = settings.batch
+    inp = source or resolve_input(data_dir, settings.limit)
+    check_source(engine, inp, data_dir, settings.strict)
+    chunk = default_chunk(len(inp.names), batch_size) if settings.chunk is None else settings.chunk
+    made_by = use_decoder(inp, settings.decoder, data_dir)
     chunk = -(-max(chunk, 1) // batch_size) * batch_size
-    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=runtime, dump=dump, **key_part(made_by))
-    ranges, done = resume(inp, chunk, partial_dir, key)
+    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=settings.runtime, dump=settings.dump,
+                  **key_part(made_by))  # fmt: skip
+    partial = Path(io.partial_dir) if io.partial_dir else None
+    ranges, done = resume(inp, chunk, partial, key)
     todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
     groups = chunk_groups(todo, batch_size)
-    sink = ChunkSink(groups, Path(partial_dir) if partial_dir else None, done, strict, progress)
+    sink = ChunkSink(groups, partial, done, settings.strict, io.progress)
     if done:
-        if progress:
-            progress(sink.resumed)
-        if log:
-            log(f"resumed {sink.resumed} of {len(inp.names)} images from an interrupted run")
+        if io.progress:
+            io.progress(sink.resumed)
+        if io.log:
+            io.log(f"resumed {sink.resumed} of {len(inp.names)} images from an interrupted run")
     return inp, ranges, groups, sink
 
 
@@ -215,7 +176,12 @@ def check_source(engine: Engine, inp: Source, data_dir: str | Path, strict: bool
 
 
 def _drain(
-    sink: ChunkSink, items: Iterator[Any], session: Any, dump: str | None, dump_dir: Any, keep_logits: bool
+    sink: ChunkSink,
+    items: Iterator[tuple[Decoded, np.ndarray | None, float]],
+    runner: BatchRunner,
+    dump: str | None,
+    dump_dir: str | Path | None,
+    keep_logits: bool,
 ) -> list[np.ndarray]:
     """Run each decoded batch as it comes; the logits too when ``dump`` asks for them (ais_bench files)."""
     timer = sink.timer
@@ -226,24 +192,25 @@ def _drain(
         timer.add("data_wait", time.perf_counter() - t0)
         if item is None:
             return kept
-        d, batch, norm_s = item
+        d, batch, prepare_s = item
         timer.add("data_read", d.read_s)
-        timer.add("preprocess", d.preprocess_s + norm_s)
+        timer.add("preprocess", d.preprocess_s + prepare_s)
         sink.fallbacks.update(d.fallbacks)
         names = [d.names[k] for k in d.ok]
         ids = probs = None
         if batch is not None:
+            out = runner.run(batch)
             t0 = time.perf_counter()
-            out = session.run(batch)
-            t1 = time.perf_counter()
-            ids, probs = topk_from_logits(out, 5)
+            ids, probs = out.ids, out.probs
             if keep_logits:
-                kept.append(out)
+                kept.append(out.logits)
             if dump:
                 from zoobench.data.seedfmt import dump_output
 
-                for name, row in zip(names, out):
+                assert dump_dir is not None  # prepare_dump_dir refused a dump without one
+                for name, row in zip(names, out.logits):
                     dump_output(dump_dir, name, row, dump)
-            timer.add("infer", t1 - t0)
-            timer.add("post", time.perf_counter() - t1)
+            timer.add("preprocess", out.normalize_s)
+            timer.add("infer", out.infer_s)
+            timer.add("post", out.post_s + time.perf_counter() - t0)
         sink.add(GroupResult(d.index, len(d.names), names, ids, probs, list(d.skipped)))

@@ -7,7 +7,7 @@ import hashlib
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from zoobench.data.decode import Decoded
-from zoobench.data.transforms import normalize
 from zoobench.errors import DataError
 
 
@@ -134,11 +133,13 @@ def prefetch(items: Iterator[Any], depth: int = 3) -> Iterator[Any]:
         stop.set()
 
 
-def normalized_batch(
-    items: Iterator[Decoded], pp: Any, in_graph: bool = False
+def prepared(
+    items: Iterator[Decoded], prepare: Callable[[np.ndarray], np.ndarray]
 ) -> Iterator[tuple[Decoded, np.ndarray | None, float]]:
-    """Normalized float32 batches; with ``in_graph`` (a uint8-input engine) the uint8 crops as they are."""
+    """Each decoded batch with its pixels made ready for the session by ``prepare`` (e.g.
+    :meth:`~zoobench.infer.batch.BatchRunner.prepare`: normalized, or the uint8 crops as they are) and the
+    seconds that took; None for a batch with no readable image."""
     for d in items:
         t0 = time.perf_counter()
-        batch = (d.pixels if in_graph else normalize(d.pixels, pp)) if len(d.ok) else None
+        batch = prepare(d.pixels) if len(d.ok) else None
         yield d, batch, time.perf_counter() - t0

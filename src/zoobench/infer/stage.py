@@ -4,9 +4,8 @@ and skipped.csv, and hand the predictions to eval in memory."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from zoobench.artifact import Engine
 from zoobench.console import Advance, make_console, progress_bar
@@ -15,7 +14,7 @@ from zoobench.env import environment
 from zoobench.errors import DataError
 from zoobench.export import resolve_engine
 from zoobench.infer.chunks import InferenceResult
-from zoobench.infer.loop import format_stage_summary, run_folder
+from zoobench.infer.loop import RunIO, format_stage_summary, run_folder
 from zoobench.infer.settings import InferSettings
 from zoobench.infer.source import Source, resolve_input, use_decoder
 from zoobench.io import dir_lock, write_json
@@ -24,10 +23,14 @@ from zoobench.predictions import RunSummary
 FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json", "accuracy.json")
 
 
-# Where the batches run: (engine, data, listed input, partial dir, settings, progress, log) -> the result. None is
-# this process (:func:`zoobench.infer.loop.run_folder`); the caller passes another, e.g. the Ray pipeline's
-# (``zoobench.cluster.pipeline.backend_for``), so infer/ never imports what runs above it.
-Backend = Callable[[Engine, str, Source, Path, InferSettings, Any, Callable[[str], None]], InferenceResult]
+class Backend(Protocol):
+    """Where the batches run, given the listed input and the run's :class:`~zoobench.infer.loop.RunIO`. None is
+    this process (:func:`local_backend`); the caller passes another, e.g. the Ray pipeline's
+    (``zoobench.cluster.pipeline.backend_for``), so infer/ never imports what runs above it."""
+
+    def __call__(
+        self, engine: Engine, data_dir: str, settings: InferSettings, *, source: Source, io: RunIO
+    ) -> InferenceResult: ...
 
 
 def do_infer(
@@ -69,14 +72,6 @@ def do_infer(
     return summary
 
 
-def default_batch_size(runtime: str) -> int:
-    """16 on CPU runtimes (the seeds' middle batch); 64 on GPU runtimes, which 16 leaves mostly idle."""
-    from zoobench.runtimes import RUNTIMES
-
-    spec = RUNTIMES.get(runtime)
-    return 64 if spec is not None and spec.device.startswith("cuda") else 16
-
-
 def infer(
     model: str, data: str, settings: InferSettings, *, engine: Engine | None = None, backend: Backend | None = None
 ) -> tuple[dict[str, Any], InferenceResult, dict[str, int]]:
@@ -87,7 +82,7 @@ def infer(
     s = settings
     console = make_console(s.quiet)
     if s.batch_size is None:
-        s = s.but(batch_size=default_batch_size(s.runtime))
+        s = s.but(batch_size=s.batch)  # recorded in summary.json
     out = Path(s.outdir)
     if s.ray and backend is None:
         raise DataError("infer on Ray needs its backend: pass backend=zoobench.cluster.pipeline.backend_for(settings)")
@@ -143,23 +138,17 @@ def _run_loop(
         shutil.rmtree(partial, ignore_errors=True)
     with progress_bar("infer", console, s.quiet) as bar:
         task = bar.add_task("infer", total=len(inp.names), rate="")
-        res = backend(engine, data, inp, partial, s, Advance(bar, task), console.print)
+        io = RunIO(partial, out / "outputs" if s.dump else None, Advance(bar, task), console.print)
+        res = backend(engine, data, s, source=inp, io=io)
     shutil.rmtree(partial, ignore_errors=True)
     return res
 
 
 def local_backend(
-    engine: Engine, data: str, inp: Source, partial: Path, s: InferSettings, progress: Any, log: Callable[[str], None]
+    engine: Engine, data_dir: str, settings: InferSettings, *, source: Source, io: RunIO
 ) -> InferenceResult:
-    """This process's pipelined loop (:func:`run_folder`); dumps go beside the partial dir, in OUTDIR/outputs."""
-    assert s.batch_size is not None
-    return run_folder(
-        engine, data, runtime=s.runtime, batch_size=s.batch_size, threads=s.threads,
-        limit=s.limit, strict=s.strict, progress=progress, workers=s.workers,
-        chunk=s.chunk, partial_dir=partial, dump=s.dump,
-        dump_dir=partial.parent / "outputs" if s.dump else None, source=inp, precision=s.precision, log=log,
-        decoder=inp.decoder, options=s.tuned,
-    )  # fmt: skip
+    """This process's pipelined loop (:func:`~zoobench.infer.loop.run_folder`)."""
+    return run_folder(engine, data_dir, settings, source=source, io=io)
 
 
 def _write_outputs(

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.perf.timing import timed_runs
-from zoobench.runtimes.base import RuntimeInfo, Session
+from zoobench.runtimes.base import InFlight, RuntimeInfo, Session, Timing
 
 
 class StreamGroup:
@@ -28,40 +28,33 @@ class StreamGroup:
         self.sessions = sessions
         first = sessions[0]
         self.input_name, self.output_name, self.input_shape = first.input_name, first.output_name, first.input_shape
-        self.input_dtype: Any = getattr(first, "input_dtype", np.float32)
+        self.input_dtype: np.dtype[Any] = first.input_dtype
         self._next = 0
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """One batch on the next stream (round robin); for timing use :meth:`time_async`."""
+        """One batch on the next stream (round robin); for timing use :meth:`time_async` (its in-flight form)."""
         session = self.sessions[self._next % len(self.sessions)]
         self._next += 1
         return session.run(batch)
 
-    def time_async(
-        self,
-        batch: np.ndarray,
-        *,
-        seconds: float,
-        min_iters: int,
-        warmup: int,
-        clock: Callable[[], float] | None = None,
-        max_iters: int = 100_000,
-    ) -> tuple[list[float], float]:
-        """Every stream runs ``batch`` until ``seconds`` have passed and the streams together did ``min_iters``
-        runs. Returns the per-request latencies (seconds) and the wall time until the last stream finished."""
-        clk = clock or time.perf_counter
+    def time_async(self, batch: np.ndarray, timing: Timing) -> tuple[list[float], float]:
+        """Every stream runs ``batch`` until ``timing.seconds`` have passed and the streams together did
+        ``timing.min_iters`` runs. Returns the per-request latencies (seconds) and the wall time until the last
+        stream finished."""
+        clk = timing.clock or time.perf_counter
         for session in self.sessions:
-            for _ in range(max(warmup, 1)):
+            for _ in range(max(timing.warmup, 1)):
                 session.run(batch)
         lock = threading.Lock()
         latencies: list[float] = []
         start = clk()
-        per_stream = max(1, -(-min_iters // len(self.sessions)))
+        per_stream = max(1, -(-timing.min_iters // len(self.sessions)))
 
         def loop(session: Session) -> None:
             mine = timed_runs(
-                lambda: session.run(batch), clk, start, seconds=seconds, min_iters=per_stream, max_iters=max_iters
-            )
+                lambda: session.run(batch), clk, start, seconds=timing.seconds, min_iters=per_stream,
+                max_iters=timing.max_iters,
+            )  # fmt: skip
             with lock:
                 latencies.extend(mine)
 
@@ -71,6 +64,13 @@ class StreamGroup:
         for t in threads:
             t.join()
         return latencies, clk() - start
+
+    def in_flight(self) -> InFlight | None:
+        return self
+
+    def release(self) -> None:
+        for session in self.sessions:
+            session.release()
 
     def info(self) -> RuntimeInfo:
         base = self.sessions[0].info()

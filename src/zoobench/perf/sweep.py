@@ -207,7 +207,7 @@ def _interleaved_rounds(
     The sessions stay loaded for every round. A cell is warmed up (``timing["warmup"]`` untimed runs) once, in
     round 1; in later rounds one untimed run re-warms it (the cells timed in between evicted its caches).
     """
-    from zoobench.perf.timing import summarize_rounds, time_throughput
+    from zoobench.perf.timing import Timing, summarize_rounds, time_throughput
 
     cells = [(name, bs) for name in sessions for bs in batch_sizes]
     done: dict[tuple[str, int], list[Any]] = {cell: [] for cell in cells}
@@ -220,7 +220,7 @@ def _interleaved_rounds(
             session = sessions[name][bs] if isinstance(sessions[name], dict) else sessions[name]  # tuned: per batch
             with console.status(f"perf round {r + 1}/{repeats}: {name} batch {bs} ..."):
                 try:
-                    done[(name, bs)].append(time_throughput(session, bs, input_size, **settings))
+                    done[(name, bs)].append(time_throughput(session, bs, input_size, Timing(**settings)))
                 except Exception as exc:  # e.g. a batch a static engine was not built for
                     failed[(name, bs)] = {"batch_size": bs, "error": f"{type(exc).__name__}: {exc}"}
     return {cell: failed.get(cell) or summarize_rounds(done[cell]) for cell in cells}

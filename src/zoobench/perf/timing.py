@@ -1,5 +1,5 @@
-"""Pure-inference timing of one cell: warm-up, a loop bounded by time *and* count, latency statistics; and
-the summary of a cell's rounds (median throughput, spread, unstable flag, pooled latency)."""
+"""Pure-inference timing of one cell (how long: :class:`Timing`): warm-up, a loop bounded by time *and* count,
+latency statistics; and the summary of a cell's rounds (median throughput, spread, unstable flag, pooled latency)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.data.synthetic import make_input
-from zoobench.runtimes.base import Session
+from zoobench.runtimes.base import Session, Timing, takes_uint8
 
 
 @dataclass(frozen=True)
@@ -97,10 +97,6 @@ def summarize_rounds(rounds: list[PerfResult]) -> dict[str, Any]:
     }
 
 
-def _takes_uint8(session: Session) -> bool:
-    return bool(np.dtype(getattr(session, "input_dtype", np.float32)) == np.uint8)
-
-
 def timed_runs(
     run: Callable[[], Any], clock: Callable[[], float], start: float, *, seconds: float, min_iters: int, max_iters: int
 ) -> list[float]:
@@ -117,50 +113,43 @@ def timed_runs(
 
 
 def time_session(
-    session: Session,
-    batch_size: int,
-    input_size: tuple[int, int, int],
-    *,
-    seconds: float = 3.0,
-    min_iters: int = 10,
-    warmup: int = 3,
-    data: str = "random",
-    max_iters: int = 100_000,
-    clock: Callable[[], float] | None = None,
+    session: Session, batch_size: int, input_size: tuple[int, int, int], timing: Timing | None = None
 ) -> PerfResult:
-    """Time ``session.run`` on one fixed batch until both ``seconds`` and ``min_iters`` are reached.
+    """Time ``session.run`` on one fixed batch, one request at a time, as ``timing`` says.
 
-    Throughput = images / wall time of the measured loop (warm-up excluded). ``clock``: seconds, monotonic
-    (default ``time.perf_counter``; tests inject one).
+    Throughput = images / wall time of the measured loop (warm-up excluded).
     """
-    x = make_input((batch_size, *input_size), data, uint8=_takes_uint8(session))
-    for _ in range(max(warmup, 1)):
+    t = timing or Timing()
+    x = make_input((batch_size, *input_size), t.data, uint8=takes_uint8(session))
+    for _ in range(max(t.warmup, 1)):
         session.run(x)
-    clock = clock or time.perf_counter
+    clock = t.clock or time.perf_counter
     start = clock()
     samples = timed_runs(
-        lambda: session.run(x), clock, start, seconds=seconds, min_iters=min_iters, max_iters=max_iters
+        lambda: session.run(x), clock, start, seconds=t.seconds, min_iters=t.min_iters, max_iters=t.max_iters
     )
     wall = clock() - start
     lat = Latency.from_values(samples)
-    return PerfResult(batch_size, lat, wall, batch_size * len(samples) / wall, warmup, data, "sync", tuple(samples))
+    return PerfResult(batch_size, lat, wall, batch_size * len(samples) / wall, t.warmup, t.data, "sync", tuple(samples))
 
 
-def time_throughput(session: Session, batch_size: int, input_size: tuple[int, int, int], **timing: Any) -> PerfResult:
-    """Throughput timing: requests kept in flight when the session can (OpenVINO's ``time_async``, or several
-    sessions side by side: ``perf.streams.StreamGroup``), else the synchronous :func:`time_session` loop.
+def time_throughput(
+    session: Session, batch_size: int, input_size: tuple[int, int, int], timing: Timing | None = None
+) -> PerfResult:
+    """Throughput timing: requests kept in flight when the session has that form (:meth:`Session.in_flight`:
+    OpenVINO's async queue, or several sessions side by side: ``perf.streams.StreamGroup``), else the
+    synchronous :func:`time_session` loop.
 
     With requests in flight, latency is per request (submit to completion, as benchmark_app reports it)
     and throughput = images completed over all streams / wall time of the measured region.
     """
-    timer = getattr(session, "time_async", None)
-    if timer is None:
-        return time_session(session, batch_size, input_size, **timing)
-    seconds, min_iters = timing.get("seconds", 3.0), timing.get("min_iters", 10)
-    warmup, data = timing.get("warmup", 3), timing.get("data", "random")
-    x = make_input((batch_size, *input_size), data, uint8=_takes_uint8(session))
-    extra = {"clock": timing["clock"]} if timing.get("clock") else {}
-    samples, wall = timer(x, seconds=seconds, min_iters=min_iters, warmup=warmup, **extra)
+    t = timing or Timing()
+    form = session.in_flight()
+    if form is None:
+        return time_session(session, batch_size, input_size, t)
+    x = make_input((batch_size, *input_size), t.data, uint8=takes_uint8(session))
+    samples, wall = form.time_async(x, t)
     lat = Latency.from_values(samples)
-    mode = str(getattr(session, "timing_mode", "async"))
-    return PerfResult(batch_size, lat, wall, batch_size * lat.count / wall, warmup, data, mode, tuple(samples))
+    return PerfResult(
+        batch_size, lat, wall, batch_size * lat.count / wall, t.warmup, t.data, form.timing_mode, tuple(samples)
+    )

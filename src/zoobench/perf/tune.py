@@ -19,7 +19,7 @@ from zoobench.errors import ZoobenchError
 from zoobench.perf.settings import TuneSettings
 from zoobench.perf.streams import open_tuned, settings_text
 from zoobench.perf.table import within_noise
-from zoobench.perf.timing import PerfResult, summarize_rounds, time_throughput
+from zoobench.perf.timing import PerfResult, Timing, summarize_rounds, time_throughput
 from zoobench.runtimes.base import Session
 
 Clock = Callable[[], float]
@@ -84,7 +84,7 @@ class _Search:
             timing: dict[str, Any] = {"seconds": seconds, "min_iters": 2, "warmup": warmup, "data": "random"}
             if self.timing_clock is not None:
                 timing["clock"] = self.timing_clock
-            return time_throughput(arm.session, self.bs, self.input_size, **timing)
+            return time_throughput(arm.session, self.bs, self.input_size, Timing(**timing))
         except Exception as exc:  # a setting this machine or engine cannot take is dropped, with why
             arm.session, arm.error = None, f"{type(exc).__name__}: {exc}"
             return None

@@ -7,20 +7,24 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from zoobench.artifact import Engine
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import RuntimeInfo, RuntimeSpec, Session
+from zoobench.runtimes.base import InFlight, RuntimeInfo, RuntimeSpec, Session, takes_uint8
 
 __all__ = [
     "RUNTIMES",
+    "InFlight",
     "RuntimeInfo",
     "RuntimeSpec",
     "Session",
     "load_session",
+    "options_beside_decoders",
     "register",
     "runtime_for_path",
     "runtime_module",
     "runtime_status",
     "supports",
+    "takes_uint8",
 ]
 
 RUNTIMES: dict[str, RuntimeSpec] = {}
@@ -73,7 +77,7 @@ def supports(runtime: str, device: str, precision: str) -> tuple[bool, str]:
 
 
 def load_session(
-    model_path: str,
+    model: str | Engine,
     runtime: str = "onnxruntime",
     *,
     device: str = "cpu",
@@ -81,11 +85,11 @@ def load_session(
     threads: int | None = None,
     **options: Any,
 ) -> Session:
-    """Load ``model_path`` into ``runtime``; raise a clear error when it cannot run here.
+    """Load ``model`` into ``runtime``; raise a clear error when it cannot run here.
 
     Args:
-        model_path: an ONNX file, a compiled artifact (OpenVINO ``.xml``, TensorRT ``.plan``) or, for
-            ``torch``, a model name.
+        model: an ONNX file, a compiled artifact (OpenVINO ``.xml``, TensorRT ``.plan``) or, for ``torch``, a
+            model name; or an :class:`~zoobench.artifact.Engine` already loaded (its metadata is not read again).
         runtime: one of :data:`RUNTIMES`. A compiled artifact runs on the runtime it was compiled for;
             asking for the default ``onnxruntime`` with such a file picks that runtime instead.
         device: ``cpu`` or ``cuda[:N]``.
@@ -93,6 +97,7 @@ def load_session(
         threads: runtime threads (None: the runtime's default).
         **options: runtime-specific options (e.g. ``hint`` for OpenVINO, ``channels_last`` for torch).
     """
+    model_path = model.path if isinstance(model, Engine) else model
     implied = runtime_for_path(model_path)
     if implied and runtime != implied:
         if runtime != "onnxruntime":
@@ -100,9 +105,16 @@ def load_session(
         runtime = implied
     module = runtime_module(runtime)
     if precision is None:
-        precision = _recorded_precision(model_path)
+        precision = model.precision if isinstance(model, Engine) else _recorded_precision(model_path)
     session: Session = module.load(model_path, device=device, precision=precision, threads=threads, **options)
     return session
+
+
+def options_beside_decoders(runtime: str) -> dict[str, Any]:
+    """The load options ``runtime`` declares for a session whose cores decode processes share (its module's
+    ``beside_decoders()``; none when it declares none)."""
+    hook = getattr(runtime_module(runtime), "beside_decoders", None)
+    return dict(hook()) if hook is not None else {}
 
 
 def _recorded_precision(model_path: str) -> str:
@@ -112,7 +124,7 @@ def _recorded_precision(model_path: str) -> str:
     try:
         from zoobench.artifact import load_engine
 
-        return str(load_engine(model_path).metadata.get("precision", "fp32"))
+        return load_engine(model_path).precision
     except ZoobenchError:
         return "fp32"
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import RuntimeInfo
+from zoobench.runtimes.base import InFlight, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 _PROVIDERS = {
@@ -49,7 +49,9 @@ class OrtSession:
         self.input_name: str = inp.name
         self.output_name: str = self._sess.get_outputs()[0].name
         self.input_shape: tuple[int | str, ...] = tuple(inp.shape)
-        self.input_dtype: Any = {"tensor(float16)": np.float16, "tensor(uint8)": np.uint8}.get(inp.type, np.float32)
+        self.input_dtype = np.dtype(
+            {"tensor(float16)": np.float16, "tensor(uint8)": np.uint8}.get(inp.type, np.float32)
+        )
         self._device = "cpu" if kind == "cpu" else f"cuda:{device.split(':')[1] if ':' in device else 0}"
         self._precision = precision
         self._threads = threads or so.intra_op_num_threads or os.cpu_count()
@@ -60,6 +62,8 @@ class OrtSession:
         }
 
     def run(self, batch: np.ndarray) -> np.ndarray:
+        if self._sess is None:
+            raise ZoobenchError("onnxruntime: this session was released")
         check_batch_dtype(batch, self.input_dtype, "onnxruntime")
         if batch.dtype != self.input_dtype:  # float32 -> float16 for an fp16 graph
             batch = batch.astype(self.input_dtype)
@@ -69,6 +73,12 @@ class OrtSession:
     def info(self) -> RuntimeInfo:
         extra: dict[str, Any] = {"provider": self._provider, **self._settings}
         return RuntimeInfo("onnxruntime", self._device, self._precision, self._threads, self._version, extra)
+
+    def in_flight(self) -> InFlight | None:
+        return None  # one request at a time; perf runs several sessions side by side as streams instead
+
+    def release(self) -> None:
+        self._sess = None
 
 
 _GRAPH_OPT = {"all": "ORT_ENABLE_ALL", "extended": "ORT_ENABLE_EXTENDED", "basic": "ORT_ENABLE_BASIC"}
@@ -96,6 +106,12 @@ def _session_options(ort: Any, threads: int | None, options: dict[str, Any]) -> 
         # the cycles the workers need.
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if options["spin"] else "0")
     return so
+
+
+def beside_decoders() -> dict[str, Any]:
+    """Beside decode processes on the same cores, idle intra-op threads do not spin (ORT's default spins them,
+    burning the cycles the decoders need)."""
+    return {"spin": False}
 
 
 def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from zoobench.artifact import sidecar_path
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import RuntimeInfo
+from zoobench.runtimes.base import InFlight, RuntimeInfo, Timing
 from zoobench.uint8_input import check_batch_dtype
 
 # zoobench precision -> INFERENCE_PRECISION_HINT. An int8 IR is a quantized graph: its non-quantized
@@ -35,9 +35,11 @@ def supported_precisions(core: Any = None, device: str = "CPU") -> list[str]:
 class OvSession:
     """One compiled OpenVINO model.
 
-    ``run`` is synchronous (one infer request); ``time_async`` keeps ``nireq`` requests in flight
-    through an ``AsyncInferQueue``, which is how OpenVINO's THROUGHPUT hint is meant to be used.
+    ``run`` is synchronous (one infer request); its :meth:`in_flight` form (:meth:`time_async`) keeps ``nireq``
+    requests in flight through an ``AsyncInferQueue``, which is how OpenVINO's THROUGHPUT hint is meant to be used.
     """
+
+    timing_mode = "async"
 
     def __init__(
         self,
@@ -71,7 +73,7 @@ class OvSession:
         self.output_name: str = model.outputs[0].get_any_name()
         pshape = model.inputs[0].get_partial_shape()
         # a uint8 IR (compile --input uint8) normalizes inside, with OpenVINO's PrePostProcessor
-        self.input_dtype: Any = np.uint8 if model.inputs[0].get_element_type() == ov.Type.u8 else np.float32
+        self.input_dtype = np.dtype(np.uint8 if model.inputs[0].get_element_type() == ov.Type.u8 else np.float32)
         self.input_shape: tuple[int | str, ...] = tuple(d.get_length() if d.is_static else "batch" for d in pshape)
         self._compiled = core.compile_model(model, "CPU", config)
         self._request = self._compiled.create_infer_request()
@@ -109,15 +111,19 @@ class OvSession:
         return self._by_batch[n]
 
     def run(self, batch: np.ndarray) -> np.ndarray:
+        if self._compiled is None:
+            raise ZoobenchError("openvino: this session was released")
         check_batch_dtype(batch, self.input_dtype, "openvino")
         batch = np.ascontiguousarray(batch, dtype=self.input_dtype)
         res = self._for_batch(len(batch))[1].infer({0: batch})
         return np.asarray(res[0], dtype=np.float32)
 
-    def time_async(
-        self, batch: np.ndarray, *, seconds: float, min_iters: int, warmup: int, max_iters: int = 100_000
-    ) -> tuple[list[float], float]:
-        """Keep the optimal number of requests in flight until both ``seconds`` and ``min_iters`` are reached.
+    def in_flight(self) -> InFlight | None:
+        return self
+
+    def time_async(self, batch: np.ndarray, timing: Timing) -> tuple[list[float], float]:
+        """Keep the optimal number of requests in flight until both ``timing.seconds`` and ``timing.min_iters`` are
+        reached (or ``timing.max_iters``).
 
         Returns:
             Per-request latencies in seconds (start to callback, as benchmark_app reports them) and the
@@ -130,14 +136,14 @@ class OvSession:
         compiled = self._for_batch(len(batch))[0]
         nireq = self._config_nireq or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         queue = ov.AsyncInferQueue(compiled, nireq)
-        clock = time.perf_counter
+        clock = timing.clock or time.perf_counter
         latencies: list[float] = []
 
         def done(_request: Any, started: float) -> None:
             latencies.append(clock() - started)
 
         queue.set_callback(done)
-        for _ in range(max(warmup, 1) * len(queue)):
+        for _ in range(max(timing.warmup, 1) * len(queue)):
             queue.start_async({0: batch}, clock(), share_inputs=True)
         queue.wait_all()
         latencies.clear()
@@ -147,10 +153,14 @@ class OvSession:
             queue.start_async({0: batch}, clock(), share_inputs=True)  # blocks until a request is free
             submitted += 1
             elapsed = clock() - start
-            if (elapsed >= seconds and submitted >= min_iters) or submitted >= max_iters:
+            if (elapsed >= timing.seconds and submitted >= timing.min_iters) or submitted >= timing.max_iters:
                 break
         queue.wait_all()
         return list(latencies), clock() - start
+
+    def release(self) -> None:
+        self._compiled = self._request = self._model = None
+        self._by_batch.clear()
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import RuntimeInfo
+from zoobench.runtimes.base import InFlight, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 
@@ -104,13 +104,15 @@ class TrtSession:
         self.input_shape: tuple[int | str, ...] = tuple(self._engine.get_tensor_shape(self.input_name))
         # a plan built from a uint8 ONNX (compile --input uint8) takes the uint8 crop and normalizes on the GPU
         u8 = self._engine.get_tensor_dtype(self.input_name) == trt.DataType.UINT8
-        self.input_dtype: Any = np.uint8 if u8 else np.float32
-        self._stream = torch.cuda.Stream(device=self._device)
+        self.input_dtype = np.dtype(np.uint8 if u8 else np.float32)
+        self._stream: Any = torch.cuda.Stream(device=self._device)
         self._precision = precision
         self._version = trt.__version__
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         torch = self._torch
+        if self._context is None:
+            raise ZoobenchError("tensorrt: this session was released")
         check_batch_dtype(batch, self.input_dtype, "tensorrt")
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=self.input_dtype)).to(self._device)
         self._context.set_input_shape(self.input_name, tuple(x.shape))
@@ -125,6 +127,15 @@ class TrtSession:
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo("tensorrt", str(self._device), self._precision, None, self._version)
+
+    def in_flight(self) -> InFlight | None:
+        return None
+
+    def release(self) -> None:
+        if self._context is None:
+            return
+        self._context = self._engine = self._stream = None  # the context before the engine it came from
+        self._torch.cuda.empty_cache()
 
 
 def compile_artifact(

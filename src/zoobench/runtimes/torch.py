@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import RuntimeInfo
+from zoobench.runtimes.base import InFlight, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 _NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
@@ -88,18 +88,20 @@ class TorchSession:
         self._threads = torch.get_num_threads() if kind == "cpu" else None
         self._version = torch.__version__
         self._torch = torch
-        self.input_dtype: Any = np.float32
+        self.input_dtype: np.dtype[Any] = np.dtype(np.float32)
         self._scale_bias: tuple[Any, Any] | None = None
         if self._extra.get("input_dtype") == "uint8":
             from zoobench.models.spec import Preprocess
             from zoobench.uint8_input import scale_bias
 
-            self.input_dtype = np.uint8
+            self.input_dtype = np.dtype(np.uint8)
             sb = scale_bias(Preprocess.from_dict(self._extra.pop("preprocess")))
             self._scale_bias = tuple(torch.from_numpy(v.reshape(1, 3, 1, 1)).to(self._device) for v in sb)  # type: ignore[assignment]
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         torch = self._torch
+        if self._module is None:
+            raise ZoobenchError("torch: this session was released")
         check_batch_dtype(batch, self.input_dtype, "torch")
         x = torch.from_numpy(np.ascontiguousarray(batch)).to(self._device)
         if self._scale_bias is not None:
@@ -118,6 +120,15 @@ class TorchSession:
             self._shapes.add(tuple(x.shape))
             self._compile_s += time.perf_counter() - t0
         return result
+
+    def in_flight(self) -> InFlight | None:
+        return None
+
+    def release(self) -> None:
+        if self._module is not None and self._device.type == "cuda":
+            self._module = None
+            self._torch.cuda.empty_cache()  # the weights' device memory goes back now
+        self._module = self._scale_bias = None
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(
