@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 from zoobench.errors import DataError
+from zoobench.settings import Settings
 
 DUMP_FORMATS = ("txt", "bin", "npy")
 INPUT_DTYPES = ("uint8", "float32")
 
 
 @dataclass(frozen=True)
-class InferSettings:
+class InferSettings(Settings):
     """Everything ``infer`` needs besides the model and the data.
 
     Attributes:
@@ -36,6 +37,8 @@ class InferSettings:
         tuned: the session settings a tuned profile (``zoobench tune``) holds for this runtime, precision and
             batch size (``perf.profile.tuned_for_infer``); None: the runtime's defaults.
     """
+
+    WHAT = "infer"
 
     labels: str | None = None
     weights: str | None = None
@@ -83,23 +86,10 @@ class InferSettings:
         if self.ray and self.dump:
             raise DataError("--dump writes files beside the driver; it is not available with --ray (run it locally)")
 
-    @classmethod
-    def of(cls, **options: Any) -> InferSettings:
-        """Settings from keyword options; an unknown name is one line, not a TypeError."""
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(options) - known)
-        if bad:
-            raise DataError(f"unknown infer setting(s): {', '.join(bad)}")
-        return cls(**options)
-
     @property
     def batch(self) -> int:
         """``batch_size``, or the runtime's default when it is None (:func:`default_batch_size`)."""
         return self.batch_size if self.batch_size is not None else default_batch_size(self.runtime)
-
-    def but(self, **changes: Any) -> InferSettings:
-        """A copy with ``changes`` (validated again)."""
-        return replace(self, **changes)
 
 
 def default_batch_size(runtime: str) -> int:

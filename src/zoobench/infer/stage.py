@@ -61,9 +61,7 @@ def do_infer(
     """
     from zoobench.evaluate.stage import evaluate
 
-    if settings is not None and options:
-        raise DataError("pass either an InferSettings or keyword options, not both")
-    s = settings if settings is not None else InferSettings.of(**options)
+    s = InferSettings.given(settings, options)
     summary, preds, labels = infer(model, data, s, engine=engine, backend=backend)
     if labels:
         summary["accuracy"] = evaluate(
