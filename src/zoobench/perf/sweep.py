@@ -80,9 +80,9 @@ def prepare_column(
 
 def perf_options(runtime: str) -> dict[str, Any]:
     """The load options perf runs ``runtime`` with, as its module declares them (``PERF_OPTIONS``)."""
-    from zoobench.runtimes import runtime_module
+    from zoobench.runtimes import declared
 
-    return dict(getattr(runtime_module(runtime), "PERF_OPTIONS", {}))
+    return dict(declared(runtime, "PERF_OPTIONS", {}))
 
 
 def do_perf(
@@ -230,8 +230,14 @@ def _with_streams(cell: dict[str, Any], session: Any, bs: int, col: dict[str, An
     """A tuned cell records its settings and streams (img/s counts every stream; latency is per request)."""
     if col.get("tuned") and "error" not in cell:
         one = session[bs] if isinstance(session, dict) else session
-        cell = {**cell, "settings": col["settings"][str(bs)], "streams": len(getattr(one, "sessions", [one]))}
+        cell = {**cell, "settings": col["settings"][str(bs)], "streams": _streams(one)}
     return cell
+
+
+def _streams(session: Any) -> int:
+    from zoobench.perf.streams import StreamGroup
+
+    return len(session.sessions) if isinstance(session, StreamGroup) else 1
 
 
 def _result(

@@ -43,9 +43,9 @@ class _Arm:
 def candidates_for(runtime: str, cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
     """The settings ``runtime`` declares (its module's ``tunables()``), the default first; ``[{}]`` when it
     declares none."""
-    from zoobench.runtimes import runtime_module
+    from zoobench.runtimes import declared
 
-    fn = getattr(runtime_module(runtime), "tunables", None)
+    fn = declared(runtime, "tunables")
     found = fn(cores, precision, deep) if fn else [{}]
     return found if found and found[0] == {} else [{}, *[c for c in found if c]]
 

@@ -17,6 +17,7 @@ __all__ = [
     "RuntimeInfo",
     "RuntimeSpec",
     "Session",
+    "declared",
     "load_session",
     "options_beside_decoders",
     "register",
@@ -110,10 +111,17 @@ def load_session(
     return session
 
 
+def declared(runtime: str, name: str, default: Any = None) -> Any:
+    """What ``runtime``'s module declares under ``name``: one of the optional parts of the runtime contract
+    (``beside_decoders``, ``PERF_OPTIONS``, ``tunables``; see :class:`~zoobench.runtimes.base.RuntimeSpec`), or
+    ``default`` when it declares none. The one place that looks a runtime's module up by name."""
+    return getattr(runtime_module(runtime), name, default)
+
+
 def options_beside_decoders(runtime: str) -> dict[str, Any]:
     """The load options ``runtime`` declares for a session whose cores decode processes share (its module's
     ``beside_decoders()``; none when it declares none)."""
-    hook = getattr(runtime_module(runtime), "beside_decoders", None)
+    hook = declared(runtime, "beside_decoders")
     return dict(hook()) if hook is not None else {}
 
 
