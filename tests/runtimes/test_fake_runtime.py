@@ -100,6 +100,7 @@ def test_a_registered_runtime_is_listed_compiles_loads_and_is_timed(
     cols = {c["name"]: c for c in res["columns"]}
     assert cols["fake fp32"]["available"] and cols["fake int8"]["available"]
     assert "compile int8" in CALLS  # int8 is one of its compiled precisions: compiled once into the workdir
+    assert CALLS.count("release") == 2  # perf frees each column's session (fake fp32, fake int8) when it is done
     assert (
         not cols["fake bf16"]["available"] and cols["fake bf16"]["reason"] == "fake runs fp32 and int8 only, not bf16"
     )

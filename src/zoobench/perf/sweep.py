@@ -126,11 +126,16 @@ def _sweep(
     columns, sessions = _open_columns(engine, rts, precs, engines_dir, s.calibration, s.threads, console)
     if s.tuned:
         _add_tuned(engine, columns, sessions, batch_sizes, profile, s.threads, console)
-    rounds = _interleaved_rounds(sessions, batch_sizes, engine.preprocess.input_size, s.repeats, s.timing(), console)
-    for name, session in sessions.items():
-        col = next(c for c in columns if c["name"] == name)
-        col["results"] = [_with_streams(rounds[(name, bs)], session, bs, col) for bs in batch_sizes]
-        del session
+    try:
+        size = engine.preprocess.input_size
+        rounds = _interleaved_rounds(sessions, batch_sizes, size, s.repeats, s.timing(), console)
+        for name, session in sessions.items():
+            col = next(c for c in columns if c["name"] == name)
+            col["results"] = [_with_streams(rounds[(name, bs)], session, bs, col) for bs in batch_sizes]
+    finally:  # every session's memory is freed before the table is printed (or when a round failed)
+        for session in sessions.values():
+            for one in session.values() if isinstance(session, dict) else [session]:
+                one.release()
     result = _result(engine, columns, batch_sizes, s.data_kind, s.repeats, temporary=temporary)
     if s.outdir:
         write_json(Path(s.outdir) / "perf.json", result)
