@@ -291,7 +291,7 @@ def _fill(
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
     chunk_falls: dict[int, Counter[str]] = {c: Counter() for c in todo}
-    with DecodePool(workers) as pool, _drop_partial_unless_progress(outp, state):
+    with DecodePool(workers, decoder) as pool, _drop_partial_unless_progress(outp, state):
         for res in pool.imap(groups, pp, decoder=decoder):
             c, first = owner[res.index]
             check_strict(strict, res.skipped)

@@ -169,12 +169,14 @@ def _torch() -> Any:
 
 
 def preload_in_workers() -> None:
-    """Have the forkserver import torch once, so decode pools started later in this process fork workers that
-    have it already (a fresh worker spends ~1-2 s importing it). No effect once the forkserver runs."""
+    """Have the forkserver import torch (and the decode module) once, so decode pools started later in this
+    process fork workers that have them already (a fresh worker spends ~1-2 s of CPU importing torch). No effect
+    once the forkserver runs; a forkserver that cannot import torch skips it (the workers then say why)."""
     import multiprocessing
 
     if "forkserver" in multiprocessing.get_all_start_methods():
-        multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "torch"])
+        preload = ["__main__", "torch", "zoobench.data.decode"]
+        multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
 
 
 def _cuda_available() -> bool:
