@@ -3,12 +3,12 @@
 
 Usage: python benchmarks/prep_throughput.py [--images 4000] [--workers 2] [--rounds 3] [--dir /tmp/zb-bench-decoder]
 
-Every step runs as its own process, as a user runs it (`python seeds_script.py`, `zoobench prep ...`), so each
-pays its own start: for the fast decoder that includes its pool's forkserver importing torch once (measured
-apart and printed). Rounds rotate the order of the steps; the ratio of each round is taken against the seeds' script
-of the same round, and the median is reported with every round's figure. Then the serial bound: each path's cost per image in one
-process (one thread), and what 2 workers on 2 free cores could reach against the seeds' script, with and
-without the fixed start cost.
+Every step runs as its own process, as a user runs it (`python seeds_script.py`, `zoobench prep ...`), so
+each pays its own start: for the fast decoder that includes its pool's forkserver importing torch once
+(measured apart and printed). Rounds rotate the order of the steps; the ratio of each round is taken against
+the seeds' script of the same round, and the median is reported with every round's figure. Then the serial
+bound: each path's cost per image in one process (one thread), and what 2 workers on 2 free cores could
+reach against the seeds' script, with and without the fixed start cost.
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def main() -> None:
     bound = n * one["seeds"] / (start + n * one["fast"] / w)
     print(f"  serial bound: {w} fast workers on {w} free cores can be at most x{w * one['seeds'] / one['fast']:.2f} "
           f"the seeds' script; with the fixed cost on {n} images x{bound:.2f}")  # fmt: skip
+
 
 if __name__ == "__main__":
     main()
