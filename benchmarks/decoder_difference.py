@@ -6,8 +6,9 @@ Usage: python benchmarks/decoder_difference.py [--images 240] [--dir /tmp/zb-ben
 Images: crops and rescales of scikit-image's photographs saved as JPEG (q90), half of them ~500x375 and half
 ~375x500 (both orders of Pillow's resize passes). For each model and preprocessing variant: the largest
 per-pixel difference (levels of 255), the share of pixel values that differ, and the share that differ by more
-than 1. Then Lite0's top-1 on the reference crops against the fast crops, for its own preprocessing (shorter
-side, bicubic) and for bilinear and squash variants of it.
+than 1, and each decoder's time per image (one thread, on a machine that may be shared: the two are
+timed back to back). Then Lite0's top-1 on the reference crops against the fast crops, for its own
+preprocessing (shorter side, bicubic) and for bilinear and squash variants of it.
 """
 
 from __future__ import annotations
@@ -34,19 +35,28 @@ def crops(raws: list[bytes], pp, decoder: str, falls: Counter[str]) -> np.ndarra
 
 
 def pixel_rows(raws: list[bytes]) -> None:
+    import time
+
     from zoobench.models import list_specs
 
-    print("| model | preprocessing | max | pixels differing | by more than 1 | fallbacks |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| model | preprocessing | max | pixels differing | by more than 1 | fallbacks | ms/img fast, reference |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for spec in list_specs():
         name = spec.name
         for variant in [None, *spec.variants]:
             pp = spec.preprocess_for(variant)
             falls: Counter[str] = Counter()
-            d = np.abs(crops(raws, pp, "fast", falls).astype(np.int16) - crops(raws, pp, "reference", falls))
+            crops(raws[:1], pp, "fast", Counter())  # loads the decoder: not per image
+            t0 = time.perf_counter()
+            fast = crops(raws, pp, "fast", falls)
+            t1 = time.perf_counter()
+            ref = crops(raws, pp, "reference", falls)
+            t2 = time.perf_counter()
+            d = np.abs(fast.astype(np.int16) - ref)
             what = f"{variant or 'default'}: {pp.resize_mode} {pp.resize} {pp.interpolation}, crop {pp.crop_size[0]}"
+            ms = f"{1e3 * (t1 - t0) / len(raws):.2f}, {1e3 * (t2 - t1) / len(raws):.2f}"
             print(f"| {name} | {what} | {d.max()} | {100 * (d > 0).mean():.3f}% | {100 * (d > 1).mean():.5f}% | "
-                  f"{sum(falls.values())} |")  # fmt: skip
+                  f"{sum(falls.values())} | {ms} |")  # fmt: skip
 
 
 def agreement(raws: list[bytes], root: Path) -> None:
