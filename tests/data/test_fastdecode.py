@@ -420,3 +420,20 @@ def test_a_fast_pool_starts_a_forkserver_that_imports_torch_once(monkeypatch: py
     monkeypatch.setattr(ctx, "set_forkserver_preload", said.append)
     fastdecode.preload_in_workers()
     assert said and "torch" in said[0] and "zoobench.data.decode" in said[0]
+
+
+@pytest.mark.parametrize("mode", ["shorter", "squash"])
+def test_bicubic_first_pass_resamples_only_what_the_crop_reads(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    arr = photo_arrays()[0]
+    pp = Preprocess(resize=256, resize_mode=mode, interpolation="bicubic")  # type: ignore[arg-type]
+    raws = [  # landscape, portrait, tall (vertical pass first), smaller than the crop (upscaled), near the size
+        _jpeg(np.asarray(Image.fromarray(arr).resize(size, Image.Resampling.BILINEAR)))
+        for size in [(500, 375), (375, 500), (180, 500), (150, 120), (258, 257)]
+    ]
+    part = [decode_bytes(r, "x.JPEG", pp, "fast") for r in raws]
+    whole = fastdecode._needed
+    monkeypatch.setattr(fastdecode, "_needed", lambda shape, size, crop: whole(shape, size, None))
+    for raw, got in zip(raws, part):
+        assert np.array_equal(got, decode_bytes(raw, "x.JPEG", pp, "fast"))  # the same pixels as a whole first pass
+        assert np.abs(got.astype(int) - _ref(raw, pp).astype(int)).max() <= 1
+    assert whole((375, 500), (256, 341), (224, 224))[1] - whole((375, 500), (256, 341), (224, 224))[0] < 375
