@@ -1,13 +1,15 @@
 """How far the fast decoder's pixels are from the reference's, for every model's preprocessing, and what that does
 to the top-1 of EfficientNet-Lite0 (real ImageNet weights, fp32 ONNX Runtime engine).
 
-Usage: python benchmarks/decoder_difference.py [--images 240] [--dir /tmp/zb-bench-decoder]
+Usage: python benchmarks/decoder_difference.py [--images 240] [--rounds 3] [--dir /tmp/zb-bench-decoder]
 
 Images: crops and rescales of scikit-image's photographs saved as JPEG (q90), half of them ~500x375 and half
 ~375x500 (both orders of Pillow's resize passes). For each model and preprocessing variant: the largest
 per-pixel difference (levels of 255), the share of pixel values that differ, and the share that differ by more
-than 1. Then Lite0's top-1 on the reference crops against the fast crops, for its own preprocessing (shorter
-side, bicubic) and for bilinear and squash variants of it.
+than 1, and each decoder's time per image (one thread; the median of --rounds, the two interleaved in
+alternating order, so that a shared machine's load falls on both). Then Lite0's top-1 on the reference
+crops against the fast crops, for its own preprocessing (shorter side, bicubic) and for bilinear and squash
+variants of it.
 """
 
 from __future__ import annotations
@@ -33,20 +35,32 @@ def crops(raws: list[bytes], pp, decoder: str, falls: Counter[str]) -> np.ndarra
     return np.stack([decode_bytes(r, "x.JPEG", pp, decoder, falls) for r in raws])
 
 
-def pixel_rows(raws: list[bytes]) -> None:
+def pixel_rows(raws: list[bytes], rounds: int) -> None:
+    import statistics
+    import time
+
     from zoobench.models import list_specs
 
-    print("| model | preprocessing | max | pixels differing | by more than 1 | fallbacks |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| model | preprocessing | max | pixels differing | by more than 1 | fallbacks | ms/img fast, reference |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for spec in list_specs():
         name = spec.name
         for variant in [None, *spec.variants]:
             pp = spec.preprocess_for(variant)
+            crops(raws[:1], pp, "fast", Counter())  # loads the decoder: not per image
             falls: Counter[str] = Counter()
-            d = np.abs(crops(raws, pp, "fast", falls).astype(np.int16) - crops(raws, pp, "reference", falls))
+            out: dict[str, np.ndarray] = {}
+            secs: dict[str, list[float]] = {"fast": [], "reference": []}
+            for r in range(rounds):  # interleaved, the order alternating: the same load for both
+                for dec in ("fast", "reference")[:: 1 if r % 2 == 0 else -1]:
+                    t0 = time.perf_counter()
+                    out[dec] = crops(raws, pp, dec, falls if r == 0 else Counter())
+                    secs[dec].append((time.perf_counter() - t0) / len(raws))
+            d = np.abs(out["fast"].astype(np.int16) - out["reference"])
             what = f"{variant or 'default'}: {pp.resize_mode} {pp.resize} {pp.interpolation}, crop {pp.crop_size[0]}"
+            ms = ", ".join(f"{1e3 * statistics.median(secs[k]):.2f}" for k in ("fast", "reference"))
             print(f"| {name} | {what} | {d.max()} | {100 * (d > 0).mean():.3f}% | {100 * (d > 1).mean():.5f}% | "
-                  f"{sum(falls.values())} |")  # fmt: skip
+                  f"{sum(falls.values())} | {ms} |")  # fmt: skip
 
 
 def agreement(raws: list[bytes], root: Path) -> None:
@@ -84,6 +98,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", type=int, default=240)
     ap.add_argument("--dir", default="/tmp/zb-bench-decoder")
+    ap.add_argument("--rounds", type=int, default=3, help="timing rounds per preprocessing (median)")
     a = ap.parse_args()
     import PIL
     import torch
@@ -96,7 +111,7 @@ def main() -> None:
     print(f"{len(raws)} JPEGs (q90, {a.images - a.images // 2} at 500x375, {a.images // 2} at 375x500) from "
           f"skimage photos; Pillow {PIL.__version__}, torch {torch.__version__}; {cpu_model()}, "
           f"{os.cpu_count()} cores\n")  # fmt: skip
-    pixel_rows(raws)
+    pixel_rows(raws, a.rounds)
     agreement(raws, root)
 
 

@@ -3,10 +3,12 @@
 
 Usage: python benchmarks/prep_throughput.py [--images 4000] [--workers 2] [--rounds 3] [--dir /tmp/zb-bench-decoder]
 
-Every step runs as its own process, as a user runs it (`python seeds_script.py`, `zoobench prep ...`), so each
-pays its own start: for the fast decoder that includes importing torch in every decode worker (measured apart
-and printed). Rounds rotate the order of the steps; the ratio of each round is taken against the seeds' script
-of the same round, and the median is reported with every round's figure.
+Every step runs as its own process, as a user runs it (`python seeds_script.py`, `zoobench prep ...`), so
+each pays its own start: for the fast decoder that includes its pool's forkserver importing torch once
+(measured apart and printed). Rounds rotate the order of the steps; the ratio of each round is taken against
+the seeds' script of the same round, and the median is reported with every round's figure. Then the serial
+bound: each path's cost per image in one process (one thread), and what 2 workers on 2 free cores could
+reach against the seeds' script, with and without the fixed start cost.
 """
 
 from __future__ import annotations
@@ -51,12 +53,13 @@ def steps(root: Path, workers: int, val: Path) -> dict[str, list[str]]:
 
 
 def worker_start_s(workers: int) -> float:
-    """Seconds for a pool of decode workers to import torch and load the decoder (the fast path's fixed cost)."""
+    """Seconds for a fast-decoder pool to start as `prep` starts it (a forkserver that imports torch once, then
+    forks the workers) until every worker has the decoder loaded: the fast path's fixed cost."""
     code = (
-        "import time\nfrom zoobench.data.decode import _context\nfrom zoobench.data import fastdecode\n"
+        "import time\nfrom zoobench.data.decode import DecodePool\nfrom zoobench.data import fastdecode\n"
         "def f(_):\n    fastdecode._torch(); return 0\n"
         "if __name__ == '__main__':\n    t0 = time.perf_counter()\n"
-        f"    with _context().Pool({workers}) as p: p.map(f, range({workers}))\n"
+        f"    with DecodePool({workers}, 'fast') as p: p._pool.map(f, range({workers}))\n"
         "    print(time.perf_counter() - t0)\n"
     )
     import tempfile
@@ -66,6 +69,31 @@ def worker_start_s(workers: int) -> float:
         out = subprocess.run([sys.executable, str(Path(d) / "probe.py")], check=True, capture_output=True,
                              text=True, env={**os.environ, "PYTHONPATH": _pythonpath()}, timeout=300)  # fmt: skip
     return float(out.stdout.split()[-1])
+
+
+def per_image_s(files: list[Path], root: Path) -> dict[str, float]:
+    """Seconds per image in this one process (one thread): the seeds' script, the reference and the fast path."""
+    import torch
+    from prep_common import seed_style_prep
+
+    from zoobench.data.decode import decode_one
+    from zoobench.models import get_spec
+
+    torch.set_num_threads(1)
+    pp = get_spec("mnasnet1_0").preprocess
+    decode_one(files[0], pp, "fast")  # loads the decoder: not per image
+    out: dict[str, float] = {}
+    for label, fn in (
+        ("seeds", lambda: seed_style_prep(files, root / "seed_one")),
+        ("reference", lambda: [decode_one(f, pp) for f in files]),
+        ("fast", lambda: [decode_one(f, pp, "fast") for f in files]),
+    ):
+        os.sync()
+        t0 = time.perf_counter()
+        fn()
+        out[label] = (time.perf_counter() - t0) / len(files)
+    shutil.rmtree(root / "seed_one", ignore_errors=True)
+    return out
 
 
 def main() -> None:
@@ -98,12 +126,18 @@ def main() -> None:
         med = statistics.median(ts)
         print(f"  {label:44s} {med:7.2f} s  {len(files) / med:7.1f} img/s  x{statistics.median(ratios):.2f} vs seeds "
               f"(rounds {', '.join(f'{x:.2f}' for x in ratios)})")  # fmt: skip
-    print(
-        f"  fixed cost of the fast decoder: {start:.2f} s for {a.workers} workers to import torch (in each run above)"
-    )
+    print(f"  fixed cost of the fast decoder: {start:.2f} s for a {a.workers}-worker pool to start (its forkserver "
+          f"imports torch once; in each fast run above)")  # fmt: skip
     fast = statistics.median(times[order[2]])
     print(f"  fast npy less that fixed cost (estimates a long run's rate): {len(files) / (fast - start):.1f} img/s "
           f"= x{statistics.median(seeds) / (fast - start):.2f} vs seeds")  # fmt: skip
+    one = per_image_s(files[: min(len(files), 300)], root)
+    n, w = len(files), a.workers
+    print(f"  per image in one process, one thread: seeds {one['seeds'] * 1e3:.2f} ms, reference "
+          f"{one['reference'] * 1e3:.2f} ms, fast {one['fast'] * 1e3:.2f} ms")  # fmt: skip
+    bound = n * one["seeds"] / (start + n * one["fast"] / w)
+    print(f"  serial bound: {w} fast workers on {w} free cores can be at most x{w * one['seeds'] / one['fast']:.2f} "
+          f"the seeds' script; with the fixed cost on {n} images x{bound:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

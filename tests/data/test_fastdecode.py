@@ -74,9 +74,8 @@ def test_fast_is_within_the_stated_bound_of_the_reference(photo_jpegs: list[byte
         diffs.append(np.abs(fast.astype(np.int16) - ref.astype(np.int16)))
     d = np.stack(diffs)
     assert not falls  # every photo took the fast path
-    # bilinear: 1 level at most; bicubic: the rounding of the horizontal pass feeds the vertical one, so rarely 2
-    assert d.max() <= (1 if interp == "bilinear" else 2)
-    assert (d > 0).mean() < 0.02 and (d > 1).mean() < 1e-4
+    # 1 level at most, bicubic too (its first pass is Pillow's own); and only on a small share of the values
+    assert d.max() <= 1 and (d > 0).mean() < 0.02
 
 
 def test_fast_decode_is_pils_decode_and_its_resize_is_torchvisions(photo_jpegs: list[bytes]) -> None:
@@ -92,7 +91,12 @@ def test_fast_decode_is_pils_decode_and_its_resize_is_torchvisions(photo_jpegs: 
         first = (256, w) if fastdecode._vertical_first(w, h, 301, 256) else (h, 301)
         for interp in ("bilinear", "bicubic"):
             mode = getattr(F.InterpolationMode, interp.upper())
-            want = F.resize(F.resize(ours, list(first), interpolation=mode), [256, 301], interpolation=mode)
+            if interp == "bicubic":  # the first pass is Pillow's, to the bit; the second torchvision's
+                img = Image.open(io.BytesIO(raw)).convert("RGB").resize(first[::-1], Image.Resampling.BICUBIC)
+                mid = torch.from_numpy(np.array(img)).permute(2, 0, 1)
+            else:
+                mid = F.resize(ours, list(first), interpolation=mode)
+            want = F.resize(mid, [256, 301], interpolation=mode)
             assert torch.equal(fastdecode._resize(t, ours, (256, 301), interp, False).contiguous(), want.contiguous())
 
 
@@ -390,3 +394,45 @@ def test_without_torchvisions_decoder_fast_stops_in_one_line(tmp_path: Path, mon
     with pytest.raises(RuntimeUnavailableError):  # in a worker: the run stops, no image is skipped for it
         decode_one(f, TINY_PP, "fast")
     assert decode_one(f, TINY_PP)[0].shape == (3, 32, 32)  # the reference needs no torch
+
+
+def test_a_fast_pool_starts_a_forkserver_that_imports_torch_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+    from types import SimpleNamespace
+
+    from zoobench.data import decode
+
+    class FakePool:
+        def terminate(self) -> None: ...
+        def join(self) -> None: ...
+
+    calls: list[int] = []
+    monkeypatch.setattr(fastdecode, "preload_in_workers", lambda: calls.append(1))
+    monkeypatch.setattr(decode, "_context", lambda: SimpleNamespace(Pool=lambda n: FakePool()))
+    for workers, dec in ((2, "fast"), (2, "reference"), (0, "fast"), (1, "nvjpeg")):
+        with decode.DecodePool(workers, dec):
+            pass
+    assert calls == [1, 1]  # fast and nvjpeg pools with workers; never the reference, never in-process
+    monkeypatch.undo()
+    said: list[list[str]] = []
+    ctx = multiprocessing.get_context("forkserver")
+    monkeypatch.setattr(ctx, "set_forkserver_preload", said.append)
+    fastdecode.preload_in_workers()
+    assert said and "torch" in said[0] and "zoobench.data.decode" in said[0]
+
+
+@pytest.mark.parametrize("mode", ["shorter", "squash"])
+def test_bicubic_first_pass_resamples_only_what_the_crop_reads(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    arr = photo_arrays()[0]
+    pp = Preprocess(resize=256, resize_mode=mode, interpolation="bicubic")  # type: ignore[arg-type]
+    raws = [  # landscape, portrait, tall (vertical pass first), smaller than the crop (upscaled), near the size
+        _jpeg(np.asarray(Image.fromarray(arr).resize(size, Image.Resampling.BILINEAR)))
+        for size in [(500, 375), (375, 500), (180, 500), (150, 120), (258, 257)]
+    ]
+    part = [decode_bytes(r, "x.JPEG", pp, "fast") for r in raws]
+    whole = fastdecode._needed
+    monkeypatch.setattr(fastdecode, "_needed", lambda shape, size, crop: whole(shape, size, None))
+    for raw, got in zip(raws, part):
+        assert np.array_equal(got, decode_bytes(raw, "x.JPEG", pp, "fast"))  # the same pixels as a whole first pass
+        assert np.abs(got.astype(int) - _ref(raw, pp).astype(int)).max() <= 1
+    assert whole((375, 500), (256, 341), (224, 224))[1] - whole((375, 500), (256, 341), (224, 224))[0] < 375

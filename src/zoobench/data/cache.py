@@ -281,7 +281,7 @@ def _fill(
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
     chunk_falls: dict[int, Counter[str]] = {c: Counter() for c in todo}
-    with DecodePool(settings.workers) as pool, _drop_partial_unless_progress(outp, state):
+    with DecodePool(settings.workers, settings.decoder) as pool, _drop_partial_unless_progress(outp, state):
         for res in pool.imap(groups, pp, decoder=settings.decoder):
             c, first = owner[res.index]
             check_strict(settings.strict, res.skipped)

@@ -144,16 +144,24 @@ def _context() -> Any:
 class DecodePool:
     """A pool of decode workers, or none (``workers=0`` decodes in the calling process).
 
-    Create it before loading a runtime session, and use it as a context manager.
+    Create it before loading a runtime session, and use it as a context manager. With ``decoder`` fast or
+    nvjpeg, the first pool of the process starts a forkserver that imports torch once
+    (:func:`~zoobench.data.fastdecode.preload_in_workers`): its workers are forked with torch loaded instead of
+    each importing it (1-2 s of CPU apiece, the fast path's fixed cost).
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, decoder: str = "reference") -> None:
         self.workers = default_workers() if workers is None else max(0, workers)
+        self.decoder = decoder
         self._pool: Any = None
         self._rings: set[str] = set()  # rings of imap calls not finished (a consumer may stop at an error)
 
     def __enter__(self) -> DecodePool:
         if self.workers > 0:
+            if self.decoder != "reference":
+                from zoobench.data.fastdecode import preload_in_workers
+
+                preload_in_workers()
             self._pool = _context().Pool(self.workers)
         return self
 

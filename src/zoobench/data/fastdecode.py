@@ -4,9 +4,10 @@
 decoded pixels are identical) and resizes the uint8 tensor with torch's antialiased uint8 kernels, the ones
 ``torchvision.transforms.v2.functional.resize`` runs on uint8 CPU tensors, then crops as the reference does
 (``shorter``: torchvision's ``CenterCrop`` rounding; ``squash``: the seeds' ``int((n - crop) / 2)``). The
-kernels keep fewer fixed-point bits than PIL's, so a pixel may differ from the reference by 1 level
-(bilinear) or, rarely, 2 (bicubic: the horizontal pass's rounding feeds the vertical one). The measured
-difference, and what it does to top-1, are stated in the README.
+kernels keep fewer fixed-point bits than PIL's, so a pixel may differ from the reference by 1 level. A
+bicubic resize takes its first pass from Pillow (torch's rounding there, fed through the second pass's
+negative lobes, would reach 2 levels), so it too stays within 1. The measured difference, and what it does
+to top-1, are stated in the README.
 
 ``nvjpeg`` decodes with ``decode_jpeg(device="cuda")`` and resizes on the GPU (in float, rounded back to
 uint8, as torchvision does on CUDA); its difference from the reference is larger and measured on a GPU.
@@ -169,12 +170,14 @@ def _torch() -> Any:
 
 
 def preload_in_workers() -> None:
-    """Have the forkserver import torch once, so decode pools started later in this process fork workers that
-    have it already (a fresh worker spends ~1-2 s importing it). No effect once the forkserver runs."""
+    """Have the forkserver import torch (and the decode module) once, so decode pools started later in this
+    process fork workers that have them already (a fresh worker spends ~1-2 s of CPU importing torch). No effect
+    once the forkserver runs; a forkserver that cannot import torch skips it (the workers then say why)."""
     import multiprocessing
 
     if "forkserver" in multiprocessing.get_all_start_methods():
-        multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "torch"])
+        preload = ["__main__", "torch", "zoobench.data.decode"]
+        multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
 
 
 def _cuda_available() -> bool:
@@ -196,23 +199,76 @@ def _decode_cuda(torch: Any, raw: bytes) -> Any:
     return torch.ops.image.decode_jpegs_cuda([data], 0, torch.device("cuda"))[0]
 
 
-def _resize(torch: Any, chw: Any, size: tuple[int, int], interpolation: str, gpu: bool) -> Any:
+def _resize(
+    torch: Any, chw: Any, size: tuple[int, int], interpolation: str, gpu: bool, crop: tuple[int, int] | None = None
+) -> Any:
     """``torchvision.transforms.v2.functional.resize(img, [h, w], interpolation, antialias=True)`` on uint8, one
     axis at a time in the order the installed Pillow takes (its passes round to uint8 in between).
 
-    On the CPU the uint8 kernel runs as it is (channels-last, no float copy); on CUDA, as torchvision does
-    there, in float32, clamped and rounded back to uint8 (after each pass, as Pillow rounds).
+    On the CPU the uint8 kernel runs as it is (channels-last, no float copy), except a bicubic first pass, which
+    Pillow makes (:func:`_pillow_pass`); on CUDA, as torchvision does there, in float32, clamped and rounded
+    back to uint8 (after each pass, as Pillow rounds). ``crop`` (height, width of the center crop to be taken
+    after) lets the bicubic first pass skip what no cropped pixel reads; the rest of the output is then not
+    meaningful.
     """
     _, h, w = chw.shape
     x = chw.permute(1, 2, 0).contiguous()[None].permute(0, 3, 1, 2)  # 1×C×H×W, channels-last memory
     steps = [(h, size[1]), size] if not _vertical_first(w, h, size[1], size[0]) else [(size[0], w), size]
-    for step in steps:
+    for n, step in enumerate(steps):
         if tuple(x.shape[2:]) == tuple(step):
+            continue
+        if n == 0 and interpolation == "bicubic" and not gpu:
+            x = _pillow_pass(torch, x, step, _needed(x.shape[2:], size, crop))
             continue
         y = x.float() if gpu else x
         y = torch.nn.functional.interpolate(y, size=list(step), mode=interpolation, align_corners=False, antialias=True)
         x = y.clamp_(0, 255).round_().to(torch.uint8) if gpu else y
     return x[0]
+
+
+def _pillow_pass(torch: Any, x: Any, step: tuple[int, int], keep: tuple[int, int]) -> Any:
+    """The first of two bicubic passes, made by Pillow itself: the reference's own intermediate, to the bit.
+
+    torch's uint8 kernel keeps int16 weights where Pillow keeps 22-bit ones; its rounding in the first pass,
+    fed through the second pass's negative lobes, can reach 2 levels. With the intermediate exact, the second
+    pass (torch's) is off by far less than a level before rounding, so the result is within 1 level.
+    Only the lines ``keep`` (rows for a horizontal pass, columns for a vertical one) are resampled: a pass
+    along one axis treats every line of the other apart, with the same weights; the others are left zero.
+    """
+    from PIL import Image
+
+    hwc = x[0].permute(1, 2, 0).numpy()  # channels-last memory: a contiguous H×W×C view, no copy
+    lo, hi = keep
+    if step[0] == hwc.shape[0]:  # horizontal: rows lo..hi
+        part, size = hwc[lo:hi], (step[1], hi - lo)
+    else:  # vertical: columns lo..hi
+        part, size = np.ascontiguousarray(hwc[:, lo:hi]), (hi - lo, step[0])
+    done = np.asarray(Image.fromarray(part).resize(size, Image.Resampling.BICUBIC))
+    if (lo, hi) == (0, hwc.shape[0] if step[0] == hwc.shape[0] else hwc.shape[1]):
+        return torch.from_numpy(done.copy())[None].permute(0, 3, 1, 2)
+    out = np.zeros((step[0], step[1], hwc.shape[2]), np.uint8)
+    if step[0] == hwc.shape[0]:
+        out[lo:hi] = done
+    else:
+        out[:, lo:hi] = done
+    return torch.from_numpy(out)[None].permute(0, 3, 1, 2)
+
+
+def _needed(shape: Any, size: tuple[int, int], crop: tuple[int, int] | None) -> tuple[int, int]:
+    """The input lines that a two-pass bicubic resize of ``shape`` (h, w) to ``size`` (h, w) reads in its second
+    pass for a center ``crop`` of the result: rows when the first pass is horizontal, columns when vertical.
+    Bounded with a margin of 2 lines each side (the crop's rounding and the window's)."""
+    h, w = int(shape[0]), int(shape[1])
+    horizontal = not _vertical_first(w, h, size[1], size[0])
+    n_in, n_out, c = (h, size[0], crop[0] if crop else 0) if horizontal else (w, size[1], crop[1] if crop else 0)
+    if crop is None or c >= n_out:
+        return 0, n_in
+    first = (n_out - c) // 2 - 1  # the crop's first line, or the one before
+    scale = n_in / n_out
+    support = 2.0 * max(scale, 1.0)  # bicubic's support, widened when it shrinks
+    lo = int(np.floor(first * scale - support)) - 2
+    hi = int(np.ceil((first + c + 2) * scale + support)) + 2
+    return max(lo, 0), min(hi, n_in)
 
 
 def _vertical_first(w_in: int, h_in: int, w_out: int, h_out: int) -> bool:
@@ -235,12 +291,12 @@ def resize_crop_tensor(torch: Any, chw: Any, pp: Preprocess, gpu: bool = False) 
     ch, cw = pp.crop_size
     _, h, w = chw.shape
     if pp.resize_mode == "squash":
-        out = _resize(torch, chw, (pp.resize, pp.resize), pp.interpolation, gpu)
+        out = _resize(torch, chw, (pp.resize, pp.resize), pp.interpolation, gpu, (ch, cw))
         top, left = int((pp.resize - ch) / 2), int((pp.resize - cw) / 2)
         return np.ascontiguousarray(out[:, top : top + ch, left : left + cw].cpu().numpy())
     nw, nh = shorter_side_size(w, h, pp.resize)
     if (nw, nh) != (w, h):  # torchvision returns the image untouched when the size already fits
-        chw = _resize(torch, chw, (nh, nw), pp.interpolation, gpu)
+        chw = _resize(torch, chw, (nh, nw), pp.interpolation, gpu, (ch, cw))
     hwc = chw.permute(1, 2, 0).cpu().numpy()
     return np.ascontiguousarray(center_crop(hwc, ch, cw).transpose(2, 0, 1))
 

@@ -103,7 +103,10 @@ def run_folder(
     n_workers = 0 if inp.cache is not None else (default_workers() if s.workers is None else s.workers)
     n_workers = min(n_workers, len(groups))
     # the decode workers start before the session (never fork a live runtime); the session is released first
-    with DecodePool(n_workers) as pool, BatchRunner.load(engine, s, beside_decoders=n_workers > 0) as runner:
+    with (
+        DecodePool(n_workers, inp.decoder) as pool,
+        BatchRunner.load(engine, s, beside_decoders=n_workers > 0) as runner,
+    ):
         items = _batches(runner, inp, groups, pool)
         t_start = time.perf_counter()
         logits = _drain(sink, items, runner, s.dump, io.dump_dir, keep_logits)
