@@ -421,6 +421,21 @@ def test_a_fast_pool_starts_a_forkserver_that_imports_torch_once(monkeypatch: py
     assert said and "torch" in said[0] and "zoobench.data.decode" in said[0]
 
 
+def test_prep_starts_the_fast_forkserver_before_its_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`prep --decoder fast` starts the forkserver (its torch import) first, so the import runs beside the model and
+    image listing; never for the reference decoder or in-process decoding."""
+    from multiprocessing import forkserver
+
+    from zoobench.data import decode
+
+    started: list[str] = []
+    monkeypatch.setattr(fastdecode, "preload_in_workers", lambda: started.append("preload"))
+    monkeypatch.setattr(forkserver, "ensure_running", lambda: started.append("server"))
+    for workers, dec in ((2, "reference"), (0, "fast"), (None, "fast")):
+        decode.start_early(workers, dec)
+    assert started == (["preload", "server"] if decode._context().get_start_method() == "forkserver" else [])
+
+
 @pytest.mark.parametrize("mode", ["shorter", "squash"])
 def test_bicubic_first_pass_resamples_only_what_the_crop_reads(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     arr = photo_arrays()[0]

@@ -81,10 +81,12 @@ def prep(
 
     from zoobench.console import Advance, progress_bar
     from zoobench.data.cache import prep_cache
+    from zoobench.data.decode import start_early
     from zoobench.data.fastdecode import check_decoder
     from zoobench.data.settings import PrepSettings
 
     check_decoder(decoder)  # nvjpeg without a GPU: one line before anything is made
+    start_early(workers, decoder)  # the fast pool's torch import runs while the model and images are resolved
     settings = PrepSettings(fmt=fmt, workers=workers, limit=limit, chunk=chunk, strict=strict, decoder=decoder)
     pp = resolve_preprocess(model, variant)
     outdir = out or _default_outdir(model, pp, fmt, decoder)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from zoobench.artifact import Engine
 from zoobench.console import Advance, make_console, progress_bar
 from zoobench.data.datasets import image_key
+from zoobench.data.decode import start_early
 from zoobench.env import environment
 from zoobench.errors import DataError
 from zoobench.export import resolve_engine
@@ -87,6 +88,8 @@ def infer(
     label_map = read_labels(s.labels) if s.labels else None  # fail on a bad label file before any work
     inp = listed_input(data, s.limit)
     use_decoder(inp, s.decoder, data)  # a wrong decoder for a cache is one line, before any export
+    if inp.cache is None and not s.ray:  # the fast pool's torch import runs beside the export / engine load
+        start_early(s.workers, inp.decoder)
     out.mkdir(parents=True, exist_ok=True)
     if label_map is None and inp.folder_labels:
         label_map = inp.folder_labels
