@@ -63,7 +63,10 @@ class FakeSession:
         return None
 
     def release(self) -> None:
-        pass
+        RELEASED.append(self.speed)
+
+
+RELEASED: list[str | None] = []
 
 
 def load(path: str, *, device: str = "cpu", precision: str = "fp32", threads: Any = None, **opts: Any) -> Any:
@@ -90,6 +93,7 @@ def fake() -> Iterator[FakeClock]:
     register(RuntimeSpec("fakespeed", __name__, "numpy", "pip install numpy"))
     CLOCK[0], VERSION[0] = FakeClock(), "1.0"
     RUNS.clear()
+    RELEASED.clear()
     yield CLOCK[0]
     del RUNS[:]
     RUNTIMES.pop("fakespeed", None)
@@ -124,6 +128,8 @@ def test_search_finds_the_fastest_setting_within_the_budget(fake: FakeClock) -> 
     slow = next(c for c in res["candidates"] if c["settings"] == {"speed": "slow"})
     assert len(slow["img_s_per_rung"]) == 1  # halved out after its first rung
     assert {s for s, _ in RUNS} >= {None, "fastest", "slow", "fast", "meh"}
+    # every session it loaded is released by the end: the losers at once, the final pair after the last round
+    assert sorted(map(str, RELEASED)) == sorted(map(str, [None, "slow", "meh", "fast", "fastest"]))
 
 
 def test_the_default_is_kept_when_nothing_beats_it_beyond_the_spread(fake: FakeClock) -> None:

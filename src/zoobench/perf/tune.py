@@ -8,6 +8,7 @@ statistics; several streams count the images of all streams over the wall time.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -38,6 +39,14 @@ class _Arm:
     rounds: list[PerfResult] = field(default_factory=list)  # the final comparison's rounds
     error: str | None = None
     load_s: float = 0.0
+
+
+def _close(arm: _Arm) -> None:
+    """Free ``arm``'s session now (a loser's at once, the rest when the search ends: memory stays bounded)."""
+    session, arm.session = arm.session, None
+    if session is not None:
+        with contextlib.suppress(Exception):  # a session that failed mid-run may not release cleanly
+            session.release()
 
 
 def candidates_for(runtime: str, cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
@@ -86,7 +95,8 @@ class _Search:
                 timing["clock"] = self.timing_clock
             return time_throughput(arm.session, self.bs, self.input_size, Timing(**timing))
         except Exception as exc:  # a setting this machine or engine cannot take is dropped, with why
-            arm.session, arm.error = None, f"{type(exc).__name__}: {exc}"
+            _close(arm)
+            arm.error = f"{type(exc).__name__}: {exc}"
             return None
 
     def _rung(self, alive: list[_Arm], phase_end: float, keep: int) -> list[_Arm]:
@@ -102,7 +112,7 @@ class _Search:
                 arm.score = res.throughput_img_s
                 arm.rungs.append(round(arm.score, 3))
             for loser in _ranked(alive)[keep:]:
-                loser.session = None  # a loser's session is closed at once: memory stays bounded
+                _close(loser)
         survivors = _ranked(alive)[:keep]
         if not survivors:  # the budget ran out before this rung timed anyone: the last rung's ranking stands
             last = [a for a in alive if a.rungs and a.session is not None]
@@ -114,12 +124,16 @@ class _Search:
         alive = self.arms[1:]
         rungs = max(1, math.ceil(math.log2(len(alive)))) if alive else 0
         search_s = self.budget_s * (1.0 - FINAL_SHARE)
-        for r in range(rungs):
-            keep = 1 if r == rungs - 1 else max(1, math.ceil(len(alive) / 2))
-            alive = self._rung(alive, self.start + search_s * (r + 1) / rungs, keep)
-            if len(alive) <= 1:
-                break
-        return self._final([self.arms[0], *alive[:1]])
+        try:
+            for r in range(rungs):
+                keep = 1 if r == rungs - 1 else max(1, math.ceil(len(alive) / 2))
+                alive = self._rung(alive, self.start + search_s * (r + 1) / rungs, keep)
+                if len(alive) <= 1:
+                    break
+            return self._final([self.arms[0], *alive[:1]])
+        finally:
+            for arm in self.arms:
+                _close(arm)
 
     def _final(self, pair: list[_Arm]) -> dict[str, Any]:
         """Default and best timed in :data:`FINAL_ROUNDS` interleaved rounds; the best wins only beyond the
@@ -236,7 +250,9 @@ def tune_column(
     def open_session(tried: dict[str, Any]) -> Session:
         return open_tuned(path, runtime, precision, tried, base=base, threads=settings.threads)
 
-    version = open_session({}).info().version
+    probe = open_session({})
+    version = probe.info().version
+    probe.release()
     batches: dict[str, Any] = {}
     for i, bs in enumerate(sizes):
         share = max(0.0, budget_s - (clk() - start)) / (len(sizes) - i)
