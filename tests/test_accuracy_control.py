@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-from datahelp import TINY_PP, write_jpegs
+from datahelp import make_tiny_onnx, write_jpegs
 
 from zoobench.cli import cli
 
@@ -22,32 +22,12 @@ pytest.importorskip("nncf")
 def _fragile_onnx(path: Path) -> Path:
     """Conv → ReLU → GAP → MatMul where one channel is 1000× the others but carries no class signal: int8's
     per-tensor activation range is set by it, the informative channels round to zero, and top-1 collapses."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
 
-    rng = np.random.default_rng(0)
-    w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
-    w[0] *= 1000
-    fc = rng.standard_normal((8, 1000)).astype(np.float32)
-    fc[0] = 0
-    nodes = [
-        helper.make_node("Conv", ["image", "w"], ["c"], strides=[2, 2]),
-        helper.make_node("Relu", ["c"], ["r"]),
-        helper.make_node("GlobalAveragePool", ["r"], ["g"]),
-        helper.make_node("Reshape", ["g", "shape"], ["f"]),
-        helper.make_node("MatMul", ["f", "fc"], ["class"]),
-    ]
-    inits = [numpy_helper.from_array(a, n) for a, n in ((w, "w"), (fc, "fc"), (np.array([-1, 8], np.int64), "shape"))]
-    graph = helper.make_graph(
-        nodes, "fragile", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["-1", 3, 32, 32])],
-        [helper.make_tensor_value_info("class", TensorProto.FLOAT, ["-1", 1000])], inits,
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    for k, v in {"preprocess": TINY_PP.to_dict(), "model": "fragile", "weights": {"random": True}}.items():
-        model.metadata_props.add(key=f"zoobench.{k}", value=json.dumps(v))
-    onnx.save(model, str(path))
-    return path
+    def fragile(w: np.ndarray, fc: np.ndarray) -> None:
+        w[0] *= 1000
+        fc[0] = 0
+
+    return make_tiny_onnx(path, name="fragile", tweak=fragile)
 
 
 def test_strict_max_drop_keeps_operations_in_float(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +13,24 @@ from zoobench.models.spec import Preprocess
 TINY_PP = Preprocess(input_size=(3, 32, 32), resize=36)
 
 
-def make_tiny_onnx(path: Path, pp: Preprocess = TINY_PP) -> Path:
-    """Conv(3→8, k3, s2) → ReLU → GlobalAveragePool → MatMul(8×1000): 1000 logits, dynamic batch."""
+def make_tiny_onnx(
+    path: Path,
+    pp: Preprocess = TINY_PP,
+    *,
+    name: str = "tiny",
+    tweak: Callable[[np.ndarray, np.ndarray], None] | None = None,
+) -> Path:
+    """Conv(3→8, k3, s2) → ReLU → GlobalAveragePool → MatMul(8×1000): 1000 logits, dynamic batch. ``tweak`` may
+    change the conv and fc weights in place before they are written; ``name`` is the recorded model name."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
-    w = numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), "w")
-    fc = numpy_helper.from_array(rng.standard_normal((8, 1000)).astype(np.float32), "fc")
+    w_arr = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+    fc_arr = rng.standard_normal((8, 1000)).astype(np.float32)
+    if tweak is not None:
+        tweak(w_arr, fc_arr)
+    w, fc = numpy_helper.from_array(w_arr, "w"), numpy_helper.from_array(fc_arr, "fc")
     shape = numpy_helper.from_array(np.array([-1, 8], np.int64), "shape")
     nodes = [
         helper.make_node("Conv", ["image", "w"], ["c"], strides=[2, 2]),
@@ -31,14 +42,14 @@ def make_tiny_onnx(path: Path, pp: Preprocess = TINY_PP) -> Path:
     h, wd = pp.crop_size
     graph = helper.make_graph(
         nodes,
-        "tiny",
+        name,
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["-1", 3, h, wd])],
         [helper.make_tensor_value_info("class", TensorProto.FLOAT, ["-1", 1000])],
         [w, fc, shape],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
-    for k, v in {"preprocess": pp.to_dict(), "model": "tiny", "num_classes": 1000, "weights": {"random": True}}.items():
+    for k, v in {"preprocess": pp.to_dict(), "model": name, "num_classes": 1000, "weights": {"random": True}}.items():
         model.metadata_props.add(key=f"zoobench.{k}", value=json.dumps(v))
     onnx.save(model, str(path))
     return path
