@@ -109,8 +109,8 @@ class BatchRunner:
     def run(self, batch: np.ndarray) -> BatchOutput:
         """Top-k of one batch: uint8 crops (normalized here unless the graph does it) or a :meth:`prepare`'d batch."""
         t0 = time.perf_counter()
-        if batch.dtype == np.uint8 and not self.in_graph:
-            batch = normalize(batch, self.engine.preprocess)
+        if batch.dtype == np.uint8:
+            batch = self.prepare(batch)
         t1 = time.perf_counter()
         logits = self.session.run(batch)
         t2 = time.perf_counter()

@@ -125,10 +125,10 @@ class TorchSession:
         return None
 
     def release(self) -> None:
-        if self._module is not None and self._device.type == "cuda":
-            self._module = None
-            self._torch.cuda.empty_cache()  # the weights' device memory goes back now
+        held = self._module is not None
         self._module = self._scale_bias = None
+        if held and self._device.type == "cuda":
+            self._torch.cuda.empty_cache()  # the weights' device memory goes back now
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(
