@@ -26,7 +26,7 @@ FINAL_OUTPUTS = ("predictions.csv", "skipped.csv", "summary.json", "result.json"
 
 class Backend(Protocol):
     """Where the batches run, given the listed input and the run's :class:`~zoobench.infer.loop.RunIO`. None is
-    this process (:func:`local_backend`); the caller passes another, e.g. the Ray pipeline's
+    this process (:func:`~zoobench.infer.loop.run_folder`); the caller passes another, e.g. the Ray pipeline's
     (``zoobench.cluster.pipeline.backend_for``), so infer/ never imports what runs above it."""
 
     def __call__(
@@ -97,7 +97,7 @@ def infer(
     with dir_lock(out, console.print):  # a second infer into OUTDIR waits, then resumes or redoes
         for name in FINAL_OUTPUTS:  # a final file exists only for a run that completed
             (out / name).unlink(missing_ok=True)
-        res = _run_loop(engine, data, inp, out, s, console, backend or local_backend)
+        res = _run_loop(engine, data, inp, out, s, console, backend or run_folder)
         summary = _write_outputs(engine, data, inp, res, label_map, out, s)
     console.print(format_stage_summary(res.stages), markup=False)
     console.print(f"{len(res.names)} images inferred, {len(res.skipped)} skipped -> {out / 'predictions.csv'}")
@@ -143,13 +143,6 @@ def _run_loop(
         res = backend(engine, data, s, source=inp, io=io)
     shutil.rmtree(partial, ignore_errors=True)
     return res
-
-
-def local_backend(
-    engine: Engine, data_dir: str, settings: InferSettings, *, source: Source, io: RunIO
-) -> InferenceResult:
-    """This process's pipelined loop (:func:`~zoobench.infer.loop.run_folder`)."""
-    return run_folder(engine, data_dir, settings, source=source, io=io)
 
 
 def _write_outputs(
