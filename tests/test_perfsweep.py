@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from zoobench.runtimes.base import Timing
+
 FAST = {"seconds": 0.01, "min_iters": 2, "warmup": 1, "quiet": True}
 
 
@@ -121,7 +123,7 @@ def test_rounds_visit_every_cell_round_robin() -> None:
 
     log: list[tuple[str, int]] = []
     sessions = {"A": _Recorder("A", log), "B": _Recorder("B", log)}
-    timing = {"seconds": 0.0, "min_iters": 1, "warmup": 1, "data": "zero"}
+    timing = Timing(seconds=0.0, min_iters=1, warmup=1, data="zero")
     out = _interleaved_rounds(sessions, [1, 2], (3, 4, 4), 3, timing, make_console(True))
     visits = [cell for i, cell in enumerate(log) if i == 0 or log[i - 1] != cell]  # collapse warm-up + timed runs
     assert visits == [("A", 1), ("A", 2), ("B", 1), ("B", 2)] * 3
@@ -133,7 +135,7 @@ def test_warmup_once_per_cell_then_one_rewarm_run_per_round() -> None:
     from zoobench.perf.sweep import _interleaved_rounds
 
     log: list[tuple[str, int]] = []
-    timing = {"seconds": 0.0, "min_iters": 2, "warmup": 4, "data": "zero"}
+    timing = Timing(seconds=0.0, min_iters=2, warmup=4, data="zero")
     out = _interleaved_rounds({"A": _Recorder("A", log)}, [1, 2], (3, 4, 4), 3, timing, make_console(True))
     runs = [sum(1 for _ in grp) for _, grp in __import__("itertools").groupby(log)]
     assert runs == [4 + 2, 4 + 2, 1 + 2, 1 + 2, 1 + 2, 1 + 2]  # round 1: full warm-up; later: one re-warm run
@@ -160,7 +162,7 @@ def test_round_order_spread_and_failures_from_injected_timings(monkeypatch: pyte
         return PerfResult(bs, Latency.from_values([bs / rate]), bs / rate, rate, timing.warmup, "zero")
 
     monkeypatch.setattr(timing, "time_throughput", fake)
-    out = sweep._interleaved_rounds(sessions, [1, 8], (3, 4, 4), 3, {"warmup": 2}, make_console(True))
+    out = sweep._interleaved_rounds(sessions, [1, 8], (3, 4, 4), 3, Timing(warmup=2), make_console(True))
     first = [("A", 1, 2), ("A", 8, 2), ("B", 1, 2), ("B", 8, 2)]
     later = [("A", 1, 1), ("B", 1, 1), ("B", 8, 1)]  # the failed cell is not retried; one re-warm run
     assert seen == first + later + later

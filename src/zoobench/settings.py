@@ -36,6 +36,19 @@ class Settings:
             raise DataError(f"pass either a {cls.__name__} or keyword options, not both")
         return settings if settings is not None else cls.of(**options)
 
+    def _at_least(self, minimum: int, *names: str, whole: bool = False) -> None:
+        """Each named field that is set (not None) is at least ``minimum`` (and, with ``whole``, an integer); else
+        one line: ``chunk must be >= 1, got 0`` / ``min iters must be an integer >= 1, got 0.5``."""
+        for name in names:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            label = name.replace("_", " ")
+            if whole and (not isinstance(value, int) or value < minimum):
+                raise DataError(f"{label} must be an integer >= {minimum}, got {value!r}")
+            if value < minimum:
+                raise DataError(f"{label} must be >= {minimum}, got {value}")
+
     def but(self: S, **changes: Any) -> S:
         """A copy with ``changes`` (validated again)."""
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]

@@ -8,6 +8,7 @@ import pytest
 
 from zoobench.errors import DataError
 from zoobench.perf.settings import PerfSettings, TuneSettings
+from zoobench.runtimes.base import Timing
 
 
 @pytest.mark.parametrize(
@@ -39,7 +40,7 @@ def test_perf_settings_are_frozen_tuples_and_copied_with_changes_validated() -> 
         s.but(repeats=0)
     with pytest.raises(DataError, match="unknown perf setting\\(s\\): batch, runtime"):
         PerfSettings.of(batch=8, runtime="openvino")
-    assert PerfSettings.of(batch_sizes=[2]).timing() == {"seconds": 1.0, "min_iters": 5, "warmup": 3, "data": "random"}
+    assert PerfSettings.of(batch_sizes=[2]).timing() == Timing(seconds=1.0, min_iters=5, warmup=3, data="random")
 
 
 def test_do_perf_takes_settings_or_options_not_both() -> None:

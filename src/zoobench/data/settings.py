@@ -36,9 +36,6 @@ class PrepSettings(Settings):
     def __post_init__(self) -> None:
         if self.fmt not in CACHE_FORMATS:
             raise DataError(f"cache format must be npy or bin, got {self.fmt!r}")
-        if self.workers is not None and self.workers < 0:
-            raise DataError(f"workers must be >= 0, got {self.workers}")
-        if self.limit is not None and self.limit < 1:
-            raise DataError(f"limit must be an integer >= 1, got {self.limit!r}")
-        if self.chunk < 1:
-            raise DataError(f"chunk must be >= 1, got {self.chunk}")
+        self._at_least(0, "workers")
+        self._at_least(1, "limit", whole=True)
+        self._at_least(1, "chunk")

@@ -65,16 +65,10 @@ class InferSettings(Settings):
     tuned: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "limit", "actors"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise DataError(f"{name.replace('_', ' ')} must be an integer >= 1, got {value!r}")
-        if self.chunk is not None and self.chunk < 1:
-            raise DataError(f"chunk must be >= 1, got {self.chunk}")
-        if self.workers is not None and self.workers < 0:
-            raise DataError(f"workers must be >= 0, got {self.workers}")
-        if self.threads is not None and self.threads < 1:
-            raise DataError(f"threads must be >= 1, got {self.threads}")
+        self._at_least(1, "batch_size", "limit", "actors", whole=True)
+        self._at_least(1, "chunk")
+        self._at_least(0, "workers")
+        self._at_least(1, "threads")
         if self.dump is not None and self.dump not in DUMP_FORMATS:
             raise DataError(f"dump must be one of {', '.join(DUMP_FORMATS)}, got {self.dump!r}")
         if self.input_dtype is not None and self.input_dtype not in INPUT_DTYPES:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from zoobench.errors import DataError
+from zoobench.runtimes.base import Timing
 from zoobench.settings import Settings
 
 DATA_KINDS = ("random", "zero")
@@ -66,20 +66,16 @@ class PerfSettings(Settings):
                     raise DataError(f"{name.replace('_', ' ')} must be a list, got {value!r}")
                 object.__setattr__(self, name, tuple(value))
         check_batch_sizes(self.batch_sizes)
-        for name in ("repeats", "min_iters"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise DataError(f"{name.replace('_', ' ')} must be an integer >= 1, got {value!r}")
-        if not isinstance(self.warmup, int) or self.warmup < 0:
-            raise DataError(f"warmup must be an integer >= 0, got {self.warmup!r}")
+        self._at_least(1, "repeats", "min_iters", whole=True)
+        self._at_least(0, "warmup", whole=True)
         if self.seconds < 0:
             raise DataError(f"seconds must be >= 0, got {self.seconds}")
         if self.data_kind not in DATA_KINDS:
             raise DataError(f"data must be one of {', '.join(DATA_KINDS)}, got {self.data_kind!r}")
 
-    def timing(self) -> dict[str, Any]:
+    def timing(self) -> Timing:
         """How each cell is timed, as :func:`zoobench.perf.timing.time_throughput` takes it."""
-        return {"seconds": self.seconds, "min_iters": self.min_iters, "warmup": self.warmup, "data": self.data_kind}
+        return Timing(seconds=self.seconds, min_iters=self.min_iters, warmup=self.warmup, data=self.data_kind)
 
 
 DEFAULT_BUDGET_S = 75.0  # with the overrun of a busy 2-core machine, within 2 minutes per engine

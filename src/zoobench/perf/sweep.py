@@ -7,6 +7,7 @@ never a crash of the sweep. ``perf.json`` keeps every round, every latency stati
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from zoobench.io import write_json
 from zoobench.perf.settings import PerfSettings
 from zoobench.perf.table import build_table, cell_text
 from zoobench.perf.timing import UNSTABLE_SPREAD_PCT
+from zoobench.runtimes.base import Timing
 
 
 def _base_engine(engine: Engine) -> Engine:
@@ -204,7 +206,7 @@ def _interleaved_rounds(
     batch_sizes: list[int],
     input_size: tuple[int, int, int],
     repeats: int,
-    timing: dict[str, Any],
+    timing: Timing,
     console: Any,
 ) -> dict[tuple[str, int], dict[str, Any]]:
     """Round r times every (column, batch) cell once, in the same order; a cell that fails is not retried.
@@ -212,20 +214,20 @@ def _interleaved_rounds(
     The sessions stay loaded for every round. A cell is warmed up (``timing["warmup"]`` untimed runs) once, in
     round 1; in later rounds one untimed run re-warms it (the cells timed in between evicted its caches).
     """
-    from zoobench.perf.timing import Timing, summarize_rounds, time_throughput
+    from zoobench.perf.timing import summarize_rounds, time_throughput
 
     cells = [(name, bs) for name in sessions for bs in batch_sizes]
     done: dict[tuple[str, int], list[Any]] = {cell: [] for cell in cells}
     failed: dict[tuple[str, int], dict[str, Any]] = {}
     for r in range(repeats):
-        settings = timing if r == 0 else {**timing, "warmup": min(1, int(timing.get("warmup", 1)))}
+        settings = timing if r == 0 else replace(timing, warmup=min(1, timing.warmup))
         for name, bs in cells:
             if (name, bs) in failed:
                 continue
             session = sessions[name][bs] if isinstance(sessions[name], dict) else sessions[name]  # tuned: per batch
             with console.status(f"perf round {r + 1}/{repeats}: {name} batch {bs} ..."):
                 try:
-                    done[(name, bs)].append(time_throughput(session, bs, input_size, Timing(**settings)))
+                    done[(name, bs)].append(time_throughput(session, bs, input_size, settings))
                 except Exception as exc:  # e.g. a batch a static engine was not built for
                     failed[(name, bs)] = {"batch_size": bs, "error": f"{type(exc).__name__}: {exc}"}
     return {cell: failed.get(cell) or summarize_rounds(done[cell]) for cell in cells}

@@ -90,10 +90,8 @@ class _Search:
                 seconds = max(0.0, seconds - arm.load_s)
             # a new session is warmed up once; later rounds re-warm nothing (both sides alike), to spare the budget
             warmup = 0 if arm.rungs or arm.rounds else 1
-            timing: dict[str, Any] = {"seconds": seconds, "min_iters": 2, "warmup": warmup, "data": "random"}
-            if self.timing_clock is not None:
-                timing["clock"] = self.timing_clock
-            return time_throughput(arm.session, self.bs, self.input_size, Timing(**timing))
+            timing = Timing(seconds=seconds, min_iters=2, warmup=warmup, data="random", clock=self.timing_clock)
+            return time_throughput(arm.session, self.bs, self.input_size, timing)
         except Exception as exc:  # a setting this machine or engine cannot take is dropped, with why
             _close(arm)
             arm.error = f"{type(exc).__name__}: {exc}"
