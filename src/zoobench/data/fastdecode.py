@@ -239,18 +239,14 @@ def _pillow_pass(torch: Any, x: Any, step: tuple[int, int], keep: tuple[int, int
 
     hwc = x[0].permute(1, 2, 0).numpy()  # channels-last memory: a contiguous H×W×C view, no copy
     lo, hi = keep
-    if step[0] == hwc.shape[0]:  # horizontal: rows lo..hi
-        part, size = hwc[lo:hi], (step[1], hi - lo)
-    else:  # vertical: columns lo..hi
-        part, size = np.ascontiguousarray(hwc[:, lo:hi]), (hi - lo, step[0])
-    done = np.asarray(Image.fromarray(part).resize(size, Image.Resampling.BICUBIC))
-    if (lo, hi) == (0, hwc.shape[0] if step[0] == hwc.shape[0] else hwc.shape[1]):
+    horizontal = step[0] == hwc.shape[0]  # a horizontal pass keeps the height: rows lo..hi, else columns lo..hi
+    lines = (slice(lo, hi),) if horizontal else (slice(None), slice(lo, hi))
+    size = (step[1], hi - lo) if horizontal else (hi - lo, step[0])
+    done = np.asarray(Image.fromarray(np.ascontiguousarray(hwc[lines])).resize(size, Image.Resampling.BICUBIC))
+    if (lo, hi) == (0, hwc.shape[0 if horizontal else 1]):
         return torch.from_numpy(done.copy())[None].permute(0, 3, 1, 2)
     out = np.zeros((step[0], step[1], hwc.shape[2]), np.uint8)
-    if step[0] == hwc.shape[0]:
-        out[lo:hi] = done
-    else:
-        out[:, lo:hi] = done
+    out[lines] = done
     return torch.from_numpy(out)[None].permute(0, 3, 1, 2)
 
 
