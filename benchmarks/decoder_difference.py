@@ -67,7 +67,7 @@ def agreement(raws: list[bytes], root: Path) -> None:
     from dataclasses import replace
 
     from zoobench.data.transforms import normalize
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
     from zoobench.runtimes import load_session
 
     eng = resolve_engine("efficientnet_lite0", workdir=root / "engine")

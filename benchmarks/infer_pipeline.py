@@ -175,7 +175,7 @@ def main() -> None:
     from zoobench.data.cache import prep_cache
     from zoobench.data.decode import DecodePool
     from zoobench.data.transforms import normalize
-    from zoobench.export import resolve_engine, uint8_engine
+    from zoobench.engines import resolve_engine, uint8_engine
     from zoobench.infer.loop import run_folder
     from zoobench.infer.settings import InferSettings
 

@@ -103,7 +103,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from zoobench.demo import write_demo_images
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
     from zoobench.models import get_spec
     from zoobench.models.weights import build_model
     from zoobench.perf.sweep import do_perf

@@ -58,7 +58,7 @@ def main() -> None:
 
     import json
 
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
 
     work = Path(tempfile.mkdtemp(prefix="zoobench-stability-"))
     weights = None if args.weights == "found" else args.weights

@@ -81,7 +81,7 @@ COLUMNS = (  # (label, runtime, precision, accuracy-aware)
 def build(work: Path, calib: tuple[Path, Path], max_drop: str, say: Any) -> tuple[Any, dict[str, Any]]:
     """The fp32 export and each column's engine as `run` builds it (unavailable columns are said and left out)."""
     from zoobench.errors import ZoobenchError
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
     from zoobench.run.columns import uint8_column_engine
 
     fp32 = resolve_engine("efficientnet_lite0", workdir=work, log=say)

@@ -34,7 +34,7 @@ def _timed(fn: Any) -> tuple[float, float]:
 
 def overhead(root: Path, a: argparse.Namespace) -> None:
     from zoobench.cluster.pipeline import run_ray
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
     from zoobench.infer.loop import run_folder
     from zoobench.infer.settings import InferSettings
 
@@ -60,7 +60,7 @@ def overhead(root: Path, a: argparse.Namespace) -> None:
 def scaling(root: Path, a: argparse.Namespace) -> None:
     from zoobench.cluster.pipeline import run_ray
     from zoobench.data.cache import prep_cache
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
     from zoobench.infer.settings import InferSettings
 
     files = make_photo_jpegs(root / "val", a.images)

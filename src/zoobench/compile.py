@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoobench.artifact import Engine, load_engine, sidecar_path
+from zoobench.artifact import Engine, is_model_file, load_engine, sidecar_path
 from zoobench.errors import ZoobenchError
-from zoobench.export import resolve_engine
 from zoobench.io import write_json
 from zoobench.runtimes import runtime_module
 from zoobench.settings import Settings
@@ -81,7 +80,7 @@ class CompileSettings(Settings):
             None: as the source.
         accuracy_control: ``{"max_drop": "1.0" | "1%", "data": FOLDER, "labels": FILE | None}``: int8 by NNCF's
             accuracy-aware quantizer (see :mod:`zoobench.accuracy_control`); its record lands in the metadata.
-        weights / workdir: how a model name is exported first, and where to.
+        weights / workdir: how a model name is exported first (by the engine build, before compile), and where to.
     """
 
     WHAT = "compile"
@@ -118,9 +117,7 @@ def compile_engine(
     s = CompileSettings.given(settings, options)
     runtime, precision, batch_size, control = s.runtime, s.precision, s.batch_size, s.accuracy_control
     say = log or (lambda _msg: None)
-    source = (
-        model if isinstance(model, Engine) else resolve_engine(model, weights=s.weights, workdir=s.workdir, log=say)
-    )
+    source = model if isinstance(model, Engine) else _source(model, s)
     if source.runtime:
         raise ZoobenchError(f"{source.path} is already compiled ({source.runtime} {source.precision}); pass its ONNX")
     want = _input_dtype(s.input_dtype, source)
@@ -140,6 +137,16 @@ def compile_engine(
         _explain_agreement(meta["agreement"], source.random_weights, calib_info, say)
     _store_metadata(out, runtime, meta)
     return load_engine(str(out))
+
+
+def _source(model: str, s: CompileSettings) -> Engine:
+    """The engine a file names; a model name is exported by the engine build first (``zoobench compile NAME``:
+    :func:`zoobench.engines.resolve_engine`), never here."""
+    if is_model_file(model):
+        if s.weights:
+            raise ZoobenchError("--weights applies to a model name, not to an ONNX file")
+        return load_engine(model)
+    raise ZoobenchError(f"compile_engine takes an engine or a model file, not {model!r}: export it first")
 
 
 def _calibration(

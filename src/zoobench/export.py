@@ -1,5 +1,5 @@
-"""PyTorch → ONNX: dynamic batch, the seeds' IO names, full check, simplify, parity vs PyTorch; and
-export-or-reuse (:func:`resolve_engine`), with the uint8-input twin of a float export (:func:`uint8_engine`).
+"""PyTorch → ONNX: dynamic batch, the seeds' IO names, full check, simplify, parity vs PyTorch. Export-or-reuse
+is the engine build's (:func:`zoobench.engines.resolve_engine`).
 
 The preprocessing spec travels inside the ONNX file (``metadata_props``), so an engine knows how its
 inputs must be made and ``zoobench infer model.onnx`` needs no model name.
@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from zoobench.artifact import Engine, is_model_file, load_engine, model_suffixes, set_metadata
-from zoobench.errors import ExportError, ModelNotFoundError, ZoobenchError
+from zoobench.artifact import set_metadata
+from zoobench.errors import ExportError
 from zoobench.logits import compare_logits
 from zoobench.models.spec import ModelSpec, Preprocess
 from zoobench.settings import Settings
@@ -286,103 +286,3 @@ def check_parity(
     ok = c["finite"] and c["rel_diff"] <= tolerance_rel
     agree = c["top1_agreement_pct"] / 100.0
     return Parity(batch, c["max_abs_logit_diff"], c["max_abs_logit"], c["rel_diff"], agree, tolerance_rel, ok)
-
-
-def resolve_engine(
-    model_or_file: str,
-    *,
-    weights: str | None = None,
-    variant: str | None = None,
-    workdir: str | Path = ".",
-    exporter: str = "dynamo",
-    log: Any = None,
-) -> Engine:
-    """Use an ONNX file as it is, or export a model name into ``workdir/<name>.onnx``.
-
-    An existing export in ``workdir`` is reused when its weights and preprocessing are the same; else one made for
-    another directory, from the engine cache (:mod:`zoobench.engine_cache`), when everything that made it is.
-    """
-    if is_model_file(model_or_file):
-        if weights:
-            raise ZoobenchError("--weights applies to a model name, not to an ONNX file")
-        return load_engine(model_or_file)
-    if model_or_file.lower().endswith(model_suffixes()):
-        raise ModelNotFoundError(f"no such file: {model_or_file}")
-    from zoobench.models import get_spec, slug
-    from zoobench.models.weights import build_model, resolve
-
-    say = log or (lambda _msg: None)
-    spec = get_spec(model_or_file)
-    pp = spec.preprocess_for(variant)
-    resolved = resolve(spec, weights)
-    out = Path(workdir) / f"{slug(spec.name)}.onnx"
-    if _same_export(out, resolved.to_dict(), pp):
-        say(f"reusing {out} (same weights and preprocessing)")
-        return load_engine(str(out))
-    key_path = _cache_entry(spec.name, resolved.to_dict(), pp, exporter)
-    if _same_export(key_path, resolved.to_dict(), pp):
-        from zoobench.engine_cache import fetch
-
-        fetch(key_path, out)
-        say(f"reusing the export cached as {key_path} (same weights sha256, opset, exporter, preprocessing) -> {out}")
-        return load_engine(str(out))
-    say(f"exporting {spec.name} ({resolved.describe()}) -> {out}")
-    model, resolved = build_model(spec, weights, resolved)
-    res = export_model(model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), exporter=exporter)
-    if res.note:
-        say(f"note: {res.note}")
-    from zoobench.engine_cache import store
-
-    why = store(out, key_path)
-    if why:
-        say(why)
-    return load_engine(str(out))
-
-
-def _same_export(path: Path, weights: dict[str, Any], pp: Preprocess) -> bool:
-    """``path`` is a readable export of these weights and this preprocessing (a stale or foreign file is not)."""
-    if not path.is_file():
-        return False
-    try:
-        eng = load_engine(str(path))
-    except Exception:  # a stale or foreign file: export again
-        return False
-    return bool(eng.metadata.get("weights") == weights and eng.preprocess == pp)
-
-
-def _cache_entry(name: str, weights: dict[str, Any], pp: Preprocess, exporter: str) -> Path:
-    from zoobench.engine_cache import cached_path, engine_key
-
-    made = {"opset": DEFAULT_OPSET, "exporter": exporter, "input_dtype": "float32"}
-    return cached_path(name, engine_key(name, weights, pp.hash(), **made))
-
-
-def uint8_engine(engine: Engine, *, log: Any = None) -> Engine:
-    """The uint8-input twin of a float ONNX export: ``STEM.u8.onnx`` beside it, made once and reused.
-
-    Raises:
-        ZoobenchError: ``engine`` is a compiled artifact (compile it with ``--input uint8`` instead).
-    """
-    if engine.input_dtype == "uint8":
-        return engine
-    if engine.runtime or Path(engine.path).suffix.lower() != ".onnx":
-        raise ZoobenchError(
-            f"{engine.path} is a compiled float-input engine; compile its ONNX with `--input uint8` instead"
-        )
-    from zoobench.io import file_digest
-    from zoobench.uint8_input import write_input_variant
-
-    src = Path(engine.path)
-    out = src.with_name(f"{src.stem}.u8.onnx")
-    digest = file_digest(src)
-    if out.is_file():
-        try:
-            twin = load_engine(str(out))
-            if twin.input_dtype == "uint8" and twin.metadata.get("float_source_sha256") == digest:
-                return twin
-        except ZoobenchError:  # unreadable or foreign: make it again
-            pass
-    if log:
-        log(f"uint8-input engine (normalization inside the graph) -> {out}")
-    write_input_variant(src, out, "uint8", extra={"float_source_sha256": digest})
-    return load_engine(str(out))

@@ -8,6 +8,7 @@ same name (a new JPEG written over an old one) changes its size or its mtime, so
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,3 +31,13 @@ def fingerprint(paths: Iterable[str | Path], root: str | Path | None = None) -> 
             meta = "missing"
         h.update(f"{name}\0{meta}\n".encode())
     return h.hexdigest()
+
+
+def listing_hash(folder: str | Path) -> str:
+    """Hash of a folder's file names, sizes and mtimes (cheap: no file is read); see :func:`fingerprint`."""
+    root = Path(folder)
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        files.extend(Path(dirpath) / name for name in sorted(filenames))
+    return fingerprint(files, root)

@@ -189,7 +189,7 @@ def test_dino_has_no_published_checksum_and_takes_one_whole_model_file(
 
 
 def test_provenance_reaches_onnx_metadata_model_card_and_report(tmp_path: Path) -> None:
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
     from zoobench.io import file_digest, write_json
     from zoobench.report import write_model_report
     from zoobench.report.tables import ModelRun, card_table

@@ -101,7 +101,10 @@ def compile_cmd(model: str, as_json: bool, **opts: Any) -> None:
     console = make_console()
     settings = CompileSettings(input_dtype=opts.pop("input_kind"), accuracy_control=control, **opts)
     runtime, precision = settings.runtime, settings.precision
-    engine = compile_engine(model, settings, log=console.print)
+    from zoobench.engines import resolve_engine
+
+    source = resolve_engine(model, weights=settings.weights, workdir=settings.workdir, log=console.print)
+    engine = compile_engine(source, settings.but(weights=None), log=console.print)
     if as_json:
         emit_json({"engine": engine.path, **engine.metadata})
         return

@@ -60,45 +60,54 @@ def export(
       zoobench export dino_resnet50 --weights backbone.pth,head.pth     # DINO: backbone,head
       zoobench export timm:resnet18 --weights random --input uint8      # untrained, uint8 input
     """
-    from dataclasses import asdict
+    import dataclasses
+    import time
 
-    from zoobench.export import ExportSettings, export_model
-    from zoobench.models import get_spec
-    from zoobench.models.weights import build_model
+    from zoobench.engines import resolve
+    from zoobench.engines.build import export_file
 
-    settings = ExportSettings(
-        opset=opset,
-        exporter=exporter,
-        simplify=not no_simplify,
-        input_dtype="uint8" if input_kind == "uint8" else "float32",
-    )
-    spec = get_spec(model)
-    pp = spec.preprocess_for(variant)
-    out = Path(output or f"{spec.name.replace(':', '_')}.onnx")
     console = make_console()
-    with console.status(f"exporting {spec.name} ..."):
-        torch_model, resolved = build_model(spec, weights)
-        res = export_model(torch_model, spec, out, preprocess=pp, weights_info=resolved.to_dict(), settings=settings)
+    recipe = resolve(model, weights=weights, variant=variant, exporter=exporter)
+    recipe = dataclasses.replace(recipe, opset=opset, simplify=not no_simplify)
+    out = Path(output or f"{recipe.model.replace(':', '_')}.onnx")
+    said: list[str] = []
+    t0 = time.perf_counter()
+    with console.status(f"exporting {recipe.model} ..."):
+        engine = export_file(recipe, out, "uint8" if input_kind == "uint8" else "float32", said.append)
+    res = _result(engine, recipe, time.perf_counter() - t0, said)
     if as_json:
-        emit_json(asdict(res))
+        emit_json(res)
         return
-    _say(console, res, spec, pp.input_size, input_kind, resolved.describe())
+    assert recipe.weights is not None
+    _say(console, res, recipe.spec, recipe.preprocess.input_size, input_kind, recipe.weights.describe())
+
+
+def _result(engine: Any, recipe: Any, seconds: float, said: list[str]) -> dict[str, Any]:
+    """What the export command says of the file (its metadata): from the store or exported now."""
+    meta = engine.metadata
+    note = " ".join(s[len("note: ") :] for s in said if s.startswith("note: "))
+    return {
+        "path": engine.path, "model": recipe.model, "opset": meta.get("opset"), "exporter": meta.get("exporter"),
+        "simplified": recipe.simplify, "seconds": round(seconds, 3), "parity": meta.get("parity"),
+        "weights": meta.get("weights"), "note": note, "reused": not any(s.startswith("exporting ") for s in said),
+    }  # fmt: skip
 
 
 def _say(console: Any, res: Any, spec: Any, size: tuple[int, ...], input_kind: str, weights: str) -> None:
     """The export's lines: a note (another exporter reached the opset), the file and its IO, weights, parity."""
-    p = res.parity
+    p = res["parity"]
     assert p is not None
-    if res.note:
-        console.print(f"note: {res.note}", markup=False)
+    if res["note"]:
+        console.print(f"note: {res['note']}", markup=False)
+    how = "reused from the engine store" if res["reused"] else f"{res['seconds']:.1f}s"
     console.print(
-        f"[bold]{res.path}[/]  {spec.input_name}\\[batch,{','.join(map(str, size))}]"
+        f"[bold]{res['path']}[/]  {spec.input_name}\\[batch,{','.join(map(str, size))}]"
         f"{' uint8 (normalized inside)' if input_kind == 'uint8' else ''} -> "
-        f"{spec.output_name}\\[batch,{spec.num_classes}]  opset {res.opset} ({res.exporter}), {res.seconds:.1f}s"
+        f"{spec.output_name}\\[batch,{spec.num_classes}]  opset {res['opset']} ({res['exporter']}), {how}"
     )
     console.print(f"weights: {weights}")
     console.print(
-        f"parity vs PyTorch (batch {p.batch_size}): max |diff| {p.max_abs_diff:.3g} "
-        f"(relative {p.rel_diff:.2g}), top-1 agreement {p.top1_agreement:.0%}  "
-        f"[{'green' if p.passed else 'red'}]{'PASS' if p.passed else 'FAIL'}[/]"
+        f"parity vs PyTorch (batch {p['batch_size']}): max |diff| {p['max_abs_diff']:.3g} "
+        f"(relative {p['rel_diff']:.2g}), top-1 agreement {p['top1_agreement']:.0%}  "
+        f"[{'green' if p['passed'] else 'red'}]{'PASS' if p['passed'] else 'FAIL'}[/]"
     )

@@ -146,14 +146,14 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
     from zoobench.data.fastdecode import check_decoder
 
     check_decoder(cfg.infer.decoder)  # no torchvision, or nvjpeg without a GPU: one line, before anything is created
-    validate_models(list(models), cfg.infer.weights, own)  # after the options parse, before anything is created
+    recipes = validate_models(list(models), cfg.infer.weights, own, cfg.infer.variant)  # before anything is created
     validate_data(cfg.data, cfg.infer.labels, cfg.infer.limit)
     if cfg.infer.ray:
         from zoobench.cluster.connect import preflight
 
         preflight(cfg.infer.ray)
     command = "zoobench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    statuses = run_models(list(models), rundir, cfg, command=command)
+    statuses = run_models(list(models), rundir, cfg, command=command, recipes=recipes)
     if as_json:
         emit_json(statuses)
     else:

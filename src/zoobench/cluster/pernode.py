@@ -58,8 +58,8 @@ def perf_per_node(model: str, *, address: str, outdir: str, weights: str | None,
     """
     from zoobench.cluster.connect import alive_nodes, connect, preflight
     from zoobench.cluster.workers import engine_files
+    from zoobench.engines import resolve_engine
     from zoobench.errors import ClusterError
-    from zoobench.export import resolve_engine
 
     console = make_console(quiet)
     preflight(address)

@@ -11,9 +11,9 @@ from zoobench.artifact import Engine
 from zoobench.console import Advance, make_console, progress_bar
 from zoobench.data.datasets import image_key
 from zoobench.data.decode import start_early
+from zoobench.engines import resolve_engine
 from zoobench.env import environment
 from zoobench.errors import DataError
-from zoobench.export import resolve_engine
 from zoobench.infer.chunks import InferenceResult
 from zoobench.infer.loop import RunIO, format_stage_summary, run_folder
 from zoobench.infer.settings import InferSettings
@@ -122,7 +122,7 @@ def listed_input(data: str, limit: int | None) -> Source:
 def _engine(model: str, given: Engine | None, s: InferSettings, out: Path, console: Any) -> Engine:
     engine = given or resolve_engine(model, weights=s.weights, variant=s.variant, workdir=out, log=console.print)
     if s.input_dtype == "uint8":
-        from zoobench.export import uint8_engine
+        from zoobench.engines import uint8_engine
 
         engine = uint8_engine(engine, log=console.print)
     return engine

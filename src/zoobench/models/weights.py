@@ -26,6 +26,7 @@ __all__ = [
     "ResolvedWeights",
     "build_model",
     "check_weights",
+    "known",
     "load_state_dict_file",
     "resolve",
     "strict_load",
@@ -89,11 +90,37 @@ _OWN_HINT = (
 )
 
 
+_DIGESTS: dict[tuple[str, str, int, int, int], str] = {}  # (path, algo, size, mtime ns, inode) -> digest
+_KNOWN: dict[tuple[str, ...], ResolvedWeights] = {}  # the weights this process resolved, by their sha256s
+
+
 def _digest(path: str | Path, algo: str = "sha256") -> str:
+    """The file's digest, read once per process while its size, mtime and inode stay (a file written over is
+    read again)."""
     try:
-        return file_digest(path, algo)
+        st = os.stat(path)
+        key = (os.path.abspath(path), algo, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in _DIGESTS:
+            _DIGESTS[key] = file_digest(path, algo)
+        return _DIGESTS[key]
     except OSError as exc:
         raise WeightsError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def _remember(resolved: ResolvedWeights) -> ResolvedWeights:
+    if not resolved.random:
+        _KNOWN[resolved.sha256] = resolved
+    return resolved
+
+
+def known(sha256: tuple[str, ...]) -> ResolvedWeights | None:
+    """Weights of these bytes that this process resolved (wherever they are), so an engine whose metadata names
+    another path is rebuilt from them without hashing anything again; None when there are none (or the files
+    are gone)."""
+    found = _KNOWN.get(tuple(sha256))
+    if found is None or not all(Path(p).is_file() for p in found.paths):
+        return None
+    return found
 
 
 def verify(path: str | Path, wf: WeightFile) -> str:
@@ -147,7 +174,7 @@ def resolve(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
         found.append(p)
     shas = tuple(verify(p, wf) for p, wf in zip(found, files))
     verified = all(wf.has_checksum for wf in files)
-    return ResolvedWeights(tuple(str(p) for p in found), shas, False, PUBLISHED, verified)
+    return _remember(ResolvedWeights(tuple(str(p) for p in found), shas, False, PUBLISHED, verified))
 
 
 def _given_paths(spec: ModelSpec, weights: str) -> list[Path]:
@@ -193,7 +220,7 @@ def _resolve_given(spec: ModelSpec, weights: str) -> ResolvedWeights:
             published = published and wf is not None and _is_published_copy(p, shas[-1], wf)
     provenance = PUBLISHED if published else CUSTOM
     paths = tuple(os.path.abspath(p) for p in parts)  # the record names the file wherever it was run from
-    return ResolvedWeights(paths, tuple(shas), False, provenance, published and verified)
+    return _remember(ResolvedWeights(paths, tuple(shas), False, provenance, published and verified))
 
 
 def _missing_message(spec: ModelSpec, files: Iterable[WeightFile]) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 
 from zoobench.artifact import Engine, load_engine
 from zoobench.console import make_console
+from zoobench.engines import resolve_engine
 from zoobench.env import environment
 from zoobench.errors import ZoobenchError
-from zoobench.export import resolve_engine
 from zoobench.io import write_json
 from zoobench.perf.settings import PerfSettings
 from zoobench.perf.table import build_table, cell_text
@@ -43,7 +43,8 @@ def prepare_column(
     """The model file and load options that run ``engine`` on ``runtime`` at ``precision``.
 
     A compiled engine of the same runtime and precision is used as it is; otherwise fp32/bf16 load the
-    ONNX directly and int8 (or a TensorRT plan) is compiled once into ``workdir`` and reused.
+    ONNX directly and int8 (or a TensorRT plan) is the engine build's uint8-input engine of the column
+    (:func:`zoobench.engines.column_engine`: built once into the store, linked into ``workdir``).
 
     Raises:
         RuntimeUnavailableError / ZoobenchError: the combination cannot run here; the message says why.
@@ -61,22 +62,9 @@ def prepare_column(
         raise RuntimeUnavailableError(why)
     if precision not in runtime_module(runtime).COMPILED_PRECISIONS:
         return base.path, {}
-    from zoobench.compile import compile_engine, default_output
+    from zoobench.engines import column_engine, resolve
 
-    out = workdir / default_output(base, runtime, precision).name
-    if out.is_file():
-        try:
-            cached = load_engine(str(out))
-            same_calib = (cached.metadata.get("calibration") or {}).get("folder") == (
-                str(Path(calibration).resolve()) if calibration else None
-            )
-            if cached.metadata.get("source") == str(Path(base.path).resolve()) and same_calib:
-                return cached.path, {}
-        except ZoobenchError:
-            pass
-    compiled = compile_engine(
-        base, runtime=runtime, precision=precision, calibration=calibration, output=str(out), log=log
-    )
+    compiled = column_engine(resolve(base.path), runtime, precision, workdir=workdir, calibration=calibration, log=log)
     return compiled.path, {}
 
 

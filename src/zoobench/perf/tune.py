@@ -307,17 +307,23 @@ def tune_engine(
 
 def tune_stage(stages: Any, runtime: str, precision: str) -> dict[str, Any] | None:
     """``run --tune``: the ``tune:<runtime>-<precision>`` stage of one model of a run (``stages``: the run's
-    per-model stages, with its ``book`` (the stage ledger), ``engine``, ``engine_sha``, ``cfg``, ``mdir``, ``log``).
-    Skipped when the engine, machine, versions and settings did not change. Returns the profile for the perf
-    column, in memory (read back from beside the engine when the stage was up to date); None when this column
-    cannot be tuned here (recorded as unavailable, with why)."""
+    per-model stages, with its ``book`` (the stage ledger), ``column(runtime, precision)`` (the column's engine and
+    its sha256: the file its score stage scored and its perf stage times; int8 calibrated on the run's calibration
+    images), ``cfg``, ``mdir``, ``log``). Skipped when the engine, machine, versions and settings did not change.
+    Returns the profile for the perf column, in memory (read back from beside the engine when the stage was up to
+    date); None when this column cannot be tuned here (recorded as unavailable, with why)."""
     from zoobench.env import environment
     from zoobench.perf.profile import machine_facts, profile_path, read_profile
 
-    book, engine, cfg = stages.book, stages.engine, stages.cfg
-    name, out = f"tune:{runtime}-{precision}", profile_path(engine.path)
+    book, cfg, name = stages.book, stages.cfg, f"tune:{runtime}-{precision}"
+    try:
+        engine, sha = stages.column(runtime, precision)
+    except (ZoobenchError, ImportError) as exc:  # runtime not installed, precision without kernels here, ...
+        book.mark(name, "unavailable", str(exc), stages.log)
+        return None
+    out = profile_path(engine.path)
     inputs = {
-        "engine_sha256": stages.engine_sha, "runtime": runtime, "precision": precision,
+        "engine_sha256": sha, "runtime": runtime, "precision": precision,
         "batch_sizes": list(cfg.perf.batch_sizes), "budget_s": cfg.tune, "threads": cfg.perf.threads,
         "machine": machine_facts(), "versions": environment()["versions"],
     }  # fmt: skip

@@ -37,12 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.data.fastdecode import key_part
+from zoobench.engines import Recipe, engine_record
 from zoobench.errors import NoSpaceError, is_no_space, one_line
 from zoobench.io import file_digest, write_json
 from zoobench.models.registry import slug
 from zoobench.predictions import Predictions
 from zoobench.run.card import model_card
-from zoobench.run.columns import perf_column
+from zoobench.run.columns import REFERENCE, perf_column
 from zoobench.run.config import RunConfig
 from zoobench.run.faults import error_report, say_not_run, stopped
 from zoobench.run.ledger import StageBook, listing_hash
@@ -60,7 +61,9 @@ def _report_inputs(mdir: Path) -> dict[str, str]:
     return {str(f.relative_to(mdir)): file_digest(f) for f in files if f.is_file()}
 
 
-def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], None]) -> str:
+def run_model(
+    model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], None], recipe: Recipe | None = None
+) -> str:
     """All stages of one model; returns its status. Errors are recorded, not raised, but for a full disk
     (:class:`NoSpaceError`, after recording it as far as the disk lets): the next models would fail the same way."""
     mdir = rundir / slug(model)
@@ -68,7 +71,7 @@ def run_model(model: str, rundir: Path, cfg: RunConfig, log: Callable[[str], Non
     book = StageBook(mdir, model)
     no_space: Exception | None = None
     try:
-        status = _ModelStages(model, mdir, cfg, book, log).run_all()
+        status = _ModelStages(model, mdir, cfg, book, log, recipe).run_all()
         book.data.pop("error", None)
     except Exception as exc:  # one model failing does not stop the others
         status = ERROR
@@ -101,10 +104,17 @@ def planned_stages(cfg: RunConfig) -> list[str]:
 class _ModelStages:
     """The stages of one model, in order; what a stage produced is handed to the next in memory."""
 
-    def __init__(self, model: str, mdir: Path, cfg: RunConfig, book: StageBook, log: Callable[[str], None]) -> None:
+    def __init__(
+        self, model: str, mdir: Path, cfg: RunConfig, book: StageBook, log: Callable[[str], None], recipe: Any = None
+    ) -> None:
+        from zoobench.engines import resolve
+
         self.model, self.mdir, self.cfg, self.book, self.log = model, mdir, cfg, book, log
+        # the recipe run's checks made (weights resolved and hashed once), else made here
+        self.recipe = recipe or resolve(model, weights=cfg.weights_for(model), variant=cfg.infer.variant)
         self.engine: Any = None
         self.engine_sha = ""
+        self._columns: dict[tuple[str, str], tuple[Any, str] | Exception] = {}
         self.preds: Predictions | None = None  # infer's predictions, when infer ran in this process
         self.accuracy: dict[str, Any] | None = None
         # the reference column's predictions carry no labels: eval is a stage of its own
@@ -114,8 +124,8 @@ class _ModelStages:
         from zoobench.perf.tune import tune_stage
 
         self.export()
-        # non-fp32 / TensorRT engines are compiled (and reused) by the perf columns that need them, into engine/
-        self.book.mark("compile", "not-run", "perf columns compile the engines they need into engine/", self.log)
+        # each column's engine is made once by the engine build (the store), linked into engine/ when a column needs it
+        self.book.mark("compile", "not-run", "each column's engine is built once when it is first needed", self.log)
         if self.cfg.data:  # random weights too: the data path is measured; eval says "random weights: not gated"
             self.measure()
         else:
@@ -136,30 +146,43 @@ class _ModelStages:
         self.book.run("report", _report_inputs(self.mdir), report, self.log)
         return status
 
+    def column(self, rt: str, prec: str) -> tuple[Any, str]:
+        """The column's engine and its sha256: made (or found in the store) once per run, and the same for its
+        score, tune and perf stages (a failure is the same failure for each)."""
+        if (rt, prec) not in self._columns:
+            from zoobench.engines import column_engine
+            from zoobench.run.calibration import calibration_folder
+            from zoobench.run.columns import column_control
+
+            calib = calibration_folder(self.mdir, self.cfg.data)
+            try:
+                eng = column_engine(
+                    self.recipe, rt, prec, workdir=self.mdir / "engine", calibration=calib,
+                    control=column_control(self.cfg, prec, calib), source=self.engine, log=self.log,
+                )  # fmt: skip
+                self._columns[(rt, prec)] = (eng, file_digest(eng.path))
+            except Exception as exc:  # said by each stage that needs it
+                self._columns[(rt, prec)] = exc
+        got = self._columns[(rt, prec)]
+        if isinstance(got, Exception):
+            raise got
+        return got
+
     def export(self) -> None:
         from zoobench.artifact import is_model_file, load_engine
-        from zoobench.export import resolve_engine
+        from zoobench.engines import float_engine
 
-        model, cfg, mdir = self.model, self.cfg, self.mdir
+        model, mdir = self.model, self.mdir
         given = is_model_file(model)
         engine_rel = f"engine/{slug(model)}.onnx"
 
         def export() -> tuple[list[str], str]:
-            if given:
-                self.engine = load_engine(model)
-            else:
-                self.engine = resolve_engine(
-                    model,
-                    weights=cfg.weights_for(model),
-                    variant=cfg.infer.variant,
-                    workdir=mdir / "engine",
-                    log=self.log,
-                )
+            self.engine = float_engine(self.recipe, mdir / "engine", self.log)
             self.engine_sha = file_digest(self.engine.path)
             write_json(mdir / "model.json", model_card(self.engine, self.engine_sha))
             return ([] if given else [engine_rel]) + ["model.json"], ""
 
-        if not self.book.run("export", _export_inputs(model, cfg), export, self.log):  # an earlier run's export
+        if not self.book.run("export", _export_inputs(self.recipe), export, self.log):  # an earlier run's export
             self.engine = load_engine(model if given else str(mdir / engine_rel))
             self.engine_sha = json.loads((mdir / "model.json").read_text())["engine_sha256"]
 
@@ -177,8 +200,8 @@ class _ModelStages:
         from zoobench.run.columns import ColumnJob, score_columns
 
         split = split_for_run(self.cfg, self.mdir, self.log)
-        score_columns(ColumnJob(self.mdir, self.cfg, self.book, self.engine, self.engine_sha, self.settings,
-                                infer_data, inputs, split, self.log))  # fmt: skip
+        score_columns(ColumnJob(self.mdir, self.cfg, self.book, self.column, self.settings, infer_data, inputs, split,
+                                self.log))  # fmt: skip
 
     def _prep(self, data_hash: str) -> str:
         """The prep stage; returns what infer reads: the cache, or the image folder when prep failed."""
@@ -208,8 +231,9 @@ class _ModelStages:
         from zoobench.infer.stage import infer
 
         from_cache = infer_data != self.cfg.data
+        engine, sha = self.column(*REFERENCE)  # the reference column's engine (uint8 input): perf times the same
         inputs = {
-            "engine_sha256": self.engine_sha,
+            "engine_sha256": sha,
             "preprocess": self.engine.preprocess.hash(),
             "data": data_hash,
             "data_kind": "cache" if from_cache else "folder",
@@ -223,9 +247,7 @@ class _ModelStages:
         def run_infer() -> tuple[list[str], str]:
             settings = self.settings.but(input_dtype="uint8" if from_cache else None)
             backend = backend_for(settings)  # the Ray pipeline with --ray, else this process
-            summary, self.preds, _labels = infer(
-                self.engine.model, infer_data, settings, engine=self.engine, backend=backend
-            )
+            summary, self.preds, _labels = infer(engine.model, infer_data, settings, engine=engine, backend=backend)
             return ["infer/predictions.csv", "infer/summary.json"], (
                 f"{summary['images_inferred']} images, {summary['skipped']} skipped"
             )
@@ -253,6 +275,9 @@ class _ModelStages:
             else:  # infer was up to date: an earlier run's predictions.csv
                 self.accuracy = do_eval(str(out), s.labels, **opts)  # type: ignore[arg-type]
             acc = self.accuracy
+            engine, sha = self.column(*REFERENCE)
+            acc["engine"] = engine_record(engine, self.mdir, sha)  # the file scored: perf's record names the same
+            write_json(out / "accuracy.json", acc)
             from zoobench.report.tables import gate_text
 
             verdict = (
@@ -275,24 +300,24 @@ class _ModelStages:
         return NO_LABELS if acc is None else verdicts.get(str(acc.get("gate")), NO_GATE)
 
 
-def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:
-    from zoobench.artifact import is_model_file
-
-    if is_model_file(model):
-        return {"file": str(Path(model).resolve()), "sha256": file_digest(model)}
-    from zoobench.models import get_spec
-    from zoobench.models.weights import resolve
-
-    spec = get_spec(model)
-    return {
-        "model": spec.name,
-        "weights": resolve(spec, cfg.weights_for(model)).to_dict(),
-        "preprocess": spec.preprocess_for(cfg.infer.variant).to_dict(),
-    }
+def _export_inputs(recipe: Recipe) -> dict[str, Any]:
+    """What the export stage depends on: the model file's bytes, or the recipe of the export (the weights' sha256,
+    not their path)."""
+    if recipe.file:
+        return {"file": str(Path(recipe.file).resolve()), "sha256": recipe.file_sha256}
+    return {"model": recipe.model, "export_key": recipe.export_key(), "preprocess": recipe.preprocess.to_dict()}
 
 
-def run_models(models: list[str], rundir: str | Path, cfg: RunConfig, *, command: str = "") -> dict[str, str]:
-    """Run every model into ``rundir``, then write the run's report; returns model -> status."""
+def run_models(
+    models: list[str],
+    rundir: str | Path,
+    cfg: RunConfig,
+    *,
+    command: str = "",
+    recipes: dict[str, Recipe] | None = None,
+) -> dict[str, str]:
+    """Run every model into ``rundir``, then write the run's report; returns model -> status. ``recipes``: what
+    run's checks resolved (:func:`zoobench.run.checks.validate_models`), handed on so nothing is resolved again."""
     from zoobench.console import make_console
     from zoobench.report import write_run_report
 
@@ -312,7 +337,8 @@ def run_models(models: list[str], rundir: str | Path, cfg: RunConfig, *, command
         for i, model in enumerate(models):
             console.rule(f"{model}")
             try:
-                statuses[model] = run_model(model, root, cfg, lambda m: console.print(m, markup=False))
+                say = lambda m: console.print(m, markup=False)  # noqa: E731
+                statuses[model] = run_model(model, root, cfg, say, (recipes or {}).get(model))
             except Exception as exc:  # a full disk: the next models would fail the same way; stop, say what finished
                 if not is_no_space(exc):
                     raise

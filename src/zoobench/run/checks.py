@@ -5,29 +5,34 @@ A typo costs one line and exit 1, and no run directory.
 
 from __future__ import annotations
 
+from zoobench.engines import Recipe
 from zoobench.errors import ZoobenchError
 
 
-def validate_models(models: list[str], weights: str | None, per_model: dict[str, str] | None = None) -> None:
+def validate_models(
+    models: list[str], weights: str | None, per_model: dict[str, str] | None = None, variant: str | None = None
+) -> dict[str, Recipe]:
     """Every model resolves (a registry name or a model file with metadata) and has its weights (``per_model``:
-    a model's own, else ``weights``); one line naming each that does not. Run before the run directory is created."""
-    from zoobench.artifact import is_model_file, load_engine
-    from zoobench.models import get_spec
-    from zoobench.models.weights import check_weights
+    a model's own, else ``weights``); one line naming each that does not. Run before the run directory is created.
+
+    Returns:
+        Each model's recipe (:func:`zoobench.engines.resolve`: weights resolved, hashed and dry-loaded once), for
+        the run to hand on.
+    """
+    from zoobench.engines import resolve
 
     problems = []
+    recipes: dict[str, Recipe] = {}
     for model in models:
         try:
-            if is_model_file(model):
-                load_engine(model)
-            else:
-                own = (per_model or {}).get(model, weights)
-                check_weights(get_spec(model), own)  # resolves, and a dry load: the keys must fit
+            own = (per_model or {}).get(model, weights)
+            recipes[model] = resolve(model, weights=own, variant=variant, check=True)  # the keys must fit
         except ZoobenchError as exc:
             said = " ".join(str(exc).split())
             problems.append(said if said.startswith(f"{model}:") else f"{model}: {said}")
     if problems:
         raise ZoobenchError("nothing was run; " + " | ".join(problems))
+    return recipes
 
 
 def validate_data(data: str | None, labels: str | None, limit: int | None = None) -> None:

@@ -2,12 +2,14 @@
 
 The fp32 ONNX Runtime column is the reference: its files stay where they always were, ``<model>/infer/``
 (every image scored, result.json as before). Every other column writes ``<model>/infer/<runtime>-<precision>/``
-(predictions.csv, summary.json, result.json, accuracy.json). It infers the prep cache through the column's
-uint8-input engine (the u8 twin of the export; int8 compiled with ``--input uint8`` on the held-out
-calibration images), is scored on the held-out images only (calibration images count as unlabeled), and its
-accuracy.json adds ``paired``: Δtop-1 / Δtop-5 against the reference on the same images, with the paired
-interval and the verdict of :mod:`zoobench.evaluate.paired`. A column that cannot run here is recorded
-``unavailable`` with why, and nothing of it is scored.
+(predictions.csv, summary.json, result.json, accuracy.json). Each column runs one engine, the engine build's
+(:func:`zoobench.engines.column_engine`: the uint8-input engine; int8 compiled with ``--input uint8`` on the
+held-out calibration images), made once per run: the score stage infers the prep cache through it and the perf
+and tune stages time it, and both records carry its file and sha256 (``engine``). A column is scored on the
+held-out images only (calibration images count as unlabeled), and its accuracy.json adds ``paired``: Δtop-1 /
+Δtop-5 against the reference on the same images, with the paired interval and the verdict of
+:mod:`zoobench.evaluate.paired`. A column that cannot run here is recorded ``unavailable`` with why, and nothing
+of it is scored.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.artifact import Engine
+from zoobench.engines import engine_record
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError, is_no_space
 from zoobench.infer.settings import InferSettings
 from zoobench.io import file_digest, write_json
@@ -38,8 +41,7 @@ class ColumnJob:
     mdir: Path
     cfg: RunConfig
     book: StageBook
-    engine: Engine  # the float export (the reference column's engine)
-    engine_sha: str
+    column: Callable[[str, str], tuple[Engine, str]]  # the run's engine (and its sha256) of a column, made once
     settings: InferSettings  # the reference's infer settings; each column changes runtime, precision, outdir
     infer_data: str  # the prep cache (or the image folder when prep failed)
     inputs: dict[str, Any]  # the reference infer stage's inputs (data hash, kind, batch, limit, threads)
@@ -64,7 +66,18 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
     """One column's stage ``score:<runtime>-<precision>``: engine, infer, score, paired verdict."""
     col, cfg = f"{rt}-{prec}", job.cfg
     out = job.mdir / "infer" / col
+    try:
+        engine, sha = job.column(rt, prec)
+    except (RuntimeUnavailableError, ImportError) as exc:  # not installed, no kernels for this precision here
+        job.book.mark(f"score:{col}", "unavailable", str(exc), job.log)
+        return
+    except ZoobenchError as exc:  # this column's engine failed (bad calibration data, ...): said, not scored
+        if is_no_space(exc):
+            raise
+        job.book.mark(f"score:{col}", "error", str(exc), job.log)
+        return
     inputs = {
+        "engine_sha256": sha,
         **job.inputs,
         "runtime": rt,
         "precision": prec,
@@ -80,11 +93,10 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
     def run() -> tuple[list[str], str]:
         from zoobench.infer.stage import infer
 
-        engine = column_engine(job, rt, prec)
         settings = job.settings.but(outdir=str(out), runtime=rt, precision=prec, labels=cfg.infer.labels, ray=None,
                                     actors=None, cpus_per_actor=None, input_dtype=None)  # fmt: skip
         _, preds, labels = infer(engine.model, job.infer_data, settings, engine=engine)
-        acc = score_predictions(job, preds, labels, out, engine, prec)
+        acc = score_predictions(job, preds, labels, out, engine, prec, sha)
         rel = [f"infer/{col}/{n}" for n in ("predictions.csv", "summary.json", "accuracy.json")]
         if (out / "result.json").is_file():
             rel.append(f"infer/{col}/result.json")
@@ -102,49 +114,15 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
         job.book.mark(f"score:{col}", "error", str(exc), job.log)
 
 
-def column_engine(job: ColumnJob, rt: str, prec: str) -> Engine:
-    """The column's uint8-input engine: the u8 twin of the export, or int8 compiled once into engine/."""
-    calib = job.split.folder or job.cfg.data or ""  # a run scores columns only with --data
-    control = _control(job, calib) if job.cfg.accuracy_control and prec == "int8" else None
-    return uint8_column_engine(job.engine, rt, prec, job.mdir / "engine", calib, control)
-
-
-def uint8_column_engine(
-    engine: Engine, rt: str, prec: str, workdir: Path, calibration: str | None, control: dict[str, Any] | None = None
-) -> Engine:
-    """The uint8-input engine that runs ``engine`` (a float export) on ``rt`` at ``prec``: the u8 twin of the
-    export for load-time precisions, int8 compiled with ``--input uint8`` into ``workdir``.
-
-    Raises:
-        RuntimeUnavailableError: the runtime or precision cannot run here (the message says why).
-    """
-    from zoobench.runtimes import RUNTIMES, runtime_module, supports
-
-    if rt not in RUNTIMES:
-        raise RuntimeUnavailableError(f"unknown runtime {rt!r}")
-    ok, why = supports(rt, RUNTIMES[rt].device, prec)
-    if not ok:
-        raise RuntimeUnavailableError(why)
-    if prec not in runtime_module(rt).COMPILED_PRECISIONS:
-        from zoobench.export import uint8_engine
-
-        return uint8_engine(engine)
-    from zoobench.compile import compile_engine, default_output
-
-    out = workdir / default_output(engine, rt, prec, None, "uint8").name
-    return compile_engine(
-        engine, runtime=rt, precision=prec, calibration=calibration, output=str(out), input_dtype="uint8",
-        accuracy_control=control,
-    )  # fmt: skip
-
-
-def _control(job: ColumnJob, calib: str) -> dict[str, Any]:
+def column_control(cfg: RunConfig, prec: str, calibration: str | None) -> dict[str, Any] | None:
     """Accuracy-aware int8 for a run's column: validated on the calibration images (never the scored ones)."""
-    return {"max_drop": job.cfg.max_drop, "data": calib, "labels": job.cfg.infer.labels}
+    if not (cfg.accuracy_control and prec == "int8" and calibration):
+        return None
+    return {"max_drop": cfg.max_drop, "data": calibration, "labels": cfg.infer.labels}
 
 
 def score_predictions(
-    job: ColumnJob, preds: Predictions, all_labels: dict[str, int], out: Path, engine: Engine, prec: str
+    job: ColumnJob, preds: Predictions, all_labels: dict[str, int], out: Path, engine: Engine, prec: str, sha: str
 ) -> dict[str, Any]:
     """result.json / accuracy.json on the held-out images, plus the paired comparison with the reference."""
     from zoobench.data.datasets import image_key
@@ -160,6 +138,7 @@ def score_predictions(
     acc["paired"] = paired_with_reference(job, preds.names, preds.topk_ids, labels)
     acc["column"] = {"runtime": engine.metadata.get("runtime") or run.runtime, "precision": prec, "engine": engine.path}
     acc["calibration"] = _calibration_record(job.split, engine, prec)
+    acc["engine"] = engine_record(engine, job.mdir, sha)  # the file scored: perf's record names the same
     write_json(out / "accuracy.json", acc)
     return acc
 
@@ -204,59 +183,34 @@ def _calibration_record(split: Split, engine: Engine, prec: str) -> dict[str, An
 
 def perf_column(stages: Any, rt: str, prec: str, profile: dict[str, Any] | None = None) -> None:
     """One runtime x precision column of one model of a run (``stages``: the run's per-model stages, with its
-    ``cfg``, ``mdir``, ``book`` (the stage ledger), ``engine``, ``engine_sha``, ``log``); a column that cannot run here
-    is recorded as unavailable, with why. ``profile``: the tune stage's (run --tune), handed on in memory; else a
-    ``STEM.tuned.json`` beside the engine."""
+    ``cfg``, ``mdir``, ``book`` (the stage ledger), ``column(rt, prec)`` (the column's engine, the one its score
+    stage scored, and its sha256) and ``log``); a column that cannot run here is recorded as unavailable, with
+    why. ``profile``: the tune stage's (run --tune), handed on in memory; else a ``STEM.tuned.json`` beside the
+    column's engine."""
     from zoobench.perf.profile import profile_digest
     from zoobench.perf.sweep import do_perf
-    from zoobench.run.calibration import calibration_folder
-    from zoobench.run.ledger import listing_hash
 
-    cfg, mdir, book, engine, log = stages.cfg, Path(stages.mdir), stages.book, stages.engine, stages.log
+    cfg, mdir, book, log = stages.cfg, Path(stages.mdir), stages.book, stages.log
     s: PerfSettings = cfg.perf.but(runtimes=[rt], precisions=[prec], workdir=str(mdir / "engine"), quiet=True)
     col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
-    inputs = {
-        "engine_sha256": stages.engine_sha,
-        "runtime": rt,
-        "precision": prec,
-        "batch_sizes": list(s.batch_sizes),
-        "seconds": s.seconds,
-        "repeats": s.repeats,
-        "min_iters": s.min_iters,
-        "warmup": s.warmup,
-        "threads": s.threads,
-        "calibration": None,
-        "tuned": profile_digest(engine.path, profile),  # the tune stage's profile, or the file beside the engine
-    }
-    calib = calibration_folder(mdir, cfg.data) if prec == "int8" else None
-    if calib:  # int8 calibrates on the held-out pick (run/calibration.py), never on the scored images
-        inputs["calibration"] = listing_hash(calib)
-        s = s.but(calibration=calib)
-    aware = _aware_engine(cfg, mdir, engine, rt, prec)
-    if aware is not None:  # --accuracy-control: the score column's accuracy-aware engine is the one timed
-        engine = aware
-        inputs["accuracy_control_engine"] = file_digest(aware.path)
-
-    def perf() -> tuple[list[str], str]:  # compiled engines (int8, TensorRT) are built once into engine/
-        res = do_perf(engine.model, s, engine=engine, profile=profile)
-        write_json(mdir / rel, res)
-        return [rel], f"best {res['best_throughput_img_s']:.1f} img/s at bs{res['best_batch_size']}"
-
     try:
+        engine, sha = stages.column(rt, prec)
+        inputs = {
+            "engine_sha256": sha, "runtime": rt, "precision": prec, "batch_sizes": list(s.batch_sizes),
+            "seconds": s.seconds, "repeats": s.repeats, "min_iters": s.min_iters, "warmup": s.warmup,
+            "threads": s.threads,
+            "tuned": profile_digest(engine.path, profile),  # the tune stage's profile, or the file beside the engine
+        }  # fmt: skip
+
+        def perf() -> tuple[list[str], str]:  # the column's engine, as scored: built once by the engine build
+            res = do_perf(engine.model, s, engine=engine, profile=profile)
+            res["engine"] = engine_record(engine, mdir, sha)
+            write_json(mdir / rel, res)
+            return [rel], f"best {res['best_throughput_img_s']:.1f} img/s at bs{res['best_batch_size']}"
+
         book.run(f"perf:{col}", inputs, perf, log)
-    except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
+    except (ZoobenchError, ImportError) as exc:  # runtime not installed, precision without kernels here, ...
         if is_no_space(exc):
             raise
         (mdir / rel).unlink(missing_ok=True)
         book.mark(f"perf:{col}", "unavailable", str(exc), log)
-
-
-def _aware_engine(cfg: RunConfig, mdir: Path, engine: Engine, rt: str, prec: str) -> Engine | None:
-    """With ``--accuracy-control``, the int8 column's accuracy-aware engine that its score stage compiled."""
-    if not (cfg.accuracy_control and prec == "int8"):
-        return None
-    from zoobench.artifact import load_engine
-    from zoobench.compile import default_output
-
-    path = mdir / "engine" / default_output(engine, rt, prec, None, "uint8").name
-    return load_engine(str(path)) if path.is_file() else None

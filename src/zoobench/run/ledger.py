@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -15,18 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import one_line
-from zoobench.fingerprint import fingerprint
+from zoobench.fingerprint import listing_hash as listing_hash
 from zoobench.io import json_digest, write_json
-
-
-def listing_hash(folder: str | Path) -> str:
-    """Hash of a folder's file names, sizes and mtimes (cheap: no file is read); see :func:`fingerprint`."""
-    root = Path(folder)
-    files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        files.extend(Path(dirpath) / name for name in sorted(filenames))
-    return fingerprint(files, root)
 
 
 def hash_inputs(inputs: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""PyTorch eager: the reference, rebuilt from the model spec + weights (or an ONNX file's metadata)."""
+"""PyTorch eager: the reference, rebuilt from the model spec + weights (or an ONNX file's metadata: the weights of
+its sha256 that this process resolved, else the files its metadata names)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ _NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
 def _build(model_path: str) -> tuple[Any, str, dict[str, Any]]:
     """The eval-mode module named by ``model_path``: a model name, or an ONNX file with zoobench metadata."""
     from zoobench.models import get_spec
-    from zoobench.models.weights import build_model
+    from zoobench.models.weights import build_model, known
 
     if Path(model_path).is_file():
         from zoobench.artifact import load_engine
@@ -30,9 +31,11 @@ def _build(model_path: str) -> tuple[Any, str, dict[str, Any]]:
         name = str(meta["model"])
         w = meta["weights"]
         weights = "random" if w.get("random") else ",".join(f["path"] for f in w.get("files", []))
+        given = None if w.get("random") else known(tuple(f["sha256"] for f in w.get("files", [])))
     else:
-        name, weights, meta = model_path, "random", {}
-    module, resolved = build_model(get_spec(name), weights or None)
+        name, weights, meta, given = model_path, "random", {}, None
+    # the weights the engine build resolved (by sha256, wherever they are now); else the paths the metadata names
+    module, resolved = build_model(get_spec(name), None if given else weights or None, given)
     extra = {"weights": resolved.to_dict(), **({"source": model_path} if meta else {})}
     if meta.get("input_dtype") == "uint8":  # the ONNX normalizes inside: so does this session
         extra.update(input_dtype="uint8", preprocess=meta["preprocess"])
