@@ -137,7 +137,6 @@ def column_engine(
     workdir: str | Path,
     calibration: str | None = None,
     control: dict[str, Any] | None = None,
-    batch_size: int | None = None,
     source: Engine | None = None,
     log: Say | None = None,
 ) -> Engine:
@@ -166,7 +165,7 @@ def column_engine(
         return u8
     calib = calibration if precision != "fp32" or control else None  # int8 calibrates; non-fp32 agreement reads it
     col = recipe.column(
-        runtime, precision, batch_size=batch_size, calibration=listing_hash(calib) if calib else None,
+        runtime, precision, calibration=listing_hash(calib) if calib else None,
         accuracy_control=control_digest(control), input_dtype="uint8",
     )  # fmt: skip
     return _compiled(col, src, u8, Path(workdir), calib, control, log or _quiet)
