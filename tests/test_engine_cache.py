@@ -1,5 +1,6 @@
-"""Exported engines are kept in a cache keyed by what made them and reused across output directories; `run`'s
---weights MODEL=FILE gives each model its own checkpoint."""
+"""Exported engines are kept in the engine store keyed by what made them (the weights' bytes, not their path) and
+reused across output directories; `zoobench cache` lists and prunes it; `run`'s --weights MODEL=FILE gives each
+model its own checkpoint."""
 
 from __future__ import annotations
 
@@ -18,37 +19,78 @@ def test_an_export_is_reused_in_another_directory_and_never_when_stale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _isolated_engine_cache: Path
 ) -> None:
     import zoobench.export as ex
+    from zoobench.engines import resolve_engine
 
     calls: list[str] = []
     real = ex.export_model
     monkeypatch.setattr(ex, "export_model", lambda *a, **k: calls.append(str(a[2])) or real(*a, **k))
     said: list[str] = []
     kw = {"weights": "random", "exporter": "torchscript", "log": said.append}
-    a = ex.resolve_engine("mnasnet1_0", workdir=tmp_path / "a", **kw)
-    b = ex.resolve_engine("mnasnet1_0", workdir=tmp_path / "b", **kw)
+    a = resolve_engine("mnasnet1_0", workdir=tmp_path / "a", **kw)
+    b = resolve_engine("mnasnet1_0", workdir=tmp_path / "b", **kw)
     assert len(calls) == 1 and Path(b.path) == tmp_path / "b" / "mnasnet1_0.onnx"
     assert Path(a.path).read_bytes() == Path(b.path).read_bytes()
-    assert any(s.startswith("reusing the export cached as ") for s in said), said
-    (entry,) = (_isolated_engine_cache / "engines").glob("mnasnet1_0-*.onnx")  # in $ZOOBENCH_CACHE, not ~/.cache
+    assert Path(a.path).samefile(b.path)  # both are links to the stored entry
+    assert any(s.startswith("reusing the stored export ") for s in said), said
+    (entry,) = (_isolated_engine_cache / "engines" / "mnasnet1_0").glob("export-*/mnasnet1_0.onnx")  # not ~/.cache
     # a damaged entry is exported again, never loaded (another exporter, weights, ...: another key, below)
+    entry.unlink()
     entry.write_bytes(b"not an onnx file")
-    ex.resolve_engine("mnasnet1_0", workdir=tmp_path / "d", **kw)
+    resolve_engine("mnasnet1_0", workdir=tmp_path / "d", **kw)
     assert len(calls) == 2 and entry.stat().st_size > 1000  # re-exported, and the entry made whole again
 
 
-def test_the_key_changes_with_everything_that_made_the_engine() -> None:
-    from zoobench.engine_cache import engine_key
+def test_the_key_changes_with_everything_that_made_the_engine_and_not_with_paths() -> None:
+    import dataclasses
 
-    base = {"model": "m", "weights": {"random": False, "files": [{"path": "/w.pth", "sha256": "ab"}]},
-            "preprocess_hash": "p1", "opset": 18, "exporter": "dynamo", "input_dtype": "float32"}  # fmt: skip
-    key = engine_key(**base)
-    assert engine_key(**base) == key
+    from zoobench.engines.recipe import Recipe
+    from zoobench.models import get_spec
+    from zoobench.models.weights import ResolvedWeights
+
+    w = ResolvedWeights(("/w.pth",), ("ab",), False, "custom", False)
+    base = Recipe("m", get_spec("mnasnet1_0").preprocess, weights=w)
+    key = base.export_key()
+    moved = dataclasses.replace(base, weights=ResolvedWeights(("/elsewhere/x.pth",), ("ab",), False, "custom", False))
+    assert moved.export_key() == key  # paths are provenance, not key
     changed = [
-        {"weights": {"random": False, "files": [{"path": "/w.pth", "sha256": "cd"}]}},
-        {"preprocess_hash": "p2"}, {"opset": 11}, {"exporter": "torchscript"}, {"input_dtype": "uint8"},
-        {"weights": {"random": True, "files": []}},
+        {"weights": ResolvedWeights(("/w.pth",), ("cd",), False, "custom", False)},
+        {"preprocess": dataclasses.replace(base.preprocess, resize=288)}, {"opset": 11}, {"exporter": "torchscript"},
+        {"simplify": False}, {"weights": ResolvedWeights((), (), True, "random", False)},
     ]  # fmt: skip
-    assert len({engine_key(**{**base, **c}) for c in changed} | {key}) == len(changed) + 1
+    keys = {dataclasses.replace(base, **c).export_key() for c in changed} | {key}
+    assert len(keys) == len(changed) + 1
+    col = base.column("openvino", "int8", calibration="c1")
+    assert col.compile_key() != base.column("openvino", "int8", calibration="c2").compile_key()
+    assert col.compile_key() != base.column("onnxruntime", "int8", calibration="c1").compile_key()
+    assert base.uint8_key() != key
+
+
+def test_cache_lists_the_store_and_prunes_it_by_age_and_size(tmp_path: Path, _isolated_engine_cache: Path) -> None:
+    import json
+    import os
+    import time
+
+    from zoobench.engines import store
+
+    now = time.time()
+    for i, (step, size, days) in enumerate([("export", 3000, 40), ("uint8", 2000, 10), ("compile", 1000, 1)]):
+        with store.building("m", step, f"{i}" * 64) as tmp:
+            (tmp / f"m.{step}.onnx").write_bytes(b"x" * size)
+        os.utime(store.entry_dir("m", step, f"{i}" * 64), (now - days * 86400,) * 2)
+    res = CliRunner().invoke(cli, ["cache", "--json"])
+    assert res.exit_code == 0, res.output
+    listed = json.loads(res.output)
+    assert [(e["step"], e["bytes"]) for e in listed["entries"]] == [("export", 3000), ("uint8", 2000), ("compile", 1000)]
+    assert listed["bytes"] == 6000 and listed["store"] == str(_isolated_engine_cache / "engines")
+    res = CliRunner().invoke(cli, ["cache", "--older-than", "30d", "--json"])  # the 40-day-old export goes
+    assert [e["step"] for e in json.loads(res.output)["entries"]] == ["uint8", "compile"]
+    res = CliRunner().invoke(cli, ["cache", "--max-size", "1.5K", "--json"])  # the least recently used goes first
+    out = json.loads(res.output)
+    assert [e["step"] for e in out["entries"]] == ["compile"] and out["removed_bytes"] == 2000
+    res = CliRunner().invoke(cli, ["cache", "--max-size", "lots"])
+    assert res.exit_code == 2 and "500M" in res.output
+    res = CliRunner().invoke(cli, ["cache"])
+    assert res.exit_code == 0 and "1 entries" in res.output and "compile" in res.output
 
 
 def test_run_weights_model_equals_file() -> None:
@@ -70,7 +112,8 @@ def test_run_weights_model_equals_file() -> None:
 
 def test_run_checks_each_models_own_weights_before_creating_anything(tmp_path: Path) -> None:
     from zoobench.models import get_spec
-    from zoobench.run.chain import RunConfig, _export_inputs
+    from zoobench.engines import resolve
+    from zoobench.run.chain import RunConfig
 
     mine = tmp_path / "mnas.pth"
     torch.save(get_spec("mnasnet1_0").builder().state_dict(), mine)
@@ -81,5 +124,7 @@ def test_run_checks_each_models_own_weights_before_creating_anything(tmp_path: P
     res = CliRunner().invoke(cli, ["run", "mnasnet1_0", "torchvision:resnet18", "-w", str(mine)])
     assert res.exit_code == 2 and "--weights MODEL=PATH" in res.output
     cfg = RunConfig.of(weights="random", model_weights={"mnasnet1_0": str(mine)})
-    assert _export_inputs("mnasnet1_0", cfg)["weights"]["provenance"] == "custom"
-    assert _export_inputs("torchvision:resnet18", cfg)["weights"]["random"] is True
+    own = resolve("mnasnet1_0", weights=cfg.weights_for("mnasnet1_0")).weights
+    assert own is not None and own.provenance == "custom"
+    other = resolve("torchvision:resnet18", weights=cfg.weights_for("torchvision:resnet18")).weights
+    assert other is not None and other.random
