@@ -99,10 +99,10 @@ def column_ratios(eng: Any, cache: Path, root: Path, a: argparse.Namespace) -> N
     import shutil
 
     from zoobench.data.cache import open_cache
+    from zoobench.engines import column_engine, resolve
     from zoobench.errors import ZoobenchError
     from zoobench.infer.loop import run_folder
     from zoobench.infer.settings import InferSettings
-    from zoobench.run.columns import uint8_column_engine
     from zoobench.runtimes import load_session
 
     calib = root / "calib"
@@ -116,7 +116,8 @@ def column_ratios(eng: Any, cache: Path, root: Path, a: argparse.Namespace) -> N
     for col in a.columns.split(","):
         rt, prec = col.split("-", 1)
         try:
-            engines[col] = uint8_column_engine(eng, rt, prec, root / "engines", str(calib))
+            recipe = resolve(eng.path)
+            engines[col] = column_engine(recipe, rt, prec, workdir=root / "engines", calibration=str(calib), source=eng)
         except ZoobenchError as exc:
             print(f"  {col}: unavailable — {exc}")
     res: dict[str, list[tuple[float, float]]] = {c: [] for c in engines}

@@ -80,9 +80,8 @@ COLUMNS = (  # (label, runtime, precision, accuracy-aware)
 
 def build(work: Path, calib: tuple[Path, Path], max_drop: str, say: Any) -> tuple[Any, dict[str, Any]]:
     """The fp32 export and each column's engine as `run` builds it (unavailable columns are said and left out)."""
+    from zoobench.engines import column_engine, resolve, resolve_engine
     from zoobench.errors import ZoobenchError
-    from zoobench.engines import resolve_engine
-    from zoobench.run.columns import uint8_column_engine
 
     fp32 = resolve_engine("efficientnet_lite0", workdir=work, log=say)
     engines: dict[str, Any] = {}
@@ -90,9 +89,10 @@ def build(work: Path, calib: tuple[Path, Path], max_drop: str, say: Any) -> tupl
         control = {"max_drop": max_drop, "data": str(calib[0]), "labels": str(calib[1])} if aware else None
         t0 = time.perf_counter()
         try:
-            engines[label] = uint8_column_engine(
-                fp32, rt, prec, work / ("aware" if aware else "plain"), str(calib[0]), control
-            )
+            engines[label] = column_engine(
+                resolve(fp32.path), rt, prec, workdir=work / ("aware" if aware else "plain"),
+                calibration=str(calib[0]), control=control, source=fp32,
+            )  # fmt: skip
         except ZoobenchError as exc:
             print(f"{label}: unavailable — {exc}")
             continue

@@ -80,7 +80,8 @@ def test_cache_lists_the_store_and_prunes_it_by_age_and_size(tmp_path: Path, _is
     res = CliRunner().invoke(cli, ["cache", "--json"])
     assert res.exit_code == 0, res.output
     listed = json.loads(res.output)
-    assert [(e["step"], e["bytes"]) for e in listed["entries"]] == [("export", 3000), ("uint8", 2000), ("compile", 1000)]
+    steps = [(e["step"], e["bytes"]) for e in listed["entries"]]
+    assert steps == [("export", 3000), ("uint8", 2000), ("compile", 1000)]  # the least recently used first
     assert listed["bytes"] == 6000 and listed["store"] == str(_isolated_engine_cache / "engines")
     res = CliRunner().invoke(cli, ["cache", "--older-than", "30d", "--json"])  # the 40-day-old export goes
     assert [e["step"] for e in json.loads(res.output)["entries"]] == ["uint8", "compile"]
@@ -111,8 +112,8 @@ def test_run_weights_model_equals_file() -> None:
 
 
 def test_run_checks_each_models_own_weights_before_creating_anything(tmp_path: Path) -> None:
-    from zoobench.models import get_spec
     from zoobench.engines import resolve
+    from zoobench.models import get_spec
     from zoobench.run.chain import RunConfig
 
     mine = tmp_path / "mnas.pth"

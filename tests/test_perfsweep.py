@@ -59,8 +59,8 @@ def test_sweep_with_unavailable_combinations(resnet_onnx: str, tmp_path: Path, p
     assert "torch int8" not in tab["ratio_vs_reference"]  # unavailable: listed with its reason, no ratio
     ov = cols["openvino fp32"]["results"]
     assert tab["best"]["openvino fp32"]["batch_size"] == max(ov, key=lambda r: r["throughput_img_s"])["batch_size"]
-    # int8 engines are compiled once into the output dir and reused
-    assert (tmp_path / "torchvision_resnet18.onnxruntime.int8.onnx").is_file()
+    # int8 engines are the engine build's uint8-input ones, compiled once (the store) and linked into the output dir
+    assert (tmp_path / "torchvision_resnet18.onnxruntime.int8.u8.onnx").is_file()
 
 
 def test_nothing_can_run_is_an_error(resnet_onnx: str) -> None:

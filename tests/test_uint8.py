@@ -14,8 +14,8 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from zoobench.artifact import Engine, load_engine
-from zoobench.errors import DataError
 from zoobench.engines import uint8_engine
+from zoobench.errors import DataError
 from zoobench.infer.settings import InferSettings
 from zoobench.runtimes import load_session
 

@@ -277,7 +277,8 @@ def test_run_tune_stage_hands_its_profile_to_perf_and_is_skipped_when_up_to_date
     mdir = next(p for p in (tmp_path / "run").iterdir() if p.is_dir())
     stages = json.loads((mdir / "stages.json").read_text())["stages"]
     assert stages["tune:fakespeed-fp32"]["status"] == "done", statuses
-    assert (Path(engine_copy).with_name("resnet18.tuned.json")).is_file()  # beside the engine it tuned
+    # beside the engine it tuned: the column's engine (uint8 input), the one perf times
+    assert (mdir / "engine" / "resnet18.u8.tuned.json").is_file()
     perf = json.loads((mdir / "perf" / "fakespeed-fp32.json").read_text())
     assert [c["name"] for c in perf["columns"]] == ["fakespeed fp32", "fakespeed fp32 tuned"]
 

@@ -26,7 +26,8 @@ class FakeSession:
         self.input_name = self._sess.get_inputs()[0].name
         self.output_name = self._sess.get_outputs()[0].name
         self.input_shape = tuple(self._sess.get_inputs()[0].shape)
-        self.input_dtype = np.dtype(np.float32)
+        u8 = self._sess.get_inputs()[0].type == "tensor(uint8)"  # the engine's own input, as every runtime takes it
+        self.input_dtype = np.dtype(np.uint8 if u8 else np.float32)
         self._precision = precision
 
     def run(self, batch: np.ndarray) -> np.ndarray:

@@ -73,8 +73,8 @@ def cache(older_than: str | None, max_size: str | None, as_json: bool) -> None:
     console = make_console()
     for e in removed:
         console.print(f"removed {e.model} {e.step} {', '.join(e.files)} ({_mb(e.bytes)})", markup=False)
-    for r in rows:
-        ago = r["unused_s"] / 86400
-        console.print(f"{r['model']:<28} {r['step']:<8} {_mb(r['bytes']):>12}  used {ago:.1f} d ago  "
-                      f"{', '.join(r['files'])}", markup=False)  # fmt: skip
+    for e in left:
+        ago = (now - e.used) / 86400
+        console.print(f"{e.model:<28} {e.step:<8} {_mb(e.bytes):>12}  used {ago:.1f} d ago  {', '.join(e.files)}",
+                      markup=False)  # fmt: skip
     console.print(f"{len(rows)} entries, {_mb(total)} in {store.store_dir()}", markup=False)

@@ -108,12 +108,27 @@ def uint8_input(recipe: Recipe, workdir: str | Path, source: Engine | None = Non
     found = _stored(recipe.model, "uint8", key, name, work)
     if found is not None:
         return found
+    digest = file_digest(src.path)
+    made = _made_from(work / name, digest)
+    if made is not None:  # made here before from these bytes (the store was emptied since): kept as it is
+        return made
     say(f"uint8-input engine (normalization inside the graph) -> {work / name}")
     work.mkdir(parents=True, exist_ok=True)
-    digest = file_digest(src.path)
     with _place(recipe.model, "uint8", key, work) as tmp:
         write_input_variant(src.path, tmp / name, "uint8", extra={"float_source_sha256": digest})
     return load_engine(str(work / name))
+
+
+def _made_from(path: Path, float_sha256: str) -> Engine | None:
+    """``path``, when it is a uint8-input engine made from the float ONNX of this sha256."""
+    if not path.is_file():
+        return None
+    try:
+        twin = load_engine(str(path))
+    except ZoobenchError:  # unreadable or foreign: made again
+        return None
+    ok = twin.input_dtype == "uint8" and twin.metadata.get("float_source_sha256") == float_sha256
+    return twin if ok else None
 
 
 def control_digest(control: dict[str, Any] | None) -> str | None:
