@@ -8,7 +8,8 @@ Run directory layout::
       <model>/                  one directory per model (":" in a name becomes "_")
         stages.json             per stage: inputs, hash of the inputs, outputs, status, seconds
         model.json              the model card: params, GFLOPs, input, preprocessing, weights sha256, references
-        engine/<model>.onnx     the exported model (preprocessing in its metadata)
+        engine/<model>.onnx     the exported model (preprocessing in its metadata); beside it each column's engine
+                                (<model>.u8.onnx, <model>.<runtime>.int8.u8.*): hard links into the engine store
         cache/                  the preprocessed uint8 dataset (prep stage); infer reads it
         infer/                  the reference column (onnxruntime fp32): predictions.csv, summary.json,
                                 (skipped.csv), result.json, accuracy.json

@@ -69,11 +69,13 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
     try:
         engine, sha = job.column(rt, prec)
     except (RuntimeUnavailableError, ImportError) as exc:  # not installed, no kernels for this precision here
+        shutil.rmtree(out, ignore_errors=True)
         job.book.mark(f"score:{col}", "unavailable", str(exc), job.log)
         return
     except ZoobenchError as exc:  # this column's engine failed (bad calibration data, ...): said, not scored
         if is_no_space(exc):
             raise
+        shutil.rmtree(out, ignore_errors=True)
         job.book.mark(f"score:{col}", "error", str(exc), job.log)
         return
     inputs = {
