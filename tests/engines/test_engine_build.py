@@ -124,6 +124,7 @@ def test_each_column_times_and_tunes_the_engine_it_scores_built_once(
         if prec == "int8":  # calibrated on the run's calibration images, never random data
             calib = load_engine(str(mdir / scored["file"])).metadata["calibration"]
             assert calib["kind"] == "images" and calib["count"] == len(split["calibration"])
+            assert calib["folder"] == str(Path(split["folder"]).resolve())
 
     tuned = _run(TINY, tiny, tmp_path / "tuned", labeled, COLUMNS, tune=0.4)
     assert builds == {"export": 1, "onnxruntime-int8": 1, "openvino-int8": 1}  # another run: all from the store
@@ -133,6 +134,8 @@ def test_each_column_times_and_tunes_the_engine_it_scores_built_once(
         engine_file = tuned / scored["file"]
         profile = json.loads(engine_file.with_name(f"{engine_file.stem}.tuned.json").read_text())
         assert profile["columns"][f"{rt} {prec}"]["engine_file"] == engine_file.name  # tune timed it too
+        if prec == "int8":  # so tune's int8 is calibrated on the run's calibration images, not random data
+            assert load_engine(str(engine_file)).metadata["calibration"]["kind"] == "images"
         assert json.loads((tuned / "stages.json").read_text())["stages"][f"tune:{rt}-{prec}"]["status"] == "done"
 
 
