@@ -344,8 +344,8 @@ FOUND_VERIFIED, FOUND_MISMATCH, FOUND_NO_CHECKSUM, FOUND_UNREADABLE, MISSING, NO
 def weights_status(spec: ModelSpec) -> str:
     """Whether ``spec``'s published files are present and what their checksum says: ``found, verified`` /
     ``found, checksum mismatch`` / ``found, no published checksum`` / ``found, unreadable`` / ``missing``
-    (``n/a``: no published files). Hashes the files it finds, every time (nothing cached): a few hundred MB
-    take about a second.
+    (``n/a``: no published files). Hashes the files it finds (once per process while a file's size, mtime
+    and inode stay): a few hundred MB take about a second.
     """
     if not spec.weights:
         return NOT_PUBLISHED
