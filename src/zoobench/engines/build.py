@@ -1,5 +1,6 @@
-"""The engine build's steps: float export → uint8 input → compile per runtime × precision, each made once per
-recipe key into the store (:mod:`zoobench.engines.store`) and linked into the caller's folder.
+"""The engine build's steps: float export → uint8 input, or → compile per runtime × precision (from the float
+ONNX, with uint8 input added the runtime's way), each made once per recipe key into the store
+(:mod:`zoobench.engines.store`) and linked into the caller's folder.
 
 :func:`column_engine` is the one engine a column runs: ``run`` scores it, times it and tunes it, so the file timed
 is the file scored. :func:`resolve_engine` is the float export alone (the ``export`` command, ``infer``/``perf``
@@ -175,20 +176,21 @@ def column_engine(
         if (src.runtime, src.precision) == (runtime, precision):
             return src
         raise ZoobenchError(f"{src.path} is a {src.runtime} {src.precision} engine; pass its ONNX for other columns")
-    u8 = uint8_input(recipe, workdir, src, log)
     if precision not in runtime_module(runtime).COMPILED_PRECISIONS:
-        return u8
+        return uint8_input(recipe, workdir, src, log)
     calib = calibration if precision != "fp32" or control else None  # int8 calibrates; non-fp32 agreement reads it
     col = recipe.column(
         runtime, precision, calibration=listing_hash(calib) if calib else None,
         accuracy_control=control_digest(control), input_dtype="uint8",
     )  # fmt: skip
-    return _compiled(col, src, u8, Path(workdir), calib, control, log or _quiet)
+    return _compiled(col, src, Path(workdir), calib, control, log or _quiet)
 
 
 def _compiled(
-    col: Recipe, src: Engine, u8: Engine, work: Path, calib: str | None, control: dict[str, Any] | None, say: Say
+    col: Recipe, src: Engine, work: Path, calib: str | None, control: dict[str, Any] | None, say: Say
 ) -> Engine:
+    """The runtime's uint8-input artifact of the column, compiled from the float ONNX (the runtime adds the uint8
+    input its own way: ONNX prefix nodes, OpenVINO's PrePostProcessor, TensorRT from the uint8 ONNX)."""
     from zoobench.compile import compile_engine, default_output
 
     assert col.runtime is not None and col.precision is not None
@@ -201,7 +203,7 @@ def _compiled(
     work.mkdir(parents=True, exist_ok=True)
     with _place(col.model, "compile", key, work) as tmp:
         compile_engine(
-            u8, runtime=col.runtime, precision=col.precision, batch_size=col.batch_size, calibration=calib,
+            src, runtime=col.runtime, precision=col.precision, batch_size=col.batch_size, calibration=calib,
             output=str(tmp / name), input_dtype="uint8", accuracy_control=control, log=say,
         )  # fmt: skip
     return load_engine(str(work / name))

@@ -60,10 +60,10 @@ class Recipe:
         return json_digest({"step": "uint8", "source": self.export_key()})
 
     def compile_key(self) -> str:
-        """The runtime's compiled engine of the column (``runtime``/``precision`` set)."""
-        source = self.uint8_key() if self.input_dtype == "uint8" else self.export_key()
+        """The runtime's compiled engine of the column (``runtime``/``precision`` set), compiled from the float
+        ONNX with the column's input type."""
         blob = {
-            "step": "compile", "source": source, "runtime": self.runtime, "precision": self.precision,
+            "step": "compile", "source": self.export_key(), "runtime": self.runtime, "precision": self.precision,
             "batch_size": self.batch_size, "input_dtype": self.input_dtype, "calibration": self.calibration,
             "accuracy_control": self.accuracy_control,
         }  # fmt: skip
