@@ -57,6 +57,18 @@ def _noise(key: str, a: Any, b: Any, roots: tuple[str, str]) -> bool:
     return isinstance(a, str) and isinstance(b, str) and (roots[0] in a or roots[1] in b)
 
 
+def _onnx_difference(a: Path, b: Path, roots: tuple[str, str]) -> str:
+    """Whether the graphs (weights included) are the same, and which metadata differs beyond paths/timings."""
+    import onnx
+
+    ma, mb = onnx.load(str(a)), onnx.load(str(b))
+    same = ma.graph.SerializeToString() == mb.graph.SerializeToString()
+    da = {p.key: p.value for p in ma.metadata_props}
+    db = {p.key: p.value for p in mb.metadata_props}
+    keys = sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))
+    return f"graph {'identical' if same else 'DIFFERS'}; metadata differs in: {', '.join(keys) or 'nothing'}"
+
+
 def _listed(root: Path) -> set[Path]:
     return {p.relative_to(root) for p in root.rglob("*") if p.is_file()}
 
@@ -77,6 +89,14 @@ def compare(old: Path, new: Path) -> None:
             keys = [k for k in keys if not _noise(k, fa.get(k), fb.get(k), roots)]
             more = " …" if len(keys) > 8 else ""
             print(f"  differs: {rel} ({len(keys)} keys beyond paths/timings: {', '.join(keys[:8])}{more})")
+        elif rel.suffix == ".onnx":
+            print(f"  differs: {rel} ({_onnx_difference(a, b, roots)})")
+        elif rel.suffix == ".md":
+            la, lb = a.read_text().splitlines(), b.read_text().splitlines()
+            pairs = [(x, y) for x, y in zip(la, lb) if x != y]
+            print(f"  differs: {rel} ({len(pairs)} lines of {len(la)} / {len(lb)}); first:")
+            for x, y in pairs[:4]:
+                print(f"    - {x[:150]}\n    + {y[:150]}")
         else:
             print(f"  differs: {rel} (bytes)")
 
