@@ -128,10 +128,29 @@ def accuracy_blocks(run: ModelRun) -> list[Block]:
         return out
     out = [("table", engines_table(cols)), ("table", accuracy_speed_table(cols)), *out]
     out.append(("p", recommendation(cols)))
+    out += shipped_blocks(run.path)
     plot = run.path / "plots" / ACCURACY_PLOT
     if plot.is_file():
         out.append(("img", plot, plot.stem))
     return out
+
+
+def shipped_blocks(mdir: Path) -> list[Block]:
+    """The engine ``run`` shipped (``ship/card.json``): its file, digest, size, input, and how to load it."""
+    try:
+        card = json.loads((mdir / "ship" / "card.json").read_text(encoding="utf-8"))
+        eng, code = card["engine"], card["snippet"]["code"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    shape = "×".join(str(d) for d in eng.get("input_shape") or [])
+    kind = "crop, normalized inside the engine" if eng["input"] == "uint8" else "normalized with the model's mean/std"
+    fp32 = " (fp32 itself)" if (card.get("recommendation") or {}).get("kind") == "fp32" else ""
+    line = (
+        f"Shipped{fp32}: ship/{eng['name']} — {eng['runtime']} {eng['precision']}, sha256 {eng['sha256']}, "
+        f"{eng['bytes']:,} bytes, input {eng['input']} {shape} ({kind}); ship/card.json describes it and "
+        f"ship/{card['snippet']['file']} loads it with {card['snippet']['loads_with']} (PIL + numpy, no zoobench):"
+    )
+    return [("p", line), ("code", code, "python")]
 
 
 def _plots_for(run: ModelRun) -> list[Path]:
