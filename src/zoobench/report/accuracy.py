@@ -199,7 +199,7 @@ def recommend(cols: list[Column]) -> Recommendation:
     floor = best[0] if best else fp32
     open_ = [(v, c) for v, c in timed if c.paired["verdict"] == "undecided" and v > floor]
     if open_:
-        return _undecided(open_[0][1], open_[0][0] / fp32, drop)
+        return _undecided(open_[0][1], open_[0][0] / fp32, str(drop))
     if best is None:
         text = f"Fastest engine within {drop} of fp32: {base.label} itself (no faster engine is within it)."
         return Recommendation(SHIP_FP32, text, base, 1.0)

@@ -25,6 +25,10 @@ from zoobench.report.accuracy import REFERENCE, Column, Recommendation, load_col
 from zoobench.run.snippets import LOADER, describe_preprocess, snippet
 
 SHIP, CARD, SCRIPT = "ship", "card.json", "predict.py"
+TORCH_NOTE = (
+    "the ONNX the torch column was built from (zoobench rebuilt it in torch from its weights); "
+    "load it with ONNX Runtime"
+)
 
 
 @dataclass(frozen=True)
@@ -124,9 +128,14 @@ def _vs_fp32(col: Column) -> dict[str, Any]:
 def _throughput(mdir: Path, col: Column, rec: Recommendation) -> dict[str, Any]:
     perf = _read(mdir / "perf" / f"{col.name}.json") or {}
     timed = _recorded(mdir, perf)  # the file perf timed, where its record says (the shipped one: same sha256)
-    return {"img_s": col.img_s, "batch_size": col.batch, "speedup_vs_fp32": rec.speedup,
-            "timed": f"best median of the perf rounds (perf/{col.name}.json)",
-            "timed_engine_sha256": None if timed is None else timed.sha256, "machine": perf.get("environment")}  # fmt: skip
+    return {
+        "img_s": col.img_s,
+        "batch_size": col.batch,
+        "speedup_vs_fp32": rec.speedup,
+        "timed": f"best median of the perf rounds (perf/{col.name}.json)",
+        "timed_engine_sha256": None if timed is None else timed.sha256,
+        "machine": perf.get("environment"),
+    }
 
 
 def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | None) -> dict[str, Any]:
@@ -148,14 +157,28 @@ def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | No
     return {
         "model": engine.model,
         "recommendation": {"kind": rec.kind, "column": col.name, "text": rec.text},
-        "engine": {**eng.record(), "name": eng.path.name, "runtime": rt, "precision": prec, "input_shape": shape,
-                   "companions": [p.name for p in companions(eng.path)]},  # fmt: skip
+        "engine": {
+            **eng.record(),
+            "name": eng.path.name,
+            "runtime": rt,
+            "precision": prec,
+            "input_shape": shape,
+            "companions": [p.name for p in companions(eng.path)],
+            **({"note": TORCH_NOTE} if rt == "torch" else {}),
+        },
         "weights": model.get("weights") or engine.metadata.get("weights"),
-        "preprocessing": {**engine.preprocess.to_dict(), "hash": engine.preprocess.hash(),
-                          "text": describe_preprocess(engine.preprocess)},  # fmt: skip
+        "preprocessing": {
+            **engine.preprocess.to_dict(),
+            "hash": engine.preprocess.hash(),
+            "text": describe_preprocess(engine.preprocess),
+        },
         "labels": None if not labels else {"file": str(Path(labels).resolve()), "sha256": file_digest(labels)},
-        "accuracy": {"images": n, "scored_on": "every image" if col.name == REFERENCE else "held-out images",
-                     "top1": _interval(acc.get("top1"), n), "top5": _interval(acc.get("top5"), n)},  # fmt: skip
+        "accuracy": {
+            "images": n,
+            "scored_on": "every image" if col.name == REFERENCE else "held-out images",
+            "top1": _interval(acc.get("top1"), n),
+            "top5": _interval(acc.get("top5"), n),
+        },
         "vs_fp32": _vs_fp32(col),
         "throughput": _throughput(mdir, col, rec),
         "zoobench_version": __version__,

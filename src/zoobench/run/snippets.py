@@ -77,23 +77,23 @@ def batch(path):
 '''
 
 _LOAD = {
-    "onnxruntime": '''
+    "onnxruntime": """
 
 session = ort.InferenceSession(ENGINE, providers=["CPUExecutionProvider"])
 name = session.get_inputs()[0].name
 for path in sys.argv[1:]:
     logits = session.run(None, {{name: batch(path)}})[0]
     print(path, int(np.argmax(logits[0])))
-''',
-    "openvino": '''
+""",
+    "openvino": """
 
 core = ov.Core()
 compiled = core.compile_model(ENGINE, "CPU", {{"INFERENCE_PRECISION_HINT": "{hint}"}})
 for path in sys.argv[1:]:
     logits = compiled(batch(path))[compiled.output(0)]
     print(path, int(np.argmax(logits[0])))
-''',
-    "tensorrt": '''
+""",
+    "tensorrt": """
 # Timing it alone: trtexec --loadEngine={engine} --shapes=<input>:1x3x{h}x{w}
 # A plan runs only on the GPU model and TensorRT version that built it; buffers here are torch CUDA tensors.
 
@@ -114,7 +114,7 @@ for path in sys.argv[1:]:
     context.execute_async_v3(stream.cuda_stream)
     stream.synchronize()
     print(path, int(y[0].argmax()))
-''',
+""",
 }
 _IMPORT = {
     "onnxruntime": ("import onnxruntime as ort\n", "onnxruntime"),
