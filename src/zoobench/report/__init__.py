@@ -124,8 +124,8 @@ def accuracy_blocks(run: ModelRun) -> list[Block]:
         said = perf.get("status") == st.get("status") == "unavailable"  # its perf line says why already
         if name.startswith("score:") and st.get("status") != "done" and not said:
             out.append(("warn", f"{name[6:]}: not scored — {st.get('note', st.get('status'))}"))
-    if not has_columns(cols):
-        return out
+    if not has_columns(cols):  # only the reference: what shipped is fp32 itself, when anything did
+        return out + shipped_blocks(run.path)
     out = [("table", engines_table(cols)), ("table", accuracy_speed_table(cols)), *out]
     out.append(("p", recommendation(cols)))
     out += shipped_blocks(run.path)
