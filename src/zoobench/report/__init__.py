@@ -111,7 +111,7 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
     env = environment_rows(run)
     if env:
         blocks.append(("kv", "Environment", env))
-    return blocks
+    return blocks + snippet_blocks(run.path, level + 1)
 
 
 def accuracy_blocks(run: ModelRun) -> list[Block]:
@@ -139,7 +139,7 @@ def shipped_blocks(mdir: Path) -> list[Block]:
     """The engine ``run`` shipped (``ship/card.json``): its file, digest, size, input, and how to load it."""
     try:
         card = json.loads((mdir / "ship" / "card.json").read_text(encoding="utf-8"))
-        eng, code = card["engine"], card["snippet"]["code"]
+        eng, snip = card["engine"], card["snippet"]
     except (OSError, ValueError, KeyError, TypeError):
         return []
     shape = "×".join(str(d) for d in eng.get("input_shape") or [])
@@ -148,9 +148,20 @@ def shipped_blocks(mdir: Path) -> list[Block]:
     line = (
         f"Shipped{fp32}: ship/{eng['name']} — {eng['runtime']} {eng['precision']}, sha256 {eng['sha256']}, "
         f"{eng['bytes']:,} bytes, input {eng['input']} {shape} ({kind}); ship/card.json describes it and "
-        f"ship/{card['snippet']['file']} loads it with {card['snippet']['loads_with']} (PIL + numpy, no zoobench):"
+        f"ship/{snip['file']} loads it with {snip['loads_with']} (PIL + numpy, no zoobench; at the end of this "
+        "section)."
     )
-    return [("p", line), ("code", code, "python")]
+    return [("p", line)]
+
+
+def snippet_blocks(mdir: Path, level: int) -> list[Block]:
+    """The shipped engine's loading snippet, at the end of the model's section (``ship/predict.py``)."""
+    try:
+        card = json.loads((mdir / "ship" / "card.json").read_text(encoding="utf-8"))
+        file, code = card["snippet"]["file"], card["snippet"]["code"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [("h", level, f"Loading the shipped engine (ship/{file})"), ("code", code, "python")]
 
 
 def _plots_for(run: ModelRun) -> list[Path]:

@@ -141,10 +141,17 @@ def snippet(runtime: str, precision: str, engine: str, input_dtype: str, pp: Pre
         raise ZoobenchError(f"no loading snippet for runtime {runtime!r}")
     h, w = pp.crop_size
     runtime_import, packages = _IMPORT[loader]
-    fields: dict[str, Any] = {"engine": engine, "h": h, "w": w, "resize": pp.resize, "describe": "", "script": script}
+    fields: dict[str, Any] = {"engine": engine, "h": h, "w": w, "script": script}
     fields.update(title=title, runtime_import=runtime_import, packages=packages, hint=_OV_HINT.get(precision, "f32"))
-    fields.update(filter=_PIL_FILTER[pp.interpolation], describe=describe_preprocess(pp).capitalize())
+    return _HEAD.format(**fields) + preprocess_code(pp, input_dtype) + _LOAD[loader].format(**fields)
+
+
+def preprocess_code(pp: Preprocess, input_dtype: str) -> str:
+    """The snippet's ``crop(path)`` and ``batch(path)`` (they need ``np`` and PIL's ``Image``): the model's
+    geometry into a uint8 crop, and the engine's 1×3×H×W input (normalized too when it takes float)."""
+    h, w = pp.crop_size
+    fields: dict[str, Any] = {"h": h, "w": w, "resize": pp.resize, "filter": _PIL_FILTER[pp.interpolation]}
+    fields.update(describe=describe_preprocess(pp).capitalize())
     fields.update(mean=[float(v) for v in pp.mean], std=[float(v) for v in pp.std])
     geometry = _SQUASH if pp.resize_mode == "squash" else _SHORTER
-    body = _HEAD + geometry + (_UINT8 if input_dtype == "uint8" else _FLOAT) + _LOAD[loader]
-    return body.format(**fields)
+    return (geometry + (_UINT8 if input_dtype == "uint8" else _FLOAT)).format(**fields)
