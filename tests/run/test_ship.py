@@ -76,7 +76,7 @@ def test_wide_max_drop_ships_the_recommended_scored_engine_with_its_card(ship_ru
     assert eng["bytes"] == (ship / eng["name"]).stat().st_size and eng["input"] == "uint8"
     assert eng["name"].endswith((".u8.onnx", ".u8.xml"))
     if eng["name"].endswith(".xml"):  # OpenVINO's weights travel with its IR
-        assert (ship / eng["name"]).with_suffix(".bin").is_file()
+        assert (ship / eng["name"]).with_suffix(".bin").is_file() and eng["companion_bytes"] > eng["bytes"]
     assert card["weights"]["files"][0]["sha256"] and card["preprocessing"]["interpolation"] == "bicubic"
     assert card["labels"]["sha256"] == file_digest(card["labels"]["file"])
     acc = card["accuracy"]

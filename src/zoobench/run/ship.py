@@ -164,6 +164,7 @@ def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | No
             "precision": prec,
             "input_shape": shape,
             "companions": [p.name for p in companions(eng.path)],
+            "companion_bytes": sum(p.stat().st_size for p in companions(eng.path)),
             **({"note": TORCH_NOTE} if rt == "torch" else {}),
         },
         "weights": model.get("weights") or engine.metadata.get("weights"),
