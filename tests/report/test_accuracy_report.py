@@ -67,3 +67,32 @@ def test_plot_is_written(tmp_path: Path) -> None:
     cols = [_col("onnxruntime-fp32", 100.0, None), _col("openvino-int8", 250.0, "within")]
     out = accuracy_speed_plot(cols, tmp_path / "a.png", "t")
     assert out is not None and out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_recommend_is_typed_and_its_advice_decides() -> None:
+    from zoobench.evaluate.paired import newcombe_paired, verdict
+    from zoobench.report.accuracy import SHIP_COLUMN, SHIP_FP32, UNDECIDED, recommend
+
+    ref = _col("onnxruntime-fp32", 100.0, None)
+    rec = recommend([ref, _col("openvino-int8", 400.0, "within")])
+    assert rec.kind == SHIP_COLUMN and rec.ships and rec.column is not None and rec.column.name == "openvino-int8"
+    assert rec.speedup == 4.0
+    rec = recommend([ref, _col("openvino-int8", 90.0, "within"), _col("onnxruntime-int8", 300.0, "worse")])
+    assert rec.kind == SHIP_FP32 and rec.column is ref and "itself" in rec.text
+    # four photos both engines get 3 of right: undecided at 1 point; the --max-drop it suggests decides it
+    _, low, high = newcombe_paired(3, 0, 0, 1)
+    ci = (round(100 * low, 4), round(100 * high, 4))
+    rec = recommend([ref, _col("openvino-int8", 400.0, "undecided", 0.0, ci, need=272)])
+    assert rec.kind == UNDECIDED and not rec.ships and rec.images_needed == 272
+    wider = rec.max_drop_to_decide
+    assert wider is not None and f"a --max-drop of {wider:g} points would accept it" in rec.text
+    assert verdict(3, 0, 0, 1, wider)["verdict"] == "within"
+    assert verdict(3, 0, 0, 1, wider - 0.2)["verdict"] == "undecided"
+
+
+def test_no_labels_decides_nothing() -> None:
+    from zoobench.report.accuracy import UNDECIDED, recommend
+
+    unlabeled = Column("openvino-int8", {"paired": {"verdict": None, "count": 5}}, 400.0, 8)
+    rec = recommend([_col("onnxruntime-fp32", 100.0, None), unlabeled])
+    assert rec.kind == UNDECIDED and "--labels would decide" in rec.text

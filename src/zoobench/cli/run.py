@@ -48,6 +48,8 @@ RUNDIR/
                                         paired verdict against the reference (accuracy.json "paired")
   <model>/calibration.json              which images calibrated int8 and which were scored
   <model>/perf/<runtime>-<precision>.json
+  <model>/ship/                         the recommended engine, card.json, predict.py (its loading
+                                        snippet); absent when nothing is decided (the run says what would)
   <model>/plots/*.png, <model>/report.md, <model>/report.html
 
 \b

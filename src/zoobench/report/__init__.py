@@ -111,7 +111,7 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
     env = environment_rows(run)
     if env:
         blocks.append(("kv", "Environment", env))
-    return blocks
+    return blocks + snippet_blocks(run.path, level + 1)
 
 
 def accuracy_blocks(run: ModelRun) -> list[Block]:
@@ -124,14 +124,44 @@ def accuracy_blocks(run: ModelRun) -> list[Block]:
         said = perf.get("status") == st.get("status") == "unavailable"  # its perf line says why already
         if name.startswith("score:") and st.get("status") != "done" and not said:
             out.append(("warn", f"{name[6:]}: not scored — {st.get('note', st.get('status'))}"))
-    if not has_columns(cols):
-        return out
+    if not has_columns(cols):  # only the reference: what shipped is fp32 itself, when anything did
+        return out + shipped_blocks(run.path)
     out = [("table", engines_table(cols)), ("table", accuracy_speed_table(cols)), *out]
     out.append(("p", recommendation(cols)))
+    out += shipped_blocks(run.path)
     plot = run.path / "plots" / ACCURACY_PLOT
     if plot.is_file():
         out.append(("img", plot, plot.stem))
     return out
+
+
+def shipped_blocks(mdir: Path) -> list[Block]:
+    """The engine ``run`` shipped (``ship/card.json``): its file, digest, size, input, and how to load it."""
+    try:
+        card = json.loads((mdir / "ship" / "card.json").read_text(encoding="utf-8"))
+        eng, snip = card["engine"], card["snippet"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    shape = "×".join(str(d) for d in eng.get("input_shape") or [])
+    kind = "crop, normalized inside the engine" if eng["input"] == "uint8" else "normalized with the model's mean/std"
+    fp32 = " (fp32 itself)" if (card.get("recommendation") or {}).get("kind") == "fp32" else ""
+    line = (
+        f"Shipped{fp32}: ship/{eng['name']} — {eng['runtime']} {eng['precision']}, sha256 {eng['sha256']}, "
+        f"{eng['bytes']:,} bytes, input {eng['input']} {shape} ({kind}); ship/card.json describes it and "
+        f"ship/{snip['file']} loads it with {snip['loads_with']} (PIL + numpy, no zoobench; at the end of this "
+        "section)."
+    )
+    return [("p", line)]
+
+
+def snippet_blocks(mdir: Path, level: int) -> list[Block]:
+    """The shipped engine's loading snippet, at the end of the model's section (``ship/predict.py``)."""
+    try:
+        card = json.loads((mdir / "ship" / "card.json").read_text(encoding="utf-8"))
+        file, code = card["snippet"]["file"], card["snippet"]["code"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [("h", level, f"Loading the shipped engine (ship/{file})"), ("code", code, "python")]
 
 
 def _plots_for(run: ModelRun) -> list[Path]:

@@ -9,6 +9,7 @@ Read from a model directory alone: ``infer/accuracy.json`` (the fp32 onnxruntime
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,35 +143,80 @@ def accuracy_speed_table(cols: list[Column]) -> Table:
     return Table(headers, rows, title="Accuracy and speed", note=note)
 
 
-def recommendation(cols: list[Column]) -> str:
-    """One line: the fastest engine within the drop of fp32, only when the verdicts decide it; otherwise what
-    would decide it."""
+NO_REFERENCE, SHIP_FP32, SHIP_COLUMN, UNDECIDED = "no-reference", "fp32", "column", "undecided"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What to ship, decided from the verdicts and the speeds.
+
+    ``kind``: ``column`` (``column`` is the fastest engine within the drop, faster than fp32), ``fp32`` (``column`` is
+    the reference itself: no faster engine is within the drop), ``undecided`` (``column`` is the faster engine the
+    images could not decide; ``images_needed`` and ``max_drop_to_decide`` say what would), or ``no-reference`` (fp32
+    was not timed). ``text`` is the report's line.
+    """
+
+    kind: str
+    text: str
+    column: Column | None = None
+    speedup: float | None = None  # the column's best img/s over fp32's
+    images_needed: int | None = None  # undecided: about how many held-out images would decide
+    max_drop_to_decide: float | None = None  # undecided: the --max-drop (points) under which it would be within
+
+    @property
+    def ships(self) -> bool:
+        return self.kind in (SHIP_FP32, SHIP_COLUMN)
+
+
+def _undecided(c: Column, speedup: float, drop: str) -> Recommendation:
+    """An undecided faster column: more images, or a wider --max-drop, would decide it."""
+    need = c.paired.get("images_needed")
+    more = f"about {need:,} held-out images would decide" if need else "more images would decide"
+    low = float(c.paired["top1"]["ci95_points"][0])
+    wider = math.floor(-low * 10) / 10 + 0.1  # the interval's lower end lies above -wider
+    if wider < 100:
+        more += f", or a --max-drop of {wider:g} points would accept it"
+    text = (
+        f"Not decided: {c.label} is {speedup:.1f}× fp32 with Δtop-1 {_delta(c.paired)}, undecided against "
+        f"{drop}; {more}."
+    )
+    return Recommendation(UNDECIDED, text, c, speedup, need, wider if wider < 100 else None)
+
+
+def recommend(cols: list[Column]) -> Recommendation:
+    """The fastest engine within the drop of fp32, only when the verdicts decide it; otherwise what would."""
     if not cols or cols[0].img_s is None:
-        return "No recommendation: the fp32 onnxruntime reference was not timed."
+        return Recommendation(NO_REFERENCE, "No recommendation: the fp32 onnxruntime reference was not timed.")
     base, fp32 = cols[0], float(cols[0].img_s)
     drop = next((c.paired.get("max_drop") for c in cols if c.paired.get("max_drop")), "the allowed drop")
+    unlabeled = [c for c in cols[1:] if c.accuracy is not None and c.paired and c.paired.get("verdict") is None]
     timed = [(float(c.img_s), c) for c in cols[1:] if c.img_s is not None and c.paired.get("verdict")]
+    if unlabeled and not timed:
+        text = f"Not decided: no labels, so {unlabeled[0].label} has no verdict against fp32; --labels would decide."
+        return Recommendation(UNDECIDED, text, unlabeled[0])
     timed.sort(key=lambda t: -t[0])
     best = next(((v, c) for v, c in timed if c.paired["verdict"] == "within" and v > fp32), None)
     floor = best[0] if best else fp32
     open_ = [(v, c) for v, c in timed if c.paired["verdict"] == "undecided" and v > floor]
     if open_:
-        v, c = open_[0]
-        need = c.paired.get("images_needed")
-        more = f"about {need:,} held-out images would decide" if need else "more images would decide"
-        return (
-            f"Not decided: {c.label} is {v / fp32:.1f}× fp32 with Δtop-1 {_delta(c.paired)}, undecided against "
-            f"{drop}; {more}."
-        )
+        return _undecided(open_[0][1], open_[0][0] / fp32, str(drop))
     if best is None:
-        return f"Fastest engine within {drop} of fp32: {base.label} itself (no faster engine is within it)."
+        text = f"Fastest engine within {drop} of fp32: {base.label} itself (no faster engine is within it)."
+        return Recommendation(SHIP_FP32, text, base, 1.0)
     v, c = best
     t1 = c.paired["top1"]
     half = (t1["ci95_points"][1] - t1["ci95_points"][0]) / 2
-    return (
+    text = (
         f"Fastest engine within {drop} of fp32: {c.label} — {v / fp32:.1f}× fp32, "
         f"Δ {t1['delta_points']:+.1f} ± {half:.1f} points."
     )
+    return Recommendation(SHIP_COLUMN, text, c, v / fp32)
+
+
+def recommendation(cols: list[Column]) -> str:
+    """One line: the fastest engine within the drop of fp32, only when the verdicts decide it; otherwise what
+    would decide it."""
+    return recommend(cols).text
 
 
 def pareto(points: list[tuple[float, float]]) -> list[int]:

@@ -100,6 +100,8 @@ def render_html(blocks: list[tuple], title: str) -> str:
             body.append(f'<div class="warn">{_e(b[1])}</div>')
         elif b[0] == "table":
             body.append(table_html(b[1]))
+        elif b[0] == "code":
+            body.append(f"<pre>{_e(b[1])}</pre>")
         elif b[0] == "kv":
             width = max((len(k) for k, _ in b[2]), default=0)
             text = "\n".join(f"{k.ljust(width)}  {v}" for k, v in b[2])

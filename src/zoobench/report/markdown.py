@@ -62,4 +62,6 @@ def render_md(blocks: list[tuple], base: Path) -> str:
             out.append(f"![{b[2]}]({Path(rel).as_posix()})\n")
         elif kind == "kv":
             out.append(kv_md(b[2], b[1]))
+        elif kind == "code":
+            out.append(f"```{b[2]}\n{b[1].rstrip()}\n```\n")
     return "\n".join(out)

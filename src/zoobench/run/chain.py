@@ -16,6 +16,7 @@ Run directory layout::
         infer/<runtime>-<precision>/  every other column, scored on the held-out images (run/columns.py)
         calibration.json, calibration/  the held-out calibration pick (run/calibration.py)
         perf/<runtime>-<precision>.json   one perf.json per runtime × precision column
+        ship/                   the recommended engine, card.json, predict.py (run/ship.py); none when undecided
         plots/throughput.png, plots/latency.png
         report.md, report.html  this model's report
 
@@ -59,6 +60,7 @@ def _report_inputs(mdir: Path) -> dict[str, str]:
     files = [mdir / "model.json", mdir / "infer" / "accuracy.json", mdir / "infer" / "summary.json"]
     files += sorted((mdir / "infer").glob("*/accuracy.json"))
     files += sorted((mdir / "perf").glob("*.json"))
+    files.append(mdir / "ship" / "card.json")  # the report names the shipped engine
     return {str(f.relative_to(mdir)): file_digest(f) for f in files if f.is_file()}
 
 
@@ -80,6 +82,10 @@ def run_model(
         book.data["traceback"] = traceback.format_exc(limit=8)
         log(f"  {model}: ERROR {book.data['error']}")
         say_not_run(planned_stages(cfg), book, log)
+        with contextlib.suppress(Exception):
+            from zoobench.run.ship import clear_ship
+
+            clear_ship(mdir)
         no_space = exc if is_no_space(exc) else None
     book.data["status"] = status
     book.data["actions"] = book.actions
@@ -137,6 +143,9 @@ class _ModelStages:
             perf_column(self, rt, prec, profile)
         status = self.status()
         self.book.data["status"] = status
+        from zoobench.run.ship import ship_model
+
+        ship_model(self.mdir, self.cfg.infer.labels, self.log)  # ship/: the recommended engine, or nothing
 
         def report() -> tuple[list[str], str]:
             from zoobench.report import write_model_report
