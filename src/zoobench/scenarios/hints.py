@@ -11,7 +11,7 @@ from typing import Any
 from zoobench.artifact import Engine
 from zoobench.scenarios.settings import MULTI_STREAM_SAMPLES, Hints
 
-SHORT_PERF = {"seconds": 0.5, "repeats": 1, "min_iters": 5, "warmup": 2}
+SHORT_PERF: dict[str, Any] = {"seconds": 0.5, "repeats": 1, "min_iters": 5, "warmup": 2}
 
 
 def from_perf_json(path: Path, runtime: str, precision: str, sizes: set[int]) -> dict[int, dict[str, Any]] | None:
@@ -36,10 +36,10 @@ def measure(engine: Engine, runtime: str, precision: str, batch: int) -> tuple[d
         return cells, f"hints from {beside}"
     from zoobench.perf.sweep import do_perf
 
-    res = do_perf(
-        engine.model, engine=engine, runtimes=[runtime], precisions=[precision], batch_sizes=sorted(sizes),
-        tuned=False, quiet=True, **SHORT_PERF,
-    )  # fmt: skip
+    from zoobench.perf.settings import PerfSettings
+
+    s = PerfSettings(runtimes=[runtime], precisions=[precision], batch_sizes=sorted(sizes), tuned=False, quiet=True)
+    res = do_perf(engine.model, s.but(**SHORT_PERF), engine=engine)
     col = next(c for c in res["columns"] if c.get("available"))
     cells = {int(r["batch_size"]): r for r in col["results"] if "throughput_img_s" in r}
     if not sizes <= set(cells):

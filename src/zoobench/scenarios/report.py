@@ -88,6 +88,5 @@ def print_rows(console: Any, rows: list[dict[str, Any]]) -> None:
         if delta:
             extra += f"  Δtop-1 vs fp32 {delta.get('top1')} points"
         why = f"  ({r['invalid_reason']})" if r.get("invalid_reason") else ""
-        console.print(
-            f"{r['column']:<18} {r['scenario']:<12} {r['mode']:<11} {r['metric']:<12} {text:<18} {r['result']}{extra}{why}"
-        )
+        head = f"{r['column']:<18} {r['scenario']:<12} {r['mode']:<11} {r['metric']:<12} {text:<18}"
+        console.print(f"{head} {r['result']}{extra}{why}")

@@ -214,7 +214,8 @@ class LoadgenSettings(Settings):
             raise DataError("name at least one runtime and one precision")
 
     def modes(self) -> list[str]:
-        return ["performance", "accuracy"] if self.mode == "both" else [self.mode]
+        """Accuracy first (a pass over the samples, short), then performance (the length asked)."""
+        return ["accuracy", "performance"] if self.mode == "both" else [self.mode]
 
     def columns(self) -> list[tuple[str, str, list[str]]]:
         """``(runtime, precision, modes)`` in order; a runtime's fp32 accuracy run first when only lower

@@ -128,7 +128,8 @@ def _test(
     })  # fmt: skip
     base = {"column": f"{rt}-{prec}", "runtime": rt, "precision": prec, "scenario": scenario, "mode": mode,
             "length": length.text(), "rule_compliant": length.rule_compliant, "logs": str(folder),
-            "hints": {"source": hints.source, "latency_ms": hints.latency_s * 1e3, "offline_qps": hints.offline_qps}}  # fmt: skip
+            "hints": {"source": hints.source, "latency_ms": hints.latency_s * 1e3,
+                      "offline_qps": hints.offline_qps}}  # fmt: skip
     if mode == "performance":
         job.rows.append({**base, **test_row(scenario, folder, sut)})
         return
