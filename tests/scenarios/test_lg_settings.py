@@ -10,8 +10,8 @@ import pytest
 from zoobench.errors import DataError
 from zoobench.scenarios.settings import (
     Hints,
-    LoadgenSettings,
     Length,
+    LoadgenSettings,
     expected_seconds,
     parse_length,
     parse_scenarios,

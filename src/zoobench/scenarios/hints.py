@@ -34,9 +34,8 @@ def measure(engine: Engine, runtime: str, precision: str, batch: int) -> tuple[d
     cells = from_perf_json(beside, runtime, precision, sizes) if beside.is_file() else None
     if cells is not None:
         return cells, f"hints from {beside}"
-    from zoobench.perf.sweep import do_perf
-
     from zoobench.perf.settings import PerfSettings
+    from zoobench.perf.sweep import do_perf
 
     s = PerfSettings(runtimes=[runtime], precisions=[precision], batch_sizes=sorted(sizes), tuned=False, quiet=True)
     res = do_perf(engine.model, s.but(**SHORT_PERF), engine=engine)
