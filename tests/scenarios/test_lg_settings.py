@@ -37,7 +37,7 @@ def test_test_length_is_two_seconds_and_early_stoppings_minimum() -> None:
     off = plan("Offline", "performance", parse_length("test"), HINTS, 100)
     assert (ss["min_duration_ms"], ss["min_query_count"]) == (2000, 64)
     assert (ms["min_duration_ms"], ms["min_query_count"], ms["multi_stream_samples_per_query"]) == (2000, 662, 8)
-    assert (off["min_duration_ms"], off["min_query_count"], off["offline_expected_qps"]) == (2000, 1, 500.0)
+    assert (off["min_duration_ms"], off["min_query_count"], off["offline_expected_qps"]) == (2000, 1, 750.0)
     assert ss["single_stream_expected_latency_ns"] == 4_000_000
     assert not ss["_rules"] and ss["mode"] == "PerformanceOnly"
     assert ss["performance_sample_count_override"] == 100  # never more than the library holds
@@ -54,7 +54,7 @@ def test_seconds_and_rules_lengths() -> None:
     rules = plan("Offline", "performance", parse_length("rules"), HINTS, 5000)
     assert rules["_rules"] and "min_duration_ms" not in rules  # mlperf.conf's values, through FromConfig
     assert expected_seconds("Offline", "performance", parse_length("rules"), HINTS, 5000) == pytest.approx(
-        max(600 * 500 * 1.1, 24576) / 500
+        max(600 * 500 * 1.5 * 1.1, 24576) / 500
     )
     acc = plan("SingleStream", "accuracy", parse_length("test"), HINTS, 50)
     assert acc["mode"] == "AccuracyOnly" and acc["_expected_s"] == pytest.approx(50 * 0.004)
@@ -79,7 +79,7 @@ def test_rules_apply_mlperf_conf_once_per_process() -> None:
     out = subprocess.run([sys.executable, "-c", RULES_CHILD], capture_output=True, text=True, timeout=120, check=True)
     first, second = out.stdout.strip().splitlines()
     duration, queries, psc, qps = first.split()
-    assert int(duration) == 600_000 and int(queries) >= 1 and int(psc) == 1024 and float(qps) == 500.0
+    assert int(duration) == 600_000 and int(queries) >= 1 and int(psc) == 1024 and float(qps) == 750.0
     assert second.startswith("second:") and "once per process" in second
 
 

@@ -33,12 +33,12 @@ class Interrupted(Exception):
 
 
 def open_sessions(job: dict[str, Any]) -> list[Session]:
-    """``job["workers"]`` sessions of the job's engine with its load options."""
+    """``job["sessions"]`` sessions of the job's engine with its load options (a tuned profile's streams)."""
     from zoobench.runtimes import load_session
 
     sessions: list[Session] = []
     try:
-        for _ in range(int(job.get("workers", 1))):
+        for _ in range(int(job.get("sessions", 1))):
             opts = dict(job.get("options") or {})
             sessions.append(load_session(job["engine"], job["runtime"], precision=job["precision"], **opts))
     except BaseException:
@@ -66,12 +66,15 @@ def run_test(job: dict[str, Any], sessions: list[Session] | None = None) -> dict
     own = sessions is None
     sessions = open_sessions(job) if sessions is None else sessions
     try:
-        runner = Runner(lg, qsl, sessions, load_engine(job["engine"]).preprocess, int(job["batch"]))
+        offline = job["plan"]["scenario"] == "Offline"
+        workers = len(sessions) * sessions[0].concurrent_runs() if offline else 1
+        runner = Runner(lg, qsl, sessions, load_engine(job["engine"]).preprocess, int(job["batch"]), workers)
         runner.warm(job.get("warm") or [1])
         _start(lg, job, runner, qsl, settings, out)
         record = {
             "errors": runner.errors, "error_count": runner.error_count, "failed_samples": runner.failed_samples,
-            "runtime": sessions[0].info().to_dict(), "workers": len(sessions), "batch": int(job["batch"]),
+            "runtime": sessions[0].info().to_dict(), "sessions": len(sessions), "workers": workers,
+            "batch": int(job["batch"]),
             "options": job.get("options") or {},
         }  # fmt: skip
     finally:

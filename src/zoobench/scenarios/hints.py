@@ -57,8 +57,9 @@ def hints_of(cells: dict[int, dict[str, Any]], batch: int, streams: int, source:
 
 
 def offline_form(engine: Engine, runtime: str, precision: str, batch: int) -> tuple[dict[str, Any], int, str]:
-    """Offline's load options and workers: perf's options for the runtime, plus the tuned profile's settings at
-    ``batch`` (its ``streams``: that many sessions, one worker thread each)."""
+    """Offline's load options and sessions: perf's options for the runtime, plus the tuned profile's settings at
+    ``batch`` (its ``streams``: that many sessions); each session runs as many worker threads as it takes
+    concurrent runs."""
     from zoobench.io import file_digest
     from zoobench.perf.profile import lookup, profile_path, read_profile
     from zoobench.perf.streams import settings_text
@@ -73,11 +74,11 @@ def offline_form(engine: Engine, runtime: str, precision: str, batch: int) -> tu
     version = runtime_module(runtime).describe().get("version")
     by_bs, why = lookup(profile, runtime, precision, engine_sha=file_digest(engine.path), runtime_version=version)
     if not by_bs or batch not in by_bs:
-        return options, 1, why or f"no tuned profile for batch {batch}: perf's defaults, one worker"
+        return options, 1, why or f"no tuned profile for batch {batch}: perf's defaults, one session"
     settings = dict(by_bs[batch])
     streams = int(settings.pop("streams", 1) or 1)
     return (
         {**options, **settings},
         streams,
-        f"tuned profile at batch {batch}: {settings_text(settings)}, {streams} workers",
+        f"tuned profile at batch {batch}: {settings_text(settings)}, {streams} sessions",
     )

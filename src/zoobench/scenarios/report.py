@@ -23,7 +23,7 @@ def _validity(loadgen_result: str, sut: dict[str, Any]) -> tuple[str, str | None
 def _common(detail: dict[str, Any], sut: dict[str, Any]) -> dict[str, Any]:
     return {
         "loadgen_version": detail.get("loadgen_version"),
-        "sut": {k: sut.get(k) for k in ("workers", "batch", "options", "runtime")},
+        "sut": {k: sut.get(k) for k in ("sessions", "workers", "batch", "options", "runtime")},
         "sut_errors": sut.get("errors") or [],
     }
 

@@ -93,17 +93,17 @@ def _column(job: Job, rt: str, prec: str, modes: list[str]) -> None:
             job.model, rt, prec, workdir=job.out / "engine", weights=s.weights, calibration=job.calibration,
             log=job.say,
         )  # fmt: skip
-        options, workers, form_line = offline_form(engine, rt, prec, s.batch_size)
+        options, sessions, form_line = offline_form(engine, rt, prec, s.batch_size)
         cells, source = measure(engine, rt, prec, s.batch_size)
     except (RuntimeUnavailableError, ImportError) as exc:
         job.say(f"{col}: unavailable — {exc}")
         job.rows.append({"column": col, "runtime": rt, "precision": prec, "result": "unavailable", "reason": str(exc)})
         return
-    hints = hints_of(cells, s.batch_size, workers, source)
+    hints = hints_of(cells, s.batch_size, sessions, source)
     job.say(f"{col}: {source}; Offline: {form_line}")
     for scenario in s.scenarios:
         for mode in modes:
-            forms = (options, workers) if scenario == "Offline" else ({}, 1)
+            forms = (options, sessions) if scenario == "Offline" else ({}, 1)
             _test(job, engine, (rt, prec), scenario, mode, hints, forms)
 
 
@@ -122,7 +122,7 @@ def _test(
     note = "" if length.rule_compliant else " (test length: not rule compliant)"
     job.say(f"{rt}-{prec} {scenario} {mode}: expected ~{values['_expected_s']:.1f} s{note}")
     sut = run_child({
-        "engine": engine.path, "runtime": rt, "precision": prec, "options": forms[0], "workers": forms[1],
+        "engine": engine.path, "runtime": rt, "precision": prec, "options": forms[0], "sessions": forms[1],
         "cache": job.cache, "plan": values, "batch": batch, "warm": sorted({batch, 1}), "outdir": str(folder),
         "trace": s.trace, "user_conf": str(Path(s.user_conf).resolve()) if s.user_conf else None,
     })  # fmt: skip

@@ -30,14 +30,18 @@ MAX_ERRORS = 20  # errors kept verbatim; the rest are counted
 
 
 class Runner:
-    """Sample indices → int32 top-5 on one of its sessions (worker ``w`` owns ``sessions[w]`` and its batch
-    buffer), and the completion of LoadGen's samples."""
+    """Sample indices → int32 top-5, and the completion of LoadGen's samples. Worker ``w`` runs on
+    ``sessions[w % len(sessions)]`` (a session takes :meth:`~zoobench.runtimes.base.Session.concurrent_runs`
+    callers at once) with its own preallocated batch buffer."""
 
-    def __init__(self, lg: Any, qsl: CacheQSL, sessions: list[Session], pp: Preprocess, batch: int) -> None:
+    def __init__(
+        self, lg: Any, qsl: CacheQSL, sessions: list[Session], pp: Preprocess, batch: int, workers: int = 1
+    ) -> None:
         self.lg, self.qsl, self.sessions, self.pp = lg, qsl, sessions, pp
         self.in_graph = takes_uint8(sessions[0])
+        self.workers = max(1, workers)
         cap = max(batch, MULTI_STREAM_SAMPLES)
-        self._bufs = [np.empty((cap, *qsl.shape), np.uint8) for _ in sessions]
+        self._bufs = [np.empty((cap, *qsl.shape), np.uint8) for _ in range(self.workers)]
         self.errors: list[str] = []
         self.error_count = 0
         self.failed_samples = 0
@@ -54,7 +58,7 @@ class Runner:
         x = self.qsl.gather(indices, self._bufs[worker])
         if not self.in_graph:
             x = normalize(x, self.pp)
-        ids, _ = topk_from_logits(self.sessions[worker].run(x), TOP_K)
+        ids, _ = topk_from_logits(self.sessions[worker % len(self.sessions)].run(x), TOP_K)
         return np.ascontiguousarray(ids, dtype=np.int32)
 
     def answer(self, samples: Any, worker: int) -> None:
@@ -93,14 +97,14 @@ class Runner:
 
 
 class OfflineWorkers:
-    """One thread per session; ``issue`` splits the query into batches on a queue and returns."""
+    """The runner's worker threads; ``issue`` splits the query into batches on a queue and returns."""
 
     def __init__(self, runner: Runner, batch: int) -> None:
         self.runner, self.batch = runner, batch
         self._queue: queue.Queue[Any] = queue.Queue()
         self._threads = [
             threading.Thread(target=self._work, args=(w,), daemon=True, name=f"zoobench-offline-{w}")
-            for w in range(len(runner.sessions))
+            for w in range(runner.workers)
         ]
         for t in self._threads:
             t.start()
