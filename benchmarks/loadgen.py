@@ -127,7 +127,8 @@ def report(args: Any, got: dict[tuple[str, str], dict[str, list[float]]]) -> Non
     env = environment()
     print(f"\n{args.model} (random weights) · {args.images} real-photo crops · Offline batch {args.batch} · "
           f"LoadGen {args.length:g} s per test · median of {args.rounds} interleaved rounds")  # fmt: skip
-    print(f"CPU: {env.get('cpu')} · {os.cpu_count()} cores · load average {Path('/proc/loadavg').read_text()[:14]}")
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"CPU: {env.get('cpu')} · {os.cpu_count()} cores · load average {load}")
     print("\n| column | Offline samples/s | perf img/s (bs) | ratio (goal >= 0.95) | SingleStream p90 ms | "
           "sync bs1 p90 ms | ratio (goal <= 1.10) | VALID |")  # fmt: skip
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
