@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,16 @@ def test_scenarios_and_columns() -> None:
         LoadgenSettings(mode="fast")
     with pytest.raises(DataError):
         LoadgenSettings(length="forever")
+
+
+def test_without_the_extra_loadgen_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from zoobench.cli import cli
+
+    monkeypatch.setitem(sys.modules, "mlperf_loadgen", None)  # import fails as if not installed
+    res = CliRunner().invoke(cli, ["loadgen", "tiny.onnx", "--data", str(tmp_path), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1] == (
+        "Error: mlperf_loadgen is not installed; this needs the loadgen extra: pip install 'zoobench[loadgen]'"
+    )
