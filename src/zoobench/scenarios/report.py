@@ -58,18 +58,22 @@ def accuracy_row(
     return {**row, **_common(detail, sut)}, (ids, answered)
 
 
+def notes(s: LoadgenSettings, model: str) -> list[str]:
+    """What the length means for these rows: the ResNet-50 rules applied to another model, or not compliant."""
+    if s.length != "rules":
+        return [f"{s.length} length: rows are not rule compliant (rule_compliant: false)"]
+    if RULES_MODEL not in model.lower().replace("-", "").replace("_", ""):
+        return [f"{RULES_NOTE} (mlperf.conf has no rules for {Path(model).stem})"]
+    return []
+
+
 def document(rows: list[dict[str, Any]], s: LoadgenSettings, model: str, data: str) -> dict[str, Any]:
     from zoobench.env import environment
     from zoobench.perf.profile import machine_facts
 
-    notes = []
-    if s.length == "rules" and RULES_MODEL not in model.lower().replace("-", "").replace("_", ""):
-        notes.append(RULES_NOTE)
-    if s.length != "rules":
-        notes.append("test length: rows are not rule compliant (rule_compliant: false)")
     return {
         "model": model, "data": data, "scenarios": list(s.scenarios), "mode": s.mode, "length": s.length,
-        "batch_size": s.batch_size, "max_drop": s.max_drop, "rows": rows, "notes": notes,
+        "batch_size": s.batch_size, "max_drop": s.max_drop, "rows": rows, "notes": notes(s, model),
         "machine": machine_facts(), "environment": environment(),
     }  # fmt: skip
 

@@ -45,12 +45,14 @@ def do_loadgen(model: str, data: str, settings: LoadgenSettings | None = None, *
         Interrupted: Ctrl-C (the running test's child stopped, its logs kept; loadgen.json has the finished rows).
     """
     from zoobench.scenarios.child import Interrupted
-    from zoobench.scenarios.report import document, print_rows
+    from zoobench.scenarios.report import document, notes, print_rows
 
     s = LoadgenSettings.given(settings, options)
     import mlperf_loadgen  # noqa: F401  (the extra is needed; said in one line before any work)
 
     job = _job(model, data, s)
+    for line in notes(s, model):
+        job.say(line)
     try:
         for rt, prec, modes in s.columns():
             _column(job, rt, prec, modes)
