@@ -118,6 +118,9 @@ def main() -> None:
                 g.setdefault("ss_p90", []).append(rows["SingleStream"]["value"])
                 g.setdefault("valid", []).append(float(all(x["result"] == "VALID" for x in rows.values())))
                 print(f"round {r + 1} {rt} {prec}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in g.items()), flush=True)
+                for x in rows.values():
+                    if x["result"] != "VALID":
+                        print(f"  {x['scenario']} INVALID: {x.get('invalid_reason') or x.get('checks')}", flush=True)
     report(args, got)
 
 
