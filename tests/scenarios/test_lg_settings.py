@@ -99,6 +99,9 @@ def test_scenarios_and_columns() -> None:
     assert LoadgenSettings(precisions=["int8"], mode="performance").columns() == [
         ("onnxruntime", "int8", ["performance"])
     ]
+    assert LoadgenSettings(precisions=["int8", "fp32"], mode="accuracy").columns() == [
+        ("onnxruntime", "fp32", ["accuracy"]), ("onnxruntime", "int8", ["accuracy"]),
+    ]  # fmt: skip
     with pytest.raises(DataError):
         LoadgenSettings(mode="fast")
     with pytest.raises(DataError):

@@ -184,3 +184,28 @@ def test_sigint_stops_the_test_keeps_the_logs_and_exits_130(prepared: dict[str, 
     assert not list(tmp_path.rglob("core*"))
     doc = json.loads((out / "loadgen.json").read_text())
     assert [r["mode"] for r in doc["rows"]] == ["accuracy"]
+
+
+def test_a_lower_precision_adds_fp32s_accuracy_run_and_is_paired_with_it(
+    prepared: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = ["loadgen", str(prepared["onnx"]), "--data", str(prepared["cache"]), "--labels", str(prepared["labels"]),
+            "--scenarios", "Offline", "--mode", "accuracy", "--precisions", "int8", "-o", str(out)]  # fmt: skip
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    rows = json.loads((out / "loadgen.json").read_text())["rows"]
+    assert [(r["column"], r["mode"]) for r in rows] == [
+        ("onnxruntime-fp32", "accuracy"),
+        ("onnxruntime-int8", "accuracy"),
+    ]
+    fp32, int8 = rows
+    assert fp32["top1"] == pytest.approx(50.0) and "vs_fp32" not in fp32
+    paired = int8["vs_fp32"]
+    assert paired["count"] == 16 and paired["verdict"] in ("pass", "fail", "undecided")
+    assert paired["top1"]["reference_pct"] == pytest.approx(50.0)
+    assert paired["top1"]["engine_pct"] == pytest.approx(int8["top1"])
+    rule = paired["mlperf_99pct"]
+    assert rule["passed"] == (int8["top1"] >= 0.99 * fp32["top1"])
+    assert int8["delta_vs_fp32_points"]["top1"] == pytest.approx(int8["top1"] - fp32["top1"], abs=1e-3)
+    assert (out / "onnxruntime-int8" / "Offline" / "accuracy" / "result.json").is_file()

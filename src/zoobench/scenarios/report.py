@@ -71,10 +71,11 @@ def document(rows: list[dict[str, Any]], s: LoadgenSettings, model: str, data: s
     from zoobench.env import environment
     from zoobench.perf.profile import machine_facts
 
+    machine = machine_facts()
     return {
         "model": model, "data": data, "scenarios": list(s.scenarios), "mode": s.mode, "length": s.length,
-        "batch_size": s.batch_size, "max_drop": s.max_drop, "rows": rows, "notes": notes(s, model),
-        "machine": machine_facts(), "environment": environment(),
+        "batch_size": s.batch_size, "max_drop": s.max_drop, "rows": [{**r, "machine": machine} for r in rows],
+        "notes": notes(s, model), "machine": machine, "environment": environment(),
     }  # fmt: skip
 
 

@@ -220,11 +220,14 @@ class LoadgenSettings(Settings):
         return ["accuracy", "performance"] if self.mode == "both" else [self.mode]
 
     def columns(self) -> list[tuple[str, str, list[str]]]:
-        """``(runtime, precision, modes)`` in order; a runtime's fp32 accuracy run first when only lower
-        precisions of it are asked in accuracy mode."""
+        """``(runtime, precision, modes)`` in order, each runtime's fp32 first (the others are paired against it);
+        with only lower precisions asked in accuracy mode, fp32's accuracy run is added."""
         out: list[tuple[str, str, list[str]]] = []
+        rest = [p for p in self.precisions if p != "fp32"]
         for rt in self.runtimes:
-            if "accuracy" in self.modes() and "fp32" not in self.precisions:
+            if "fp32" in self.precisions:
+                out.append((rt, "fp32", self.modes()))
+            elif "accuracy" in self.modes():
                 out.append((rt, "fp32", ["accuracy"]))
-            out.extend((rt, p, self.modes()) for p in self.precisions)
+            out.extend((rt, p, self.modes()) for p in rest)
         return out
