@@ -49,7 +49,7 @@ def open_sessions(job: dict[str, Any]) -> list[Session]:
 
 
 def run_test(job: dict[str, Any], sessions: list[Session] | None = None) -> dict[str, Any]:
-    """Run one LoadGen test as ``job`` says (engine, runtime, precision, options, workers, cache, scenario, plan,
+    """Run one LoadGen test as ``job`` says (engine, runtime, precision, options, sessions, cache, plan, warm,
     batch, outdir, trace, user_conf); ``sessions``: already opened (tests), else opened here and released after.
     Writes LoadGen's files and ``sut.json`` (the errors, the SUT's settings) into ``outdir``; returns sut.json."""
     import mlperf_loadgen as lg
