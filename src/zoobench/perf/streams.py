@@ -68,6 +68,9 @@ class StreamGroup:
     def in_flight(self) -> InFlight | None:
         return self
 
+    def concurrent_runs(self) -> int:
+        return 1  # run() takes the next stream round robin, unlocked: one caller at a time
+
     def release(self) -> None:
         for session in self.sessions:
             session.release()

@@ -86,6 +86,11 @@ class Session(Protocol):
         """The session's multi-request form, or None when it runs one request at a time."""
         ...
 
+    def concurrent_runs(self) -> int:
+        """How many threads may call :meth:`run` at once, each on its own request, to keep the session's
+        requests in flight (OpenVINO: its optimal number of infer requests); 1 when one at a time is its best."""
+        ...
+
     def release(self) -> None:
         """Free what the session holds (runtime handles, device memory) now, not when it is collected; it
         cannot run afterwards. Releasing twice is harmless."""

@@ -77,6 +77,9 @@ class OrtSession:
     def in_flight(self) -> InFlight | None:
         return None  # one request at a time; perf runs several sessions side by side as streams instead
 
+    def concurrent_runs(self) -> int:
+        return 1  # intra-op threads use the cores; perf's parallel form is streams (sessions)
+
     def release(self) -> None:
         self._sess = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,10 @@ class OvSession:
         self._config_nireq = int(options["nireq"]) if options.get("nireq") else None
         self._pinning = options.get("pinning")
         self._by_batch: dict[int, tuple[Any, Any]] = {}
+        # concurrent runs: the free infer requests per batch size, made on demand up to ``nireq``
+        self._free: dict[int, list[Any]] = {}
+        self._made: dict[int, int] = {}
+        self._lock, self._cond = threading.Lock(), threading.Condition()
         actual = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         if actual != _HINTS[precision]:  # never report a precision that is not the one running
             raise RuntimeUnavailableError(f"openvino asked for {_HINTS[precision]} but compiled with {actual}")
@@ -100,6 +105,10 @@ class OvSession:
         """(compiled model, infer request) for batch size ``n``."""
         if not self._dynamic_batch:
             return self._compiled, self._request
+        with self._lock:
+            return self._static(n)
+
+    def _static(self, n: int) -> tuple[Any, Any]:
         if n not in self._by_batch:
             import openvino as ov
 
@@ -115,8 +124,32 @@ class OvSession:
             raise ZoobenchError("openvino: this session was released")
         check_batch_dtype(batch, self.input_dtype, "openvino")
         batch = np.ascontiguousarray(batch, dtype=self.input_dtype)
-        res = self._for_batch(len(batch))[1].infer({0: batch})
-        return np.asarray(res[0], dtype=np.float32)
+        n = len(batch)
+        request = self._acquire(n)
+        try:
+            res = request.infer({0: batch})
+            return np.array(res[0], dtype=np.float32)  # a copy: the request's output is reused by the next run
+        finally:
+            with self._cond:
+                self._free[n].append(request)
+                self._cond.notify()
+
+    def _acquire(self, n: int) -> Any:
+        """A free infer request of batch size ``n``: the first one, another one made while fewer than
+        :meth:`concurrent_runs` exist, else the next one freed (a single caller always gets the first)."""
+        compiled, first = self._for_batch(n)
+        with self._cond:
+            free = self._free.setdefault(n, [first] if n not in self._made else [])
+            self._made.setdefault(n, 1)
+            while not free and self._made[n] >= self._nireq:
+                self._cond.wait()
+            if free:
+                return free.pop()
+            self._made[n] += 1
+            return compiled.create_infer_request()
+
+    def concurrent_runs(self) -> int:
+        return max(1, self._nireq)
 
     def in_flight(self) -> InFlight | None:
         return self
@@ -161,6 +194,8 @@ class OvSession:
     def release(self) -> None:
         self._compiled = self._request = self._model = None
         self._by_batch.clear()
+        self._free.clear()
+        self._made.clear()
 
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(

@@ -131,6 +131,9 @@ class TrtSession:
     def in_flight(self) -> InFlight | None:
         return None
 
+    def concurrent_runs(self) -> int:
+        return 1
+
     def release(self) -> None:
         if self._context is None:
             return

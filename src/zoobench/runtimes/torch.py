@@ -127,6 +127,9 @@ class TorchSession:
     def in_flight(self) -> InFlight | None:
         return None
 
+    def concurrent_runs(self) -> int:
+        return 1
+
     def release(self) -> None:
         held = self._module is not None
         self._module = self._scale_bias = None

@@ -1,0 +1,147 @@
+"""`zoobench loadgen` against perf and a plain loop on the same engines, side by side in one run.
+
+    python benchmarks/loadgen.py                         # mnasnet1_0, random weights; ORT fp32 and OpenVINO int8
+    python benchmarks/loadgen.py --rounds 3 --length 5 --batch 8
+
+For each column (ONNX Runtime fp32, OpenVINO int8; each the uint8-input engine `loadgen` builds), in interleaved
+rounds (column by column within a round, so drift on a shared machine hits all alike):
+
+* Offline: LoadGen's samples/s vs `perf`'s img/s at the same batch on the same engine (perf's best parallel form:
+  OpenVINO's THROUGHPUT hint with its request queue). Goal: >= 95%.
+* SingleStream: LoadGen's p90 latency vs the p90 of a synchronous batch-1 loop on the same engine and session
+  settings (OpenVINO with the latency hint, its default). Goal: <= 1.10x.
+
+Each figure is the median over the rounds. The images are 64 real-photo crops (scikit-image), prepped once;
+int8 is calibrated on them. Not a test: the machine may be shared (the load average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "data"))
+
+COLUMNS = (("onnxruntime", "fp32"), ("openvino", "int8"))
+
+
+def sync_p90_ms(engine: Any, runtime: str, cache: Any, seconds: float) -> float:
+    """p90 of ``session.run`` on one cached crop at a time, for ``seconds`` (after 10 warm-up runs)."""
+    from zoobench.runtimes import load_session
+
+    session = load_session(engine.path, runtime, precision=engine.precision)
+    try:
+        rows = np.asarray(cache.pixels[: min(len(cache.pixels), 64)])
+        for i in range(10):
+            session.run(rows[i % len(rows)][None])
+        lat, end, i = [], time.perf_counter() + seconds, 0
+        while time.perf_counter() < end or len(lat) < 64:
+            t0 = time.perf_counter()
+            session.run(rows[i % len(rows)][None])
+            lat.append(time.perf_counter() - t0)
+            i += 1
+    finally:
+        session.release()
+    return float(np.percentile(np.asarray(lat) * 1e3, 90))
+
+
+def perf_img_s(engine: Any, runtime: str, precision: str, batch: int, seconds: float) -> dict[str, Any]:
+    """perf's img/s at ``batch`` (one round); writes perf.json beside the engine (loadgen's hints read it)."""
+    from zoobench.perf.settings import PerfSettings
+    from zoobench.perf.sweep import do_perf
+
+    s = PerfSettings(runtimes=[runtime], precisions=[precision], batch_sizes=sorted({1, 8, batch}), seconds=seconds,
+                     repeats=1, tuned=False, quiet=True, outdir=str(Path(engine.path).parent))  # fmt: skip
+    res = do_perf(engine.model, s, engine=engine)
+    col = next(c for c in res["columns"] if c.get("available"))
+    return next(r for r in col["results"] if r["batch_size"] == batch)
+
+
+def loadgen_rows(engine: Any, runtime: str, precision: str, cache: Path, args: Any, out: Path) -> dict[str, Any]:
+    from zoobench.scenarios.settings import LoadgenSettings
+    from zoobench.scenarios.stage import do_loadgen
+
+    s = LoadgenSettings(
+        runtimes=[runtime], precisions=[precision], batch_size=args.batch, mode="performance",
+        scenarios=["SingleStream", "Offline"], length=str(args.length), outdir=str(out), quiet=True,
+    )  # fmt: skip
+    doc = do_loadgen(engine.path, str(cache), s)
+    return {r["scenario"]: r for r in doc["rows"]}
+
+
+def build(work: Path, args: Any) -> tuple[dict[tuple[str, str], Any], Path, Any]:
+    from datahelp import write_jpegs
+
+    from zoobench.data.cache import open_cache, prep_cache
+    from zoobench.export import resolve_engine
+    from zoobench.scenarios.engine import column_engine
+
+    images = work / "images"
+    write_jpegs(images, args.images, size=(320, 256))
+    base = resolve_engine(args.model, weights="random", workdir=work / "export")
+    prep_cache(images, base.preprocess, work / "cache")
+    engines = {}
+    for rt, prec in COLUMNS:
+        engines[(rt, prec)] = column_engine(base.path, rt, prec, workdir=work / f"{rt}-{prec}", calibration=str(images))
+    return engines, work / "cache", open_cache(work / "cache")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="mnasnet1_0")
+    ap.add_argument("--images", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--length", type=float, default=5.0, help="seconds per LoadGen test")
+    ap.add_argument("--seconds", type=float, default=3.0, help="perf's and the sync loop's seconds per round")
+    args = ap.parse_args()
+    got: dict[tuple[str, str], dict[str, list[float]]] = {c: {} for c in COLUMNS}
+    with tempfile.TemporaryDirectory(prefix="zoobench-lgbench-") as tmp:
+        work = Path(tmp)
+        engines, cache_dir, cache = build(work, args)
+        for r in range(args.rounds):
+            for (rt, prec), eng in engines.items():
+                g = got[(rt, prec)]
+                cell = perf_img_s(eng, rt, prec, args.batch, args.seconds)
+                g.setdefault("perf", []).append(cell["throughput_img_s"])
+                g.setdefault("sync_p90", []).append(sync_p90_ms(eng, rt, cache, args.seconds))
+                rows = loadgen_rows(eng, rt, prec, cache_dir, args, work / f"lg-{rt}-{prec}-{r}")
+                g.setdefault("offline", []).append(rows["Offline"]["value"])
+                g.setdefault("ss_p90", []).append(rows["SingleStream"]["value"])
+                g.setdefault("valid", []).append(float(all(x["result"] == "VALID" for x in rows.values())))
+                print(f"round {r + 1} {rt} {prec}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in g.items()), flush=True)
+                for x in rows.values():
+                    if x["result"] != "VALID":
+                        print(f"  {x['scenario']} INVALID: {x.get('invalid_reason') or x.get('checks')}", flush=True)
+    report(args, got)
+
+
+def report(args: Any, got: dict[tuple[str, str], dict[str, list[float]]]) -> None:
+    from zoobench.env import environment
+
+    env = environment()
+    print(f"\n{args.model} (random weights) · {args.images} real-photo crops · Offline batch {args.batch} · "
+          f"LoadGen {args.length:g} s per test · median of {args.rounds} interleaved rounds")  # fmt: skip
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"CPU: {env.get('cpu')} · {os.cpu_count()} cores · load average {load}")
+    print("\n| column | Offline samples/s | perf img/s (bs) | ratio (goal >= 0.95) | SingleStream p90 ms | "
+          "sync bs1 p90 ms | ratio (goal <= 1.10) | VALID |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for (rt, prec), g in got.items():
+        m = {k: statistics.median(v) for k, v in g.items()}
+        off, lat = m["offline"] / m["perf"], m["ss_p90"] / m["sync_p90"]
+        valid = f"{int(sum(g['valid']))}/{len(g['valid'])}"
+        print(f"| {rt} {prec} | {m['offline']:.1f} | {m['perf']:.1f} (b{args.batch}) | {off:.3f} | "
+              f"{m['ss_p90']:.3f} | {m['sync_p90']:.3f} | {lat:.3f} | {valid} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
