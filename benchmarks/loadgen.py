@@ -81,7 +81,7 @@ def build(work: Path, args: Any) -> tuple[dict[tuple[str, str], Any], Path, Any]
     from datahelp import write_jpegs
 
     from zoobench.data.cache import open_cache, prep_cache
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
     from zoobench.scenarios.engine import column_engine
 
     images = work / "images"

@@ -20,7 +20,7 @@ from zoobench.errors import DataError
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     from zoobench.artifact import load_engine
     from zoobench.data.cache import prep_cache
-    from zoobench.export import uint8_engine
+    from zoobench.engines import uint8_engine
 
     root = tmp_path_factory.mktemp("qsl")
     onnx, images, _ = tiny_data(root, 10)

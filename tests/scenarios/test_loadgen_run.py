@@ -34,7 +34,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from zoobench.artifact import load_engine
     from zoobench.data.cache import prep_cache
     from zoobench.evaluate.files import read_predictions
-    from zoobench.export import uint8_engine
+    from zoobench.engines import uint8_engine
 
     root = tmp_path_factory.mktemp("lg")
     onnx, images, _ = tiny_data(root)

@@ -68,7 +68,7 @@ def do_loadgen(model: str, data: str, settings: LoadgenSettings | None = None, *
 def _job(model: str, data: str, s: LoadgenSettings) -> Job:
     from zoobench.data.cache import is_cache, open_cache, prep_cache
     from zoobench.data.datasets import read_labels
-    from zoobench.export import resolve_engine
+    from zoobench.engines import resolve_engine
 
     console = make_console(s.quiet)
     out = Path(s.outdir)
