@@ -39,7 +39,8 @@ def run_tree(src: str, out: Path, data: Path, labels: Path) -> None:
     env = {**os.environ, "PYTHONPATH": src, "ZOOBENCH_CACHE": str(out.parent / f"{out.name}-cache")}
     for cmd in commands(out, data, labels):
         done = subprocess.run([sys.executable, "-m", "zoobench", *cmd], env=env, capture_output=True, text=True)
-        print(f"{out.name}: zoobench {cmd[0]} -> exit {done.returncode}", flush=True)
+        said = (done.stderr.strip().splitlines() or [""])[-1] if done.returncode else ""
+        print(f"{out.name}: zoobench {cmd[0]} -> exit {done.returncode} {said}", flush=True)
 
 
 def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:

@@ -58,7 +58,11 @@ def building(model: str, step: str, key: str) -> Iterator[Path]:
     try:
         yield tmp
         shutil.rmtree(final, ignore_errors=True)  # a damaged entry of the same key is replaced
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)
+        except OSError:  # another process made the same entry meanwhile: keep theirs (same key, same recipe)
+            if not final.is_dir():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
