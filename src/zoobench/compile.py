@@ -18,7 +18,7 @@ from zoobench.artifact import Engine, load_engine, sidecar_path
 from zoobench.errors import ZoobenchError
 from zoobench.export import resolve_engine
 from zoobench.io import write_json
-from zoobench.runtimes import runtime_module
+from zoobench.runtimes import compiling_module
 from zoobench.settings import Settings
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
@@ -60,7 +60,7 @@ def _build_artifact(source: Engine, out: Path, column: tuple[str, str, int | Non
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="zoobench-core-") as tmp:
         core = _float_core(source, Path(tmp))  # calibration, quantization and PrePostProcessor work on it
-        runtime_module(runtime).compile_artifact(core, out, precision, calib, batch_size, meta)
+        compiling_module(runtime).compile_artifact(core, out, precision, calib, batch_size, meta)
     meta["compile_seconds"] = round(time.perf_counter() - t0, 3)
 
 

@@ -82,9 +82,9 @@ def prepare_column(
 
 def perf_options(runtime: str) -> dict[str, Any]:
     """The load options perf runs ``runtime`` with, as its module declares them (``PERF_OPTIONS``)."""
-    from zoobench.runtimes import declared
+    from zoobench.runtimes import runtime_module
 
-    return dict(declared(runtime, "PERF_OPTIONS", {}))
+    return dict(runtime_module(runtime).PERF_OPTIONS)
 
 
 def do_perf(

@@ -9,15 +9,28 @@ from typing import Any
 
 from zoobench.artifact import Engine
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import InFlight, RuntimeInfo, RuntimeSpec, Session, takes_uint8
+from zoobench.runtimes.base import (
+    Candidate,
+    CompilingRuntime,
+    InFlight,
+    RuntimeInfo,
+    RuntimeModule,
+    RuntimeSpec,
+    Session,
+    protocol_parts,
+    takes_uint8,
+)
 
 __all__ = [
     "RUNTIMES",
+    "Candidate",
+    "CompilingRuntime",
     "InFlight",
     "RuntimeInfo",
+    "RuntimeModule",
     "RuntimeSpec",
     "Session",
-    "declared",
+    "compiling_module",
     "load_session",
     "options_beside_decoders",
     "register",
@@ -55,15 +68,32 @@ def runtime_for_path(model_path: str) -> str | None:
     return next((s.name for s in RUNTIMES.values() if suffix in s.loads), None)
 
 
-def runtime_module(runtime: str) -> Any:
-    """The module of ``runtime``; one clear line when it is unknown or not installed."""
+def runtime_module(runtime: str) -> RuntimeModule:
+    """The module of ``runtime``; one clear line when it is unknown, not installed, or lacks a part of
+    :class:`~zoobench.runtimes.base.RuntimeModule` (a runtime registered from outside, which mypy never saw)."""
+    return _imported(runtime, RuntimeModule)
+
+
+def compiling_module(runtime: str) -> CompilingRuntime:
+    """The module of ``runtime``, a runtime that compiles (its registry entry has a suffix); one line otherwise."""
+    spec = RUNTIMES.get(runtime)
+    if spec is not None and spec.suffix is None:
+        raise ZoobenchError(f"runtime {runtime} compiles nothing (it runs the ONNX file or the model as it is)")
+    return _imported(runtime, CompilingRuntime)
+
+
+def _imported(runtime: str, contract: type[Any]) -> Any:
     if runtime not in RUNTIMES:
         raise ZoobenchError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
     spec = RUNTIMES[runtime]
     try:
-        return importlib.import_module(spec.module)
+        module = importlib.import_module(spec.module)
     except ImportError as exc:
         raise RuntimeUnavailableError(f"runtime {runtime} is not installed ({exc}); run: {spec.install}") from exc
+    missing = sorted(protocol_parts(contract) - set(vars(module)))
+    if missing:
+        raise ZoobenchError(f"runtime {runtime} ({spec.module}) lacks {', '.join(missing)} of {contract.__name__}")
+    return module
 
 
 def supports(runtime: str, device: str, precision: str) -> tuple[bool, str]:
@@ -111,18 +141,10 @@ def load_session(
     return session
 
 
-def declared(runtime: str, name: str, default: Any = None) -> Any:
-    """What ``runtime``'s module declares under ``name``: one of the optional parts of the runtime contract
-    (``beside_decoders``, ``PERF_OPTIONS``, ``tunables``; see :class:`~zoobench.runtimes.base.RuntimeSpec`), or
-    ``default`` when it declares none. The one place that looks a runtime's module up by name."""
-    return getattr(runtime_module(runtime), name, default)
-
-
 def options_beside_decoders(runtime: str) -> dict[str, Any]:
-    """The load options ``runtime`` declares for a session whose cores decode processes share (its module's
-    ``beside_decoders()``; none when it declares none)."""
-    hook = declared(runtime, "beside_decoders")
-    return dict(hook()) if hook is not None else {}
+    """The load options ``runtime`` wants for a session whose cores decode processes share (its module's
+    ``beside_decoders()``)."""
+    return dict(runtime_module(runtime).beside_decoders())
 
 
 def _recorded_precision(model_path: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import InFlight, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 _PROVIDERS = {
@@ -114,21 +114,24 @@ def beside_decoders() -> dict[str, Any]:
     return {"spin": False}
 
 
-def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
-    """The load settings ``zoobench tune`` tries, the default (``{}``) first. ``streams``: that many sessions
-    run side by side, each with ``threads`` intra-op threads (perf times them together)."""
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
+    """The load settings ``zoobench tune`` tries, the default first. ``streams``: that many sessions run side by
+    side, each with ``threads`` intra-op threads (perf times them together)."""
     del precision, deep
-    out: list[dict[str, Any]] = [{}, {"spin": False}, {"graph_opt": "extended"}]
+    out = [Candidate(), Candidate.of(spin=False), Candidate.of(graph_opt="extended")]
     if cores > 1:
-        out.append({"execution_mode": "parallel", "inter_threads": 2})
+        out.append(Candidate.of(execution_mode="parallel", inter_threads=2))
     streams = 2
     while streams <= min(cores, 8):
         per = max(1, cores // streams)
-        out += [{"streams": streams, "threads": per}, {"streams": streams, "threads": per, "spin": False}]
+        out += [Candidate.of(streams, per), Candidate.of(streams, per, spin=False)]
         streams *= 2
     if cores > 1:
-        out.append({"streams": cores, "threads": 1, "graph_opt": "extended"})
-    return [dict(t) for t in {tuple(sorted(d.items())): d for d in out}.values()]
+        out.append(Candidate.of(cores, 1, graph_opt="extended"))
+    return list({tuple(sorted(c.as_options().items())): c for c in out}.values())
+
+
+PERF_OPTIONS: dict[str, Any] = {}  # perf loads ONNX Runtime with its defaults
 
 
 # Precisions whose engine is a compiled artifact (a QDQ int8 ONNX); fp32 runs the exported ONNX as it is.

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import InFlight, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 
@@ -201,8 +201,16 @@ def describe() -> dict[str, Any]:
     return out
 
 
-def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
     """Nothing to search at load time: a plan's kernels are chosen when it is built (the builder optimization
     level is a `compile --runtime tensorrt` setting), so ``tune`` times the plan as it is."""
     del cores, precision, deep
-    return [{}]
+    return [Candidate()]
+
+
+def beside_decoders() -> dict[str, Any]:
+    """Nothing: the plan runs on the GPU, not on the decoders' cores."""
+    return {}
+
+
+PERF_OPTIONS: dict[str, Any] = {}  # the plan as it was built
