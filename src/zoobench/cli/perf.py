@@ -33,9 +33,11 @@ if TYPE_CHECKING:
 )
 @click.option("--runtimes", "runtimes", default=None, help="Runtimes, comma-separated (default: --runtime).")
 @click.option(
-    "--runtime", type=runtime_choice(), default="onnxruntime", show_default=True,
-    help="The runtime when --runtimes is not given.",
-)  # fmt: skip
+    "--runtime",
+    type=runtime_choice(),
+    default=None,
+    help="The runtime when --runtimes is not given [default: a compiled engine's own; else onnxruntime].",
+)
 @click.option(
     "--precisions",
     "precisions",
@@ -75,7 +77,7 @@ def perf(
     weights: str | None,
     batch_sizes: str,
     runtimes: str | None,
-    runtime: str,
+    runtime: str | None,
     precisions: str | None,
     calibration: str | None,
     seconds: float,
@@ -109,12 +111,13 @@ def perf(
     """
     from zoobench.perf.settings import PerfSettings
     from zoobench.perf.sweep import do_perf
-    from zoobench.runtimes import RUNTIMES
+    from zoobench.runtimes import RUNTIMES, runtime_for_path
 
     if per_node and not ray:
         raise click.UsageError("--per-node needs --ray ADDRESS (the cluster whose nodes to sweep)")
+    default = runtime_for_path(model) or "onnxruntime"
     settings = PerfSettings(
-        batch_sizes=int_list(batch_sizes), runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime],
+        batch_sizes=int_list(batch_sizes), runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime or default],
         precisions=name_list(precisions, ("fp32", "fp16", "bf16", "int8")), seconds=seconds, repeats=repeats,
         min_iters=min_iters, warmup=warmup, data_kind=data_kind, threads=threads, calibration=calibration,
         tuned=not untuned, weights=weights, outdir=outdir, quiet=as_json,

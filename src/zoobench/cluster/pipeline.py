@@ -126,9 +126,9 @@ def _dataset(
     """
     from zoobench.cluster.connect import plan
     from zoobench.cluster.workers import engine_files
-    from zoobench.runtimes import RUNTIMES
+    from zoobench.runtimes import RUNTIMES, resolve_runtime
 
-    spec = RUNTIMES.get(s.runtime)
+    spec = RUNTIMES.get(resolve_runtime(engine.path, s.runtime))
     p = plan(ray, gpu=bool(spec and spec.device.startswith("cuda")), actors=s.actors, cpus_per_actor=s.cpus_per_actor,
              threads=s.threads)  # fmt: skip
     slots = [node for k in range(max(p.placement.values())) for node, n in p.placement.items() if n > k]

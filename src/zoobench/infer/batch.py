@@ -18,7 +18,7 @@ from zoobench.artifact import Engine
 from zoobench.data.transforms import normalize
 from zoobench.errors import DataError
 from zoobench.infer.settings import InferSettings
-from zoobench.runtimes import Session, load_session, options_beside_decoders, takes_uint8
+from zoobench.runtimes import Session, load_session, options_beside_decoders, resolve_runtime, takes_uint8
 
 TOP_K = 5  # the classes kept per image (predictions.csv, the seeds' top-5)
 
@@ -90,11 +90,12 @@ class BatchRunner:
         make it ready for ``settings.batch_size``. ``beside_decoders``: decode processes share this session's
         cores (the runtime's own options for that apply; a tuned profile's win). ``path``: where the engine's
         files are here, when not at ``engine.path`` (a cluster node's copy)."""
-        opts = options_beside_decoders(settings.runtime) if beside_decoders else {}
+        runtime = resolve_runtime(path or engine.path, settings.runtime)
+        opts = options_beside_decoders(runtime) if beside_decoders else {}
         opts.update({k: v for k, v in (settings.tuned or {}).items() if k != "streams"})  # streams are perf's
         opts.setdefault("threads", settings.threads)
         precision = settings.precision or engine.precision  # the engine's metadata is not read again
-        session = load_session(path or engine.path, settings.runtime, precision=precision, **opts)
+        session = load_session(path or engine.path, runtime, precision=precision, **opts)
         try:
             return cls(engine, session, settings.batch)
         except BaseException:

@@ -77,8 +77,9 @@ def infer(
     """The infer stage of :func:`do_infer` without eval: its files; the predictions (with the run's facts) and the
     labels (the label file's, or the class folders'; empty: none) for eval in memory."""
     from zoobench.data.datasets import read_labels
+    from zoobench.runtimes import resolve_runtime
 
-    s = settings
+    s = settings.but(runtime=resolve_runtime(engine.path if engine else model, settings.runtime))
     console = make_console(s.quiet)
     if s.batch_size is None:
         s = s.but(batch_size=s.batch)  # recorded in summary.json

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.artifact import Engine
-from zoobench.errors import RuntimeUnavailableError, ZoobenchError
+from zoobench.errors import RuntimeUnavailableError, UsageError, ZoobenchError
 from zoobench.runtimes.base import (
     Candidate,
     CompilingRuntime,
@@ -34,6 +34,7 @@ __all__ = [
     "load_session",
     "options_beside_decoders",
     "register",
+    "resolve_runtime",
     "runtime_for_path",
     "runtime_module",
     "runtime_status",
@@ -66,6 +67,21 @@ def runtime_for_path(model_path: str) -> str | None:
     """The runtime an artifact was compiled for (OpenVINO IR, TensorRT plan); None for ONNX or names."""
     suffix = Path(model_path).suffix.lower()
     return next((s.name for s in RUNTIMES.values() if suffix in s.loads), None)
+
+
+def resolve_runtime(model_path: str, runtime: str | None) -> str:
+    """The runtime that runs ``model_path``: ``runtime`` when one is named, else the one the file was compiled for
+    (OpenVINO IR, TensorRT plan), else ``onnxruntime``. Naming another runtime than a compiled file's is a
+    :class:`~zoobench.errors.UsageError` (the CLI exits 2) that names the runtime the file needs."""
+    implied = runtime_for_path(model_path)
+    if runtime is None:
+        return implied or "onnxruntime"
+    if implied and runtime != implied:
+        raise UsageError(
+            f"{model_path} was compiled for {implied}: run it with --runtime {implied} (or name no runtime), "
+            f"not {runtime}"
+        )
+    return runtime
 
 
 def runtime_module(runtime: str) -> RuntimeModule:
@@ -109,7 +125,7 @@ def supports(runtime: str, device: str, precision: str) -> tuple[bool, str]:
 
 def load_session(
     model: str | Engine,
-    runtime: str = "onnxruntime",
+    runtime: str | None = None,
     *,
     device: str = "cpu",
     precision: str | None = None,
@@ -121,20 +137,15 @@ def load_session(
     Args:
         model: an ONNX file, a compiled artifact (OpenVINO ``.xml``, TensorRT ``.plan``) or, for ``torch``, a
             model name; or an :class:`~zoobench.artifact.Engine` already loaded (its metadata is not read again).
-        runtime: one of :data:`RUNTIMES`. A compiled artifact runs on the runtime it was compiled for;
-            asking for the default ``onnxruntime`` with such a file picks that runtime instead.
+        runtime: one of :data:`RUNTIMES`; None: the runtime a compiled artifact was made for, else
+            ``onnxruntime`` (:func:`resolve_runtime`: naming another one for a compiled file is a usage error).
         device: ``cpu`` or ``cuda[:N]``.
         precision: fp32 / fp16 / bf16 / int8; None = the artifact's recorded precision, else fp32.
         threads: runtime threads (None: the runtime's default).
         **options: runtime-specific options (e.g. ``hint`` for OpenVINO, ``channels_last`` for torch).
     """
     model_path = model.path if isinstance(model, Engine) else model
-    implied = runtime_for_path(model_path)
-    if implied and runtime != implied:
-        if runtime != "onnxruntime":
-            raise ZoobenchError(f"{model_path} was compiled for {implied}; it cannot run on {runtime}")
-        runtime = implied
-    module = runtime_module(runtime)
+    module = runtime_module(resolve_runtime(model_path, runtime))
     if precision is None:
         precision = model.precision if isinstance(model, Engine) else _recorded_precision(model_path)
     session: Session = module.load(model_path, device=device, precision=precision, threads=threads, **options)
