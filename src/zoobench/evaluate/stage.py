@@ -100,8 +100,9 @@ def do_eval(
     pred_dir = p if p.is_dir() else p.parent
     label_map = read_labels(labels)
     got = read_predictions_from(p, label_map)
-    return evaluate(got, label_map, pred_dir, result_json=result_json, reference=reference, tolerance=tolerance,
-                    quiet=quiet)  # fmt: skip
+    return evaluate(
+        got, label_map, pred_dir, result_json=result_json, reference=reference, tolerance=tolerance, quiet=quiet
+    )
 
 
 def read_predictions_from(p: Path, label_map: dict[str, int]) -> Predictions:

@@ -35,12 +35,24 @@ _TRT_MEAN = re.compile(rf"\[I\] mean:\s*{NUM}\s*ms")
 TEXT_SUFFIXES = (".log", ".txt", ".out")
 
 
-def figure(bs: int, tps: float, path: Path, hit: tuple[int, str, Any], tool: str, form: str, batch_from: str,
-           **extra: Any) -> dict[str, Any]:  # fmt: skip
+def figure(
+    bs: int, tps: float, path: Path, hit: tuple[int, str, Any], tool: str, form: str, batch_from: str, **extra: Any
+) -> dict[str, Any]:
     if not tps > 0:
         raise DataError(f"{path}: line {hit[0]}: a throughput of {tps:g} ({hit[1].strip()!r}); not a figure to compare")
-    return {"batch_size": bs, "throughput_img_s": tps, "source": {"tool": tool, "form": form, "file": str(path),
-            "line": hit[0], "text": hit[1].strip(), "batch_from": batch_from, **extra}}  # fmt: skip
+    return {
+        "batch_size": bs,
+        "throughput_img_s": tps,
+        "source": {
+            "tool": tool,
+            "form": form,
+            "file": str(path),
+            "line": hit[0],
+            "text": hit[1].strip(),
+            "batch_from": batch_from,
+            **extra,
+        },
+    }
 
 
 def read_lines(path: Path) -> list[str]:
@@ -56,8 +68,7 @@ def _per_device(bs: int, hit: Hit, path: Path, form: str, batch_from: str, per_c
     """benchmark's per-device figure, × ``per_card`` (the guides' 310 rule: 4 devices a card)."""
     rate = float(hit[2].group(1))
     tool = "benchmark pure" if form == "benchmark-pure" else "benchmark"
-    return figure(bs, rate * per_card, path, hit, tool, form, batch_from, per_device=rate, per_card=per_card,
-                  **extra)  # fmt: skip
+    return figure(bs, rate * per_card, path, hit, tool, form, batch_from, per_device=rate, per_card=per_card, **extra)
 
 
 def benchmark_file(path: Path, per_card: int) -> dict[str, Any] | None:
@@ -66,14 +77,22 @@ def benchmark_file(path: Path, per_card: int) -> dict[str, Any] | None:
     if m := BENCH_FILE.search(path.name):
         if not (hit := find(lines, _INTERFACE)):
             raise DataError(f"{path}: a benchmark perf file without its 'Interface throughputRate:' line")
-        return _per_device(int(m.group(1)), hit, path, "benchmark-dataset", "the file name", per_card,
-                           device=int(m.group(2)))  # fmt: skip
+        return _per_device(
+            int(m.group(1)), hit, path, "benchmark-dataset", "the file name", per_card, device=int(m.group(2))
+        )
     if m := PURE_FILE.search(path.name):
         if not (hit := find(lines, _AVE)):
             raise DataError(f"{path}: a benchmark PureInfer file without its 'ave_throughputRate' line")
         bs, where = resolve_batch(path, lines, batch_in_name(m.group(1)))
-        return _per_device(bs, hit, path, "benchmark-pure", "the om name in the file name" if where == "the line"
-                           else where, per_card, device=int(m.group(2)))  # fmt: skip
+        return _per_device(
+            bs,
+            hit,
+            path,
+            "benchmark-pure",
+            "the om name in the file name" if where == "the line" else where,
+            per_card,
+            device=int(m.group(2)),
+        )
     return None
 
 
@@ -107,7 +126,7 @@ def ais_summary(path: Path) -> dict[str, Any] | None:
             printed=tps,
             note="recorded as 1000/mean/bs (2022-05)",
         )
-    return figure(bs, tps, path, hit, "ais_bench summary", form, where, npu_compute_time_ms=mean)  # fmt: skip
+    return figure(bs, tps, path, hit, "ais_bench summary", form, where, npu_compute_time_ms=mean)
 
 
 def console_log(path: Path, per_card: int) -> dict[str, Any] | None:
@@ -121,14 +140,24 @@ def console_log(path: Path, per_card: int) -> dict[str, Any] | None:
 
 def _ais(path: Path, lines: list[str], per_card: int) -> dict[str, Any] | None:
     if found := find(lines, _DYM_RANGE):  # TOOLS@9d6da90 ais_bench/infer/miscellaneous.py:152
-        raise DataError(f"{path}: line {found[0]}: an ais_bench --dymShape_range log (one figure per shape, no one "
-                        "batch size); save each shape's run as its own log")  # fmt: skip
+        raise DataError(
+            f"{path}: line {found[0]}: an ais_bench --dymShape_range log (one figure per shape, no one "
+            "batch size); save each shape's run as its own log"
+        )
     if total := find(lines, _AIS_SUM, last=True):  # --device 0,1,…: the devices' figures summed
         per_device = find(lines, _AIS_2023)
         bs, where = resolve_batch(path, lines, batch_number(per_device[2].group(1), path) if per_device else None)
         devices = sum(1 for t in lines if _AIS_DEVICE.search(t))
-        return figure(bs, float(total[2].group(1)), path, total, "ais_bench", "ais-multi-device", where,
-                      devices=devices or "summed")  # fmt: skip
+        return figure(
+            bs,
+            float(total[2].group(1)),
+            path,
+            total,
+            "ais_bench",
+            "ais-multi-device",
+            where,
+            devices=devices or "summed",
+        )
     if hit := find(lines, _AIS_2023):
         form = "ais-2023" if ".mean(" in hit[1].split("/")[0] else "ais-2022-09"
         bs, tps = batch_number(hit[2].group(1), path), float(hit[2].group(3))
@@ -143,8 +172,17 @@ def _ais(path: Path, lines: list[str], per_card: int) -> dict[str, Any] | None:
         if not (mean := find(lines, _NPU_MEAN)):
             raise DataError(f"{path}: an ais_infer 2022-05 log without its 'NPU_compute_time (ms): … mean =' line")
         ms = float(mean[2].group(1))
-        return figure(bs, 1000 * bs / ms, path, mean, "ais_infer", "ais-2022-05", where, printed=float(hit[2].group(1)),
-                      note="1000*bs/NPU_compute_time.mean (the release printed 1000/mean/bs)")  # fmt: skip
+        return figure(
+            bs,
+            1000 * bs / ms,
+            path,
+            mean,
+            "ais_infer",
+            "ais-2022-05",
+            where,
+            printed=float(hit[2].group(1)),
+            note="1000*bs/NPU_compute_time.mean (the release printed 1000/mean/bs)",
+        )
     return None
 
 

@@ -205,8 +205,15 @@ def accuracy_speed_plot(cols: list[Column], path: Path, title: str) -> Path | No
     front = pareto([(p[1], p[2]) for p in pts])
     rank = {i: r for r, i in enumerate(sorted(range(len(pts)), key=lambda k: pts[k][1]))}  # neighbours in x
     for i, (label, x, y, err) in enumerate(pts):
-        ax.errorbar([x], [y], yerr=[[err[0]], [err[1]]], fmt="o" if i in front else "s", capsize=3,
-                    color="tab:red" if i in front else "tab:gray", zorder=3)  # fmt: skip
+        ax.errorbar(
+            [x],
+            [y],
+            yerr=[[err[0]], [err[1]]],
+            fmt="o" if i in front else "s",
+            capsize=3,
+            color="tab:red" if i in front else "tab:gray",
+            zorder=3,
+        )
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, 4 + 11 * (rank[i] % 3)), fontsize=8)
     fr = sorted((pts[i][1], pts[i][2]) for i in front)
     ax.step([p[0] for p in fr], [p[1] for p in fr], where="post", color="tab:red", alpha=0.6, label="Pareto front")

@@ -177,8 +177,20 @@ class _ModelStages:
         from zoobench.run.columns import ColumnJob, score_columns
 
         split = split_for_run(self.cfg, self.mdir, self.log)
-        score_columns(ColumnJob(self.mdir, self.cfg, self.book, self.engine, self.engine_sha, self.settings,
-                                infer_data, inputs, split, self.log))  # fmt: skip
+        score_columns(
+            ColumnJob(
+                self.mdir,
+                self.cfg,
+                self.book,
+                self.engine,
+                self.engine_sha,
+                self.settings,
+                infer_data,
+                inputs,
+                split,
+                self.log,
+            )
+        )
 
     def _prep(self, data_hash: str) -> str:
         """The prep stage; returns what infer reads: the cache, or the image folder when prep failed."""

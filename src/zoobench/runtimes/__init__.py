@@ -54,13 +54,37 @@ def register(spec: RuntimeSpec) -> RuntimeSpec:
     return spec
 
 
-register(RuntimeSpec("onnxruntime", "zoobench.runtimes.onnxruntime", "onnxruntime",
-                     "pip install onnxruntime  (GPU: onnxruntime-gpu)", suffix=".onnx"))  # fmt: skip
-register(RuntimeSpec("openvino", "zoobench.runtimes.openvino", "openvino", "pip install openvino nncf",
-                     suffix=".xml", loads=(".xml",)))  # fmt: skip
+register(
+    RuntimeSpec(
+        "onnxruntime",
+        "zoobench.runtimes.onnxruntime",
+        "onnxruntime",
+        "pip install onnxruntime  (GPU: onnxruntime-gpu)",
+        suffix=".onnx",
+    )
+)
+register(
+    RuntimeSpec(
+        "openvino",
+        "zoobench.runtimes.openvino",
+        "openvino",
+        "pip install openvino nncf",
+        suffix=".xml",
+        loads=(".xml",),
+    )
+)
 register(RuntimeSpec("torch", "zoobench.runtimes.torch", "torch", "pip install torch torchvision timm"))
-register(RuntimeSpec("tensorrt", "zoobench.runtimes.tensorrt", "tensorrt", "pip install tensorrt torch  (NVIDIA GPU)",
-                     suffix=".plan", loads=(".plan", ".engine"), device="cuda"))  # fmt: skip
+register(
+    RuntimeSpec(
+        "tensorrt",
+        "zoobench.runtimes.tensorrt",
+        "tensorrt",
+        "pip install tensorrt torch  (NVIDIA GPU)",
+        suffix=".plan",
+        loads=(".plan", ".engine"),
+        device="cuda",
+    )
+)
 
 
 def runtime_for_path(model_path: str) -> str | None:
