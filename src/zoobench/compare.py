@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import DataError
+from zoobench.perf.results import read_perf
 from zoobench.perf.table import split_columns
 from zoobench.report.seeds import quote_text, seed_run
 from zoobench.report.tables import (
@@ -36,10 +37,9 @@ def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
     if not root.is_dir():
         raise DataError(f"{path}: not a directory (expected a `zoobench run` directory or a perf output)")
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    single = root / "perf.json"
-    if single.is_file():
-        p = json.loads(single.read_text(encoding="utf-8"))
-        out[str(p.get("model", root.name))] = split_columns(p)  # every runtime×precision column of the sweep
+    sweep = read_perf(root / "perf.json")  # None when there is none
+    if sweep is not None:
+        out[sweep.model or root.name] = split_columns(sweep.to_dict())  # every runtime×precision column
     for d in sorted(x for x in root.iterdir() if x.is_dir() and (x / "perf").is_dir()):
         run = load_model_run(d)
         if run.perf:

@@ -22,7 +22,7 @@ COMPLETE = """
 from pathlib import Path
 from typing import Any
 
-from zoobench.runtimes.base import Candidate, Session
+from zoobench.runtimes.base import Candidate, RuntimeDescription, Session
 
 COMPILED_PRECISIONS: frozenset[str] = frozenset()
 PERF_OPTIONS: dict[str, Any] = {}
@@ -32,8 +32,8 @@ def load(model_path: str, **kw: Any) -> Session:
     raise NotImplementedError
 
 
-def describe() -> dict[str, Any]:
-    return {}
+def describe() -> RuntimeDescription:
+    return {"available": True}
 
 
 def supports(precision: str, device: str = "cpu") -> str | None:

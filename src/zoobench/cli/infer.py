@@ -108,7 +108,9 @@ def infer(model: str, data: str, no_resume: bool, untuned: bool, gate: str | Non
         acc = summary.get("accuracy")
         if acc is None:
             raise click.UsageError("--gate needs labels to score against: --labels FILE, or class folders")
-        check_gate(acc, strict=gate == "strict", printed=not as_json)
+        from zoobench.evaluate.record import AccuracyRecord
+
+        check_gate(AccuracyRecord.from_dict(acc), strict=gate == "strict", printed=not as_json)
 
 
 def _tuned(model: str, settings: Any, untuned: bool) -> Any:

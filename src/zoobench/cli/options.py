@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from zoobench.evaluate.record import AccuracyRecord
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
@@ -128,14 +131,14 @@ tolerance_option = click.option(
 )
 
 
-def check_gate(acc: dict[str, Any], *, strict: bool, printed: bool) -> None:
+def check_gate(acc: AccuracyRecord, *, strict: bool, printed: bool) -> None:
     """Exit 1 on a conclusive failure (and, strict, on an undecided gate); warn on an inconclusive one.
 
     ``printed``: the verdict's line (``gate: FAIL — …``) is already on the terminal, so a failure exits 1 without
     saying it a second time.
     """
-    verdict = acc.get("gate")
-    reason = acc.get("gate_reason") or "no reference to gate against"
+    verdict = acc.gate
+    reason = acc.verdict.gate_reason or "no reference to gate against"
     if verdict == "fail":
         if printed:
             raise click.exceptions.Exit(1)

@@ -67,7 +67,7 @@ def do_infer(
     if labels:
         summary["accuracy"] = evaluate(
             preds, labels, Path(s.outdir), reference=s.reference, tolerance=s.tolerance, quiet=s.quiet
-        )
+        ).to_dict()
     return summary
 
 

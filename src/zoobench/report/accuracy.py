@@ -8,11 +8,11 @@ Read from a model directory alone: ``infer/accuracy.json`` (the fp32 onnxruntime
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoobench.evaluate.record import AccuracyRecord, read_accuracy
 from zoobench.report.tables import NA, Table, best_of
 
 REFERENCE = "onnxruntime-fp32"
@@ -23,7 +23,7 @@ class Column:
     """One runtime × precision: its accuracy (None: not scored) and its best throughput (None: not timed)."""
 
     name: str
-    accuracy: dict[str, Any] | None
+    accuracy: AccuracyRecord | None
     img_s: float | None
     batch: int | None
 
@@ -33,23 +33,16 @@ class Column:
 
     @property
     def paired(self) -> dict[str, Any]:
-        return (self.accuracy or {}).get("paired") or {}
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        return {} if self.accuracy is None else self.accuracy.paired
 
 
 def load_columns(mdir: Path, perf: dict[str, dict[str, Any]]) -> list[Column]:
     """The reference first, then every scored or timed column in name order."""
-    scored = {p.parent.name: _read(p) for p in sorted((mdir / "infer").glob("*/accuracy.json"))}
+    scored = {p.parent.name: read_accuracy(p) for p in sorted((mdir / "infer").glob("*/accuracy.json"))}
     names = [REFERENCE, *sorted((set(scored) | set(perf)) - {REFERENCE})]
     out = []
     for name in names:
-        acc = _read(mdir / "infer" / "accuracy.json") if name == REFERENCE else scored.get(name)
+        acc = read_accuracy(mdir / "infer" / "accuracy.json") if name == REFERENCE else scored.get(name)
         best = best_of(perf[name]) if name in perf else None
         out.append(Column(name, acc, None if best is None else best[1], None if best is None else best[0]))
     return out
@@ -58,10 +51,10 @@ def load_columns(mdir: Path, perf: dict[str, dict[str, Any]]) -> list[Column]:
 def column_top1(mdir: Path, col: str) -> str | None:
     """``75.20 (n=1000)``: the column's top-1 as its accuracy.json has it (the reference: every image; any other
     column: the held-out images), or None when the column was not scored."""
-    acc = _read(mdir / "infer" / "accuracy.json") if col == REFERENCE else _read(mdir / "infer" / col / "accuracy.json")
-    if not acc or acc.get("top1") is None or acc.get("random_weights"):
+    acc = read_accuracy(mdir / "infer" / ("accuracy.json" if col == REFERENCE else f"{col}/accuracy.json"))
+    if acc is None or acc.top1 is None or acc.random_weights:
         return None
-    return f"{acc['top1']:.2f} (n={acc.get('count', '?')})"
+    return f"{acc.top1:.2f} (n={acc.count})"
 
 
 def has_columns(cols: list[Column]) -> bool:
@@ -77,12 +70,12 @@ def engines_table(cols: list[Column]) -> Table:
     rows = []
     for c in cols:
         acc = c.accuracy
-        if acc is None or acc.get("top1") is None:
+        if acc is None or acc.top1 is None:
             continue
-        in_sample = (acc.get("calibration") or {}).get("in_sample")
+        in_sample = (acc.extra.get("calibration") or {}).get("in_sample")
         role = "every image (reference)" if c.name == REFERENCE else "held-out images"
         role = "every image (calibrated in-sample)" if in_sample else role
-        rows.append([c.label, _pct(acc.get("top1")), _pct(acc.get("top5")), str(acc.get("count", NA)), role])
+        rows.append([c.label, _pct(acc.top1), _pct(acc.top_k(5)), str(acc.count), role])
     note = (
         "Each engine is scored on the images it was not calibrated on (calibration.json lists both sets), except "
         "where a set under 100 images was too small to hold out (in-sample)."
@@ -103,7 +96,7 @@ def _verdict(c: Column) -> str:
     v = p.get("verdict") or "agreement only"
     if v == "undecided" and p.get("images_needed"):
         v = f"undecided (~{p['images_needed']:,} images)"
-    in_sample = ((c.accuracy or {}).get("calibration") or {}).get("in_sample")
+    in_sample = ((c.accuracy.extra if c.accuracy else {}).get("calibration") or {}).get("in_sample")
     return v + ("; calibration: in-sample" if in_sample else "")
 
 
@@ -114,7 +107,7 @@ def reference_top1(cols: list[Column]) -> float | None:
         if t1:
             return float(t1["reference_pct"])
     ref = cols[0].accuracy if cols else None
-    return None if ref is None else ref.get("top1")
+    return None if ref is None else ref.top1
 
 
 def accuracy_speed_table(cols: list[Column]) -> Table:

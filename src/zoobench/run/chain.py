@@ -38,6 +38,7 @@ from typing import Any
 
 from zoobench.data.fastdecode import key_part
 from zoobench.errors import NoSpaceError, is_no_space, one_line
+from zoobench.evaluate.record import AccuracyRecord, read_accuracy
 from zoobench.io import file_digest, write_json
 from zoobench.models.registry import slug
 from zoobench.predictions import Predictions
@@ -106,7 +107,7 @@ class _ModelStages:
         self.engine: Any = None
         self.engine_sha = ""
         self.preds: Predictions | None = None  # infer's predictions, when infer ran in this process
-        self.accuracy: dict[str, Any] | None = None
+        self.accuracy: AccuracyRecord | None = None
         # the reference column's predictions carry no labels: eval is a stage of its own
         self.settings = cfg.infer.but(outdir=str(mdir / "infer"), labels=None)
 
@@ -267,10 +268,8 @@ class _ModelStages:
             acc = self.accuracy
             from zoobench.report.tables import gate_text
 
-            verdict = (
-                f"{gate_text(acc)}: {acc['gate_reason']}" if acc.get("gate") in ("pass", "fail") else gate_text(acc)
-            )
-            return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc['top1']:.2f}%; gate {verdict}"
+            verdict = f"{gate_text(acc)}: {acc.verdict.gate_reason}" if acc.gate in ("pass", "fail") else gate_text(acc)
+            return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc.top1:.2f}%; gate {verdict}"
 
         self.book.run("eval", inputs, run_eval, self.log)
 
@@ -281,10 +280,10 @@ class _ModelStages:
             return NOT_GATED
         acc = self.accuracy
         acc_path = self.mdir / "infer" / "accuracy.json"
-        if acc is None and self.cfg.infer.labels and acc_path.is_file():  # eval was up to date: an earlier run's
-            acc = json.loads(acc_path.read_text(encoding="utf-8"))
+        if acc is None and self.cfg.infer.labels:  # eval was up to date: an earlier run's
+            acc = read_accuracy(acc_path)
         verdicts = {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}
-        return NO_LABELS if acc is None else verdicts.get(str(acc.get("gate")), NO_GATE)
+        return NO_LABELS if acc is None else verdicts.get(str(acc.gate), NO_GATE)
 
 
 def _export_inputs(model: str, cfg: RunConfig) -> dict[str, Any]:

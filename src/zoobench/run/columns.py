@@ -156,7 +156,7 @@ def score_predictions(
     acc: dict[str, Any] = {"model": run.model}
     if labels:
         gate = job.cfg.infer
-        acc = evaluate(preds, labels, out, reference=gate.reference, tolerance=gate.tolerance, quiet=True)
+        acc = evaluate(preds, labels, out, reference=gate.reference, tolerance=gate.tolerance, quiet=True).to_dict()
     acc["paired"] = paired_with_reference(job, preds.names, preds.topk_ids, labels)
     acc["column"] = {"runtime": engine.metadata.get("runtime") or run.runtime, "precision": prec, "engine": engine.path}
     acc["calibration"] = _calibration_record(job.split, engine, prec)

@@ -16,6 +16,7 @@ from zoobench.runtimes.base import (
     RuntimeInfo,
     RuntimeModule,
     RuntimeSpec,
+    RuntimeStatus,
     Session,
     protocol_parts,
     takes_uint8,
@@ -194,12 +195,12 @@ def _recorded_precision(model_path: str) -> str:
         return "fp32"
 
 
-def runtime_status() -> list[dict[str, Any]]:
+def runtime_status() -> list[RuntimeStatus]:
     """Each runtime: installed or not, version, the devices it can use here, and how to install it."""
     rows = []
     for spec in RUNTIMES.values():
-        row: dict[str, Any] = {"runtime": spec.name, "package": spec.package, "available": False, "version": None}
-        row.update(devices=[], precisions=[], install=spec.install)
+        row = RuntimeStatus(runtime=spec.name, package=spec.package, available=False, version=None)
+        row.update(RuntimeStatus(devices=[], precisions=[], install=spec.install))
         if importlib.util.find_spec(spec.package) is None:
             row["reason"] = f"{spec.package} is not installed; run: {spec.install}"
             rows.append(row)

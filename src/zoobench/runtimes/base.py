@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 
@@ -118,6 +118,29 @@ class Candidate:
         return {**{k: v for k, v in both.items() if v is not None}, **self.options}
 
 
+class RuntimeDescription(TypedDict, total=False):
+    """What a runtime's ``describe()`` says of it here (``zoobench runtimes``): installed and usable, its version,
+    devices and precisions, and why not when it is not; the rest is the runtime's own (ONNX Runtime's
+    ``providers``, OpenVINO's ``cpu_capabilities``, torch's ``threads``)."""
+
+    available: bool
+    version: str | None
+    devices: list[str]
+    precisions: list[str]
+    reason: str
+    providers: list[str]
+    cpu_capabilities: list[str]
+    threads: int
+
+
+class RuntimeStatus(RuntimeDescription, total=False):
+    """One row of :func:`zoobench.runtimes.runtime_status`: the registry's facts and the runtime's description."""
+
+    runtime: str
+    package: str
+    install: str
+
+
 class RuntimeModule(Protocol):
     """What every runtime's module defines (``runtimes/_contract.py`` holds each real one to it under mypy;
     :func:`zoobench.runtimes.runtime_module` refuses a registered module that lacks a part, in one line).
@@ -132,7 +155,7 @@ class RuntimeModule(Protocol):
         """Load ``model_path`` (``device=``, ``precision=``, ``threads=`` and the runtime's own options)."""
         ...
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> RuntimeDescription:
         """Availability, version, devices and precisions here (``zoobench runtimes``)."""
         ...
 

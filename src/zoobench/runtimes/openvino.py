@@ -13,7 +13,7 @@ import numpy as np
 
 from zoobench.artifact import sidecar_path
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import Candidate, InFlight, RuntimeInfo, Timing
+from zoobench.runtimes.base import Candidate, InFlight, RuntimeDescription, RuntimeInfo, Timing
 from zoobench.uint8_input import check_batch_dtype
 
 # zoobench precision -> INFERENCE_PRECISION_HINT. An int8 IR is a quantized graph: its non-quantized
@@ -285,7 +285,7 @@ def load(model_path: str, **kw: Any) -> OvSession:
     return OvSession(model_path, **kw)
 
 
-def describe() -> dict[str, Any]:
+def describe() -> RuntimeDescription:
     """Availability, version, devices and native precisions of OpenVINO here."""
     import openvino as ov
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import Candidate, InFlight, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, RuntimeDescription, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 
@@ -184,13 +184,13 @@ def load(model_path: str, **kw: Any) -> TrtSession:
     return TrtSession(model_path, **kw)
 
 
-def describe() -> dict[str, Any]:
+def describe() -> RuntimeDescription:
     """Availability of TensorRT: installed *and* a CUDA device present."""
     import tensorrt as trt
     import torch
 
     gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    out: dict[str, Any] = {
+    out: RuntimeDescription = {
         "available": bool(gpus),
         "version": trt.__version__,
         "devices": gpus,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import Candidate, InFlight, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, RuntimeDescription, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 _NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
@@ -198,7 +198,7 @@ def load(model_path: str, **kw: Any) -> TorchSession:
     return TorchSession(model_path, **kw)
 
 
-def describe() -> dict[str, Any]:
+def describe() -> RuntimeDescription:
     """Availability, version, devices and precisions of PyTorch here."""
     import torch
 
