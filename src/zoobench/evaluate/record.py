@@ -10,9 +10,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from zoobench.errors import DataError
+
+if TYPE_CHECKING:
+    from zoobench.evaluate.paired import PairedStats
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
@@ -75,9 +78,9 @@ class AccuracyRecord:
         return self.verdict.gate
 
     @property
-    def paired(self) -> dict[str, Any]:
+    def paired(self) -> PairedStats:
         """A scored column's paired statistics against the reference column (``{}`` for the reference)."""
-        return dict(self.extra.get("paired") or {})
+        return cast("PairedStats", dict(self.extra.get("paired") or {}))
 
     def with_extra(self, **blocks: Any) -> AccuracyRecord:
         return replace(self, extra={**self.extra, **blocks})

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoobench.evaluate.paired import PairedStats
 from zoobench.evaluate.record import AccuracyRecord, read_accuracy
 from zoobench.report.tables import NA, Table, best_of
 
@@ -32,8 +33,8 @@ class Column:
         return self.name.replace("-", " ", 1)
 
     @property
-    def paired(self) -> dict[str, Any]:
-        return {} if self.accuracy is None else self.accuracy.paired
+    def paired(self) -> PairedStats:
+        return PairedStats() if self.accuracy is None else self.accuracy.paired
 
 
 def load_columns(mdir: Path, perf: dict[str, dict[str, Any]]) -> list[Column]:
@@ -83,7 +84,7 @@ def engines_table(cols: list[Column]) -> Table:
     return Table(["engine", "Top-1 %", "Top-5 %", "images", "scored on"], rows, title="Accuracy per engine", note=note)
 
 
-def _delta(p: dict[str, Any]) -> str:
+def _delta(p: PairedStats) -> str:
     t1 = p.get("top1")
     if not t1:
         return NA
@@ -117,7 +118,8 @@ def accuracy_speed_table(cols: list[Column]) -> Table:
     for c in cols:
         p = c.paired
         ref = c.name == REFERENCE
-        top1 = reference_top1(cols) if ref else (p.get("top1") or {}).get("engine_pct")
+        block = p.get("top1")
+        top1 = reference_top1(cols) if ref else (None if block is None else block.get("engine_pct"))
         speed = NA if c.img_s is None else f"{c.img_s:.1f} (bs{c.batch})"
         up = NA if c.img_s is None or not base else f"{c.img_s / base:.2f}×"
         agree = "100.0" if ref else (NA if not p else f"{p['top1_agreement_pct']:.1f}")

@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoobench.artifact import Engine
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError, is_no_space
@@ -27,6 +27,9 @@ from zoobench.predictions import Predictions, RunSummary
 from zoobench.run.calibration import Split
 from zoobench.run.config import RunConfig
 from zoobench.run.ledger import StageBook, hash_inputs
+
+if TYPE_CHECKING:
+    from zoobench.evaluate.paired import PairedStats
 
 REFERENCE = ("onnxruntime", "fp32")
 
@@ -164,7 +167,7 @@ def score_predictions(
     return acc
 
 
-def paired_with_reference(job: ColumnJob, names: list[str], ids: Any, labels: dict[str, int]) -> dict[str, Any]:
+def paired_with_reference(job: ColumnJob, names: list[str], ids: Any, labels: dict[str, int]) -> PairedStats:
     """The paired statistics of a column against the reference column's predictions, on the held-out images
     both inferred (and, with labels, that have one)."""
     import numpy as np
