@@ -102,7 +102,7 @@ class BatchRunner:
         cores (the runtime's own options for that apply; a tuned profile's win). ``path``: where the engine's
         files are here, when not at ``engine.path`` (a cluster node's copy)."""
         runtime = resolve_runtime(path or engine.path, settings.runtime)
-        opts = options_beside_decoders(runtime) if beside_decoders else {}
+        opts: dict[str, Any] = dict(options_beside_decoders(runtime)) if beside_decoders else {}
         opts.update({k: v for k, v in (settings.tuned or {}).items() if k != "streams"})  # streams are perf's
         opts.setdefault("threads", settings.threads)
         precision = settings.precision or engine.precision  # the engine's metadata is not read again

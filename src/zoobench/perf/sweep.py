@@ -21,7 +21,7 @@ from zoobench.perf.results import CellResult, ColumnResult, SweepResult
 from zoobench.perf.settings import PerfSettings
 from zoobench.perf.table import build_table, cell_text
 from zoobench.perf.timing import UNSTABLE_SPREAD_PCT
-from zoobench.runtimes.base import Timing
+from zoobench.runtimes.base import LoadOptions, Timing
 
 
 def _base_engine(engine: Engine) -> Engine:
@@ -40,7 +40,7 @@ def prepare_column(
     workdir: Path,
     calibration: str | None = None,
     log: Any = None,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, LoadOptions]:
     """The model file and load options that run ``engine`` on ``runtime`` at ``precision``.
 
     A compiled engine of the same runtime and precision is used as it is; otherwise fp32/bf16 load the
@@ -81,7 +81,7 @@ def prepare_column(
     return compiled.path, {}
 
 
-def perf_options(runtime: str) -> dict[str, Any]:
+def perf_options(runtime: str) -> LoadOptions:
     """The load options perf runs ``runtime`` with, as its module declares them (``PERF_OPTIONS``)."""
     from zoobench.runtimes import runtime_module
 
@@ -186,7 +186,8 @@ def _open_columns(
                     engine, rt, prec, workdir=workdir, calibration=calibration, log=console.print
                 )
                 options.update(perf_options(rt))
-                session = load_session(path, rt, precision=prec, threads=threads, **options)
+                load_options: dict[str, Any] = dict(options)  # load_session takes any runtime's own options
+                session = load_session(path, rt, precision=prec, threads=threads, **load_options)
             except (ZoobenchError, ImportError) as exc:
                 col["reason"] = str(exc)  # printed under the table
                 continue

@@ -13,6 +13,7 @@ from zoobench.runtimes.base import (
     Candidate,
     CompilingRuntime,
     InFlight,
+    LoadOptions,
     RuntimeInfo,
     RuntimeModule,
     RuntimeSpec,
@@ -177,7 +178,7 @@ def load_session(
     return session
 
 
-def options_beside_decoders(runtime: str) -> dict[str, Any]:
+def options_beside_decoders(runtime: str) -> LoadOptions:
     """The load options ``runtime`` wants for a session whose cores decode processes share (its module's
     ``beside_decoders()``)."""
     return dict(runtime_module(runtime).beside_decoders())

@@ -99,6 +99,9 @@ def takes_uint8(session: Session) -> bool:
     return bool(session.input_dtype == np.uint8)
 
 
+LoadOptions = dict[str, "str | int | float | bool | None"]  # a runtime's own load options: names -> plain values
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One load setting ``tune`` tries: ``streams`` sessions side by side (perf's stream group), ``threads`` each,
@@ -112,7 +115,7 @@ class Candidate:
     def of(cls, streams: int | None = None, threads: int | None = None, **options: Any) -> Candidate:
         return cls(dict(options), streams, threads)
 
-    def as_options(self) -> dict[str, Any]:
+    def as_options(self) -> LoadOptions:
         """The load options as ``load_session`` and the tuned profile take them (``{}``: the default)."""
         both = {"streams": self.streams, "threads": self.threads}
         return {**{k: v for k, v in both.items() if v is not None}, **self.options}
@@ -149,7 +152,7 @@ class RuntimeModule(Protocol):
     runtime that compiles nothing). ``PERF_OPTIONS``: the load options perf runs it with."""
 
     COMPILED_PRECISIONS: frozenset[str]
-    PERF_OPTIONS: dict[str, Any]
+    PERF_OPTIONS: LoadOptions
 
     def load(self, model_path: str, **options: Any) -> Session:
         """Load ``model_path`` (``device=``, ``precision=``, ``threads=`` and the runtime's own options)."""
@@ -167,7 +170,7 @@ class RuntimeModule(Protocol):
         """The load settings ``tune`` tries, the default (``Candidate()``) first; ``[Candidate()]``: none."""
         ...
 
-    def beside_decoders(self) -> dict[str, Any]:
+    def beside_decoders(self) -> LoadOptions:
         """The load options it wants when decode processes share its cores (``{}``: none)."""
         ...
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import Candidate, InFlight, RuntimeDescription, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, LoadOptions, RuntimeDescription, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 _PROVIDERS = {
@@ -108,7 +108,7 @@ def _session_options(ort: Any, threads: int | None, options: dict[str, Any]) -> 
     return so
 
 
-def beside_decoders() -> dict[str, Any]:
+def beside_decoders() -> LoadOptions:
     """Beside decode processes on the same cores, idle intra-op threads do not spin (ORT's default spins them,
     burning the cycles the decoders need)."""
     return {"spin": False}
@@ -131,7 +131,7 @@ def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Ca
     return list({tuple(sorted(c.as_options().items())): c for c in out}.values())
 
 
-PERF_OPTIONS: dict[str, Any] = {}  # perf loads ONNX Runtime with its defaults
+PERF_OPTIONS: LoadOptions = {}  # perf loads ONNX Runtime with its defaults
 
 
 # Precisions whose engine is a compiled artifact (a QDQ int8 ONNX); fp32 runs the exported ONNX as it is.

@@ -13,7 +13,7 @@ import numpy as np
 
 from zoobench.artifact import sidecar_path
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import Candidate, InFlight, RuntimeDescription, RuntimeInfo, Timing
+from zoobench.runtimes.base import Candidate, InFlight, LoadOptions, RuntimeDescription, RuntimeInfo, Timing
 from zoobench.uint8_input import check_batch_dtype
 
 # zoobench precision -> INFERENCE_PRECISION_HINT. An int8 IR is a quantized graph: its non-quantized
@@ -179,10 +179,10 @@ class OvSession:
         )
 
 
-def _tuned_config(options: dict[str, Any]) -> dict[str, Any]:
+def _tuned_config(options: dict[str, Any]) -> dict[str, int | bool]:
     """The compile properties ``tune`` searches: ``num_streams`` (NUM_STREAMS), ``pinning``
     (ENABLE_CPU_PINNING); ``nireq`` is not a property: it is the requests ``time_async`` keeps in flight."""
-    config: dict[str, Any] = {}
+    config: dict[str, int | bool] = {}
     if options.get("num_streams") is not None:
         config["NUM_STREAMS"] = int(options["num_streams"])
     if options.get("pinning") is not None:
@@ -204,7 +204,7 @@ def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Ca
     return [*out, Candidate.of(threads=cores, num_streams=1, nireq=2)]
 
 
-def beside_decoders() -> dict[str, Any]:
+def beside_decoders() -> LoadOptions:
     """None declared: OpenVINO is loaded beside decode processes as it is alone."""
     return {}
 
@@ -261,7 +261,7 @@ def compile_artifact(
 
 
 # perf's load options: THROUGHPUT, with requests kept in flight (``time_async``), as benchmark_app runs
-PERF_OPTIONS: dict[str, Any] = {"hint": "throughput"}
+PERF_OPTIONS: LoadOptions = {"hint": "throughput"}
 
 COMPILED_PRECISIONS = frozenset({"int8"})  # fp32 / bf16 / fp16 read the ONNX; the precision is a load setting
 

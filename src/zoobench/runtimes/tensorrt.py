@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import Candidate, InFlight, RuntimeDescription, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, LoadOptions, RuntimeDescription, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 
@@ -208,9 +208,9 @@ def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Ca
     return [Candidate()]
 
 
-def beside_decoders() -> dict[str, Any]:
+def beside_decoders() -> LoadOptions:
     """Nothing: the plan runs on the GPU, not on the decoders' cores."""
     return {}
 
 
-PERF_OPTIONS: dict[str, Any] = {}  # the plan as it was built
+PERF_OPTIONS: LoadOptions = {}  # the plan as it was built

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import Candidate, InFlight, RuntimeDescription, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, LoadOptions, RuntimeDescription, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 _NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
@@ -160,12 +160,12 @@ def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Ca
     return out
 
 
-def beside_decoders() -> dict[str, Any]:
+def beside_decoders() -> LoadOptions:
     """Nothing: torch's intra-op threads are set by ``threads`` alone."""
     return {}
 
 
-PERF_OPTIONS: dict[str, Any] = {}  # eager, channels_last: the session's defaults
+PERF_OPTIONS: LoadOptions = {}  # eager, channels_last: the session's defaults
 
 COMPILED_PRECISIONS: frozenset[str] = frozenset()  # torch rebuilds the model named in the ONNX's metadata
 
