@@ -19,7 +19,7 @@ from zoobench.data.transforms import normalize
 from zoobench.errors import DataError
 from zoobench.infer.batch import BatchRunner, topk_from_logits
 from zoobench.infer.settings import InferSettings
-from zoobench.runtimes import RUNTIMES, RuntimeInfo, RuntimeSpec, options_beside_decoders, register
+from zoobench.runtimes import RUNTIMES, Candidate, RuntimeInfo, RuntimeSpec, options_beside_decoders, register
 
 loads_seen: list[dict[str, Any]] = []  # what this file's runtime ("optfake") was asked to load
 
@@ -56,6 +56,23 @@ def load(model_path: str, **kw: Any) -> Recording:
 
 def beside_decoders() -> dict[str, Any]:
     return {"quiet_threads": True}
+
+
+# the rest of the runtime contract (zoobench.runtimes.RuntimeModule): nothing this file's tests use
+COMPILED_PRECISIONS: frozenset[str] = frozenset()
+PERF_OPTIONS: dict[str, Any] = {}
+
+
+def describe() -> dict[str, Any]:
+    return {"available": True, "version": "0", "devices": ["cpu"], "precisions": ["fp32"]}
+
+
+def supports(precision: str, device: str = "cpu") -> str | None:
+    return None
+
+
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
+    return [Candidate()]
 
 
 @pytest.fixture
@@ -163,7 +180,7 @@ def test_load_takes_the_runtimes_own_options_and_the_tuned_profile(tiny: Engine,
     ]
     assert options_beside_decoders("optfake") == {"quiet_threads": True}
     assert options_beside_decoders("onnxruntime") == {"spin": False}  # ORT's own: no spinning beside decoders
-    assert options_beside_decoders("torch") == {}  # declares none
+    assert options_beside_decoders("torch") == {}  # wants none
 
 
 def test_a_runner_that_fails_its_check_releases_its_session(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from zoobench.classes import class_name
 from zoobench.errors import DataError
 from zoobench.evaluate.files import read_predictions, result_json_text, write_predictions, write_result_json
-from zoobench.evaluate.metrics import AccuracyResult, accuracy_dict, score, seed_topk_from_scores
+from zoobench.evaluate.metrics import AccuracyResult, accuracy_record, score, seed_topk_from_scores
 from zoobench.infer.batch import topk_from_logits
 
 SPEC_RESULT_JSON = (
@@ -84,6 +86,11 @@ def test_result_json_formatting_details() -> None:
         result_json_text(1, 1000, [0.5])
 
 
+def accuracy_dict(result: AccuracyResult, *args: Any, **kw: Any) -> dict[str, Any]:
+    """The record as accuracy.json writes it."""
+    return accuracy_record(result, *args, **kw).to_dict()
+
+
 def make_result(top1_hits: int, top5_hits: int, count: int = 10_000) -> AccuracyResult:
     return AccuracyResult(count, [top1_hits, top1_hits, top1_hits, top1_hits, top5_hits], ["x.JPEG"], [], 0)
 
@@ -123,7 +130,7 @@ def test_accuracy_dict_pass_fail() -> None:
 def test_gate_has_three_outcomes(top1: float, n: int, expected: str) -> None:
     from zoobench.evaluate.metrics import gate_verdict
 
-    v = gate_verdict(top1, n, 75.1, 1.0)
+    v = asdict(gate_verdict(top1, n, 75.1, 1.0))
     assert v["gate"] == expected
     assert v["passed"] is {"pass": True, "fail": False, "inconclusive": None}[expected]
     if expected == "inconclusive":
@@ -139,7 +146,7 @@ def test_images_needed_is_the_smallest_n_that_decides() -> None:
         n = images_needed(ref, tol)
         assert 100 * wilson_halfwidth(round(ref / 100 * n), n) <= tol
         assert 100 * wilson_halfwidth(round(ref / 100 * (n - 50)), n - 50) > tol  # not many more than needed
-        assert gate_verdict(ref, n, ref, tol)["gate"] == "pass"
+        assert gate_verdict(ref, n, ref, tol).gate == "pass"
     assert images_needed(75.1, 1.0) == pytest.approx(7_200, rel=0.01)  # 1.96² · p(1-p) / 0.01²
 
 
@@ -293,12 +300,12 @@ def test_predictions_from_memory_and_from_files_score_the_same(tmp_path) -> None
     assert files.skipped == memory.skipped and files.run == memory.run
     assert files.run is not None and files.run.runtime == "onnxruntime" and files.run.weights_provenance == "custom"
     (tmp_path / "mem").mkdir()
-    a = evaluate(memory, labels, tmp_path / "mem", quiet=True)
-    b = evaluate(files, labels, run_dir, quiet=True)
+    a = evaluate(memory, labels, tmp_path / "mem", quiet=True).to_dict()
+    b = evaluate(files, labels, run_dir, quiet=True).to_dict()
     assert a == b
     assert b["count"] == 3 and b["skipped"] == 1 and b["missing"] == 1 and b["model"] == "efficientnet_lite0"
     # without summary.json the skipped images are not known: nothing is counted missing
     (run_dir / "summary.json").unlink()
     bare = read_predictions_from(run_dir, labels)
     assert bare.skipped is None and bare.run is None and bare.listed() is None
-    assert evaluate(bare, labels, run_dir, quiet=True)["missing"] == 0
+    assert evaluate(bare, labels, run_dir, quiet=True).missing == 0

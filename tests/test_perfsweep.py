@@ -127,7 +127,7 @@ def test_rounds_visit_every_cell_round_robin() -> None:
     out = _interleaved_rounds(sessions, [1, 2], (3, 4, 4), 3, timing, make_console(True))
     visits = [cell for i, cell in enumerate(log) if i == 0 or log[i - 1] != cell]  # collapse warm-up + timed runs
     assert visits == [("A", 1), ("A", 2), ("B", 1), ("B", 2)] * 3
-    assert all(len(r["repeats"]) == 3 and "spread_pct" in r for r in out.values())
+    assert all(len(r.repeats) == 3 and r.spread_pct is not None for r in out.values())
 
 
 def test_warmup_once_per_cell_then_one_rewarm_run_per_round() -> None:
@@ -139,7 +139,8 @@ def test_warmup_once_per_cell_then_one_rewarm_run_per_round() -> None:
     out = _interleaved_rounds({"A": _Recorder("A", log)}, [1, 2], (3, 4, 4), 3, timing, make_console(True))
     runs = [sum(1 for _ in grp) for _, grp in __import__("itertools").groupby(log)]
     assert runs == [4 + 2, 4 + 2, 1 + 2, 1 + 2, 1 + 2, 1 + 2]  # round 1: full warm-up; later: one re-warm run
-    assert out[("A", 1)]["warmup"] == 4 and out[("A", 1)]["latency"]["count"] == 6  # 2 timed runs x 3 rounds
+    lat = out[("A", 1)].latency
+    assert out[("A", 1)].warmup == 4 and lat is not None and lat.count == 6  # 2 timed runs x 3 rounds
 
 
 def test_round_order_spread_and_failures_from_injected_timings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,11 +168,12 @@ def test_round_order_spread_and_failures_from_injected_timings(monkeypatch: pyte
     later = [("A", 1, 1), ("B", 1, 1), ("B", 8, 1)]  # the failed cell is not retried; one re-warm run
     assert seen == first + later + later
     a1, b1, b8 = out[("A", 1)], out[("B", 1)], out[("B", 8)]
-    assert a1["repeats"] == [100.0, 90.0, 110.0] and a1["throughput_img_s"] == 100.0
-    assert a1["spread_pct"] == 20.0 and a1["unstable"] is True
-    assert b1["throughput_img_s"] == 50.0 and b1["spread_pct"] == 4.0 and b1["unstable"] is False
-    assert b8["throughput_img_s"] == 200.0 and b8["spread_pct"] == 3.0
-    assert out[("A", 8)]["error"].startswith("RuntimeError: batch 8")
+    assert a1.repeats == (100.0, 90.0, 110.0) and a1.throughput_img_s == 100.0
+    assert a1.spread_pct == 20.0 and a1.unstable is True
+    assert b1.throughput_img_s == 50.0 and b1.spread_pct == 4.0 and b1.unstable is False
+    assert b8.throughput_img_s == 200.0 and b8.spread_pct == 3.0
+    failed = out[("A", 8)]
+    assert not failed.ok and failed.error is not None and failed.error.startswith("RuntimeError: batch 8")
 
 
 def _rounds(rates: list[float], bs: int = 8) -> list:  # type: ignore[type-arg]

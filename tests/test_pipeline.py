@@ -70,7 +70,7 @@ def test_infer_then_eval_writes_seed_result_json(lite0_onnx: Path, photos: tuple
     assert summary["images_inferred"] == 5 and summary["skipped"] == 2
     assert (out / "skipped.csv").read_text().count("\n") == 3
     assert {"data_read", "preprocess", "infer", "post", "e2e"} <= set(summary["stages"])
-    acc = do_eval(str(out), str(labels), quiet=True)
+    acc = do_eval(str(out), str(labels), quiet=True).to_dict()
     assert acc["count"] == 4 and acc["unlabeled"] == 1 and acc["skipped"] == 2
     assert acc["top1"] == 75.0 and acc["top5"] == 100.0
     assert (out / "result.json").read_text() == (

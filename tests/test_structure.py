@@ -6,6 +6,7 @@ Every import counts, also one inside a function (a lazy import still ties two mo
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "zoobench"
@@ -186,3 +187,72 @@ def test_no_package_imports_one_above_it_and_packages_have_no_cycle() -> None:
 
 def test_the_layer_check_sees_an_upward_import() -> None:
     assert _upward({"infer": {"cluster", "data"}, "data": {"models"}}) == ["infer (6) imports cluster (8)"]
+
+
+MAX_FMT_SKIPS = 19  # issue 29: at most a third of the 58 there were; 5 when it landed
+
+
+def test_few_fmt_skips_hold_lines_together() -> None:
+    """``# fmt: skip`` is not how a function stays under 60 lines or 8 parameters: split it, or name the group."""
+    skips = sum(path.read_text(encoding="utf-8").count("# fmt: skip") for path in _modules().values())
+    assert skips <= MAX_FMT_SKIPS, f"{skips} # fmt: skip in src/zoobench"
+
+
+# Functions whose return annotation holds an untyped JSON object: dict[str, Any], Mapping[str, Any] or
+# dict[str, object] (type aliases resolved). Issue 29 counted 122 and asked for at most 61; this ceiling is where
+# that work stands (see the issue's report): lower it as results become types, never raise it.
+MAX_UNTYPED_DICT_RETURNS = 91
+_UNTYPED = re.compile(r"\b(?:dict|Dict|Mapping|MutableMapping)\[str, (?:Any|object)\]")
+
+
+def _aliases(trees: dict[str, ast.Module]) -> dict[str, str]:
+    """Module-level ``Name = <type>`` and ``Name: TypeAlias = <type>`` of the package (name -> its text)."""
+    out: dict[str, str] = {}
+    for tree in trees.values():
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                out.setdefault(node.targets[0].id, ast.unparse(node.value))
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                out.setdefault(node.target.id, ast.unparse(node.value))
+    return out
+
+
+def _untyped(annotation: str, aliases: dict[str, str], depth: int = 0) -> bool:
+    if _UNTYPED.search(annotation):
+        return True
+    names = set(re.findall(r"\b[A-Za-z_]\w*\b", annotation)) & set(aliases)
+    return depth < 5 and any(_untyped(aliases[n], aliases, depth + 1) for n in names)
+
+
+def untyped_dict_returns(trees: dict[str, ast.Module]) -> list[str]:
+    aliases = _aliases(trees)
+    return [
+        f"{name}.{node.name}"
+        for name, tree in trees.items()
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.returns is not None
+        and _untyped(ast.unparse(node.returns).strip("'\""), aliases)
+    ]
+
+
+def test_few_functions_return_an_untyped_dict() -> None:
+    trees = {name: ast.parse(path.read_text(encoding="utf-8")) for name, path in _modules().items()}
+    found = untyped_dict_returns(trees)
+    assert len(found) > 20  # the walk sees them at all
+    assert len(found) <= MAX_UNTYPED_DICT_RETURNS, "\n".join(found)
+
+
+def test_the_counter_resolves_aliases_and_counts_mapping_and_object() -> None:
+    src = (
+        "from typing import Any, Mapping\n"
+        "JSON = dict[str, Any]\n"
+        "Row: TypeAlias = list[JSON]\n"
+        "def a() -> JSON: ...\n"
+        "def b() -> Mapping[str, Any]: ...\n"
+        "def c() -> 'dict[str, object] | None': ...\n"
+        "def d() -> Row: ...\n"
+        "def e() -> dict[str, int]: ...\n"
+        "def f() -> list[str]: ...\n"
+    )
+    assert untyped_dict_returns({"m": ast.parse(src)}) == ["m.a", "m.b", "m.c", "m.d"]

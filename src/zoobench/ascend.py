@@ -94,13 +94,15 @@ def command_lines(model: str, batches: tuple[int, ...] = DEFAULT_BATCHES, soc_ve
     per_batch = []
     for bs in batches:
         dataset, pure = ais_bench_lines(m, bs)
-        per_batch.append({
-            "batch_size": bs,
-            "atc": atc_line(m, bs, soc_version),
-            "ais_bench": dataset,
-            "ais_bench_pure": pure,
-            "eval": eval_line(m, bs),
-        })  # fmt: skip
+        per_batch.append(
+            {
+                "batch_size": bs,
+                "atc": atc_line(m, bs, soc_version),
+                "ais_bench": dataset,
+                "ais_bench_pure": pure,
+                "eval": eval_line(m, bs),
+            }
+        )
     return {
         "model": m.name,
         "onnx": m.onnx,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import DataError
+from zoobench.perf.results import read_perf
 from zoobench.perf.table import split_columns
 from zoobench.report.seeds import quote_text, seed_run
 from zoobench.report.tables import (
@@ -36,10 +37,9 @@ def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
     if not root.is_dir():
         raise DataError(f"{path}: not a directory (expected a `zoobench run` directory or a perf output)")
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    single = root / "perf.json"
-    if single.is_file():
-        p = json.loads(single.read_text(encoding="utf-8"))
-        out[str(p.get("model", root.name))] = split_columns(p)  # every runtime×precision column of the sweep
+    sweep = read_perf(root / "perf.json")  # None when there is none
+    if sweep is not None:
+        out[sweep.model or root.name] = split_columns(sweep.to_dict())  # every runtime×precision column
     for d in sorted(x for x in root.iterdir() if x.is_dir() and (x / "perf").is_dir()):
         run = load_model_run(d)
         if run.perf:
@@ -237,8 +237,15 @@ def _sources(runs: list[dict[str, Any]], loaded: list[Any], models: set[str]) ->
             for p in cols.values():
                 if p.get("quoted"):
                     q = p["quoted"]
-                    out.append({"run": r["label"], "model": model, "batch_size": None, "source": q["source"],
-                                "note": q["note"]})  # fmt: skip
+                    out.append(
+                        {
+                            "run": r["label"],
+                            "model": model,
+                            "batch_size": None,
+                            "source": q["source"],
+                            "note": q["note"],
+                        }
+                    )
                 elif p.get("imported"):
                     out += _log_sources(r["label"], p)
     return out
@@ -254,11 +261,25 @@ def _log_sources(label: str, p: dict[str, Any]) -> list[dict[str, Any]]:
         gave = f"an earlier file gave bs{res['batch_size']}; this one reads {res['throughput_img_s']:.1f} img/s"
         text = f"{src['text']} ({src['note']})" if src.get("note") else src["text"]
         note = text if first else f"not in the table ({gave}): {text}"
-        out.append({"run": label, "model": p["model"], "batch_size": res["batch_size"],
-                    "source": f"{Path(src['file']).name}:{src['line']}", "note": note})  # fmt: skip
+        out.append(
+            {
+                "run": label,
+                "model": p["model"],
+                "batch_size": res["batch_size"],
+                "source": f"{Path(src['file']).name}:{src['line']}",
+                "note": note,
+            }
+        )
     for s in p.get("skipped", []):
-        out.append({"run": label, "model": p["model"], "batch_size": None, "source": s["file"],
-                    "note": f"not read: {s['why']}"})  # fmt: skip
+        out.append(
+            {
+                "run": label,
+                "model": p["model"],
+                "batch_size": None,
+                "source": s["file"],
+                "note": f"not read: {s['why']}",
+            }
+        )
     return out
 
 
@@ -328,8 +349,16 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
     if not cmp["tables"]:
         out.append(Table([""], [["no model × runtime column is common to the first run and another"]]))
     if cmp.get("sources"):
-        rows = [[s["run"], s["model"], "-" if s["batch_size"] is None else f"bs{s['batch_size']}", s["source"],
-                 s["note"] or "-"] for s in cmp["sources"]]  # fmt: skip
+        rows = [
+            [
+                s["run"],
+                s["model"],
+                "-" if s["batch_size"] is None else f"bs{s['batch_size']}",
+                s["source"],
+                s["note"] or "-",
+            ]
+            for s in cmp["sources"]
+        ]
         out.append(Table(["run", "model", "batch", "from", "note / line"], rows, title="Quoted and imported figures"))
     return out
 

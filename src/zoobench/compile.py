@@ -17,7 +17,7 @@ from typing import Any
 from zoobench.artifact import Engine, is_model_file, load_engine, sidecar_path
 from zoobench.errors import ZoobenchError
 from zoobench.io import write_json
-from zoobench.runtimes import runtime_module
+from zoobench.runtimes import compiling_module
 from zoobench.settings import Settings
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
@@ -53,13 +53,13 @@ def _input_dtype(asked: str | None, source: Engine) -> str:
     return source.input_dtype if asked is None else INPUT_DTYPES[asked]
 
 
-def _build_artifact(source: Engine, out: Path, column: tuple[str, str, int | None], calib: Any, meta: dict) -> None:
-    """The runtime's own compile of ``source`` into ``out``; ``meta`` gets ``compile_seconds``."""
-    runtime, precision, batch_size = column
+def _build_artifact(source: Engine, out: Path, s: CompileSettings, calib: Any, meta: dict[str, Any]) -> None:
+    """The runtime's own compile of ``source`` into ``out`` (the column and batch ``s`` names); ``meta`` gets
+    ``compile_seconds``."""
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="zoobench-core-") as tmp:
         core = _float_core(source, Path(tmp))  # calibration, quantization and PrePostProcessor work on it
-        runtime_module(runtime).compile_artifact(core, out, precision, calib, batch_size, meta)
+        compiling_module(s.runtime).compile_artifact(core, out, s.precision, calib, s.batch_size, meta)
     meta["compile_seconds"] = round(time.perf_counter() - t0, 3)
 
 
@@ -128,7 +128,7 @@ def compile_engine(
     calib, calib_info = _calibration(precision, s.calibration, source, s.calibration_limit, say, control, runtime)
     meta = _compiled_metadata(source, want, runtime, precision, batch_size, calib_info)
     say(f"compiling {source.path} -> {out} ({runtime} {precision}, {want} input)")
-    _build_artifact(source, out, (runtime, precision, batch_size), calib, meta)
+    _build_artifact(source, out, s, calib, meta)
     if control is not None:
         _record_control(meta, calib, say)
     if precision != "fp32":

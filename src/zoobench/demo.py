@@ -81,6 +81,7 @@ def _print_results(console: Any, mdir: Path, labels_file: Path) -> dict[str, Any
     from zoobench.classes import class_name
     from zoobench.data.datasets import image_key, read_labels
     from zoobench.evaluate.files import read_predictions
+    from zoobench.evaluate.record import read_accuracy
     from zoobench.evaluate.stage import gate_label
     from zoobench.report.tables import best_text, cells_by_batch
 
@@ -103,12 +104,14 @@ def _print_results(console: Any, mdir: Path, labels_file: Path) -> dict[str, Any
             class_name(top[2]),
         )
     console.print(t)
-    acc = json.loads((mdir / "infer" / "accuracy.json").read_text(encoding="utf-8"))
-    console.print(f"accuracy on {acc['count']} labeled photos: top-1 {acc['top1']:.1f}%, top-5 {acc['top5']:.1f}%")
-    console.print(f"gate: {gate_label(acc)}")
+    acc = read_accuracy(mdir / "infer" / "accuracy.json")
+    if acc is not None:
+        top1, top5 = acc.top1 or 0.0, acc.top_k(5) or 0.0
+        console.print(f"accuracy on {acc.count} labeled photos: top-1 {top1:.1f}%, top-5 {top5:.1f}%")
+        console.print(f"gate: {gate_label(acc.verdict)}")
     for perf_file in sorted((mdir / "perf").glob("*.json")):
         perf = json.loads(perf_file.read_text(encoding="utf-8"))
         cells = ", ".join(f"b{b}: {t}" for b, t in cells_by_batch(perf).items())
         console.print(f"throughput ({perf_file.stem}, CPU, img/s, median of {perf.get('repeats', 1)} rounds): {cells}")
         console.print(f"best: {best_text(perf)}")
-    return acc
+    return {} if acc is None else acc.to_dict()

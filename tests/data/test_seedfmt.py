@@ -36,7 +36,7 @@ def test_eval_scores_a_dump_dir_like_predictions(jpeg_folder: Path, tiny_onnx: P
     s = do_infer(str(tiny_onnx), str(jpeg_folder), labels=str(labels), outdir=str(out), quiet=True, dump=fmt)
     dumps = sorted((out / "outputs").iterdir())
     assert len(dumps) == 40 and dumps[0].name == f"ILSVRC2012_val_00000001_0.{fmt}"
-    acc = do_eval(str(out / "outputs"), str(labels), quiet=True)
+    acc = do_eval(str(out / "outputs"), str(labels), quiet=True).to_dict()
     assert acc["count"] == 40
     assert [acc[f"top{k}"] for k in range(1, 6)] == [s["accuracy"][f"top{k}"] for k in range(1, 6)]
     keys, scores = read_dump_dir(out / "outputs")
@@ -61,7 +61,7 @@ def test_eval_scores_an_ais_bench_summary_json_by_position(tmp_path: Path) -> No
     summary.write_text(json.dumps({"filesinfo": info}))
     labels = tmp_path / "val_label.txt"
     labels.write_text("".join(f"{n}.JPEG {t}\n" for n, t in zip(names, truth)))
-    acc = do_eval(str(summary), str(labels), quiet=True)
+    acc = do_eval(str(summary), str(labels), quiet=True).to_dict()
     assert acc["count"] == 10 and acc["top1"] == 70.0
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from zoobench.runtimes import RUNTIMES, RuntimeInfo, RuntimeSpec, register
+from zoobench.runtimes import RUNTIMES, Candidate, RuntimeInfo, RuntimeSpec, register
 
 # --- the fake runtime (this module): seconds per image depend on the ``speed`` setting ---------------------------
 COMPILED_PRECISIONS: frozenset[str] = frozenset()
@@ -83,8 +83,16 @@ def supports(precision: str, device: str = "cpu") -> str | None:
     return None if precision == "fp32" else "fakespeed runs fp32 only"
 
 
-def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
-    return [{}, {"speed": "slow"}, {"speed": "meh"}, {"speed": "fast"}, {"speed": "fastest"}, {"speed": "broken"}]
+SETTINGS: list[dict[str, Any]] = [{}, *({"speed": s} for s in ("slow", "meh", "fast", "fastest", "broken"))]
+PERF_OPTIONS: dict[str, Any] = {}
+
+
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
+    return [Candidate.of(**s) for s in SETTINGS]
+
+
+def beside_decoders() -> dict[str, Any]:
+    return {}
 
 
 # --- fixtures ------------------------------------------------------------------------------------------------------
@@ -117,7 +125,7 @@ def test_search_finds_the_fastest_setting_within_the_budget(fake: FakeClock) -> 
     from zoobench.perf.tune import search_batch
 
     start = fake()
-    res = search_batch(_open, tunables(2), 4, (3, 8, 8), budget_s=20.0, clock=fake)
+    res = search_batch(_open, SETTINGS, 4, (3, 8, 8), budget_s=20.0, clock=fake)
     assert res["settings"] == {"speed": "fastest"} and not res["kept_default"]
     assert res["ratio"] == pytest.approx(COST_S[None] / COST_S["fastest"], rel=0.05)
     assert res["before"]["spread_pct"] > 0 and len(res["after"]["repeats"]) == 3
@@ -144,7 +152,7 @@ def test_the_default_is_kept_when_nothing_beats_it_beyond_the_spread(fake: FakeC
 def test_a_budget_too_small_to_search_keeps_the_default(fake: FakeClock) -> None:
     from zoobench.perf.tune import search_batch
 
-    res = search_batch(_open, tunables(2), 1, (3, 8, 8), budget_s=0.0, clock=fake)
+    res = search_batch(_open, SETTINGS, 1, (3, 8, 8), budget_s=0.0, clock=fake)
     assert res["kept_default"] and res["settings"] == {}
     assert res["why"] == "no candidate was timed within the budget"
 
@@ -317,7 +325,7 @@ def test_compare_pairs_the_tuned_column_with_the_guides_aoe_column(
 def test_when_the_budget_ends_mid_rung_the_last_ranking_still_reaches_the_final(fake: FakeClock) -> None:
     from zoobench.perf.tune import _Arm, _Search
 
-    search = _Search(_open, tunables(2), 2, (3, 8, 8), budget_s=1.0, clock=fake, progress=lambda _t: None)
+    search = _Search(_open, SETTINGS, 2, (3, 8, 8), budget_s=1.0, clock=fake, progress=lambda _t: None)
     fast, slow = _Arm({"speed": "fast"}, session=_open({"speed": "fast"}), rungs=[300.0]), _Arm({"speed": "slow"})
     slow.session, slow.rungs = _open({"speed": "slow"}), [100.0]
     search.deadline = fake() - 1.0  # nothing more is timed in this rung

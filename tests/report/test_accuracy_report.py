@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from zoobench.evaluate.record import AccuracyRecord
 from zoobench.report.accuracy import (
     Column,
     accuracy_speed_plot,
@@ -25,7 +26,8 @@ def _col(name: str, img_s: float, verdict: str | None, delta: float = -0.3, ci: 
             "top1_agreement_pct": 98.5,
             "top1": {"engine_pct": 75.0 + delta, "reference_pct": 75.0, "delta_points": delta, "ci95_points": list(ci)},
         }  # fmt: skip
-    return Column(name, {"top1": 75.0, "top5": 92.0, "count": 1000, "paired": paired}, img_s, 8)
+    record = AccuracyRecord.from_dict({"top1": 75.0, "top5": 92.0, "count": 1000, "paired": paired})
+    return Column(name, record, img_s, 8)
 
 
 def test_recommends_the_fastest_engine_within_the_drop() -> None:

@@ -96,20 +96,29 @@ def test_report_command_regenerates_from_json_alone(small_run: Path) -> None:
 
 
 def test_gate_words_and_colours_for_each_outcome() -> None:
-    from zoobench.evaluate.metrics import AccuracyResult, accuracy_dict
+    from dataclasses import replace
+
+    from zoobench.evaluate.metrics import AccuracyResult, accuracy_record
+    from zoobench.evaluate.record import AccuracyRecord
     from zoobench.report.html import table_html
     from zoobench.report.tables import gate_text
 
-    def acc(hits: int, n: int, **extra: object) -> dict:
-        return {**accuracy_dict(AccuracyResult(n, [hits] * 5, [], [], 0), 75.1, 92.4), **extra}
+    def acc(hits: int, n: int, random_weights: bool = False) -> AccuracyRecord:
+        record = accuracy_record(AccuracyResult(n, [hits] * 5, [], [], 0), 75.1, 92.4)
+        return replace(record, random_weights=random_weights)
+
+    def old(**d: object) -> AccuracyRecord:  # an accuracy.json written before the three-way gate
+        return AccuracyRecord.from_dict({"top1": 75.0, "count": 4, **d})
 
     few, many_ok, many_low = acc(3, 4), acc(7_500, 10_000), acc(7_000, 10_000)
-    assert gate_text(few) == f"inconclusive (n=4; ~{few['images_needed']:,} images needed)"
-    assert few["images_needed"] > 7_000
+    need = few.verdict.images_needed
+    assert need is not None and need > 7_000
+    assert gate_text(few) == f"inconclusive (n=4; ~{need:,} images needed)"
     assert gate_text(many_ok) == "PASS" and gate_text(many_low) == "FAIL"
     assert gate_text(acc(3, 4, random_weights=True)) == "random weights: not gated"
-    assert gate_text({"passed": True}) == "PASS" and gate_text({"passed": False}) == "FAIL"  # files before "gate"
-    assert gate_text({"gate": None}) == "no-reference"  # the status word `zoobench run` prints
+    assert gate_text(many_ok, random_weights=True) == "random weights: not gated"  # the model card says so
+    assert gate_text(old(passed=True)) == "PASS" and gate_text(old(passed=False)) == "FAIL"  # files before "gate"
+    assert gate_text(old(gate=None)) == "no-reference"  # the status word `zoobench run` prints
     html = table_html(Table(["gate"], [[gate_text(a)] for a in (few, many_ok, many_low)]))
     assert '<td class="undecided">inconclusive (n=4;' in html
     assert '<td class="pass">PASS</td>' in html and '<td class="fail">FAIL</td>' in html

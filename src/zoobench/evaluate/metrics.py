@@ -12,6 +12,7 @@ import numpy as np
 
 from zoobench.data.datasets import image_key
 from zoobench.errors import DataError
+from zoobench.evaluate.record import FAIL, INCONCLUSIVE, PASS, AccuracyRecord, GateVerdict
 
 
 @dataclass
@@ -109,14 +110,14 @@ def score(
     )
 
 
-def accuracy_dict(
+def accuracy_record(
     result: AccuracyResult,
     reference_top1: float | None = None,
     reference_top5: float | None = None,
     tolerance: float = 1.0,
     skipped: int = 0,
-) -> dict[str, Any]:
-    """The content of ``accuracy.json``; every accuracy is in percent.
+) -> AccuracyRecord:
+    """The scored run as accuracy.json records it; every accuracy is in percent.
 
     Args:
         result: from :func:`score`.
@@ -126,16 +127,15 @@ def accuracy_dict(
         skipped: images that could not be decoded or run.
 
     Returns:
-        ``top1``..``topK``, ``count``, ``skipped``, ``unlabeled``, ``missing`` (counts), ``reference``,
-        ``delta_top1``/``delta_top5`` (measured - reference, points), ``tolerance_points``, and the gate of
-        :func:`gate_verdict`: ``gate`` (pass / fail / inconclusive / None), ``passed``, ``images_needed``.
+        top-1..top-k, the counts (``skipped``, ``unlabeled``, ``missing``), ``reference``, ``delta_top1`` /
+        ``delta_top5`` (measured - reference, points), ``tolerance_points``, and the gate of :func:`gate_verdict`.
     """
     pct = [100 * h / result.count for h in result.hits_at_k]
-    out: dict[str, Any] = {f"top{i}": v for i, v in enumerate(pct, start=1)}
     # Rounded so float noise cannot fail a gap of exactly `tolerance` (75.28 - 74.28 = 1.0000000000000142).
     delta1 = None if reference_top1 is None else round(pct[0] - reference_top1, 6)
     delta5 = None if reference_top5 is None or len(pct) < 5 else round(pct[4] - reference_top5, 6)
-    out.update(
+    return AccuracyRecord(
+        top=tuple(pct),
         count=result.count,
         skipped=skipped,
         unlabeled=len(result.unlabeled),
@@ -145,15 +145,11 @@ def accuracy_dict(
         delta_top5=delta5,
         tolerance_points=tolerance,
         ci95_top1_points=round(100 * wilson_halfwidth(result.hits_at_k[0], result.count), 3),
+        verdict=gate_verdict(pct[0], result.count, reference_top1, tolerance),
     )
-    out.update(gate_verdict(pct[0], result.count, reference_top1, tolerance))
-    return out
 
 
-PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
-
-
-def gate_verdict(top1_pct: float, n: int, reference_top1: float | None, tolerance: float) -> dict[str, Any]:
+def gate_verdict(top1_pct: float, n: int, reference_top1: float | None, tolerance: float) -> GateVerdict:
     """The accuracy gate: ``pass`` / ``fail`` / ``inconclusive`` (``None`` without a reference).
 
     The gate asks whether ``|top-1 - reference| <= tolerance``. On ``n`` images top-1 itself is uncertain
@@ -164,10 +160,10 @@ def gate_verdict(top1_pct: float, n: int, reference_top1: float | None, toleranc
 
     Returns:
         ``gate``, ``passed`` (True / False; None when inconclusive or ungated), ``images_needed`` and
-        ``gate_reason`` (one line for people).
+        ``gate_reason`` (one line for people), as a :class:`GateVerdict`.
     """
     if reference_top1 is None:
-        return {"gate": None, "passed": None, "images_needed": None, "gate_reason": "no reference to gate against"}
+        return GateVerdict.ungated("no reference to gate against")
     hits = round(top1_pct * n / 100)
     half = 100 * wilson_halfwidth(hits, n)
     center = 100 * (hits / n + 1.96**2 / (2 * n)) / (1 + 1.96**2 / n) if n else 50.0
@@ -180,13 +176,13 @@ def gate_verdict(top1_pct: float, n: int, reference_top1: float | None, toleranc
             f"inconclusive: ±{half:.1f} points is the 95% interval on {n} images, wider than the tolerance "
             f"±{tolerance:g}; about {need:,} images would decide"
         )
-        return {"gate": INCONCLUSIVE, "passed": None, "images_needed": need, "gate_reason": reason}
+        return GateVerdict(INCONCLUSIVE, None, need, reason)
     ok = abs(delta) <= tolerance and not clearly_outside
     reason = (
         f"top-1 {top1_pct:.2f} is {delta:+.2f} points from the reference {reference_top1:.2f} "
         f"(tolerance {tolerance:g}, 95% interval ±{half:.1f} on {n} images)"
     )
-    return {"gate": PASS if ok else FAIL, "passed": ok, "images_needed": None, "gate_reason": reason}
+    return GateVerdict(PASS if ok else FAIL, ok, None, reason)
 
 
 def images_needed(reference_top1: float, tolerance: float) -> int:

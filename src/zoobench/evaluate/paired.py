@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -100,16 +100,52 @@ def parse_max_drop(text: str | float) -> MaxDrop:
     return MaxDrop(value, relative)
 
 
-def verdict(a: int, b: int, c: int, d: int, max_drop_points: float) -> dict[str, Any]:
+class Verdict(TypedDict):
+    """Δtop-1 against the allowed drop: ``within`` / ``worse`` / ``undecided`` (with the images that would decide)."""
+
+    verdict: str
+    images_needed: int | None
+
+
+class DeltaBlock(TypedDict):
+    """One top-k accuracy of an engine and of the reference on the same images, and Δ with its 95% interval."""
+
+    engine_pct: float
+    reference_pct: float
+    delta_points: float
+    ci95_points: list[float]
+    counts: dict[str, int]  # both, engine_only, reference_only, neither
+
+
+class PairedStats(TypedDict, total=False):
+    """A scored column against the reference column (accuracy.json's ``paired`` block); see :func:`paired_stats`.
+    ``note_logits``: what the caller says of the logits it did not keep."""
+
+    count: int
+    method: str
+    top1_agreement_pct: float
+    top5_overlap_pct: float
+    max_abs_logit_diff: float | None
+    verdict: str | None
+    verdict_reason: str
+    top1: DeltaBlock
+    top5: DeltaBlock
+    max_drop: str
+    max_drop_points: float
+    images_needed: int | None
+    note_logits: str
+
+
+def verdict(a: int, b: int, c: int, d: int, max_drop_points: float) -> Verdict:
     """``within`` when the whole interval of Δtop-1 lies above −max_drop, ``worse`` when it lies below,
     else ``undecided`` with ``images_needed``: about how many images (same rates) would decide."""
     _, low, high = newcombe_paired(a, b, c, d)
     bound = -max_drop_points / 100
     if low >= bound:
-        return {"verdict": WITHIN, "images_needed": None}
+        return Verdict(verdict=WITHIN, images_needed=None)
     if high < bound:
-        return {"verdict": WORSE, "images_needed": None}
-    return {"verdict": UNDECIDED, "images_needed": images_to_decide(a, b, c, d, bound)}
+        return Verdict(verdict=WORSE, images_needed=None)
+    return Verdict(verdict=UNDECIDED, images_needed=images_to_decide(a, b, c, d, bound))
 
 
 def images_to_decide(a: int, b: int, c: int, d: int, bound: float) -> int:
@@ -142,17 +178,17 @@ def _counts(engine_hit: np.ndarray, ref_hit: np.ndarray) -> tuple[int, int, int,
     )
 
 
-def _delta_block(engine_hit: np.ndarray, ref_hit: np.ndarray) -> dict[str, Any]:
+def _delta_block(engine_hit: np.ndarray, ref_hit: np.ndarray) -> DeltaBlock:
     a, b, c, d = _counts(engine_hit, ref_hit)
     delta, low, high = newcombe_paired(a, b, c, d)
     n = a + b + c + d
-    return {
-        "engine_pct": round(100 * (a + b) / n, 4),
-        "reference_pct": round(100 * (a + c) / n, 4),
-        "delta_points": round(100 * delta, 4),
-        "ci95_points": [round(100 * low, 4), round(100 * high, 4)],
-        "counts": {"both": a, "engine_only": b, "reference_only": c, "neither": d},
-    }
+    return DeltaBlock(
+        engine_pct=round(100 * (a + b) / n, 4),
+        reference_pct=round(100 * (a + c) / n, 4),
+        delta_points=round(100 * delta, 4),
+        ci95_points=[round(100 * low, 4), round(100 * high, 4)],
+        counts={"both": a, "engine_only": b, "reference_only": c, "neither": d},
+    )
 
 
 def paired_stats(
@@ -161,7 +197,7 @@ def paired_stats(
     labels: Sequence[int] | None,
     max_drop: MaxDrop,
     max_abs_logit_diff: float | None = None,
-) -> dict[str, Any]:
+) -> PairedStats:
     """The paired comparison of two engines' top-k ids on the same images (rows aligned).
 
     Args:
@@ -178,13 +214,13 @@ def paired_stats(
     if ref.shape != eng.shape or ref.ndim != 2 or len(ref) == 0:
         raise ZoobenchError(f"paired predictions must have the same non-empty shape, got {ref.shape} and {eng.shape}")
     overlap = [len(set(r[:5]) & set(e[:5])) / 5.0 for r, e in zip(ref.tolist(), eng.tolist())]
-    out: dict[str, Any] = {
-        "count": len(ref),
-        "method": "Newcombe paired score interval (method 10), 95%",
-        "top1_agreement_pct": round(float(100 * np.mean(ref[:, 0] == eng[:, 0])), 4),
-        "top5_overlap_pct": round(float(100 * np.mean(overlap)), 4),
-        "max_abs_logit_diff": max_abs_logit_diff,
-    }
+    out = PairedStats(
+        count=len(ref),
+        method="Newcombe paired score interval (method 10), 95%",
+        top1_agreement_pct=round(float(100 * np.mean(ref[:, 0] == eng[:, 0])), 4),
+        top5_overlap_pct=round(float(100 * np.mean(overlap)), 4),
+        max_abs_logit_diff=max_abs_logit_diff,
+    )
     if labels is None:
         out["verdict"] = None
         out["verdict_reason"] = "no labels: agreement with fp32 only"
@@ -197,12 +233,13 @@ def paired_stats(
     c = top1["counts"]
     out["max_drop"] = max_drop.text()
     out["max_drop_points"] = round(bound, 4)
-    out.update(verdict(c["both"], c["engine_only"], c["reference_only"], c["neither"], bound))
+    decided = verdict(c["both"], c["engine_only"], c["reference_only"], c["neither"], bound)
+    out["verdict"], out["images_needed"] = decided["verdict"], decided["images_needed"]
     out["verdict_reason"] = verdict_text(out)
     return out
 
 
-def verdict_text(stats: dict[str, Any]) -> str:
+def verdict_text(stats: PairedStats) -> str:
     """One line: the verdict with Δtop-1 ± its interval, or what would decide it."""
     v = stats.get("verdict")
     if v is None:

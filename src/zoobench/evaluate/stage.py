@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 from zoobench.console import make_console
 from zoobench.data.datasets import image_key
 from zoobench.errors import DataError
+from zoobench.evaluate.record import AccuracyRecord, GateVerdict
 from zoobench.io import write_json
 from zoobench.models.registry import reference_of
 from zoobench.predictions import Predictions, RunSummary
@@ -49,34 +51,39 @@ def evaluate(
     reference: float | tuple[float, float | None] | None = None,
     tolerance: float = 1.0,
     quiet: bool = False,
-) -> dict[str, Any]:
+) -> AccuracyRecord:
     """Score ``preds`` against ``labels`` (``{image key: class}``), gate, write the seeds' result.json and
-    accuracy.json into ``out_dir``, print; return accuracy.json.
+    accuracy.json into ``out_dir``, print; return accuracy.json's record.
 
     ``reference`` (top-1, or top-1 and top-5, percent) replaces the model's published reference, e.g. for
     custom weights; without it custom weights are gated against the published figure, and accuracy.json
     says so (``reference.source``).
     """
     from zoobench.evaluate.files import write_result_json
-    from zoobench.evaluate.metrics import accuracy_dict, score
+    from zoobench.evaluate.metrics import accuracy_record, score
 
     run = preds.run or RunSummary()
     listed = preds.listed()
     expected = None if listed is None else {image_key(n) for n in listed}
     result = score(preds.names, preds.topk_ids, labels, expected=expected)
     ref1, ref5, source = _reference(run, reference)
-    acc = accuracy_dict(result, ref1, ref5, tolerance=tolerance, skipped=run.skipped)
-    acc["reference"]["source"] = source
-    acc["model"] = run.model
-    acc["weights_provenance"] = run.weights_provenance
-    acc["random_weights"] = run.random_weights
-    if acc["random_weights"]:
-        acc.update(gate=None, passed=None, images_needed=None, gate_reason="random weights: not gated")
-        acc["note"] = "random-init weights: accuracy is not a measurement of the model"
+    acc = accuracy_record(result, ref1, ref5, tolerance=tolerance, skipped=run.skipped)
+    acc = replace(
+        acc,
+        reference={**acc.reference, "source": source},
+        model=run.model,
+        weights_provenance=run.weights_provenance,
+        random_weights=bool(run.random_weights),
+    )
+    if acc.random_weights:
+        acc = replace(acc, verdict=GateVerdict.ungated("random weights: not gated"), note=RANDOM_NOTE)
     write_result_json(Path(result_json or out_dir / "result.json"), result.count, run.num_classes, result.accuracy)
-    write_json(out_dir / "accuracy.json", acc)
+    write_json(out_dir / "accuracy.json", acc.to_dict())
     _print_accuracy(make_console(quiet), acc)
     return acc
+
+
+RANDOM_NOTE = "random-init weights: accuracy is not a measurement of the model"
 
 
 def do_eval(
@@ -87,7 +94,7 @@ def do_eval(
     reference: float | tuple[float, float | None] | None = None,
     tolerance: float = 1.0,
     quiet: bool = False,
-) -> dict[str, Any]:
+) -> AccuracyRecord:
     """Score predictions from files; write the seeds' result.json and accuracy.json beside them.
 
     PREDS is an infer output dir or its predictions.csv (an earlier run), or the seeds' outputs: a directory
@@ -100,8 +107,9 @@ def do_eval(
     pred_dir = p if p.is_dir() else p.parent
     label_map = read_labels(labels)
     got = read_predictions_from(p, label_map)
-    return evaluate(got, label_map, pred_dir, result_json=result_json, reference=reference, tolerance=tolerance,
-                    quiet=quiet)  # fmt: skip
+    return evaluate(
+        got, label_map, pred_dir, result_json=result_json, reference=reference, tolerance=tolerance, quiet=quiet
+    )
 
 
 def read_predictions_from(p: Path, label_map: dict[str, int]) -> Predictions:
@@ -147,28 +155,26 @@ def _reference(
     return ref1, ref5, "published"
 
 
-def _print_accuracy(console: Any, acc: dict[str, Any]) -> None:
-    tops = "  ".join(f"top{k} {acc[f'top{k}']:.2f}%" for k in range(1, 6))
+def _print_accuracy(console: Any, acc: AccuracyRecord) -> None:
+    tops = "  ".join(f"top{k} {v:.2f}%" for k, v in enumerate(acc.top[:5], start=1))
     console.print(
-        f"[bold]accuracy[/] over {acc['count']} images ({acc.get('skipped', 0)} skipped, "
-        f"{acc.get('unlabeled', 0)} unlabeled): {tops}"
+        f"[bold]accuracy[/] over {acc.count} images ({acc.skipped} skipped, {acc.unlabeled} unlabeled): {tops}"
     )
-    ref = acc.get("reference") or {}
-    if ref.get("top1") is not None and not acc.get("random_weights"):
+    ref = acc.reference
+    if ref.get("top1") is not None and not acc.random_weights and acc.delta_top1 is not None:
         console.print(
-            f"reference top-1 {ref['top1']:.3f}%, delta {acc['delta_top1']:+.2f} points — "
+            f"reference top-1 {ref['top1']:.3f}%, delta {acc.delta_top1:+.2f} points — "
             f"{ref.get('source') or 'published'}"
         )
-    console.print(f"gate: {gate_label(acc)}")
-    if acc.get("note"):
-        console.print(f"[yellow]{acc['note']}[/]")
+    console.print(f"gate: {gate_label(acc.verdict)}")
+    if acc.note:
+        console.print(f"[yellow]{acc.note}[/]")
 
 
-def gate_label(acc: dict[str, Any]) -> str:
+def gate_label(verdict: GateVerdict) -> str:
     """One line for the gate: PASS / FAIL only when the images decide; never for random weights."""
-    gate = acc.get("gate")
-    if gate == "pass":
-        return f"[green]PASS[/] — {acc.get('gate_reason', '')}"
-    if gate == "fail":
-        return f"[red]FAIL[/] — {acc.get('gate_reason', '')}"
-    return f"[yellow]{acc.get('gate_reason') or 'not gated'}[/]"
+    if verdict.gate == "pass":
+        return f"[green]PASS[/] — {verdict.gate_reason or ''}"
+    if verdict.gate == "fail":
+        return f"[red]FAIL[/] — {verdict.gate_reason or ''}"
+    return f"[yellow]{verdict.gate_reason or 'not gated'}[/]"

@@ -18,7 +18,7 @@ from zoobench.artifact import Engine
 from zoobench.data.transforms import normalize
 from zoobench.errors import DataError
 from zoobench.infer.settings import InferSettings
-from zoobench.runtimes import Session, load_session, options_beside_decoders, takes_uint8
+from zoobench.runtimes import Session, load_session, options_beside_decoders, resolve_runtime, takes_uint8
 
 TOP_K = 5  # the classes kept per image (predictions.csv, the seeds' top-5)
 
@@ -71,16 +71,27 @@ class BatchRunner:
     normalized float32 otherwise. Made ready (checked and warmed up) before the first batch is timed; a context
     manager that releases the session.
 
+    A static-batch engine (``compile -b N``) runs every batch at N: a shorter one (the last, or a chunk's last) is
+    padded with zero rows, and their results dropped, as accuracy_checker does.
+
     Raises:
-        DataError: the engine's metadata says one input type and its graph takes the other.
+        DataError: the engine's metadata says one input type and its graph takes the other; the batch size is
+            larger than a static-batch engine's.
     """
 
     def __init__(self, engine: Engine, session: Session, batch_size: int, k: int = TOP_K) -> None:
         self.engine, self.session, self.k = engine, session, k
         self.in_graph = _normalizes_inside(engine, session)
         self.input_size = engine.preprocess.input_size
+        self.static_batch = static_batch(session)
+        if self.static_batch is not None and batch_size > self.static_batch:
+            raise DataError(
+                f"{engine.path} was compiled for batch {self.static_batch} (compile -b); run it with a batch size "
+                f"of at most {self.static_batch} (-b {self.static_batch}), not {batch_size}"
+            )
         # one run before the clock: first-run allocations (and OpenVINO's per-batch compile) are not the data path's
-        session.run(np.zeros((batch_size, *self.input_size), np.uint8 if self.in_graph else np.float32))
+        warm = self.static_batch or batch_size
+        session.run(np.zeros((warm, *self.input_size), np.uint8 if self.in_graph else np.float32))
 
     @classmethod
     def load(
@@ -90,11 +101,12 @@ class BatchRunner:
         make it ready for ``settings.batch_size``. ``beside_decoders``: decode processes share this session's
         cores (the runtime's own options for that apply; a tuned profile's win). ``path``: where the engine's
         files are here, when not at ``engine.path`` (a cluster node's copy)."""
-        opts = options_beside_decoders(settings.runtime) if beside_decoders else {}
+        runtime = resolve_runtime(path or engine.path, settings.runtime)
+        opts: dict[str, Any] = dict(options_beside_decoders(runtime)) if beside_decoders else {}
         opts.update({k: v for k, v in (settings.tuned or {}).items() if k != "streams"})  # streams are perf's
         opts.setdefault("threads", settings.threads)
         precision = settings.precision or engine.precision  # the engine's metadata is not read again
-        session = load_session(path or engine.path, settings.runtime, precision=precision, **opts)
+        session = load_session(path or engine.path, runtime, precision=precision, **opts)
         try:
             return cls(engine, session, settings.batch)
         except BaseException:
@@ -112,10 +124,17 @@ class BatchRunner:
         if batch.dtype == np.uint8:
             batch = self.prepare(batch)
         t1 = time.perf_counter()
-        logits = self.session.run(batch)
+        logits = self.session.run(self._padded(batch))[: len(batch)]
         t2 = time.perf_counter()
         ids, probs = topk_from_logits(logits, self.k)
         return BatchOutput(ids, probs, logits, t1 - t0, t2 - t1, time.perf_counter() - t2)
+
+    def _padded(self, batch: np.ndarray) -> np.ndarray:
+        """``batch`` with zero rows up to a static-batch engine's size (none for a dynamic one)."""
+        short = (self.static_batch or 0) - len(batch)
+        if short <= 0:
+            return batch
+        return np.concatenate([batch, np.zeros((short, *batch.shape[1:]), batch.dtype)])
 
     def info(self) -> dict[str, Any]:
         """What runs the batches (``summary.json``'s ``runtime``)."""
@@ -129,6 +148,12 @@ class BatchRunner:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
+
+
+def static_batch(session: Session) -> int | None:
+    """The batch size a session's graph is fixed to (``compile -b N``); None for a dynamic batch."""
+    first = session.input_shape[0] if session.input_shape else None
+    return first if isinstance(first, int) and first > 0 else None
 
 
 def _normalizes_inside(engine: Engine, session: Session) -> bool:

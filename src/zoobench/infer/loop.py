@@ -145,8 +145,15 @@ def open_run(
     chunk = default_chunk(len(inp.names), batch_size) if settings.chunk is None else settings.chunk
     made_by = use_decoder(inp, settings.decoder, data_dir)
     chunk = -(-max(chunk, 1) // batch_size) * batch_size
-    key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=settings.runtime, dump=settings.dump,
-                  **key_part(made_by))  # fmt: skip
+    key = run_key(
+        engine,
+        inp,
+        batch_size=batch_size,
+        chunk=chunk,
+        runtime=settings.runtime,
+        dump=settings.dump,
+        **key_part(made_by),
+    )
     partial = Path(io.partial_dir) if io.partial_dir else None
     ranges, done = resume(inp, chunk, partial, key)
     todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]

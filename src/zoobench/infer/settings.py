@@ -20,7 +20,8 @@ class InferSettings(Settings):
         labels: a labels file (the seeds' ``NAME.JPEG 65``); with it (or class folders) the run is scored.
         weights / variant: how a model name is exported (``--weights``, ``--preprocess``).
         batch_size: images per runtime call; None: 16 on CPU runtimes, 64 on GPU runtimes.
-        runtime / precision: the column that infers (precision None: the engine's own).
+        runtime / precision: the column that infers (runtime None: the one a compiled engine was made for, else
+            onnxruntime; precision None: the engine's own).
         threads: runtime threads (None: the runtime's default).
         limit: only the first N images.
         strict: fail on the first unreadable image instead of skipping it.
@@ -44,7 +45,7 @@ class InferSettings(Settings):
     weights: str | None = None
     variant: str | None = None
     batch_size: int | None = None
-    runtime: str = "onnxruntime"
+    runtime: str | None = None
     precision: str | None = None
     threads: int | None = None
     limit: int | None = None
@@ -86,9 +87,10 @@ class InferSettings(Settings):
         return self.batch_size if self.batch_size is not None else default_batch_size(self.runtime)
 
 
-def default_batch_size(runtime: str) -> int:
-    """16 on CPU runtimes (the seeds' middle batch); 64 on GPU runtimes, which 16 leaves mostly idle."""
+def default_batch_size(runtime: str | None) -> int:
+    """16 on CPU runtimes (the seeds' middle batch; None: onnxruntime's); 64 on GPU runtimes, which 16 leaves
+    mostly idle."""
     from zoobench.runtimes import RUNTIMES
 
-    spec = RUNTIMES.get(runtime)
+    spec = RUNTIMES.get(runtime or "onnxruntime")
     return 64 if spec is not None and spec.device.startswith("cuda") else 16

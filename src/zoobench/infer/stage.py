@@ -67,7 +67,7 @@ def do_infer(
     if labels:
         summary["accuracy"] = evaluate(
             preds, labels, Path(s.outdir), reference=s.reference, tolerance=s.tolerance, quiet=s.quiet
-        )
+        ).to_dict()
     return summary
 
 
@@ -77,11 +77,10 @@ def infer(
     """The infer stage of :func:`do_infer` without eval: its files; the predictions (with the run's facts) and the
     labels (the label file's, or the class folders'; empty: none) for eval in memory."""
     from zoobench.data.datasets import read_labels
+    from zoobench.runtimes import resolve_runtime
 
-    s = settings
+    s = settings.but(runtime=resolve_runtime(engine.path if engine else model, settings.runtime))
     console = make_console(s.quiet)
-    if s.batch_size is None:
-        s = s.but(batch_size=s.batch)  # recorded in summary.json
     out = Path(s.outdir)
     if s.ray and backend is None:
         raise DataError("infer on Ray needs its backend: pass backend=zoobench.cluster.pipeline.backend_for(settings)")
@@ -94,6 +93,8 @@ def infer(
     if label_map is None and inp.folder_labels:
         label_map = inp.folder_labels
     engine = _engine(model, engine, s, out, console)
+    if s.batch_size is None:  # a static-batch engine's own, else the runtime's default; recorded in summary.json
+        s = s.but(batch_size=int(engine.metadata.get("batch_size") or s.batch))
     with dir_lock(out, console.print):  # a second infer into OUTDIR waits, then resumes or redoes
         for name in FINAL_OUTPUTS:  # a final file exists only for a run that completed
             (out / name).unlink(missing_ok=True)

@@ -168,8 +168,13 @@ def _torchvision_weights(torchvision: Any, model_name: str) -> tuple[Preprocess,
         w = torchvision.models.get_model_weights(model_name).DEFAULT
         t = w.transforms()
         crop, resize = int(t.crop_size[0]), int(t.resize_size[0])
-        pp = Preprocess(input_size=(3, crop, crop), resize=resize, interpolation=t.interpolation.value,
-                        mean=tuple(t.mean), std=tuple(t.std))  # fmt: skip
+        pp = Preprocess(
+            input_size=(3, crop, crop),
+            resize=resize,
+            interpolation=t.interpolation.value,
+            mean=tuple(t.mean),
+            std=tuple(t.std),
+        )
     except (ValueError, AttributeError, IndexError, TypeError):  # no weights, or a transform we do not model
         return None
     filename = w.url.rsplit("/", 1)[-1]

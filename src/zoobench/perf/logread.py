@@ -13,6 +13,7 @@ from typing import Any
 
 from zoobench.errors import DataError
 from zoobench.perf.logforms import NUM, TRT_IMPLICIT, batch_in_name, batch_number, resolve_batch
+from zoobench.perf.results import CellResult
 
 Hit = tuple[int, str, re.Match[str]]
 
@@ -35,12 +36,13 @@ _TRT_MEAN = re.compile(rf"\[I\] mean:\s*{NUM}\s*ms")
 TEXT_SUFFIXES = (".log", ".txt", ".out")
 
 
-def figure(bs: int, tps: float, path: Path, hit: tuple[int, str, Any], tool: str, form: str, batch_from: str,
-           **extra: Any) -> dict[str, Any]:  # fmt: skip
+def figure(
+    bs: int, tps: float, path: Path, hit: tuple[int, str, Any], tool: str, form: str, batch_from: str, **extra: Any
+) -> CellResult:
     if not tps > 0:
         raise DataError(f"{path}: line {hit[0]}: a throughput of {tps:g} ({hit[1].strip()!r}); not a figure to compare")
-    return {"batch_size": bs, "throughput_img_s": tps, "source": {"tool": tool, "form": form, "file": str(path),
-            "line": hit[0], "text": hit[1].strip(), "batch_from": batch_from, **extra}}  # fmt: skip
+    line = {"tool": tool, "form": form, "file": str(path), "line": hit[0], "text": hit[1].strip()}
+    return CellResult(bs, tps, extra={"source": {**line, "batch_from": batch_from, **extra}})
 
 
 def read_lines(path: Path) -> list[str]:
@@ -52,32 +54,39 @@ def find(lines: list[str], pattern: re.Pattern[str], last: bool = False, start: 
     return (hits[-1] if last else hits[0]) if hits else None
 
 
-def _per_device(bs: int, hit: Hit, path: Path, form: str, batch_from: str, per_card: int, **extra: Any) -> dict:
+def _per_device(bs: int, hit: Hit, path: Path, form: str, batch_from: str, per_card: int, **extra: Any) -> CellResult:
     """benchmark's per-device figure, × ``per_card`` (the guides' 310 rule: 4 devices a card)."""
     rate = float(hit[2].group(1))
     tool = "benchmark pure" if form == "benchmark-pure" else "benchmark"
-    return figure(bs, rate * per_card, path, hit, tool, form, batch_from, per_device=rate, per_card=per_card,
-                  **extra)  # fmt: skip
+    return figure(bs, rate * per_card, path, hit, tool, form, batch_from, per_device=rate, per_card=per_card, **extra)
 
 
-def benchmark_file(path: Path, per_card: int) -> dict[str, Any] | None:
+def benchmark_file(path: Path, per_card: int) -> CellResult | None:
     """benchmark's result files: ``perf_*_batchsize_*_device_*.txt``, ``PureInfer_perf_of_*_in_device_*.txt``."""
     lines = read_lines(path)
     if m := BENCH_FILE.search(path.name):
         if not (hit := find(lines, _INTERFACE)):
             raise DataError(f"{path}: a benchmark perf file without its 'Interface throughputRate:' line")
-        return _per_device(int(m.group(1)), hit, path, "benchmark-dataset", "the file name", per_card,
-                           device=int(m.group(2)))  # fmt: skip
+        return _per_device(
+            int(m.group(1)), hit, path, "benchmark-dataset", "the file name", per_card, device=int(m.group(2))
+        )
     if m := PURE_FILE.search(path.name):
         if not (hit := find(lines, _AVE)):
             raise DataError(f"{path}: a benchmark PureInfer file without its 'ave_throughputRate' line")
         bs, where = resolve_batch(path, lines, batch_in_name(m.group(1)))
-        return _per_device(bs, hit, path, "benchmark-pure", "the om name in the file name" if where == "the line"
-                           else where, per_card, device=int(m.group(2)))  # fmt: skip
+        return _per_device(
+            bs,
+            hit,
+            path,
+            "benchmark-pure",
+            "the om name in the file name" if where == "the line" else where,
+            per_card,
+            device=int(m.group(2)),
+        )
     return None
 
 
-def ais_summary(path: Path) -> dict[str, Any] | None:
+def ais_summary(path: Path) -> CellResult | None:
     """ais_infer's ``sumary.json`` (≤ 2022-09) and ``*_summary.json`` (2022-11 on): ``throughput``."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -107,10 +116,10 @@ def ais_summary(path: Path) -> dict[str, Any] | None:
             printed=tps,
             note="recorded as 1000/mean/bs (2022-05)",
         )
-    return figure(bs, tps, path, hit, "ais_bench summary", form, where, npu_compute_time_ms=mean)  # fmt: skip
+    return figure(bs, tps, path, hit, "ais_bench summary", form, where, npu_compute_time_ms=mean)
 
 
-def console_log(path: Path, per_card: int) -> dict[str, Any] | None:
+def console_log(path: Path, per_card: int) -> CellResult | None:
     """A saved console of ais_infer / ais_bench, benchmark or trtexec; None when it has none of their lines."""
     lines = read_lines(path)
     for read in (_ais, _benchmark_console, _trtexec):
@@ -119,16 +128,26 @@ def console_log(path: Path, per_card: int) -> dict[str, Any] | None:
     return None
 
 
-def _ais(path: Path, lines: list[str], per_card: int) -> dict[str, Any] | None:
+def _ais(path: Path, lines: list[str], per_card: int) -> CellResult | None:
     if found := find(lines, _DYM_RANGE):  # TOOLS@9d6da90 ais_bench/infer/miscellaneous.py:152
-        raise DataError(f"{path}: line {found[0]}: an ais_bench --dymShape_range log (one figure per shape, no one "
-                        "batch size); save each shape's run as its own log")  # fmt: skip
+        raise DataError(
+            f"{path}: line {found[0]}: an ais_bench --dymShape_range log (one figure per shape, no one "
+            "batch size); save each shape's run as its own log"
+        )
     if total := find(lines, _AIS_SUM, last=True):  # --device 0,1,…: the devices' figures summed
         per_device = find(lines, _AIS_2023)
         bs, where = resolve_batch(path, lines, batch_number(per_device[2].group(1), path) if per_device else None)
         devices = sum(1 for t in lines if _AIS_DEVICE.search(t))
-        return figure(bs, float(total[2].group(1)), path, total, "ais_bench", "ais-multi-device", where,
-                      devices=devices or "summed")  # fmt: skip
+        return figure(
+            bs,
+            float(total[2].group(1)),
+            path,
+            total,
+            "ais_bench",
+            "ais-multi-device",
+            where,
+            devices=devices or "summed",
+        )
     if hit := find(lines, _AIS_2023):
         form = "ais-2023" if ".mean(" in hit[1].split("/")[0] else "ais-2022-09"
         bs, tps = batch_number(hit[2].group(1), path), float(hit[2].group(3))
@@ -143,12 +162,21 @@ def _ais(path: Path, lines: list[str], per_card: int) -> dict[str, Any] | None:
         if not (mean := find(lines, _NPU_MEAN)):
             raise DataError(f"{path}: an ais_infer 2022-05 log without its 'NPU_compute_time (ms): … mean =' line")
         ms = float(mean[2].group(1))
-        return figure(bs, 1000 * bs / ms, path, mean, "ais_infer", "ais-2022-05", where, printed=float(hit[2].group(1)),
-                      note="1000*bs/NPU_compute_time.mean (the release printed 1000/mean/bs)")  # fmt: skip
+        return figure(
+            bs,
+            1000 * bs / ms,
+            path,
+            mean,
+            "ais_infer",
+            "ais-2022-05",
+            where,
+            printed=float(hit[2].group(1)),
+            note="1000*bs/NPU_compute_time.mean (the release printed 1000/mean/bs)",
+        )
     return None
 
 
-def _benchmark_console(path: Path, lines: list[str], per_card: int) -> dict[str, Any] | None:
+def _benchmark_console(path: Path, lines: list[str], per_card: int) -> CellResult | None:
     if ave := find(lines, _AVE):
         saved = find(lines, _PURE_SAVED)
         on_line = batch_in_name(saved[2].group(1)) if saved else None
@@ -161,7 +189,7 @@ def _benchmark_console(path: Path, lines: list[str], per_card: int) -> dict[str,
     return None
 
 
-def _trtexec(path: Path, lines: list[str], per_card: int) -> dict[str, Any] | None:
+def _trtexec(path: Path, lines: list[str], per_card: int) -> CellResult | None:
     """trtexec: ``Throughput: Q qps`` (8.x, 10.x) or ``throughput: Q qps`` (7.x). Q counts executions with an
     explicit batch (× the batch for images/s) and images with an implicit one (``--batch=N``); TensorRT 7.1/7.2
     print 0 for an explicit batch, where the guides' rule 1000 × batch / GPU Compute mean is used."""

@@ -31,13 +31,12 @@ _SHOWN = 10  # unreadable files compared with the known forms; the rest are only
 def parse_log(path: Path, per_card: int = 1) -> dict[str, Any] | None:
     """One figure from one file, or None when the file is not a perf log; one line when it is one zoobench
     cannot use (no batch size, no figure line)."""
-    if (fig := benchmark_file(path, per_card)) is not None:
-        return fig
-    if path.name.endswith("summary.json") or path.name == "sumary.json":
-        return ais_summary(path)
-    if path.suffix.lower() in TEXT_SUFFIXES:
-        return console_log(path, per_card)
-    return None
+    fig = benchmark_file(path, per_card)
+    if fig is None and (path.name.endswith("summary.json") or path.name == "sumary.json"):
+        fig = ais_summary(path)
+    elif fig is None and path.suffix.lower() in TEXT_SUFFIXES:
+        fig = console_log(path, per_card)
+    return None if fig is None else fig.to_dict()  # as perf.json holds a cell, with its ``source``
 
 
 def _unread(path: Path) -> str:

@@ -52,9 +52,13 @@ class StreamGroup:
 
         def loop(session: Session) -> None:
             mine = timed_runs(
-                lambda: session.run(batch), clk, start, seconds=timing.seconds, min_iters=per_stream,
+                lambda: session.run(batch),
+                clk,
+                start,
+                seconds=timing.seconds,
+                min_iters=per_stream,
                 max_iters=timing.max_iters,
-            )  # fmt: skip
+            )
             with lock:
                 latencies.extend(mine)
 

@@ -17,10 +17,11 @@ from zoobench.engines import resolve_engine
 from zoobench.env import environment
 from zoobench.errors import ZoobenchError
 from zoobench.io import write_json
+from zoobench.perf.results import CellResult, ColumnResult, SweepResult
 from zoobench.perf.settings import PerfSettings
 from zoobench.perf.table import build_table, cell_text
 from zoobench.perf.timing import UNSTABLE_SPREAD_PCT
-from zoobench.runtimes.base import Timing
+from zoobench.runtimes.base import LoadOptions, Timing
 
 
 def _base_engine(engine: Engine) -> Engine:
@@ -39,7 +40,7 @@ def prepare_column(
     workdir: Path,
     calibration: str | None = None,
     log: Any = None,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, LoadOptions]:
     """The model file and load options that run ``engine`` on ``runtime`` at ``precision``.
 
     A compiled engine of the same runtime and precision is used as it is; otherwise fp32/bf16 load the
@@ -68,11 +69,11 @@ def prepare_column(
     return compiled.path, {}
 
 
-def perf_options(runtime: str) -> dict[str, Any]:
+def perf_options(runtime: str) -> LoadOptions:
     """The load options perf runs ``runtime`` with, as its module declares them (``PERF_OPTIONS``)."""
-    from zoobench.runtimes import declared
+    from zoobench.runtimes import runtime_module
 
-    return dict(declared(runtime, "PERF_OPTIONS", {}))
+    return dict(runtime_module(runtime).PERF_OPTIONS)
 
 
 def do_perf(
@@ -126,7 +127,7 @@ def _sweep(
         for session in sessions.values():
             for one in session.values() if isinstance(session, dict) else [session]:
                 one.release()
-    result = _result(engine, columns, batch_sizes, s.data_kind, s.repeats, temporary=temporary)
+    result = _result(engine, columns, batch_sizes, s.data_kind, s.repeats, temporary=temporary).to_dict()
     if s.outdir:
         write_json(Path(s.outdir) / "perf.json", result)
     print_table(console, result)
@@ -173,7 +174,8 @@ def _open_columns(
                     engine, rt, prec, workdir=workdir, calibration=calibration, log=console.print
                 )
                 options.update(perf_options(rt))
-                session = load_session(path, rt, precision=prec, threads=threads, **options)
+                load_options: dict[str, Any] = dict(options)  # load_session takes any runtime's own options
+                session = load_session(path, rt, precision=prec, threads=threads, **load_options)
             except (ZoobenchError, ImportError) as exc:
                 col["reason"] = str(exc)  # printed under the table
                 continue
@@ -196,17 +198,17 @@ def _interleaved_rounds(
     repeats: int,
     timing: Timing,
     console: Any,
-) -> dict[tuple[str, int], dict[str, Any]]:
+) -> dict[tuple[str, int], CellResult]:
     """Round r times every (column, batch) cell once, in the same order; a cell that fails is not retried.
 
     The sessions stay loaded for every round. A cell is warmed up (``timing["warmup"]`` untimed runs) once, in
     round 1; in later rounds one untimed run re-warms it (the cells timed in between evicted its caches).
     """
-    from zoobench.perf.timing import summarize_rounds, time_throughput
+    from zoobench.perf.timing import time_throughput
 
     cells = [(name, bs) for name in sessions for bs in batch_sizes]
     done: dict[tuple[str, int], list[Any]] = {cell: [] for cell in cells}
-    failed: dict[tuple[str, int], dict[str, Any]] = {}
+    failed: dict[tuple[str, int], CellResult] = {}
     for r in range(repeats):
         settings = timing if r == 0 else replace(timing, warmup=min(1, timing.warmup))
         for name, bs in cells:
@@ -217,16 +219,17 @@ def _interleaved_rounds(
                 try:
                     done[(name, bs)].append(time_throughput(session, bs, input_size, settings))
                 except Exception as exc:  # e.g. a batch a static engine was not built for
-                    failed[(name, bs)] = {"batch_size": bs, "error": f"{type(exc).__name__}: {exc}"}
-    return {cell: failed.get(cell) or summarize_rounds(done[cell]) for cell in cells}
+                    failed[(name, bs)] = CellResult.failed(bs, f"{type(exc).__name__}: {exc}")
+    return {cell: failed.get(cell) or CellResult.of_rounds(done[cell]) for cell in cells}
 
 
-def _with_streams(cell: dict[str, Any], session: Any, bs: int, col: dict[str, Any]) -> dict[str, Any]:
-    """A tuned cell records its settings and streams (img/s counts every stream; latency is per request)."""
-    if col.get("tuned") and "error" not in cell:
+def _with_streams(cell: CellResult, session: Any, bs: int, col: dict[str, Any]) -> dict[str, Any]:
+    """The cell as its column holds it; a tuned cell records its settings and streams (img/s counts every
+    stream; latency is per request)."""
+    if col.get("tuned") and cell.ok:
         one = session[bs] if isinstance(session, dict) else session
-        cell = {**cell, "settings": col["settings"][str(bs)], "streams": _streams(one)}
-    return cell
+        cell = replace(cell, extra={**cell.extra, "settings": col["settings"][str(bs)], "streams": _streams(one)})
+    return cell.to_dict()
 
 
 def _streams(session: Any) -> int:
@@ -237,7 +240,7 @@ def _streams(session: Any) -> int:
 
 def _result(
     engine: Engine, columns: list[dict[str, Any]], batch_sizes: list[int], data_kind: str, repeats: int, temporary: bool
-) -> dict[str, Any]:
+) -> SweepResult:
     table = build_table(columns, batch_sizes)
     for col in columns:
         best = table["best"][col["name"]]
@@ -247,22 +250,22 @@ def _result(
     if not ran:
         errors = "; ".join(r.get("error", "") for c in columns for r in c.get("results", []))
         raise ZoobenchError(f"no batch size could run: {errors}")
-    first = ran[0]
-    return {
-        "model": engine.model,
-        "engine": None if temporary else engine.path,
-        "random_weights": engine.random_weights,
-        "input_size": list(engine.preprocess.input_size),
-        "data": data_kind,
-        "repeats": repeats,
-        "runtime": first["info"],
-        "results": first["results"],
-        "best_batch_size": first["best_batch_size"],
-        "best_throughput_img_s": first["best_throughput_img_s"],
-        "columns": columns,
-        "table": table,
-        "environment": environment(),
-    }
+    first = ColumnResult.from_dict(ran[0])
+    return SweepResult(
+        model=engine.model,
+        engine=None if temporary else engine.path,
+        random_weights=engine.random_weights,
+        input_size=list(engine.preprocess.input_size),
+        data=data_kind,
+        repeats=repeats,
+        runtime=first.info or {},
+        results=first.results or [],
+        best_batch_size=first.best_batch_size,
+        best_throughput_img_s=first.best_throughput_img_s,
+        columns=[ColumnResult.from_dict(c) for c in columns],
+        table=table,
+        environment=environment(),
+    )
 
 
 _SHORT = {"onnxruntime": "ort", "openvino": "ov", "tensorrt": "trt"}

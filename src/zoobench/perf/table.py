@@ -7,7 +7,7 @@ the same way by :func:`best_with_ties`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, cast
 
 
 def within_noise(cell: dict[str, Any], best: dict[str, Any]) -> bool:
@@ -18,7 +18,17 @@ def within_noise(cell: dict[str, Any], best: dict[str, Any]) -> bool:
     return float(cell["throughput_img_s"]) >= float(best["throughput_img_s"]) * (1.0 - noise)
 
 
-def best_with_ties(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+class BestBatch(TypedDict):
+    """A column's best batch: its median img/s, spread and unstable flag, and the batches tied with it."""
+
+    batch_size: int
+    throughput_img_s: float
+    spread_pct: float | None
+    unstable: bool
+    tied: list[int]
+
+
+def best_with_ties(results: list[dict[str, Any]]) -> BestBatch | None:
     """The batch with the highest median img/s, and the batches whose medians are within the noise of it.
 
     Returns:
@@ -30,13 +40,13 @@ def best_with_ties(results: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     best = max(ok, key=lambda r: float(r["throughput_img_s"]))
     tied = sorted(r["batch_size"] for r in ok if r is not best and within_noise(r, best))
-    return {
-        "batch_size": best["batch_size"],
-        "throughput_img_s": float(best["throughput_img_s"]),
-        "spread_pct": best.get("spread_pct"),
-        "unstable": bool(best.get("unstable", False)),
-        "tied": tied,
-    }
+    return BestBatch(
+        batch_size=int(best["batch_size"]),
+        throughput_img_s=float(best["throughput_img_s"]),
+        spread_pct=best.get("spread_pct"),
+        unstable=bool(best.get("unstable", False)),
+        tied=tied,
+    )
 
 
 def build_table(columns: list[dict[str, Any]], batch_sizes: list[int]) -> dict[str, Any]:
@@ -78,7 +88,7 @@ def build_table(columns: list[dict[str, Any]], batch_sizes: list[int]) -> dict[s
 
 
 def tuned_ratios(
-    columns: list[dict[str, Any]], thr: dict[str, list[float | None]], best: dict[str, dict[str, Any] | None]
+    columns: list[dict[str, Any]], thr: dict[str, list[float | None]], best: dict[str, BestBatch | None]
 ) -> tuple[dict[str, list[float | None]], dict[str, float | None]]:
     """Each tuned column over its untuned twin, per batch and best over best (the seeds' "310P(aoe)/310P")."""
     per: dict[str, list[float | None]] = {}
@@ -93,14 +103,14 @@ def tuned_ratios(
     return per, best_over
 
 
-def best_of_file(perf: dict[str, Any]) -> dict[str, Any] | None:
+def best_of_file(perf: dict[str, Any]) -> BestBatch | None:
     """The best batch (with ties) of a perf.json's first column that ran: from its stored table, or computed
     from its results for files written before the table carried ties."""
     tab = perf.get("table") or {}
     ref = tab.get("ratio_reference")
     stored = (tab.get("best") or {}).get(ref) if ref else None
     if stored and stored.get("batch_size") is not None and "tied" in stored:
-        return dict(stored)
+        return cast(BestBatch, dict(stored))
     return best_with_ties(perf.get("results", []))
 
 

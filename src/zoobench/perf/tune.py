@@ -50,12 +50,11 @@ def _close(arm: _Arm) -> None:
 
 
 def candidates_for(runtime: str, cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
-    """The settings ``runtime`` declares (its module's ``tunables()``), the default first; ``[{}]`` when it
-    declares none."""
-    from zoobench.runtimes import declared
+    """The load options of the settings ``runtime`` declares (its module's ``tunables()``), the default (``{}``)
+    first."""
+    from zoobench.runtimes import runtime_module
 
-    fn = declared(runtime, "tunables")
-    found = fn(cores, precision, deep) if fn else [{}]
+    found = [c.as_options() for c in runtime_module(runtime).tunables(cores, precision, deep)]
     return found if found and found[0] == {} else [{}, *[c for c in found if c]]
 
 

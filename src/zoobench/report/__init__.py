@@ -71,7 +71,7 @@ def _gate(run: ModelRun) -> str:
         if run.random_weights:
             return "not measured (random weights)"
         return run.status if run.status in _NOT_MEASURED else "not measured"
-    return gate_text({**run.accuracy, "random_weights": run.random_weights or run.accuracy.get("random_weights")})
+    return gate_text(run.accuracy, run.random_weights)
 
 
 def _not_measured(run: ModelRun) -> str:
@@ -193,7 +193,7 @@ def _stamp() -> str:
 def summary_table(runs: list[ModelRun]) -> Table:
     rows = []
     for r in runs:
-        acc = r.accuracy or {}
+        acc = r.accuracy
         best = None
         for c, p in r.perf.items():
             b = best_of(p)
@@ -203,8 +203,8 @@ def summary_table(runs: list[ModelRun]) -> Table:
             [
                 r.name,
                 "random" if r.random_weights else str((r.card.get("weights") or {}).get("provenance", "trained")),
-                "-" if acc.get("top1") is None or r.random_weights else f"{acc['top1']:.2f}",
-                "-" if not (acc.get("reference") or {}).get("top1") else f"{acc['reference']['top1']:.3f}",
+                "-" if acc is None or acc.top1 is None or r.random_weights else f"{acc.top1:.2f}",
+                "-" if acc is None or not acc.reference.get("top1") else f"{acc.reference['top1']:.3f}",
                 _gate(r),
                 "-" if best is None else f"{best[1]:.1f} (bs{best[0]}, {best[2]})",
             ]

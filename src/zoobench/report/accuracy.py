@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoobench.evaluate.paired import PairedStats
+from zoobench.evaluate.record import AccuracyRecord, read_accuracy
 from zoobench.report.tables import NA, Table, best_of
 
 REFERENCE = "onnxruntime-fp32"
@@ -24,7 +26,7 @@ class Column:
     """One runtime × precision: its accuracy (None: not scored) and its best throughput (None: not timed)."""
 
     name: str
-    accuracy: dict[str, Any] | None
+    accuracy: AccuracyRecord | None
     img_s: float | None
     batch: int | None
 
@@ -33,24 +35,17 @@ class Column:
         return self.name.replace("-", " ", 1)
 
     @property
-    def paired(self) -> dict[str, Any]:
-        return (self.accuracy or {}).get("paired") or {}
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    def paired(self) -> PairedStats:
+        return PairedStats() if self.accuracy is None else self.accuracy.paired
 
 
 def load_columns(mdir: Path, perf: dict[str, dict[str, Any]]) -> list[Column]:
     """The reference first, then every scored or timed column in name order."""
-    scored = {p.parent.name: _read(p) for p in sorted((mdir / "infer").glob("*/accuracy.json"))}
+    scored = {p.parent.name: read_accuracy(p) for p in sorted((mdir / "infer").glob("*/accuracy.json"))}
     names = [REFERENCE, *sorted((set(scored) | set(perf)) - {REFERENCE})]
     out = []
     for name in names:
-        acc = _read(mdir / "infer" / "accuracy.json") if name == REFERENCE else scored.get(name)
+        acc = read_accuracy(mdir / "infer" / "accuracy.json") if name == REFERENCE else scored.get(name)
         best = best_of(perf[name]) if name in perf else None
         out.append(Column(name, acc, None if best is None else best[1], None if best is None else best[0]))
     return out
@@ -59,10 +54,10 @@ def load_columns(mdir: Path, perf: dict[str, dict[str, Any]]) -> list[Column]:
 def column_top1(mdir: Path, col: str) -> str | None:
     """``75.20 (n=1000)``: the column's top-1 as its accuracy.json has it (the reference: every image; any other
     column: the held-out images), or None when the column was not scored."""
-    acc = _read(mdir / "infer" / "accuracy.json") if col == REFERENCE else _read(mdir / "infer" / col / "accuracy.json")
-    if not acc or acc.get("top1") is None or acc.get("random_weights"):
+    acc = read_accuracy(mdir / "infer" / ("accuracy.json" if col == REFERENCE else f"{col}/accuracy.json"))
+    if acc is None or acc.top1 is None or acc.random_weights:
         return None
-    return f"{acc['top1']:.2f} (n={acc.get('count', '?')})"
+    return f"{acc.top1:.2f} (n={acc.count})"
 
 
 def has_columns(cols: list[Column]) -> bool:
@@ -78,12 +73,12 @@ def engines_table(cols: list[Column]) -> Table:
     rows = []
     for c in cols:
         acc = c.accuracy
-        if acc is None or acc.get("top1") is None:
+        if acc is None or acc.top1 is None:
             continue
-        in_sample = (acc.get("calibration") or {}).get("in_sample")
+        in_sample = (acc.extra.get("calibration") or {}).get("in_sample")
         role = "every image (reference)" if c.name == REFERENCE else "held-out images"
         role = "every image (calibrated in-sample)" if in_sample else role
-        rows.append([c.label, _pct(acc.get("top1")), _pct(acc.get("top5")), str(acc.get("count", NA)), role])
+        rows.append([c.label, _pct(acc.top1), _pct(acc.top_k(5)), str(acc.count), role])
     note = (
         "Each engine is scored on the images it was not calibrated on (calibration.json lists both sets), except "
         "where a set under 100 images was too small to hold out (in-sample)."
@@ -91,7 +86,7 @@ def engines_table(cols: list[Column]) -> Table:
     return Table(["engine", "Top-1 %", "Top-5 %", "images", "scored on"], rows, title="Accuracy per engine", note=note)
 
 
-def _delta(p: dict[str, Any]) -> str:
+def _delta(p: PairedStats) -> str:
     t1 = p.get("top1")
     if not t1:
         return NA
@@ -104,7 +99,7 @@ def _verdict(c: Column) -> str:
     v = p.get("verdict") or "agreement only"
     if v == "undecided" and p.get("images_needed"):
         v = f"undecided (~{p['images_needed']:,} images)"
-    in_sample = ((c.accuracy or {}).get("calibration") or {}).get("in_sample")
+    in_sample = ((c.accuracy.extra if c.accuracy else {}).get("calibration") or {}).get("in_sample")
     return v + ("; calibration: in-sample" if in_sample else "")
 
 
@@ -115,7 +110,7 @@ def reference_top1(cols: list[Column]) -> float | None:
         if t1:
             return float(t1["reference_pct"])
     ref = cols[0].accuracy if cols else None
-    return None if ref is None else ref.get("top1")
+    return None if ref is None else ref.top1
 
 
 def accuracy_speed_table(cols: list[Column]) -> Table:
@@ -125,7 +120,8 @@ def accuracy_speed_table(cols: list[Column]) -> Table:
     for c in cols:
         p = c.paired
         ref = c.name == REFERENCE
-        top1 = reference_top1(cols) if ref else (p.get("top1") or {}).get("engine_pct")
+        block = p.get("top1")
+        top1 = reference_top1(cols) if ref else (None if block is None else block.get("engine_pct"))
         speed = NA if c.img_s is None else f"{c.img_s:.1f} (bs{c.batch})"
         up = NA if c.img_s is None or not base else f"{c.img_s / base:.2f}×"
         agree = "100.0" if ref else (NA if not p else f"{p['top1_agreement_pct']:.1f}")
@@ -251,8 +247,15 @@ def accuracy_speed_plot(cols: list[Column], path: Path, title: str) -> Path | No
     front = pareto([(p[1], p[2]) for p in pts])
     rank = {i: r for r, i in enumerate(sorted(range(len(pts)), key=lambda k: pts[k][1]))}  # neighbours in x
     for i, (label, x, y, err) in enumerate(pts):
-        ax.errorbar([x], [y], yerr=[[err[0]], [err[1]]], fmt="o" if i in front else "s", capsize=3,
-                    color="tab:red" if i in front else "tab:gray", zorder=3)  # fmt: skip
+        ax.errorbar(
+            [x],
+            [y],
+            yerr=[[err[0]], [err[1]]],
+            fmt="o" if i in front else "s",
+            capsize=3,
+            color="tab:red" if i in front else "tab:gray",
+            zorder=3,
+        )
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, 4 + 11 * (rank[i] % 3)), fontsize=8)
     fr = sorted((pts[i][1], pts[i][2]) for i in front)
     ax.step([p[0] for p in fr], [p[1] for p in fr], where="post", color="tab:red", alpha=0.6, label="Pareto front")

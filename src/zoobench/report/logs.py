@@ -25,10 +25,15 @@ def write_logs_report(folder: str | Path, per_card: int = 1, model: str | None =
     blocks.append(("warn", "Imported from the tools' own logs, not measured by zoobench; see where each came from."))
     blocks.append(("table", perf_table({"logs": perf}, seed_columns(model), model)))
     rows = [
-        [f"bs{r['batch_size']}", f"{r['throughput_img_s']:.1f}", r["source"]["tool"],
-         f"{Path(r['source']['file']).name}:{r['source']['line']}", r["source"]["text"]]
+        [
+            f"bs{r['batch_size']}",
+            f"{r['throughput_img_s']:.1f}",
+            r["source"]["tool"],
+            f"{Path(r['source']['file']).name}:{r['source']['line']}",
+            r["source"]["text"],
+        ]
         for r in perf["results"]
-    ]  # fmt: skip
+    ]
     blocks.append(("table", Table(["batch", "img/s", "tool", "file:line", "line"], rows, title="Sources")))
     blocks.extend(_not_used(perf))
     md, page = root / "report.md", root / "report.html"

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoobench.evaluate.record import AccuracyRecord, read_accuracy
+from zoobench.perf.results import read_perf
 from zoobench.perf.table import best_of_file, cell_text, split_columns
 from zoobench.report.seeds import precision_note, seed_best, seed_sources
 
@@ -35,7 +37,7 @@ class ModelRun:
     path: Path
     card: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, Any] = field(default_factory=dict)
-    accuracy: dict[str, Any] | None = None
+    accuracy: AccuracyRecord | None = None
     summary: dict[str, Any] | None = None
     perf: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -61,10 +63,11 @@ def load_model_run(path: Path) -> ModelRun:
     run.card = _read(path / "model.json") or {}
     run.stages = _read(path / "stages.json") or {}
     run.name = str(run.card.get("model") or path.name)
-    run.accuracy = _read(path / "infer" / "accuracy.json")
+    run.accuracy = read_accuracy(path / "infer" / "accuracy.json")
     run.summary = _read(path / "infer" / "summary.json")
     for f in sorted((path / "perf").glob("*.json")):
-        data = _read(f)
+        sweep = read_perf(f)  # the column as perf.json's type reads it; the report's tables take its JSON form
+        data = None if sweep is None else sweep.to_dict()
         if data and data.get("results"):
             parts = split_columns(data)  # a column with its tuned twin (run --tune) is two columns
             run.perf.update(parts if len(parts) > 1 else {f.stem: data})
@@ -164,18 +167,16 @@ def _vec(v: list[float] | None) -> str:
     return NA if not v else "(" + ", ".join(f"{x:.3f}" for x in v) + ")"
 
 
-def gate_text(acc: dict[str, Any]) -> str:
-    """The gate in a word or two: PASS / FAIL only when the images decide; never for random weights.
-
-    Reads the three-way ``gate`` of accuracy.json, or ``passed`` in files written before it existed.
-    """
-    if acc.get("random_weights"):
+def gate_text(acc: AccuracyRecord, random_weights: bool = False) -> str:
+    """The gate in a word or two: PASS / FAIL only when the images decide; never for random weights (the record's,
+    or ``random_weights`` when the model card says so). A file written before the three-way gate reads with the
+    gate its ``passed`` gave (:meth:`AccuracyRecord.from_dict`)."""
+    if acc.random_weights or random_weights:
         return "random weights: not gated"
-    gate = acc.get("gate", {True: "pass", False: "fail"}.get(acc.get("passed")))  # type: ignore[arg-type]
-    if gate == "inconclusive":
-        need = acc.get("images_needed")
-        return f"inconclusive (n={acc.get('count', '?')}" + (f"; ~{need:,} images needed)" if need else ")")
-    return {"pass": "PASS", "fail": "FAIL"}.get(gate or "", "no-reference")  # the word `zoobench run` prints
+    if acc.gate == "inconclusive":
+        need = acc.verdict.images_needed
+        return f"inconclusive (n={acc.count}" + (f"; ~{need:,} images needed)" if need else ")")
+    return {"pass": "PASS", "fail": "FAIL"}.get(acc.gate or "", "no-reference")  # the word `zoobench run` prints
 
 
 def accuracy_table(run: ModelRun) -> Table | None:
@@ -183,15 +184,15 @@ def accuracy_table(run: ModelRun) -> Table | None:
     acc = run.accuracy
     if acc is None:
         return None
-    ref = acc.get("reference") or (run.card.get("reference") or {})
+    ref = acc.reference or (run.card.get("reference") or {})
     npu = run.card.get("seed_npu") or {}
     gate = gate_text(acc)
     rows = []
     for k in range(1, 6):
-        measured = acc.get(f"top{k}")
+        measured = acc.top_k(k)
         r = ref.get(f"top{k}") if k in (1, 5) else None
         n = npu.get(f"top{k}") if k in (1, 5) else None
-        delta = acc.get(f"delta_top{k}") if k in (1, 5) else None
+        delta = {1: acc.delta_top1, 5: acc.delta_top5}.get(k)
         rows.append(
             [
                 f"Top-{k}",
@@ -202,19 +203,20 @@ def accuracy_table(run: ModelRun) -> Table | None:
                 gate if k == 1 else "",
             ]
         )
+    tolerance = NA if acc.tolerance_points is None else acc.tolerance_points
     note = (
-        f"{acc.get('count', 0)} labeled images ({acc.get('skipped', 0)} skipped, {acc.get('unlabeled', 0)} "
-        f"unlabeled); gate: |Top-1 − reference| ≤ {acc.get('tolerance_points', NA)} points; "
-        f"±{acc.get('ci95_top1_points', 0):.1f} points is the 95% interval of Top-1 on this many images."
+        f"{acc.count or 0} labeled images ({acc.skipped} skipped, {acc.unlabeled} "
+        f"unlabeled); gate: |Top-1 − reference| ≤ {tolerance} points; "
+        f"±{acc.ci95_top1_points or 0:.1f} points is the 95% interval of Top-1 on this many images."
     )
     if (run.card.get("reference") or {}).get("source"):
         note += f" Reference: {run.card['reference']['source']}."
-    if acc.get("gate_reason") and acc.get("gate") in ("pass", "fail", "inconclusive"):
-        note += f" Gate: {acc['gate_reason']}."
-    if (acc.get("reference") or {}).get("source") not in (None, "published"):
-        note += f" Reference used: {acc['reference']['source']}."
-    if acc.get("note"):
-        note += f" {acc['note']}."
+    if acc.verdict.gate_reason and acc.gate in ("pass", "fail", "inconclusive"):
+        note += f" Gate: {acc.verdict.gate_reason}."
+    if acc.reference.get("source") not in (None, "published"):
+        note += f" Reference used: {acc.reference['source']}."
+    if acc.note:
+        note += f" {acc.note}."
     headers = ["", "measured %", "reference %", "seed NPU %", "delta", "gate"]
     if npu.get("source"):
         note += f" Seed NPU: {npu['source']}."

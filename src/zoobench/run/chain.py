@@ -41,6 +41,7 @@ from typing import Any
 from zoobench.data.fastdecode import key_part
 from zoobench.engines import Recipe, engine_record
 from zoobench.errors import NoSpaceError, is_no_space, one_line
+from zoobench.evaluate.record import AccuracyRecord, read_accuracy
 from zoobench.io import file_digest, write_json
 from zoobench.models.registry import slug
 from zoobench.predictions import Predictions
@@ -123,7 +124,7 @@ class _ModelStages:
         self.engine_sha = ""
         self._columns: dict[tuple[str, str], tuple[Any, str] | Exception] = {}
         self.preds: Predictions | None = None  # infer's predictions, when infer ran in this process
-        self.accuracy: dict[str, Any] | None = None
+        self.accuracy: AccuracyRecord | None = None
         # the reference column's predictions carry no labels: eval is a stage of its own
         self.settings = cfg.infer.but(outdir=str(mdir / "infer"), labels=None)
 
@@ -210,8 +211,11 @@ class _ModelStages:
         from zoobench.run.columns import ColumnJob, score_columns
 
         split = split_for_run(self.cfg, self.mdir, self.log)
-        score_columns(ColumnJob(self.mdir, self.cfg, self.book, self.column, self.settings, infer_data, inputs, split,
-                                self.log))  # fmt: skip
+        score_columns(
+            ColumnJob(
+                self.mdir, self.cfg, self.book, self.column, self.settings, infer_data, inputs, split, self.log
+            )
+        )
 
     def _prep(self, data_hash: str) -> str:
         """The prep stage; returns what infer reads: the cache, or the image folder when prep failed."""
@@ -284,16 +288,14 @@ class _ModelStages:
                 self.accuracy = evaluate(self.preds, read_labels(s.labels), out, **opts)  # type: ignore[arg-type]
             else:  # infer was up to date: an earlier run's predictions.csv
                 self.accuracy = do_eval(str(out), s.labels, **opts)  # type: ignore[arg-type]
-            acc = self.accuracy
             engine, sha = self.column(*REFERENCE)
-            acc["engine"] = engine_record(engine, self.mdir, sha)  # the file scored: perf's record names the same
-            write_json(out / "accuracy.json", acc)
+            # the file scored: perf's record names the same
+            acc = self.accuracy = self.accuracy.with_extra(engine=engine_record(engine, self.mdir, sha))
+            write_json(out / "accuracy.json", acc.to_dict())
             from zoobench.report.tables import gate_text
 
-            verdict = (
-                f"{gate_text(acc)}: {acc['gate_reason']}" if acc.get("gate") in ("pass", "fail") else gate_text(acc)
-            )
-            return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc['top1']:.2f}%; gate {verdict}"
+            verdict = f"{gate_text(acc)}: {acc.verdict.gate_reason}" if acc.gate in ("pass", "fail") else gate_text(acc)
+            return ["infer/result.json", "infer/accuracy.json"], f"top-1 {acc.top1:.2f}%; gate {verdict}"
 
         self.book.run("eval", inputs, run_eval, self.log)
 
@@ -304,10 +306,10 @@ class _ModelStages:
             return NOT_GATED
         acc = self.accuracy
         acc_path = self.mdir / "infer" / "accuracy.json"
-        if acc is None and self.cfg.infer.labels and acc_path.is_file():  # eval was up to date: an earlier run's
-            acc = json.loads(acc_path.read_text(encoding="utf-8"))
+        if acc is None and self.cfg.infer.labels:  # eval was up to date: an earlier run's
+            acc = read_accuracy(acc_path)
         verdicts = {"pass": PASSED, "fail": FAILED, "inconclusive": INCONCLUSIVE}
-        return NO_LABELS if acc is None else verdicts.get(str(acc.get("gate")), NO_GATE)
+        return NO_LABELS if acc is None else verdicts.get(str(acc.gate), NO_GATE)
 
 
 def _export_inputs(recipe: Recipe) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoobench.artifact import Engine
 from zoobench.engines import engine_record
@@ -30,6 +30,9 @@ from zoobench.predictions import Predictions, RunSummary
 from zoobench.run.calibration import Split
 from zoobench.run.config import RunConfig
 from zoobench.run.ledger import StageBook, hash_inputs
+
+if TYPE_CHECKING:
+    from zoobench.evaluate.paired import PairedStats
 
 REFERENCE = ("onnxruntime", "fp32")
 
@@ -136,7 +139,7 @@ def score_predictions(
     acc: dict[str, Any] = {"model": run.model}
     if labels:
         gate = job.cfg.infer
-        acc = evaluate(preds, labels, out, reference=gate.reference, tolerance=gate.tolerance, quiet=True)
+        acc = evaluate(preds, labels, out, reference=gate.reference, tolerance=gate.tolerance, quiet=True).to_dict()
     acc["paired"] = paired_with_reference(job, preds.names, preds.topk_ids, labels)
     acc["column"] = {"runtime": engine.metadata.get("runtime") or run.runtime, "precision": prec, "engine": engine.path}
     acc["calibration"] = _calibration_record(job.split, engine, prec)
@@ -145,7 +148,7 @@ def score_predictions(
     return acc
 
 
-def paired_with_reference(job: ColumnJob, names: list[str], ids: Any, labels: dict[str, int]) -> dict[str, Any]:
+def paired_with_reference(job: ColumnJob, names: list[str], ids: Any, labels: dict[str, int]) -> PairedStats:
     """The paired statistics of a column against the reference column's predictions, on the held-out images
     both inferred (and, with labels, that have one)."""
     import numpy as np

@@ -15,15 +15,53 @@ from zoobench.perf.settings import PerfSettings
 from zoobench.settings import Settings
 
 RUN_BATCH_SIZES = (1, 4, 8, 16, 32, 64)
-_INFER = {"labels": "labels", "weights": "weights", "variant": "variant", "infer_batch_size": "batch_size",
-          "threads": "threads", "tolerance": "tolerance", "reference": "reference", "limit": "limit", "ray": "ray",
-          "actors": "actors", "cpus_per_actor": "cpus_per_actor", "decoder": "decoder"}  # fmt: skip
+_INFER = {
+    "labels": "labels",
+    "weights": "weights",
+    "variant": "variant",
+    "infer_batch_size": "batch_size",
+    "threads": "threads",
+    "tolerance": "tolerance",
+    "reference": "reference",
+    "limit": "limit",
+    "ray": "ray",
+    "actors": "actors",
+    "cpus_per_actor": "cpus_per_actor",
+    "decoder": "decoder",
+}
 _PERF = ("runtimes", "precisions", "batch_sizes", "seconds", "repeats", "min_iters", "warmup", "threads")
 # run.json's "config": the names and the order it has always had
-_RECORD = ("data", "labels", "weights", "model_weights", "variant", "runtimes", "precisions", "batch_sizes",
-           "infer_batch_size", "seconds", "repeats", "min_iters", "warmup", "threads", "tolerance", "reference",
-           "limit", "quiet", "ray", "actors", "cpus_per_actor", "score", "calibration", "calibration_images", "seed",
-           "max_drop", "accuracy_control", "decoder", "tune")  # fmt: skip
+_RECORD = (
+    "data",
+    "labels",
+    "weights",
+    "model_weights",
+    "variant",
+    "runtimes",
+    "precisions",
+    "batch_sizes",
+    "infer_batch_size",
+    "seconds",
+    "repeats",
+    "min_iters",
+    "warmup",
+    "threads",
+    "tolerance",
+    "reference",
+    "limit",
+    "quiet",
+    "ray",
+    "actors",
+    "cpus_per_actor",
+    "score",
+    "calibration",
+    "calibration_images",
+    "seed",
+    "max_drop",
+    "accuracy_control",
+    "decoder",
+    "tune",
+)
 
 
 def _default_infer() -> InferSettings:

@@ -149,7 +149,7 @@ def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | No
     model = _read(mdir / "model.json") or {}
     engine = load_engine(str(eng.path))
     rt, prec = col.name.split("-", 1)
-    acc = col.accuracy or {}
+    acc = col.accuracy.to_dict() if col.accuracy else {}
     n = int(acc.get("count") or 0)
     title = f"{engine.model}: the {col.label} engine zoobench {__version__} recommends ({eng.path.name})"
     code = snippet(rt, prec, eng.path.name, eng.input, engine.preprocess, title, SCRIPT)
@@ -192,11 +192,12 @@ def _not_shippable(mdir: Path, rec: Recommendation) -> str | None:
     col = rec.column
     if not rec.ships or col is None:
         return rec.text
-    if (col.accuracy or {}).get("random_weights") or ((_read(mdir / "model.json") or {}).get("weights") or {}).get(
+    acc = col.accuracy.to_dict() if col.accuracy else {}
+    if acc.get("random_weights") or ((_read(mdir / "model.json") or {}).get("weights") or {}).get(
         "random"
     ):
         return "random weights: accuracy is not a verdict, nothing to ship"
-    if (col.accuracy or {}).get("top1") is None:
+    if acc.get("top1") is None:
         return "accuracy was not measured (--data and --labels would decide)"
     return None
 

@@ -8,19 +8,35 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.artifact import Engine
-from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import InFlight, RuntimeInfo, RuntimeSpec, Session, takes_uint8
+from zoobench.errors import RuntimeUnavailableError, UsageError, ZoobenchError
+from zoobench.runtimes.base import (
+    Candidate,
+    CompilingRuntime,
+    InFlight,
+    LoadOptions,
+    RuntimeInfo,
+    RuntimeModule,
+    RuntimeSpec,
+    RuntimeStatus,
+    Session,
+    protocol_parts,
+    takes_uint8,
+)
 
 __all__ = [
     "RUNTIMES",
+    "Candidate",
+    "CompilingRuntime",
     "InFlight",
     "RuntimeInfo",
+    "RuntimeModule",
     "RuntimeSpec",
     "Session",
-    "declared",
+    "compiling_module",
     "load_session",
     "options_beside_decoders",
     "register",
+    "resolve_runtime",
     "runtime_for_path",
     "runtime_module",
     "runtime_status",
@@ -40,13 +56,37 @@ def register(spec: RuntimeSpec) -> RuntimeSpec:
     return spec
 
 
-register(RuntimeSpec("onnxruntime", "zoobench.runtimes.onnxruntime", "onnxruntime",
-                     "pip install onnxruntime  (GPU: onnxruntime-gpu)", suffix=".onnx"))  # fmt: skip
-register(RuntimeSpec("openvino", "zoobench.runtimes.openvino", "openvino", "pip install openvino nncf",
-                     suffix=".xml", loads=(".xml",)))  # fmt: skip
+register(
+    RuntimeSpec(
+        "onnxruntime",
+        "zoobench.runtimes.onnxruntime",
+        "onnxruntime",
+        "pip install onnxruntime  (GPU: onnxruntime-gpu)",
+        suffix=".onnx",
+    )
+)
+register(
+    RuntimeSpec(
+        "openvino",
+        "zoobench.runtimes.openvino",
+        "openvino",
+        "pip install openvino nncf",
+        suffix=".xml",
+        loads=(".xml",),
+    )
+)
 register(RuntimeSpec("torch", "zoobench.runtimes.torch", "torch", "pip install torch torchvision timm"))
-register(RuntimeSpec("tensorrt", "zoobench.runtimes.tensorrt", "tensorrt", "pip install tensorrt torch  (NVIDIA GPU)",
-                     suffix=".plan", loads=(".plan", ".engine"), device="cuda"))  # fmt: skip
+register(
+    RuntimeSpec(
+        "tensorrt",
+        "zoobench.runtimes.tensorrt",
+        "tensorrt",
+        "pip install tensorrt torch  (NVIDIA GPU)",
+        suffix=".plan",
+        loads=(".plan", ".engine"),
+        device="cuda",
+    )
+)
 
 
 def runtime_for_path(model_path: str) -> str | None:
@@ -55,15 +95,47 @@ def runtime_for_path(model_path: str) -> str | None:
     return next((s.name for s in RUNTIMES.values() if suffix in s.loads), None)
 
 
-def runtime_module(runtime: str) -> Any:
-    """The module of ``runtime``; one clear line when it is unknown or not installed."""
+def resolve_runtime(model_path: str, runtime: str | None) -> str:
+    """The runtime that runs ``model_path``: ``runtime`` when one is named, else the one the file was compiled for
+    (OpenVINO IR, TensorRT plan), else ``onnxruntime``. Naming another runtime than a compiled file's is a
+    :class:`~zoobench.errors.UsageError` (the CLI exits 2) that names the runtime the file needs."""
+    implied = runtime_for_path(model_path)
+    if runtime is None:
+        return implied or "onnxruntime"
+    if implied and runtime != implied:
+        raise UsageError(
+            f"{model_path} was compiled for {implied}: run it with --runtime {implied} (or name no runtime), "
+            f"not {runtime}"
+        )
+    return runtime
+
+
+def runtime_module(runtime: str) -> RuntimeModule:
+    """The module of ``runtime``; one clear line when it is unknown, not installed, or lacks a part of
+    :class:`~zoobench.runtimes.base.RuntimeModule` (a runtime registered from outside, which mypy never saw)."""
+    return _imported(runtime, RuntimeModule)
+
+
+def compiling_module(runtime: str) -> CompilingRuntime:
+    """The module of ``runtime``, a runtime that compiles (its registry entry has a suffix); one line otherwise."""
+    spec = RUNTIMES.get(runtime)
+    if spec is not None and spec.suffix is None:
+        raise ZoobenchError(f"runtime {runtime} compiles nothing (it runs the ONNX file or the model as it is)")
+    return _imported(runtime, CompilingRuntime)
+
+
+def _imported(runtime: str, contract: type[Any]) -> Any:
     if runtime not in RUNTIMES:
         raise ZoobenchError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
     spec = RUNTIMES[runtime]
     try:
-        return importlib.import_module(spec.module)
+        module = importlib.import_module(spec.module)
     except ImportError as exc:
         raise RuntimeUnavailableError(f"runtime {runtime} is not installed ({exc}); run: {spec.install}") from exc
+    missing = sorted(protocol_parts(contract) - set(vars(module)))
+    if missing:
+        raise ZoobenchError(f"runtime {runtime} ({spec.module}) lacks {', '.join(missing)} of {contract.__name__}")
+    return module
 
 
 def supports(runtime: str, device: str, precision: str) -> tuple[bool, str]:
@@ -79,7 +151,7 @@ def supports(runtime: str, device: str, precision: str) -> tuple[bool, str]:
 
 def load_session(
     model: str | Engine,
-    runtime: str = "onnxruntime",
+    runtime: str | None = None,
     *,
     device: str = "cpu",
     precision: str | None = None,
@@ -91,38 +163,25 @@ def load_session(
     Args:
         model: an ONNX file, a compiled artifact (OpenVINO ``.xml``, TensorRT ``.plan``) or, for ``torch``, a
             model name; or an :class:`~zoobench.artifact.Engine` already loaded (its metadata is not read again).
-        runtime: one of :data:`RUNTIMES`. A compiled artifact runs on the runtime it was compiled for;
-            asking for the default ``onnxruntime`` with such a file picks that runtime instead.
+        runtime: one of :data:`RUNTIMES`; None: the runtime a compiled artifact was made for, else
+            ``onnxruntime`` (:func:`resolve_runtime`: naming another one for a compiled file is a usage error).
         device: ``cpu`` or ``cuda[:N]``.
         precision: fp32 / fp16 / bf16 / int8; None = the artifact's recorded precision, else fp32.
         threads: runtime threads (None: the runtime's default).
         **options: runtime-specific options (e.g. ``hint`` for OpenVINO, ``channels_last`` for torch).
     """
     model_path = model.path if isinstance(model, Engine) else model
-    implied = runtime_for_path(model_path)
-    if implied and runtime != implied:
-        if runtime != "onnxruntime":
-            raise ZoobenchError(f"{model_path} was compiled for {implied}; it cannot run on {runtime}")
-        runtime = implied
-    module = runtime_module(runtime)
+    module = runtime_module(resolve_runtime(model_path, runtime))
     if precision is None:
         precision = model.precision if isinstance(model, Engine) else _recorded_precision(model_path)
     session: Session = module.load(model_path, device=device, precision=precision, threads=threads, **options)
     return session
 
 
-def declared(runtime: str, name: str, default: Any = None) -> Any:
-    """What ``runtime``'s module declares under ``name``: one of the optional parts of the runtime contract
-    (``beside_decoders``, ``PERF_OPTIONS``, ``tunables``; see :class:`~zoobench.runtimes.base.RuntimeSpec`), or
-    ``default`` when it declares none. The one place that looks a runtime's module up by name."""
-    return getattr(runtime_module(runtime), name, default)
-
-
-def options_beside_decoders(runtime: str) -> dict[str, Any]:
-    """The load options ``runtime`` declares for a session whose cores decode processes share (its module's
-    ``beside_decoders()``; none when it declares none)."""
-    hook = declared(runtime, "beside_decoders")
-    return dict(hook()) if hook is not None else {}
+def options_beside_decoders(runtime: str) -> LoadOptions:
+    """The load options ``runtime`` wants for a session whose cores decode processes share (its module's
+    ``beside_decoders()``)."""
+    return dict(runtime_module(runtime).beside_decoders())
 
 
 def _recorded_precision(model_path: str) -> str:
@@ -137,12 +196,12 @@ def _recorded_precision(model_path: str) -> str:
         return "fp32"
 
 
-def runtime_status() -> list[dict[str, Any]]:
+def runtime_status() -> list[RuntimeStatus]:
     """Each runtime: installed or not, version, the devices it can use here, and how to install it."""
     rows = []
     for spec in RUNTIMES.values():
-        row: dict[str, Any] = {"runtime": spec.name, "package": spec.package, "available": False, "version": None}
-        row.update(devices=[], precisions=[], install=spec.install)
+        row = RuntimeStatus(runtime=spec.name, package=spec.package, available=False, version=None)
+        row.update(RuntimeStatus(devices=[], precisions=[], install=spec.install))
         if importlib.util.find_spec(spec.package) is None:
             row["reason"] = f"{spec.package} is not installed; run: {spec.install}"
             rows.append(row)

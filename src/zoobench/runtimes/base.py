@@ -3,9 +3,11 @@ where it can, release what it holds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 
@@ -102,17 +104,106 @@ def takes_uint8(session: Session) -> bool:
     return bool(session.input_dtype == np.uint8)
 
 
+LoadOptions = dict[str, "str | int | float | bool | None"]  # a runtime's own load options: names -> plain values
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One load setting ``tune`` tries: ``streams`` sessions side by side (perf's stream group), ``threads`` each,
+    and the runtime's own load ``options``; all empty is the runtime's default."""
+
+    options: Mapping[str, Any] = field(default_factory=dict)
+    streams: int | None = None
+    threads: int | None = None
+
+    @classmethod
+    def of(cls, streams: int | None = None, threads: int | None = None, **options: Any) -> Candidate:
+        return cls(dict(options), streams, threads)
+
+    def as_options(self) -> LoadOptions:
+        """The load options as ``load_session`` and the tuned profile take them (``{}``: the default)."""
+        both = {"streams": self.streams, "threads": self.threads}
+        return {**{k: v for k, v in both.items() if v is not None}, **self.options}
+
+
+class RuntimeDescription(TypedDict, total=False):
+    """What a runtime's ``describe()`` says of it here (``zoobench runtimes``): installed and usable, its version,
+    devices and precisions, and why not when it is not; the rest is the runtime's own (ONNX Runtime's
+    ``providers``, OpenVINO's ``cpu_capabilities``, torch's ``threads``)."""
+
+    available: bool
+    version: str | None
+    devices: list[str]
+    precisions: list[str]
+    reason: str
+    providers: list[str]
+    cpu_capabilities: list[str]
+    threads: int
+
+
+class RuntimeStatus(RuntimeDescription, total=False):
+    """One row of :func:`zoobench.runtimes.runtime_status`: the registry's facts and the runtime's description."""
+
+    runtime: str
+    package: str
+    install: str
+
+
+class RuntimeModule(Protocol):
+    """What every runtime's module defines (``runtimes/_contract.py`` holds each real one to it under mypy;
+    :func:`zoobench.runtimes.runtime_module` refuses a registered module that lacks a part, in one line).
+
+    ``COMPILED_PRECISIONS``: the precisions that need a compiled artifact rather than the ONNX file (empty for a
+    runtime that compiles nothing). ``PERF_OPTIONS``: the load options perf runs it with."""
+
+    COMPILED_PRECISIONS: frozenset[str]
+    PERF_OPTIONS: LoadOptions
+
+    def load(self, model_path: str, **options: Any) -> Session:
+        """Load ``model_path`` (``device=``, ``precision=``, ``threads=`` and the runtime's own options)."""
+        ...
+
+    def describe(self) -> RuntimeDescription:
+        """Availability, version, devices and precisions here (``zoobench runtimes``)."""
+        ...
+
+    def supports(self, precision: str, device: str = ...) -> str | None:
+        """None when it can run ``precision`` on ``device`` here; else the reason it cannot."""
+        ...
+
+    def tunables(self, cores: int, precision: str = ..., deep: bool = ...) -> list[Candidate]:
+        """The load settings ``tune`` tries, the default (``Candidate()``) first; ``[Candidate()]``: none."""
+        ...
+
+    def beside_decoders(self) -> LoadOptions:
+        """The load options it wants when decode processes share its cores (``{}``: none)."""
+        ...
+
+
+class CompilingRuntime(RuntimeModule, Protocol):
+    """A runtime that compiles artifacts (its registry entry has a ``suffix``); torch compiles nothing."""
+
+    def compile_artifact(
+        self, core: Any, out: Path, precision: str, calib: Any, batch_size: int | None, meta: dict[str, Any]
+    ) -> None:
+        """Compile the float engine ``core`` into ``out`` at ``precision`` (``calib``: int8's calibration data;
+        ``batch_size``: a static batch, None: dynamic); what it did goes into ``meta``."""
+        ...
+
+
+def protocol_parts(protocol: type) -> frozenset[str]:
+    """The names a module must define to be a ``protocol`` (:class:`RuntimeModule`, :class:`CompilingRuntime`)."""
+    own = (c for c in protocol.__mro__ if c not in (object, Protocol) and c.__name__ != "Generic")
+    names = {n for c in own for n in (*inspect.get_annotations(c), *vars(c)) if not n.startswith("_")}
+    return frozenset(names)
+
+
 @dataclass(frozen=True)
 class RuntimeSpec:
     """One runtime as the registry knows it; its module does the work.
 
-    The module (``module``, imported only when the runtime is used) provides ``load(path, device=,
-    precision=, threads=, **options) -> Session``, ``describe() -> dict`` and ``supports(precision, device)
-    -> str | None`` (None: it can; else the reason it cannot). A runtime that compiles artifacts sets
-    ``suffix`` and provides ``compile_artifact(core, out, precision, calib, batch_size, meta)`` and
-    ``COMPILED_PRECISIONS`` (the precisions that need a compiled artifact rather than the ONNX file).
-    Its load options are its own: ``beside_decoders() -> dict`` (optional) names those it wants when decode
-    processes share its cores (ONNX Runtime: idle threads do not spin); ``tunables()`` those ``tune`` searches.
+    The module (``module``, imported only when the runtime is used) is a :class:`RuntimeModule`; a runtime that
+    compiles artifacts sets ``suffix`` and its module is a :class:`CompilingRuntime`.
 
     Attributes:
         package: the import name that must be installed. install: the command that installs it.

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import InFlight, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, LoadOptions, RuntimeDescription, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 _PROVIDERS = {
@@ -111,27 +111,30 @@ def _session_options(ort: Any, threads: int | None, options: dict[str, Any]) -> 
     return so
 
 
-def beside_decoders() -> dict[str, Any]:
+def beside_decoders() -> LoadOptions:
     """Beside decode processes on the same cores, idle intra-op threads do not spin (ORT's default spins them,
     burning the cycles the decoders need)."""
     return {"spin": False}
 
 
-def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
-    """The load settings ``zoobench tune`` tries, the default (``{}``) first. ``streams``: that many sessions
-    run side by side, each with ``threads`` intra-op threads (perf times them together)."""
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
+    """The load settings ``zoobench tune`` tries, the default first. ``streams``: that many sessions run side by
+    side, each with ``threads`` intra-op threads (perf times them together)."""
     del precision, deep
-    out: list[dict[str, Any]] = [{}, {"spin": False}, {"graph_opt": "extended"}]
+    out = [Candidate(), Candidate.of(spin=False), Candidate.of(graph_opt="extended")]
     if cores > 1:
-        out.append({"execution_mode": "parallel", "inter_threads": 2})
+        out.append(Candidate.of(execution_mode="parallel", inter_threads=2))
     streams = 2
     while streams <= min(cores, 8):
         per = max(1, cores // streams)
-        out += [{"streams": streams, "threads": per}, {"streams": streams, "threads": per, "spin": False}]
+        out += [Candidate.of(streams, per), Candidate.of(streams, per, spin=False)]
         streams *= 2
     if cores > 1:
-        out.append({"streams": cores, "threads": 1, "graph_opt": "extended"})
-    return [dict(t) for t in {tuple(sorted(d.items())): d for d in out}.values()]
+        out.append(Candidate.of(cores, 1, graph_opt="extended"))
+    return list({tuple(sorted(c.as_options().items())): c for c in out}.values())
+
+
+PERF_OPTIONS: LoadOptions = {}  # perf loads ONNX Runtime with its defaults
 
 
 # Precisions whose engine is a compiled artifact (a QDQ int8 ONNX); fp32 runs the exported ONNX as it is.
@@ -209,7 +212,7 @@ def load(model_path: str, **kw: Any) -> OrtSession:
     return OrtSession(model_path, **kw)
 
 
-def describe() -> dict[str, Any]:
+def describe() -> RuntimeDescription:
     """Availability, version, devices and precisions of ONNX Runtime here."""
     import onnxruntime as ort
 

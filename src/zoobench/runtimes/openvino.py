@@ -14,7 +14,7 @@ import numpy as np
 
 from zoobench.artifact import sidecar_path
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import InFlight, RuntimeInfo, Timing
+from zoobench.runtimes.base import Candidate, InFlight, LoadOptions, RuntimeDescription, RuntimeInfo, Timing
 from zoobench.uint8_input import check_batch_dtype
 
 # zoobench precision -> INFERENCE_PRECISION_HINT. An int8 IR is a quantized graph: its non-quantized
@@ -214,10 +214,10 @@ class OvSession:
         )
 
 
-def _tuned_config(options: dict[str, Any]) -> dict[str, Any]:
+def _tuned_config(options: dict[str, Any]) -> dict[str, int | bool]:
     """The compile properties ``tune`` searches: ``num_streams`` (NUM_STREAMS), ``pinning``
     (ENABLE_CPU_PINNING); ``nireq`` is not a property: it is the requests ``time_async`` keeps in flight."""
-    config: dict[str, Any] = {}
+    config: dict[str, int | bool] = {}
     if options.get("num_streams") is not None:
         config["NUM_STREAMS"] = int(options["num_streams"])
     if options.get("pinning") is not None:
@@ -225,18 +225,23 @@ def _tuned_config(options: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
     """The load settings ``zoobench tune`` tries over perf's default (THROUGHPUT hint), the default first:
     the hint, NUM_STREAMS × INFERENCE_NUM_THREADS, requests in flight, CPU pinning."""
     del precision, deep
-    out: list[dict[str, Any]] = [{}, {"hint": "latency"}, {"num_streams": 1, "threads": cores}]
+    out = [Candidate(), Candidate.of(hint="latency"), Candidate.of(threads=cores, num_streams=1)]
     streams = 2
     while streams <= min(cores, 8):
-        out.append({"num_streams": streams, "threads": cores})
-        out.append({"num_streams": streams, "threads": cores, "nireq": 2 * streams})
+        out.append(Candidate.of(threads=cores, num_streams=streams))
+        out.append(Candidate.of(threads=cores, num_streams=streams, nireq=2 * streams))
         streams *= 2
-    out += [{"nireq": 2 * max(cores, 1)}, {"pinning": False}, {"num_streams": 1, "threads": cores, "nireq": 2}]
-    return out
+    out += [Candidate.of(nireq=2 * max(cores, 1)), Candidate.of(pinning=False)]
+    return [*out, Candidate.of(threads=cores, num_streams=1, nireq=2)]
+
+
+def beside_decoders() -> LoadOptions:
+    """None declared: OpenVINO is loaded beside decode processes as it is alone."""
+    return {}
 
 
 def _ov_uint8_input(model: Any, core: Any) -> Any:
@@ -291,7 +296,7 @@ def compile_artifact(
 
 
 # perf's load options: THROUGHPUT, with requests kept in flight (``time_async``), as benchmark_app runs
-PERF_OPTIONS: dict[str, Any] = {"hint": "throughput"}
+PERF_OPTIONS: LoadOptions = {"hint": "throughput"}
 
 COMPILED_PRECISIONS = frozenset({"int8"})  # fp32 / bf16 / fp16 read the ONNX; the precision is a load setting
 
@@ -315,7 +320,7 @@ def load(model_path: str, **kw: Any) -> OvSession:
     return OvSession(model_path, **kw)
 
 
-def describe() -> dict[str, Any]:
+def describe() -> RuntimeDescription:
     """Availability, version, devices and native precisions of OpenVINO here."""
     import openvino as ov
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import InFlight, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, LoadOptions, RuntimeDescription, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 
@@ -187,13 +187,13 @@ def load(model_path: str, **kw: Any) -> TrtSession:
     return TrtSession(model_path, **kw)
 
 
-def describe() -> dict[str, Any]:
+def describe() -> RuntimeDescription:
     """Availability of TensorRT: installed *and* a CUDA device present."""
     import tensorrt as trt
     import torch
 
     gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    out: dict[str, Any] = {
+    out: RuntimeDescription = {
         "available": bool(gpus),
         "version": trt.__version__,
         "devices": gpus,
@@ -204,8 +204,16 @@ def describe() -> dict[str, Any]:
     return out
 
 
-def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
     """Nothing to search at load time: a plan's kernels are chosen when it is built (the builder optimization
     level is a `compile --runtime tensorrt` setting), so ``tune`` times the plan as it is."""
     del cores, precision, deep
-    return [{}]
+    return [Candidate()]
+
+
+def beside_decoders() -> LoadOptions:
+    """Nothing: the plan runs on the GPU, not on the decoders' cores."""
+    return {}
+
+
+PERF_OPTIONS: LoadOptions = {}  # the plan as it was built

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.errors import RuntimeUnavailableError, ZoobenchError
-from zoobench.runtimes.base import InFlight, RuntimeInfo
+from zoobench.runtimes.base import Candidate, InFlight, LoadOptions, RuntimeDescription, RuntimeInfo
 from zoobench.uint8_input import check_batch_dtype
 
 _NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
@@ -153,18 +153,25 @@ class TorchSession:
         )
 
 
-def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[dict[str, Any]]:
+def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
     """The load settings ``zoobench tune`` tries, the default (eager, channels_last) first: the layout,
     ``torch.compile`` (inductor's default mode; ``max-autotune`` only with ``deep``), and two streams."""
     del precision
-    out: list[dict[str, Any]] = [{}, {"channels_last": False}, {"compile": "default"}]
-    out.append({"compile": "default", "channels_last": False})
+    out = [Candidate(), Candidate.of(channels_last=False), Candidate.of(compile="default")]
+    out.append(Candidate.of(compile="default", channels_last=False))
     if cores > 1:
-        out.append({"streams": 2, "threads": max(1, cores // 2)})
+        out.append(Candidate.of(2, max(1, cores // 2)))
     if deep:
-        out.append({"compile": "max-autotune"})
+        out.append(Candidate.of(compile="max-autotune"))
     return out
 
+
+def beside_decoders() -> LoadOptions:
+    """Nothing: torch's intra-op threads are set by ``threads`` alone."""
+    return {}
+
+
+PERF_OPTIONS: LoadOptions = {}  # eager, channels_last: the session's defaults
 
 COMPILED_PRECISIONS: frozenset[str] = frozenset()  # torch rebuilds the model named in the ONNX's metadata
 
@@ -197,7 +204,7 @@ def load(model_path: str, **kw: Any) -> TorchSession:
     return TorchSession(model_path, **kw)
 
 
-def describe() -> dict[str, Any]:
+def describe() -> RuntimeDescription:
     """Availability, version, devices and precisions of PyTorch here."""
     import torch
 

@@ -59,7 +59,7 @@ def score(preds: Predictions, labels: dict[str, int], out: Path) -> dict[str, An
     from zoobench.io import write_json
 
     if labels:
-        return evaluate(preds, labels, out, quiet=True)
+        return evaluate(preds, labels, out, quiet=True).to_dict()
     acc = {"model": (preds.run or RunSummary()).model, "count": len(preds.names), "note": "no labels: not scored"}
     write_json(out / "accuracy.json", acc)
     return acc
@@ -74,7 +74,7 @@ def paired(
 
     if not both.any():
         return {"verdict": None, "verdict_reason": "no sample answered by both"}
-    stats = paired_stats(ref_ids[both], ids[both], truth, parse_max_drop(max_drop))
+    stats: dict[str, Any] = dict(paired_stats(ref_ids[both], ids[both], truth, parse_max_drop(max_drop)))
     if truth is not None:
         ref1, col1 = stats["top1"]["reference_pct"], stats["top1"]["engine_pct"]
         stats["mlperf_99pct"] = {
