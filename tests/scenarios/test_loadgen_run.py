@@ -33,8 +33,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     half of infer's top-1 right (so the accuracy compared is not trivially 0 or 100)."""
     from zoobench.artifact import load_engine
     from zoobench.data.cache import prep_cache
-    from zoobench.evaluate.files import read_predictions
     from zoobench.engines import uint8_engine
+    from zoobench.evaluate.files import read_predictions
 
     root = tmp_path_factory.mktemp("lg")
     onnx, images, _ = tiny_data(root)

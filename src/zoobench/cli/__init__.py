@@ -3,7 +3,22 @@ parsing), and one module per verb. Importing this package adds every verb to the
 
 from __future__ import annotations
 
-from zoobench.cli import ascend, cache, compare, demo, export, infer, loadgen, models, perf, prep, report, run, runtimes, tune
+from zoobench.cli import (
+    ascend,
+    cache,
+    compare,
+    demo,
+    export,
+    infer,
+    loadgen,
+    models,
+    perf,
+    prep,
+    report,
+    run,
+    runtimes,
+    tune,
+)
 from zoobench.cli import compile as compile_verb
 from zoobench.cli import eval as eval_verb
 from zoobench.cli.app import cli, emit_json, friendly, main

@@ -8,7 +8,6 @@ Read from a model directory alone: ``infer/accuracy.json`` (the fp32 onnxruntime
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path

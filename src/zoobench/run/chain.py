@@ -212,9 +212,7 @@ class _ModelStages:
 
         split = split_for_run(self.cfg, self.mdir, self.log)
         score_columns(
-            ColumnJob(
-                self.mdir, self.cfg, self.book, self.column, self.settings, infer_data, inputs, split, self.log
-            )
+            ColumnJob(self.mdir, self.cfg, self.book, self.column, self.settings, infer_data, inputs, split, self.log)
         )
 
     def _prep(self, data_hash: str) -> str:

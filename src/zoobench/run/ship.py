@@ -193,9 +193,7 @@ def _not_shippable(mdir: Path, rec: Recommendation) -> str | None:
     if not rec.ships or col is None:
         return rec.text
     acc = col.accuracy.to_dict() if col.accuracy else {}
-    if acc.get("random_weights") or ((_read(mdir / "model.json") or {}).get("weights") or {}).get(
-        "random"
-    ):
+    if acc.get("random_weights") or ((_read(mdir / "model.json") or {}).get("weights") or {}).get("random"):
         return "random weights: accuracy is not a verdict, nothing to ship"
     if acc.get("top1") is None:
         return "accuracy was not measured (--data and --labels would decide)"
