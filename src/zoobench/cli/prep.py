@@ -108,6 +108,8 @@ def prep(
         f"{'x'.join(map(str, meta['shape'][1:]))}, {len(meta['skipped'])} skipped, "
         f"preprocessing {meta['preprocess_hash']}, {dt:.1f}s"
     )
+    if meta.get("note"):
+        console.print(meta["note"], markup=False)
     if meta["skipped"]:
         console.print(f"skipped images are listed in {Path(outdir) / 'skipped.csv'}")
     if meta.get("decoder", "reference") != "reference":

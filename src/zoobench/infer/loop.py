@@ -33,7 +33,17 @@ from zoobench.data.decode import Decoded, DecodePool, default_workers
 from zoobench.data.fastdecode import key_part
 from zoobench.errors import DataError
 from zoobench.infer.batch import BatchRunner
-from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, default_chunk, merge, resume, run_key
+from zoobench.infer.chunks import (
+    ChunkSink,
+    GroupResult,
+    InferenceResult,
+    default_chunk,
+    image_marks,
+    merge,
+    resume,
+    resume_note,
+    run_key,
+)
 from zoobench.infer.settings import InferSettings
 from zoobench.infer.source import Source, cache_batches, chunk_groups, prefetch, prepared, resolve_input, use_decoder
 
@@ -65,7 +75,8 @@ class RunIO:
         partial_dir: where finished chunks are saved; a rerun skips the chunks found there (None: not kept).
         dump_dir: where ``settings.dump`` writes each image's logits as ais_bench does.
         progress: called with the number of images finished, once per batch (and once with the resumed ones).
-        log: told ``resumed N of M images from an interrupted run`` when finished chunks are reused.
+        log: told ``resumed N of M images from an interrupted run; K replaced since the interrupted run`` (and
+            why the rest runs again) when an interrupted run's chunks were found (:func:`resume_note`).
     """
 
     partial_dir: str | Path | None = None
@@ -148,15 +159,21 @@ def open_run(
     key = run_key(engine, inp, batch_size=batch_size, chunk=chunk, runtime=settings.runtime, dump=settings.dump,
                   **key_part(made_by))  # fmt: skip
     partial = Path(io.partial_dir) if io.partial_dir else None
-    ranges, done = resume(inp, chunk, partial, key)
-    todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
+    marks = image_marks(inp) if partial is not None else []
+    ranges, found = resume(inp, chunk, partial, key, marks)
+    todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in found.done]
+
+    def stamp(c: int) -> dict[str, np.ndarray]:
+        s, e = ranges[c]
+        return {"listed": np.asarray(inp.names[s:e], dtype=str), "marks": np.asarray(marks[s:e], dtype=str)}
+
     groups = chunk_groups(todo, batch_size)
-    sink = ChunkSink(groups, partial, done, settings.strict, io.progress)
-    if done:
-        if io.progress:
-            io.progress(sink.resumed)
-        if io.log:
-            io.log(f"resumed {sink.resumed} of {len(inp.names)} images from an interrupted run")
+    sink = ChunkSink(groups, partial, found.done, settings.strict, io.progress, stamp)
+    sink.note, sink.replaced = resume_note(found, len(inp.names)), found.replaced
+    if found.done and io.progress:
+        io.progress(sink.resumed)
+    if sink.note and io.log:
+        io.log(sink.note)
     return inp, ranges, groups, sink
 
 

@@ -191,7 +191,8 @@ class _ModelStages:
         def prep() -> tuple[list[str], str]:
             settings = PrepSettings(limit=cfg.infer.limit, decoder=decoder)
             meta = prep_cache(cfg.data, self.engine.preprocess, cache, settings)  # type: ignore[arg-type]
-            return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
+            note = f"; {meta['note']}" if meta.get("note") else ""
+            return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images{note}; infer reads it"
 
         try:
             inputs = {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash(), **key_part(decoder)}
@@ -226,8 +227,9 @@ class _ModelStages:
             summary, self.preds, _labels = infer(
                 self.engine.model, infer_data, settings, engine=self.engine, backend=backend
             )
+            resumed = summary["stages"].get("resume")  # resumed N of M images; K replaced since the interrupted run
             return ["infer/predictions.csv", "infer/summary.json"], (
-                f"{summary['images_inferred']} images, {summary['skipped']} skipped"
+                f"{summary['images_inferred']} images, {summary['skipped']} skipped" + (f"; {resumed}" if resumed else "")
             )
 
         self.book.run("infer", inputs, run_infer, self.log)
