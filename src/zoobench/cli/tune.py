@@ -72,7 +72,7 @@ def _print_entry(entry: dict[str, Any]) -> None:
     from zoobench.perf.streams import settings_text
 
     t = Table(
-        title=f"{entry['runtime']} {entry['precision']} · img/s, median of 3 rounds ± spread · tuned in "
+        title=f"{entry['runtime']} {entry['precision']} · img/s, median of the paired rounds ± spread · tuned in "
         f"{entry['elapsed_s']:.0f} s (budget {entry['budget_s']:g} s, {entry['candidates']} settings)",
         title_justify="left",
     )
@@ -83,6 +83,6 @@ def _print_entry(entry: dict[str, Any]) -> None:
             f"{c['throughput_img_s']:.1f} ±{c.get('spread_pct') or 0:.1f}%" if c else "not timed"
             for c in (b.get("before"), b.get("after"))
         ]
-        setting = f"defaults ({b['why']})" if b["kept_default"] else settings_text(b["settings"])
+        setting = f"defaults ({b['why']})" if b["kept_default"] else f"{settings_text(b['settings'])} ({b['why']})"
         t.add_row(bs, *cells, f"{b['ratio']:.2f}" if "ratio" in b else "-", setting)
     make_console(stderr=False).print(t)

@@ -192,7 +192,9 @@ class _ModelStages:
             settings = PrepSettings(limit=cfg.infer.limit, decoder=decoder)
             meta = prep_cache(cfg.data, self.engine.preprocess, cache, settings)  # type: ignore[arg-type]
             note = f"; {meta['note']}" if meta.get("note") else ""
-            return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images{note}; infer reads it"
+            return [
+                "cache"
+            ], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images{note}; infer reads it"
 
         try:
             inputs = {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash(), **key_part(decoder)}
@@ -229,7 +231,8 @@ class _ModelStages:
             )
             resumed = summary["stages"].get("resume")  # resumed N of M images; K replaced since the interrupted run
             return ["infer/predictions.csv", "infer/summary.json"], (
-                f"{summary['images_inferred']} images, {summary['skipped']} skipped" + (f"; {resumed}" if resumed else "")
+                f"{summary['images_inferred']} images, {summary['skipped']} skipped"
+                + (f"; {resumed}" if resumed else "")
             )
 
         self.book.run("infer", inputs, run_infer, self.log)
