@@ -10,7 +10,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -149,7 +149,7 @@ class _Noisy:
     the calls between two other sessions' calls, so each final round of the pair is one entry."""
 
     input_name, output_name, input_shape, input_dtype = "x", "y", ("batch", 3, 8, 8), np.float32
-    last: list[Any] = [None]
+    last: ClassVar[list[Any]] = [None]
 
     def __init__(self, costs: list[float]) -> None:
         self.costs, self.loop = costs, -1

@@ -69,7 +69,8 @@ def prep(
     """Decode, resize and crop every image once into a cache that `infer --data CACHE` reads.
 
     Reused when its preprocessing, decoder and image list match, rebuilt when they do not; an interrupted
-    build rerun with the same arguments resumes from its finished chunks.
+    build rerun with the same arguments resumes from its finished chunks whose images are unchanged (an image
+    replaced in place redoes only its chunk; images added or removed redo from the first chunk that shifted).
 
     \b
     Examples:
@@ -103,12 +104,17 @@ def prep(
     if as_json:
         emit_json({k: v for k, v in meta.items() if k != "images"})
         return
+    _say(console, outdir, meta, dt)
+
+
+def _say(console: Any, outdir: str, meta: dict[str, Any], dt: float) -> None:
+    """What the build did: reused / built / resumed (and what it resumed), skipped files, the decoder's fallbacks."""
     console.print(
         f"[bold]{outdir}[/] {meta['status']}: {meta['count']} images {meta['dtype']} "
         f"{'x'.join(map(str, meta['shape'][1:]))}, {len(meta['skipped'])} skipped, "
         f"preprocessing {meta['preprocess_hash']}, {dt:.1f}s"
     )
-    if meta.get("note"):
+    if meta.get("note"):  # resumed N of M images; K replaced since the interrupted build / rebuilt: why
         console.print(meta["note"], markup=False)
     if meta["skipped"]:
         console.print(f"skipped images are listed in {Path(outdir) / 'skipped.csv'}")

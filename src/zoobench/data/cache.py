@@ -9,7 +9,8 @@ Layout of a cache directory::
 A build is done in chunks. While it runs, rows go to ``images.npy.partial`` and, after each chunk's rows
 are flushed, ``progress.json`` is rewritten atomically; an interrupted build rerun with the same
 settings resumes from the finished chunks whose images are unchanged (:mod:`zoobench.data.cacheresume`).
-``images.npy`` and ``meta.json`` appear only when the build completed; meta.json records each row's mark (format 2). Rows of skipped images stay zero and are listed in ``meta["skipped"]``.
+``images.npy`` and ``meta.json`` appear only when the build completed; meta.json records each row's mark (format
+2). Rows of skipped images stay zero and are listed in ``meta["skipped"]``.
 
 The decoder that made the pixels (``reference``: PIL, bit-exact with torchvision; ``fast`` / ``nvjpeg``:
 :mod:`zoobench.data.fastdecode`) is part of the build key, so a cache made by one is never reused as the

@@ -20,8 +20,9 @@ MARGIN = 0.02  # a candidate must beat the default by more than 2% per round (si
 MIN_ROUNDS = 5  # the sign test needs at least this many paired rounds (0.5^5 = 3.1%)
 
 # one-sided 95% quantiles of Student's t by degrees of freedom; 1.645 (normal) beyond 30
-_T95 = [6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782, 1.771, 1.761, 1.753,
-        1.746, 1.740, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701, 1.699, 1.697]  # fmt: skip
+_T95 = [6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782, 1.771, 1.761,
+        1.753, 1.746, 1.740, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701,
+        1.699, 1.697]  # fmt: skip
 
 
 @dataclass(frozen=True)

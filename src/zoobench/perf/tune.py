@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import ZoobenchError
+from zoobench.perf.paired import MARGIN, MIN_ROUNDS, paired_verdict
 from zoobench.perf.settings import TuneSettings
 from zoobench.perf.streams import open_tuned, settings_text
-from zoobench.perf.paired import MARGIN, MIN_ROUNDS, paired_verdict
 from zoobench.perf.timing import PerfResult, Timing, summarize_rounds, time_throughput
 from zoobench.runtimes.base import Session
 
