@@ -87,7 +87,8 @@ def prep(
     from zoobench.data.settings import PrepSettings
 
     check_decoder(decoder)  # nvjpeg without a GPU: one line before anything is made
-    start_early(workers, decoder)  # the fast pool's torch import runs while the model and images are resolved
+    if decoder != "reference":  # the fast pool's torch import runs while the model and images are resolved
+        start_early(workers, decoder, _count(data, limit))
     settings = PrepSettings(fmt=fmt, workers=workers, limit=limit, chunk=chunk, strict=strict, decoder=decoder)
     pp = resolve_preprocess(model, variant)
     outdir = out or _default_outdir(model, pp, fmt, decoder)
@@ -120,6 +121,14 @@ def _say(console: Any, outdir: str, meta: dict[str, Any], dt: float) -> None:
         console.print(f"skipped images are listed in {Path(outdir) / 'skipped.csv'}")
     if meta.get("decoder", "reference") != "reference":
         console.print(fallback_line(meta))
+
+
+def _count(data: str, limit: int | None) -> int:
+    """The images prep will decode (a small set gets no fast pool: data.decode.FAST_MIN_IMAGES)."""
+    from zoobench.data.datasets import scan_dataset
+
+    n = len(scan_dataset(data)[0])
+    return n if limit is None else min(n, limit)
 
 
 def _default_outdir(model: str, pp: Any, fmt: str, decoder: str) -> str:

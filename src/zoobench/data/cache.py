@@ -36,7 +36,7 @@ import numpy as np
 
 from zoobench.data.cacheresume import build_note, keep_unchanged, older_format, progress_key, resize_rows
 from zoobench.data.datasets import check_strict, image_key, scan_dataset
-from zoobench.data.decode import DecodePool
+from zoobench.data.decode import SMALL_SET_REASON, DecodePool, default_workers, run_decoder
 from zoobench.data.fastdecode import fallback_totals
 from zoobench.data.settings import PrepSettings
 from zoobench.errors import NO_SPACE, DataError
@@ -291,12 +291,14 @@ def _fill(
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
     chunk_falls: dict[int, Counter[str]] = {c: Counter() for c in todo}
-    with DecodePool(settings.workers, settings.decoder) as pool, _drop_partial_unless_progress(outp, state):
-        for res in pool.imap(groups, pp, decoder=settings.decoder):
+    workers = default_workers() if settings.workers is None else settings.workers
+    use = run_decoder(settings.decoder, len(images), workers)  # a small set: the reference, counted as fallbacks
+    with DecodePool(workers, use) as pool, _drop_partial_unless_progress(outp, state):
+        for res in pool.imap(groups, pp, decoder=use):
             c, first = owner[res.index]
             check_strict(settings.strict, res.skipped)
             chunk_skips[c].extend(res.skipped)
-            chunk_falls[c].update(res.fallbacks)
+            chunk_falls[c].update(res.fallbacks if use == settings.decoder else {SMALL_SET_REASON: len(res.ok)})
             if mm is not None:
                 for j, i in enumerate(res.ok):
                     mm[first + i] = res.pixels[j]

@@ -29,7 +29,7 @@ import numpy as np
 from zoobench.artifact import Engine
 from zoobench.data.cache import clean_temp
 from zoobench.data.datasets import check_strict
-from zoobench.data.decode import Decoded, DecodePool, default_workers
+from zoobench.data.decode import SMALL_SET_REASON, Decoded, DecodePool, default_workers, run_decoder
 from zoobench.data.fastdecode import key_part
 from zoobench.errors import DataError
 from zoobench.infer.batch import BatchRunner
@@ -112,13 +112,14 @@ def run_folder(
     inp, ranges, groups, sink = open_run(engine, data_dir, s, source, io)
     prepare_dump_dir(s.dump, io.dump_dir)
     n_workers = 0 if inp.cache is not None else (default_workers() if s.workers is None else s.workers)
+    use = run_decoder(inp.decoder, len(inp.names), n_workers)  # a small set: the reference (counted as fallbacks)
     n_workers = min(n_workers, len(groups))
     # the decode workers start before the session (never fork a live runtime); the session is released first
     with (
-        DecodePool(n_workers, inp.decoder) as pool,
+        DecodePool(n_workers, use) as pool,
         BatchRunner.load(engine, s, beside_decoders=n_workers > 0) as runner,
     ):
-        items = _batches(runner, inp, groups, pool)
+        items = _batches(runner, inp, groups, pool, use)
         t_start = time.perf_counter()
         logits = _drain(sink, items, runner, s.dump, io.dump_dir, keep_logits)
         e2e = time.perf_counter() - t_start
@@ -127,16 +128,25 @@ def run_folder(
 
 
 def _batches(
-    runner: BatchRunner, inp: Source, groups: list[tuple[int, int, int]], pool: Any
+    runner: BatchRunner, inp: Source, groups: list[tuple[int, int, int]], pool: Any, use: str
 ) -> Iterator[tuple[Decoded, np.ndarray | None, float]]:
-    """The batches as the runner's session takes them (uint8 or normalized), with the seconds that took."""
+    """The batches as the runner's session takes them (uint8 or normalized), with the seconds that took; images
+    decoded by ``use`` (:func:`~zoobench.data.decode.run_decoder`), each counted as a fallback when it is not the
+    run's decoder."""
     if inp.cache is not None:
         # A cache needs no decode: normalizing inline (~2% of a batch) beats a prefetch thread whose work
         # contends with the runtime's own threads on the same cores (measured: 90% vs 95%+ of pure inference).
         return prepared(cache_batches(inp, groups), runner.prepare)
     assert inp.paths is not None
-    batches = pool.imap([inp.paths[s:e] for _c, s, e in groups], runner.engine.preprocess, decoder=inp.decoder)
+    batches = pool.imap([inp.paths[s:e] for _c, s, e in groups], runner.engine.preprocess, decoder=use)
+    if use != inp.decoder:
+        batches = (_small_set(d) for d in batches)
     return prefetch(prepared(batches, runner.prepare))
+
+
+def _small_set(d: Decoded) -> Decoded:
+    d.fallbacks = {SMALL_SET_REASON: len(d.ok)}
+    return d
 
 
 def open_run(
