@@ -84,6 +84,30 @@ def make_second_set(folder: Path, n: int, seed: int = 35) -> list[Path]:
     return out
 
 
+def make_near_size_set(folder: Path, n: int, size: tuple[int, int] = (410, 272), seed: int = 36) -> list[Path]:
+    """``n`` JPEGs of the second set's photos at one size (default 410x272: resized to a shorter side of 256, each
+    side shrinks by ~6%, where torch's bilinear first pass is furthest from Pillow's), seeded crops, q75-95."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    have = sorted(folder.glob("*.JPEG"))
+    if len(have) >= n:
+        return have[:n]
+    photos = second_set_photos()
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        arr = photos[i % len(photos)][1]
+        h, w = arr.shape[:2]
+        ch, cw = int(h * rng.uniform(0.3, 1.0)), int(w * rng.uniform(0.3, 1.0))
+        top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        img = Image.fromarray(np.ascontiguousarray(arr[top : top + ch, left : left + cw]))
+        p = folder / f"near_{i + 1:06d}.JPEG"
+        img.resize(size, Image.Resampling.BICUBIC).save(p, quality=int(rng.integers(75, 96)))
+        out.append(p)
+    return out
+
+
 def decoder_bound(files: list[Path], model: str = "mnasnet1_0") -> dict[str, object]:
     """The fast decoder against the reference on ``files`` (``model``'s preprocessing): the largest difference in
     levels, the images that reach it, the share of values that differ at all, and the worst image."""

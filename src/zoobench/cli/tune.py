@@ -36,7 +36,9 @@ def tune(engine: str, runtime: str | None, precision: str | None, batch_sizes: s
     Searches what the runtime offers (ONNX Runtime: threads, streams = sessions side by side, execution mode,
     graph optimization, spinning; OpenVINO: hint, NUM_STREAMS × threads, requests in flight, pinning; PyTorch:
     channels_last, torch.compile, streams) with successive halving inside --budget, then times the best against
-    the default in interleaved rounds, and keeps it only when it beats the default beyond the rounds' spread.
+    the default in 5 interleaved, paired rounds, and keeps it only when it won every round by more than 2% (a sign
+    test) or a paired t interval on the per-round ratio lies above 1.02x; otherwise the defaults, with the test
+    that failed.
     Writes STEM.tuned.json beside ENGINE (settings, img/s before and after, the machine); `perf` and `run`
     apply it (a tuned column beside the untuned one) when it was made on this CPU with this runtime version.
 
