@@ -202,3 +202,28 @@ def test_run_resumes_a_killed_infer_through_the_cache_and_its_stage_line_says_so
     mdir = next(p for p in rundir.iterdir() if p.is_dir())
     ref = fresh / mdir.name
     assert (mdir / "infer" / "predictions.csv").read_bytes() == (ref / "infer" / "predictions.csv").read_bytes()
+
+
+def test_prep_bin_redoes_from_the_first_shifted_chunk_and_drops_a_removed_image(
+    folder: Path, tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zoobench.artifact import load_engine
+    from zoobench.data import cache
+    from zoobench.data.cache import prep_cache
+
+    pp, out = load_engine(str(tiny_onnx)).preprocess, tmp_path / "bins"
+    with monkeypatch.context() as m:
+        _progress_chunks(m, cache, stop_after=3)
+        with pytest.raises(Interrupted):
+            prep_cache(folder, pp, out, workers=0, chunk=8, fmt="bin")
+    images = sorted(folder.iterdir())
+    images[12].unlink()  # chunk 1: chunk 0 is kept, 1 on shifted
+    with monkeypatch.context() as m:
+        done = _progress_chunks(m, cache, stop_after=None)
+        meta = prep_cache(folder, pp, out, workers=0, chunk=8, fmt="bin")
+    assert done == [1, 2, 3, 4, 5]
+    assert meta["note"] == (
+        f"resumed 8 of 47 images from an interrupted build; images were added or removed from {images[8].name} on: "
+        "redone from there"
+    )
+    assert not (out / f"{images[12].stem}.bin").exists() and len(list(out.glob("*.bin"))) == 47

@@ -34,13 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from zoobench.data.cacheresume import build_note, keep_unchanged, older_format, progress_key, resize_rows
+from zoobench.data.cacheresume import build_note, older_format, progress_key, resize_rows, resume_build
 from zoobench.data.datasets import check_strict, image_key, scan_dataset
 from zoobench.data.decode import SMALL_SET_REASON, DecodePool, default_workers, run_decoder
 from zoobench.data.fastdecode import fallback_totals
 from zoobench.data.settings import PrepSettings
 from zoobench.errors import NO_SPACE, DataError
-from zoobench.fingerprint import file_marks, fingerprint
+from zoobench.fingerprint import fingerprint
 from zoobench.io import check_space, reserve, write_bytes, write_json, write_skipped_csv, write_text
 from zoobench.models.spec import Preprocess
 
@@ -161,9 +161,8 @@ def prep_cache(
             on_total(len(images), len(images))
         return {**reused, "status": "reused"}
     state = _progress_state(outp, progress_key(CACHE_VERSION, pp, fmt, settings.chunk, decoder))
-    n, marks = len(images), file_marks(images)
-    ranges = chunk_ranges(n, settings.chunk)
-    found = keep_unchanged(state, ranges, [p.name for p in images], marks)
+    n, ranges = len(images), chunk_ranges(len(images), settings.chunk)
+    found, marks = resume_build(outp, state, ranges, images, fmt)
     mm = _open_pixels(outp, state, fmt, n, pp, ranges) if fmt == "npy" else None
     resumed = bool(state["done"])
     todo, n_todo = _todo(ranges, state)

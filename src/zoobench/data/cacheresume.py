@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from zoobench.fingerprint import file_marks
 from zoobench.models.spec import Preprocess
 
 
@@ -59,6 +60,28 @@ def keep_unchanged(
         r.kept += 1
         r.images += e - s
     return r
+
+
+def resume_build(
+    outp: Path, state: dict[str, Any], ranges: list[tuple[int, int]], images: list[Path], fmt: str
+) -> tuple[BuildResume, list[str]]:
+    """What an interrupted build left that this one keeps (:func:`keep_unchanged`), and every image's mark; a
+    ``bin`` build whose images shifted drops the files of images no longer listed."""
+    marks, names = file_marks(images), [p.name for p in images]
+    found = keep_unchanged(state, ranges, names, marks)
+    if fmt == "bin" and found.shifted is not None:
+        drop_stale_bins(outp, names)
+    return found, marks
+
+
+def drop_stale_bins(outp: Path, names: list[str]) -> None:
+    """A resumed ``bin`` build: the .bin files of images no longer listed (removed since) are deleted."""
+    from zoobench.data.datasets import image_key
+
+    keep = {image_key(n) for n in names}
+    for p in outp.glob("*.bin"):
+        if p.stem not in keep:
+            p.unlink()
 
 
 def build_note(r: BuildResume, total: int, older: int | None) -> str | None:
