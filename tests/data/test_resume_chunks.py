@@ -227,3 +227,20 @@ def test_prep_bin_redoes_from_the_first_shifted_chunk_and_drops_a_removed_image(
         "redone from there"
     )
     assert not (out / f"{images[12].stem}.bin").exists() and len(list(out.glob("*.bin"))) == 47
+
+
+def test_infer_with_other_settings_starts_over_and_says_why(
+    folder: Path, tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zoobench.infer import chunks
+
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        _saves(m, chunks, "_save_chunk", stop_after=2)
+        with pytest.raises(Interrupted):
+            _infer(tiny_onnx, folder, out)
+    summary = do_infer(str(tiny_onnx), str(folder), outdir=str(out), batch_size=2, chunk=8, workers=0, quiet=True)
+    assert summary["stages"]["resumed_images"] == 0
+    assert summary["stages"]["resume"] == (
+        "an interrupted run's 2 saved chunk(s) were made with another engine or other settings: starting over"
+    )
