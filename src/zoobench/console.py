@@ -1,8 +1,53 @@
-"""One place that makes the rich console: stderr, wide enough for tables when output is not a TTY."""
+"""One place that makes the rich console: stderr, wide enough for tables when output is not a TTY; and one voice:
+other tools' own progress bars and warnings (NNCF's, tqdm's, torch's ``No CUDA runtime is found``) are silenced
+(:func:`silence_other_tools`, :func:`muted`) unless ``ZOOBENCH_OTHER_TOOLS=show``."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
+import sys
+from collections.abc import Iterator
 from typing import Any
+
+OTHER_TOOLS_ENV = "ZOOBENCH_OTHER_TOOLS"  # "show": let other tools print their own lines (to debug them)
+# loggers of other tools whose warnings are about their own setup, not about zoobench's work
+QUIET_LOGGERS = ("torch.utils.cpp_extension", "nncf")
+
+
+def other_tools_shown() -> bool:
+    return os.environ.get(OTHER_TOOLS_ENV, "").lower() == "show"
+
+
+def silence_other_tools() -> None:
+    """At the command line's start, before torch or NNCF is imported: tqdm bars off (also in child processes),
+    torch's CUDA_HOME warning and NNCF's log below errors."""
+    if other_tools_shown():
+        return
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def muted() -> Iterator[None]:
+    """Another tool's work (NNCF's or ONNX Runtime's quantization) with its prints, progress bars and log lines
+    below errors dropped; what it wrote is shown after all when it fails (it may say why)."""
+    if other_tools_shown():
+        yield
+        return
+    out, err = io.StringIO(), io.StringIO()
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            yield
+    except BaseException:
+        sys.stderr.write(out.getvalue() + err.getvalue())
+        raise
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def make_console(quiet: bool = False, stderr: bool = True) -> Any:

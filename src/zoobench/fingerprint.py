@@ -41,3 +41,17 @@ def listing_hash(folder: str | Path) -> str:
         dirnames.sort()
         files.extend(Path(dirpath) / name for name in sorted(filenames))
     return fingerprint(files, root)
+
+
+def file_marks(paths: Iterable[str | Path]) -> list[str]:
+    """One short mark (16 hex) per file from its resolved path, size and mtime (ns), in the order given: what a
+    resumable chunk compares image by image, so a file replaced under the same name redoes only its own chunk."""
+    out = []
+    for p in map(Path, paths):
+        try:
+            st = p.stat()
+            meta = f"{st.st_size}\0{st.st_mtime_ns}"
+        except OSError:
+            meta = "missing"
+        out.append(hashlib.sha256(f"{p.resolve()}\0{meta}".encode()).hexdigest()[:16])
+    return out

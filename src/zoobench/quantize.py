@@ -66,6 +66,7 @@ def quantize_onnx(src: str, dst: str, calib: np.ndarray, input_name: str, *, bat
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    from zoobench.console import muted
     from zoobench.env import cpu_flags
 
     class Reader(CalibrationDataReader):  # type: ignore[misc]
@@ -82,26 +83,31 @@ def quantize_onnx(src: str, dst: str, calib: np.ndarray, input_name: str, *, bat
             quant_pre_process(src, pre, skip_symbolic_shape=True)
         except Exception:  # pre-processing is an optimisation; quantize the original if it fails
             pre = src
-        quantize_static(
-            pre,
-            dst,
-            Reader(),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            reduce_range=not (cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"}),
-        )
+        with muted():  # its own log lines
+            quantize_static(
+                pre,
+                dst,
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                reduce_range=not (cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"}),
+            )
 
 
 def quantize_openvino(model: Any, calib: np.ndarray, *, batch_size: int = 8) -> Any:
     """Static int8 quantization of an ``ov.Model`` with NNCF's post-training quantization."""
     import nncf
 
-    if hasattr(calib, "quantize_openvino"):  # accuracy-aware int8 (zoobench.accuracy_control)
-        return calib.quantize_openvino(model)
-    items = batches(calib, batch_size)
-    return nncf.quantize(model, nncf.Dataset(items), subset_size=len(items))
+    from zoobench.console import muted
+
+    # its progress bars ("Statistics collection", ...) and torch's CUDA_HOME warning on import
+    with muted():
+        if hasattr(calib, "quantize_openvino"):  # accuracy-aware int8 (zoobench.accuracy_control)
+            return calib.quantize_openvino(model)
+        items = batches(calib, batch_size)
+        return nncf.quantize(model, nncf.Dataset(items), subset_size=len(items))
 
 
 def run_all(session: Any, x: np.ndarray, batch_size: int = 8, *, pp: Preprocess | None = None) -> np.ndarray:
@@ -122,7 +128,10 @@ def quantize_core(core: Any, dst: str, calib: Any) -> None:
     import onnxruntime as ort
 
     if hasattr(calib, "quantize_onnx"):
-        calib.quantize_onnx(core.path, dst)
+        from zoobench.console import muted
+
+        with muted():  # NNCF's progress bars
+            calib.quantize_onnx(core.path, dst)
         return
 
     input_name = ort.InferenceSession(core.path, providers=["CPUExecutionProvider"]).get_inputs()[0].name

@@ -48,6 +48,12 @@ def photo_jpegs() -> list[bytes]:
     return out
 
 
+@pytest.fixture(autouse=True)
+def _fast_pool_for_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests decode a few images with the fast decoder's pool; the small-set rule has its own test."""
+    monkeypatch.setenv("ZOOBENCH_FAST_MIN_IMAGES", "0")
+
+
 def _jpeg(arr: np.ndarray, mode: str | None = None, **save: object) -> bytes:
     img = Image.fromarray(arr)
     if mode:
@@ -451,3 +457,29 @@ def test_bicubic_first_pass_resamples_only_what_the_crop_reads(mode: str, monkey
         assert np.array_equal(got, decode_bytes(raw, "x.JPEG", pp, "fast"))  # the same pixels as a whole first pass
         assert np.abs(got.astype(int) - _ref(raw, pp).astype(int)).max() <= 1
     assert whole((375, 500), (256, 341), (224, 224))[1] - whole((375, 500), (256, 341), (224, 224))[0] < 375
+
+
+def test_a_small_set_is_decoded_by_the_reference_and_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under the threshold a fast pool would cost more to start than it saves: the images are the reference's,
+    each counted as a fallback with why; the forkserver is not started early; by the count alone (same pixels)."""
+    from multiprocessing import forkserver
+
+    from zoobench.data import decode
+
+    pytest.importorskip("skimage")
+    data = tmp_path / "val"
+    write_jpegs(data, 6, size=(410, 272))
+    ref = prep_cache(data, TINY_PP, tmp_path / "ref", workers=2)
+    monkeypatch.setenv("ZOOBENCH_FAST_MIN_IMAGES", "7")
+    small = prep_cache(data, TINY_PP, tmp_path / "small", workers=2, decoder="fast")
+    assert small["decoder"] == "fast" and small["decoder_fallbacks"] == {decode.SMALL_SET_REASON: 6}
+    assert (tmp_path / "small" / "images.npy").read_bytes() == (tmp_path / "ref" / "images.npy").read_bytes()
+    started: list[str] = []
+    monkeypatch.setattr(forkserver, "ensure_running", lambda: started.append("server"))
+    decode.start_early(2, "fast", 6)
+    assert started == [] and decode.run_decoder("fast", 7, 2) == "fast" and decode.run_decoder("fast", 6, 0) == "fast"
+    monkeypatch.setenv("ZOOBENCH_FAST_MIN_IMAGES", "6")  # at the threshold: the fast pool
+    fast = prep_cache(data, TINY_PP, tmp_path / "fast", workers=2, decoder="fast")
+    assert fast["decoder_fallbacks"] == {} and ref["decoder_fallbacks"] == {}
+    px = [np.array(open_cache(tmp_path / d).pixels).astype(int) for d in ("ref", "fast")]
+    assert 0 < np.abs(px[0] - px[1]).max() <= 2

@@ -139,6 +139,7 @@ def test_a_default_run_killed_mid_way_resumes_and_says_so(small_folder: Path, ti
 def test_a_jpeg_replaced_under_the_same_name_is_inferred_again(
     small_folder: Path, tiny_onnx: Path, tmp_path: Path
 ) -> None:
+    """After a real kill -9, a JPEG replaced in place redoes only its own chunk, and the rerun says so."""
     from PIL import Image
 
     out = tmp_path / "run"
@@ -148,26 +149,27 @@ def test_a_jpeg_replaced_under_the_same_name_is_inferred_again(
     Image.new("RGB", (64, 48), (250, 20, 20)).save(first, quality=90)
     again = subprocess.run([sys.executable, "-m", "zoobench", *args], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "resumed" not in again.stderr
+    assert "resumed 8 of 61 images from an interrupted run; 1 replaced since the interrupted run" in again.stderr
     ref = tmp_path / "ref"
     do_infer(str(tiny_onnx), str(small_folder), outdir=str(ref), batch_size=4, chunk=8, quiet=True)
     assert (out / "predictions.csv").read_bytes() == (ref / "predictions.csv").read_bytes()
 
 
 def test_the_run_key_and_the_cache_key_see_an_mtime(small_folder: Path, tiny_onnx: Path, tmp_path: Path) -> None:
-    """Same names, same sizes, a new mtime: neither infer's partial results nor a prep cache are reused."""
+    """Same names, same sizes, a new mtime: neither that image's infer chunk nor a finished prep cache is reused."""
     from zoobench.artifact import load_engine
-    from zoobench.infer.chunks import run_key
+    from zoobench.infer.chunks import image_marks
     from zoobench.infer.source import resolve_input
     from zoobench.run.ledger import listing_hash
 
     engine = load_engine(str(tiny_onnx))
-    key, listing = run_key(engine, resolve_input(small_folder), chunk=8), listing_hash(small_folder)
+    marks, listing = image_marks(resolve_input(small_folder)), listing_hash(small_folder)
     assert prep_cache(small_folder, engine.preprocess, tmp_path / "c", workers=0)["status"] == "built"
     assert prep_cache(small_folder, engine.preprocess, tmp_path / "c", workers=0)["status"] == "reused"
     img = small_folder / "ILSVRC2012_val_00000007.JPEG"
     st = img.stat()
     os.utime(img, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    assert run_key(engine, resolve_input(small_folder), chunk=8) != key
+    changed = [a != b for a, b in zip(image_marks(resolve_input(small_folder)), marks)]
+    assert changed.count(True) == 1 and changed.index(True) == 6  # that image's chunk alone is inferred again
     assert listing_hash(small_folder) != listing
     assert prep_cache(small_folder, engine.preprocess, tmp_path / "c", workers=0)["status"] == "built"

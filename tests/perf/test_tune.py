@@ -10,7 +10,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -128,7 +128,8 @@ def test_search_finds_the_fastest_setting_within_the_budget(fake: FakeClock) -> 
     res = search_batch(_open, SETTINGS, 4, (3, 8, 8), budget_s=20.0, clock=fake)
     assert res["settings"] == {"speed": "fastest"} and not res["kept_default"]
     assert res["ratio"] == pytest.approx(COST_S[None] / COST_S["fastest"], rel=0.05)
-    assert res["before"]["spread_pct"] > 0 and len(res["after"]["repeats"]) == 3
+    assert res["before"]["spread_pct"] > 0 and len(res["after"]["repeats"]) == 5
+    assert res["test"] == "sign" and res["paired"]["won"] == 5 and res["why"].startswith("sign test: won all 5")
     # loads, warm-ups and timed loops all came out of the budget; the overrun is at most a few runs
     assert fake() - start <= 20.0 + 3 * 4 * COST_S["slow"] + 0.1
     broken = next(c for c in res["candidates"] if c["settings"] == {"speed": "broken"})
@@ -146,7 +147,73 @@ def test_the_default_is_kept_when_nothing_beats_it_beyond_the_spread(fake: FakeC
     res = search_batch(_open, [{}, {"speed": "same"}, {"speed": "slow"}], 2, (3, 8, 8), budget_s=10.0, clock=fake)
     assert res["best_candidate"]["settings"] == {"speed": "same"}  # 1% faster: within the rounds' spread
     assert res["kept_default"] and res["settings"] == {} and res["ratio"] == 1.0
-    assert res["why"] == "no candidate beats the default beyond the spread"
+    assert res["test"] is None and res["paired"]["won"] < 5  # the machine's ±3% drift may hand it a round
+    assert res["why"].startswith(f"sign test failed (won {res['paired']['won']} of 5 paired rounds by more than 2%")
+    assert "the paired t interval failed" in res["why"]
+
+
+class _Noisy:
+    """A session whose seconds per image change from one timed loop to the next (``costs`` in turn): a loop is
+    the calls between two other sessions' calls, so each final round of the pair is one entry."""
+
+    input_name, output_name, input_shape, input_dtype = "x", "y", ("batch", 3, 8, 8), np.float32
+    last: ClassVar[list[Any]] = [None]
+
+    def __init__(self, costs: list[float]) -> None:
+        self.costs, self.loop = costs, -1
+        CLOCK[0].work(0.05)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        if _Noisy.last[0] is not self:
+            _Noisy.last[0], self.loop = self, self.loop + 1
+        CLOCK[0].work(self.costs[self.loop % len(self.costs)] * len(batch))
+        return np.zeros((len(batch), 1000), np.float32)
+
+    def in_flight(self) -> None:
+        return None
+
+    def release(self) -> None:
+        pass
+
+
+def _paired_search(default: list[float], candidate: list[float], fake: FakeClock) -> dict[str, Any]:
+    from zoobench.perf.tune import search_batch
+
+    _Noisy.last[0] = None
+    made = {"": _Noisy(default), "x": _Noisy(candidate)}
+
+    def open_session(settings: dict[str, Any]) -> Any:
+        return made[settings.get("speed", "")]
+
+    return search_batch(open_session, [{}, {"speed": "x"}], 4, (3, 8, 8), budget_s=10.0, clock=fake)
+
+
+def test_a_candidate_that_wins_every_round_against_a_noisy_default_is_taken(fake: FakeClock) -> None:
+    """The default scatters by ~40% from round to round, the candidate is steady and ahead in every round: the
+    rounds' spread would hide it; the paired sign test does not."""
+    # the default's first loop is its first final round (the default takes no part in the search rungs)
+    res = _paired_search([0.010, 0.014, 0.0105, 0.013, 0.011, 0.0145], [0.0082], fake)
+    assert res["before"]["spread_pct"] > 25 and res["paired"]["won"] == 5
+    assert not res["kept_default"] and res["settings"] == {"speed": "x"} and res["test"] == "sign"
+
+
+def test_a_candidate_that_wins_half_the_rounds_is_not_taken(fake: FakeClock) -> None:
+    res = _paired_search([0.0070, 0.0120], [0.0095], fake)  # the candidate wins the slow default rounds only
+    assert 2 <= res["paired"]["won"] <= 3 and len(res["paired"]["ratios"]) == 5
+    assert res["kept_default"] and res["settings"] == {} and res["test"] is None
+    assert res["why"].startswith(f"sign test failed (won {res['paired']['won']} of 5 paired rounds")
+
+
+def test_the_paired_tests_name_what_decided() -> None:
+    from zoobench.perf.paired import lower_bound, paired_verdict
+
+    steady = paired_verdict([100, 101, 99, 100], [110, 112, 109, 111])  # 4 rounds: no sign test, the t bound
+    assert steady.wins and steady.test == "t" and steady.lower is not None and steady.lower > 1.08
+    noisy = paired_verdict([100, 60, 100, 60, 100, 60], [90, 110, 90, 110, 90, 110])
+    assert not noisy.wins and noisy.won == 3 and "sign test failed (won 3 of 6" in noisy.why
+    assert lower_bound([1.5]) is None and paired_verdict([], []).why.endswith(
+        "n/a (under 2 paired rounds), not above 1.02x)"
+    )
 
 
 def test_a_budget_too_small_to_search_keeps_the_default(fake: FakeClock) -> None:
@@ -358,3 +425,29 @@ def test_infer_applies_the_profile_at_its_batch_size(
         None,
         "fakespeed fp32: tuned profile ignored — made with fakespeed 1.0, this is 2.0; running the defaults",
     )
+
+
+def test_perf_says_when_the_tuned_column_is_slower_than_untuned_beyond_the_spread() -> None:
+    """Batch 1: tuned 0.956x the untuned median with 1% spreads (beyond them: said); batch 2: 0.98x with a 5%
+    spread (within it: not said); batch 4: faster."""
+    from rich.console import Console
+
+    from zoobench.perf.sweep import _print_notes
+    from zoobench.perf.table import build_table
+
+    def col(name: str, rates: list[tuple[float, float]], **kw: Any) -> dict[str, Any]:
+        results = [{"batch_size": bs, "throughput_img_s": r, "spread_pct": sp} for bs, (r, sp) in zip([1, 2, 4], rates)]
+        info = {"device": "cpu", "threads": 2}
+        return {"name": name, "results": results, "available": True, "precision": "fp32", "info": info, **kw}
+
+    columns = [
+        col("ort fp32", [(400.0, 1.0), (500.0, 5.0), (600.0, 1.0)]),
+        col("ort fp32 tuned", [(382.4, 1.0), (490.0, 1.0), (700.0, 1.0)], tuned=True, untuned="ort fp32"),
+    ]
+    table = build_table(columns, [1, 2, 4])
+    assert table["tuned_slower"] == {"ort fp32 tuned": [{"batch_size": 1, "ratio": 0.956}]}
+    console = Console(record=True, width=200)
+    _print_notes(console, {"columns": columns, "table": table})
+    text = console.export_text()
+    assert "ort fp32 tuned: batch 1 is slower than untuned beyond the rounds' spread (0.956×)" in text
+    assert "batch 2 is slower" not in text and "batch 4 is slower" not in text

@@ -114,4 +114,7 @@ def cli() -> None:
 
 
 def main() -> None:
+    from zoobench.console import silence_other_tools
+
+    silence_other_tools()  # before any verb imports torch or NNCF: zoobench's lines only
     cli(prog_name="zoobench")

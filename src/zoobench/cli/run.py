@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -166,5 +167,7 @@ def run(models: tuple[str, ...], rundir: str, as_json: bool, **opts: Any) -> Non
             click.echo(f"{m}: {s}")
         click.echo(f"report: {rundir}/report.html")
     if not all_passed(statuses):
-        bad = ", ".join(f"{m} ({s})" for m, s in statuses.items() if s in ("failed", "error"))
-        raise click.ClickException(f"not every model passed: {bad}")
+        from zoobench.run.faults import failure_reasons
+
+        why = failure_reasons(Path(rundir), statuses, ("failed", "error"))  # the gate's reason, or the error
+        raise click.ClickException("not every model passed: " + "; ".join(f"{m} {w}" for m, w in why.items()))

@@ -36,7 +36,9 @@ def tune(engine: str, runtime: str | None, precision: str | None, batch_sizes: s
     Searches what the runtime offers (ONNX Runtime: threads, streams = sessions side by side, execution mode,
     graph optimization, spinning; OpenVINO: hint, NUM_STREAMS × threads, requests in flight, pinning; PyTorch:
     channels_last, torch.compile, streams) with successive halving inside --budget, then times the best against
-    the default in interleaved rounds, and keeps it only when it beats the default beyond the rounds' spread.
+    the default in 5 interleaved, paired rounds, and keeps it only when it won every round by more than 2% (a sign
+    test) or a paired t interval on the per-round ratio lies above 1.02x; otherwise the defaults, with the test
+    that failed.
     Writes STEM.tuned.json beside ENGINE (settings, img/s before and after, the machine); `perf` and `run`
     apply it (a tuned column beside the untuned one) when it was made on this CPU with this runtime version.
 
@@ -72,7 +74,7 @@ def _print_entry(entry: dict[str, Any]) -> None:
     from zoobench.perf.streams import settings_text
 
     t = Table(
-        title=f"{entry['runtime']} {entry['precision']} · img/s, median of 3 rounds ± spread · tuned in "
+        title=f"{entry['runtime']} {entry['precision']} · img/s, median of the paired rounds ± spread · tuned in "
         f"{entry['elapsed_s']:.0f} s (budget {entry['budget_s']:g} s, {entry['candidates']} settings)",
         title_justify="left",
     )
@@ -83,6 +85,6 @@ def _print_entry(entry: dict[str, Any]) -> None:
             f"{c['throughput_img_s']:.1f} ±{c.get('spread_pct') or 0:.1f}%" if c else "not timed"
             for c in (b.get("before"), b.get("after"))
         ]
-        setting = f"defaults ({b['why']})" if b["kept_default"] else settings_text(b["settings"])
+        setting = f"defaults ({b['why']})" if b["kept_default"] else f"{settings_text(b['settings'])} ({b['why']})"
         t.add_row(bs, *cells, f"{b['ratio']:.2f}" if "ratio" in b else "-", setting)
     make_console(stderr=False).print(t)

@@ -8,8 +8,9 @@ Layout of a cache directory::
 
 A build is done in chunks. While it runs, rows go to ``images.npy.partial`` and, after each chunk's rows
 are flushed, ``progress.json`` is rewritten atomically; an interrupted build rerun with the same
-arguments resumes from the finished chunks. ``images.npy`` and ``meta.json`` appear only when the build
-completed. Rows of skipped images stay zero and are listed in ``meta["skipped"]``.
+settings resumes from the finished chunks whose images are unchanged (:mod:`zoobench.data.cacheresume`).
+``images.npy`` and ``meta.json`` appear only when the build completed; meta.json records each row's mark (format
+2). Rows of skipped images stay zero and are listed in ``meta["skipped"]``.
 
 The decoder that made the pixels (``reference``: PIL, bit-exact with torchvision; ``fast`` / ``nvjpeg``:
 :mod:`zoobench.data.fastdecode`) is part of the build key, so a cache made by one is never reused as the
@@ -33,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from zoobench.data.cacheresume import build_note, older_format, progress_key, resize_rows, resume_build
 from zoobench.data.datasets import check_strict, image_key, scan_dataset
-from zoobench.data.decode import DecodePool
+from zoobench.data.decode import SMALL_SET_REASON, DecodePool, default_workers, run_decoder
 from zoobench.data.fastdecode import fallback_totals
 from zoobench.data.settings import PrepSettings
 from zoobench.errors import NO_SPACE, DataError
@@ -42,7 +44,7 @@ from zoobench.fingerprint import fingerprint
 from zoobench.io import check_space, reserve, write_bytes, write_json, write_skipped_csv, write_text
 from zoobench.models.spec import Preprocess
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: meta.json records each row's mark (a format-1 cache is rebuilt, and prep says so)
 GROUP = 32  # images per worker task
 
 
@@ -152,29 +154,31 @@ def prep_cache(
     fmt, decoder = settings.fmt, settings.decoder
     images, other_skips = _list_inputs(data, settings.limit, settings.strict)
     outp, key = Path(out), _build_key(images, pp, fmt, settings.chunk, decoder)
+    older = older_format(outp, CACHE_VERSION)
     reused = _reusable(outp, key, fmt)
     if reused is not None:
         if on_total:
             on_total(len(images), len(images))
         return {**reused, "status": "reused"}
-    state = _progress_state(outp, key)
-    n = len(images)
-    mm = _open_pixels(outp, state, fmt, n, pp) if fmt == "npy" else None
+    state = _progress_state(outp, progress_key(CACHE_VERSION, pp, fmt, settings.chunk, decoder))
+    n, ranges = len(images), chunk_ranges(len(images), settings.chunk)
+    found, marks = resume_build(outp, state, ranges, images, fmt)
+    mm = _open_pixels(outp, state, fmt, n, pp, ranges) if fmt == "npy" else None
     resumed = bool(state["done"])
-    ranges = chunk_ranges(n, settings.chunk)
     todo, n_todo = _todo(ranges, state)
     _check_bin_space(outp, fmt, n_todo, pp)
     if on_total:
         on_total(n, n - n_todo)
-    _fill(outp, images, todo, state, mm, pp, settings, progress)
+    _fill(outp, images, todo, state, (mm, marks), pp, settings, progress)
     skipped = other_skips + [(s[0], s[1]) for c in range(len(ranges)) for s in state["done"][str(c)]]
     if mm is not None:
         mm.flush()
         del mm
         os.replace(outp / "images.npy.partial", outp / "images.npy")
     meta = _meta(key, fmt, pp, images, skipped, n - (len(skipped) - len(other_skips)), decoder, state)
+    meta["marks"] = marks  # each row's file (name, size, mtime): a cache-fed infer resumes chunk by chunk
     _finish(outp, meta, images, skipped, pp)
-    return {**meta, "status": "resumed" if resumed else "built"}
+    return {**meta, "status": "resumed" if resumed else "built", "note": build_note(found, n, older)}
 
 
 def _finish(outp: Path, meta: dict[str, Any], images: list[Path], skipped: list[Any], pp: Preprocess) -> None:
@@ -191,7 +195,7 @@ def _reusable(outp: Path, key: str, fmt: str) -> dict[str, Any] | None:
     meta_path = outp / "meta.json"
     if meta_path.is_file() and (fmt == "bin" or (outp / "images.npy").is_file()):
         old: dict[str, Any] = json.loads(meta_path.read_text())
-        if old.get("build_key") == key:
+        if old.get("build_key") == key and old.get("zoobench_cache") == CACHE_VERSION:
             return old
         _clear(outp)  # a different preprocessing or image list: rebuild, never mix
     return None
@@ -218,7 +222,9 @@ SPACE_TODO = "free some space there or choose another directory with -o, then ru
 SMALL_FILES = 1 << 16  # room kept for progress.json, meta.json and skipped.csv beside the pixels
 
 
-def _open_pixels(outp: Path, state: dict[str, Any], fmt: str, n: int, pp: Preprocess) -> Any:
+def _open_pixels(
+    outp: Path, state: dict[str, Any], fmt: str, n: int, pp: Preprocess, ranges: list[tuple[int, int]]
+) -> Any:
     """The uint8 N×3×H×W memmap being filled: reopened when resuming, else new (and nothing counts as done).
 
     Its blocks are reserved before it is returned, so no write into the map can meet a full disk (SIGBUS); a
@@ -226,8 +232,9 @@ def _open_pixels(outp: Path, state: dict[str, Any], fmt: str, n: int, pp: Prepro
     """
     partial = outp / "images.npy.partial"
     if state["done"] and partial.is_file():
+        mm = resize_rows(partial, n, ranges, state["done"])  # images added or removed: the kept rows copied
         reserve(partial, partial.stat().st_size, "cache", SPACE_TODO, fresh=False)  # a sparse one from an old build
-        return np.lib.format.open_memmap(partial, mode="r+")
+        return mm
     state["done"] = {}
     partial.unlink(missing_ok=True)  # its blocks are not free space for the new one
     h, w = pp.crop_size
@@ -264,12 +271,14 @@ def _fill(
     images: list[Path],
     todo: list[int],
     state: dict[str, Any],
-    mm: Any,
+    rows: tuple[Any, list[str]],
     pp: Preprocess,
     settings: PrepSettings,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Decode the chunks still to do in worker processes; record each chunk in progress.json as it completes."""
+    """Decode the chunks still to do in worker processes into ``rows`` (the memmap, None for bin; the images'
+    marks); record each chunk in progress.json, with its images' names and marks, as it completes."""
+    mm, marks = rows
     ranges = chunk_ranges(len(images), settings.chunk)
     groups: list[list[Path]] = []
     owner: list[tuple[int, int]] = []  # (chunk id, first row) per group
@@ -281,12 +290,14 @@ def _fill(
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
     chunk_falls: dict[int, Counter[str]] = {c: Counter() for c in todo}
-    with DecodePool(settings.workers, settings.decoder) as pool, _drop_partial_unless_progress(outp, state):
-        for res in pool.imap(groups, pp, decoder=settings.decoder):
+    workers = default_workers() if settings.workers is None else settings.workers
+    use = run_decoder(settings.decoder, len(images), workers)  # a small set: the reference, counted as fallbacks
+    with DecodePool(workers, use) as pool, _drop_partial_unless_progress(outp, state):
+        for res in pool.imap(groups, pp, decoder=use):
             c, first = owner[res.index]
             check_strict(settings.strict, res.skipped)
             chunk_skips[c].extend(res.skipped)
-            chunk_falls[c].update(res.fallbacks)
+            chunk_falls[c].update(res.fallbacks if use == settings.decoder else {SMALL_SET_REASON: len(res.ok)})
             if mm is not None:
                 for j, i in enumerate(res.ok):
                     mm[first + i] = res.pixels[j]
@@ -297,6 +308,8 @@ def _fill(
                 if mm is not None:
                     mm.flush()
                 state["done"][str(c)] = chunk_skips.pop(c)
+                state["listed"][str(c)] = [p.name for p in images[ranges[c][0] : ranges[c][1]]]
+                state["marks"][str(c)] = marks[ranges[c][0] : ranges[c][1]]
                 state.setdefault("fallbacks", {})[str(c)] = dict(chunk_falls.pop(c))
                 _write_progress(outp, state)
             if progress:

@@ -48,6 +48,29 @@ class Decoded:
     fallbacks: dict[str, int] = field(default_factory=dict)
 
 
+# Under this many images a fast-decoder pool costs more to start (its forkserver imports torch: ~1.2-1.4 s of one
+# core) than it saves (~3.5 ms an image on one core, measured: benchmarks/prep_throughput.py), so such a set is
+# decoded by the reference, per image, counted as a fallback with SMALL_SET_REASON. By the image count alone,
+# never the timing: the same set gives the same pixels every time. $ZOOBENCH_FAST_MIN_IMAGES overrides it (0: never).
+FAST_MIN_IMAGES = 1000
+FAST_MIN_ENV = "ZOOBENCH_FAST_MIN_IMAGES"
+SMALL_SET_REASON = "small set (the reference is faster than starting the fast pool)"
+
+
+def fast_min_images() -> int:
+    """The smallest set a fast-decoder pool decodes (:data:`FAST_MIN_IMAGES`, or $ZOOBENCH_FAST_MIN_IMAGES)."""
+    try:
+        return max(0, int(os.environ.get(FAST_MIN_ENV, FAST_MIN_IMAGES)))
+    except ValueError:
+        return FAST_MIN_IMAGES
+
+
+def run_decoder(decoder: str, n_images: int, workers: int) -> str:
+    """The decoder a run of ``n_images`` images with ``workers`` decode workers uses for ``decoder``: the
+    reference instead of ``fast`` for a small set decoded by a pool (see :data:`FAST_MIN_IMAGES`)."""
+    return "reference" if decoder == "fast" and workers > 0 and n_images < fast_min_images() else decoder
+
+
 def default_workers() -> int:
     """Decode workers by default: one per core, at most 4."""
     return max(1, min(os.cpu_count() or 1, 4))
@@ -141,12 +164,14 @@ def _context() -> Any:
     return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 
 
-def start_early(workers: int | None, decoder: str) -> None:
+def start_early(workers: int | None, decoder: str, n_images: int | None = None) -> None:
     """Start the fast decoder's forkserver now, so that its one torch import (1.5-2 s) runs beside the caller's
     own setup (resolving the model, listing and fingerprinting the images, opening the cache) instead of after
     it; the pool made later forks from it. No effect for the reference decoder, in-process decoding, or where
     there is no forkserver."""
     if decoder == "reference" or workers == 0 or _context().get_start_method() != "forkserver":
+        return
+    if n_images is not None and run_decoder(decoder, n_images, 1) == "reference":  # a small set: no pool of it
         return
     from multiprocessing import forkserver
 

@@ -4,10 +4,11 @@
 decoded pixels are identical) and resizes the uint8 tensor with torch's antialiased uint8 kernels, the ones
 ``torchvision.transforms.v2.functional.resize`` runs on uint8 CPU tensors, then crops as the reference does
 (``shorter``: torchvision's ``CenterCrop`` rounding; ``squash``: the seeds' ``int((n - crop) / 2)``). The
-kernels keep fewer fixed-point bits than PIL's, so a pixel may differ from the reference by 1 level. A
-bicubic resize takes its first pass from Pillow (torch's rounding there, fed through the second pass's
-negative lobes, would reach 2 levels), so it too stays within 1. The measured difference, and what it does
-to top-1, are stated in the README.
+kernels keep fewer fixed-point bits than PIL's, so a pixel may differ from the reference: a bicubic resize takes
+its first pass from Pillow (torch's rounding there, fed through the second pass's negative lobes, would reach 2
+levels) and stays within 1 level; a bilinear one keeps torch's two passes (faster) and differs by at most 2
+levels where a side shrinks by a few percent (:data:`PILLOW_FIRST`). The measured bound, and what it does to
+top-1, are stated in the README.
 
 ``nvjpeg`` decodes with ``decode_jpeg(device="cuda")`` and resizes on the GPU (in float, rounded back to
 uint8, as torchvision does on CUDA); its difference from the reference is larger and measured on a GPU.
@@ -50,6 +51,12 @@ _OTHER_SOF = {0xC3, 0xC5, 0xC7, 0xC9, 0xCB, 0xCD, 0xCF}  # lossless, hierarchica
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0..7: markers without a length
 
 _TORCH: dict[str, Any] = {}
+# Resizes whose first pass Pillow makes (its intermediate to the bit). torch's int16 weights there, rounded to uint8
+# and fed through the second pass, reach 2 levels: for bicubic (its negative lobes) and for bilinear too, when a side
+# shrinks by a few percent (410x272 -> 385x256: 82 of 300 such images reach 2 levels, 1.1% of values differ; with
+# Pillow's first pass none does). Bilinear keeps torch's pass: Pillow's costs 4.3 ms/image against 2.5 (the
+# reference 6.0), most of the fast path's gain; its measured bound is stated where the decoder is described.
+PILLOW_FIRST = {"bicubic"}
 NO_DECODER = (
     "--decoder fast needs torchvision's JPEG decoder (torchvision 0.29, as zoobench[torch] pins it): "
     "pip install 'zoobench[torch]', or use --decoder reference"
@@ -217,8 +224,8 @@ def _resize(
     for n, step in enumerate(steps):
         if tuple(x.shape[2:]) == tuple(step):
             continue
-        if n == 0 and interpolation == "bicubic" and not gpu:
-            x = _pillow_pass(torch, x, step, _needed(x.shape[2:], size, crop))
+        if n == 0 and interpolation in PILLOW_FIRST and not gpu:
+            x = _pillow_pass(torch, x, step, _needed(x.shape[2:], size, crop), interpolation)
             continue
         y = x.float() if gpu else x
         y = torch.nn.functional.interpolate(y, size=list(step), mode=interpolation, align_corners=False, antialias=True)
@@ -226,7 +233,7 @@ def _resize(
     return x[0]
 
 
-def _pillow_pass(torch: Any, x: Any, step: tuple[int, int], keep: tuple[int, int]) -> Any:
+def _pillow_pass(torch: Any, x: Any, step: tuple[int, int], keep: tuple[int, int], interpolation: str) -> Any:
     """The first of two bicubic passes, made by Pillow itself: the reference's own intermediate, to the bit.
 
     torch's uint8 kernel keeps int16 weights where Pillow keeps 22-bit ones; its rounding in the first pass,
@@ -242,7 +249,8 @@ def _pillow_pass(torch: Any, x: Any, step: tuple[int, int], keep: tuple[int, int
     horizontal = step[0] == hwc.shape[0]  # a horizontal pass keeps the height: rows lo..hi, else columns lo..hi
     lines = (slice(lo, hi),) if horizontal else (slice(None), slice(lo, hi))
     size = (step[1], hi - lo) if horizontal else (hi - lo, step[0])
-    done = np.asarray(Image.fromarray(np.ascontiguousarray(hwc[lines])).resize(size, Image.Resampling.BICUBIC))
+    filt = Image.Resampling.BICUBIC if interpolation == "bicubic" else Image.Resampling.BILINEAR
+    done = np.asarray(Image.fromarray(np.ascontiguousarray(hwc[lines])).resize(size, filt))
     if (lo, hi) == (0, hwc.shape[0 if horizontal else 1]):
         return torch.from_numpy(done.copy())[None].permute(0, 3, 1, 2)
     out = np.zeros((step[0], step[1], hwc.shape[2]), np.uint8)

@@ -1,8 +1,12 @@
 """Resumable chunks of an inference run, shared by the local loop and the Ray pipeline.
 
 A run's images are cut into chunks (whole batches); each finished chunk's top-k is saved under
-``partial_dir`` keyed by :func:`run_key`, so a rerun with the same arguments skips it. Results of a chunk's
-batches may arrive in any order (Ray): they are kept per batch and put in image order when the chunk completes.
+``partial_dir`` with its images' names and marks (:func:`image_marks`: name, size, mtime per file, or a cache's
+per-row record), and the run's settings are keyed by :func:`run_key`. A rerun with the same settings skips every
+saved chunk whose images are unchanged: an image replaced in place redoes only its own chunk, and images added or
+removed (chunks are positional) redo from the first chunk that shifted; :func:`resume_note` says which. Results
+of a chunk's batches may arrive in any order (Ray): they are kept per batch and put in image order when the chunk
+completes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from zoobench.artifact import Engine
 from zoobench.data.cache import chunk_ranges, clean_temp
 from zoobench.data.datasets import check_strict
 from zoobench.errors import DataError
-from zoobench.fingerprint import fingerprint
+from zoobench.fingerprint import file_marks, fingerprint
 from zoobench.infer.source import Source
 from zoobench.io import json_digest, write_bytes, write_json
 from zoobench.predictions import Predictions
@@ -69,46 +73,114 @@ def default_chunk(n_images: int, batch_size: int) -> int:
 
 
 def run_key(engine: Engine, inp: Source, **settings: Any) -> str:
-    """What decides a run's per-image results; partial results are reused only under the same key.
-
-    The engine file and the images are keyed by :func:`~zoobench.fingerprint.fingerprint` (names, sizes and
-    mtimes): an image replaced under the same name is inferred again. A cache is keyed by its build key.
-    """
-    data = fingerprint(inp.paths) if inp.paths is not None else inp.source_id
-    blob = [fingerprint([engine.path]), engine.preprocess.to_dict(), data, settings]
+    """What decides a run's per-image results besides the images themselves; saved chunks are reused only under
+    the same key (the engine file by :func:`~zoobench.fingerprint.fingerprint`, its preprocessing, the settings,
+    and whether images or a cache's rows are read). Each chunk's images are compared on their own
+    (:func:`image_marks`)."""
+    kind = "images" if inp.paths is not None else "cache"
+    blob = [fingerprint([engine.path]), engine.preprocess.to_dict(), kind, settings]
     return json_digest(blob, 20)
 
 
+def image_marks(inp: Source) -> list[str]:
+    """One mark per listed image: of its file (name, size, mtime), or the one its cache row records (a
+    format-1 cache records none: its rows are known by its build key)."""
+    if inp.paths is not None:
+        return file_marks(inp.paths)
+    meta = inp.cache.meta
+    marks = meta.get("marks") or [f"{meta['build_key']}:{i}" for i in range(len(meta["images"]))]
+    return [str(m) for m in marks[: len(inp.names)]]
+
+
+@dataclass
+class Resumed:
+    """What a rerun found of an interrupted run: the chunks it reuses and why it reuses no more.
+
+    Attributes:
+        done: chunk id -> its saved arrays, for the chunks reused.
+        found: saved chunks found at all.
+        replaced: images replaced in place since (their chunks run again).
+        shifted: the first image of the first chunk whose names changed (images added or removed): it and
+            every later chunk run again. None: none shifted.
+        other_settings: saved chunks dropped because the engine or the settings changed.
+    """
+
+    done: dict[int, dict[str, Any]] = field(default_factory=dict)
+    found: int = 0
+    replaced: int = 0
+    shifted: str | None = None
+    other_settings: int = 0
+
+    @property
+    def images(self) -> int:
+        """Listed images (inferred or skipped) of the reused chunks."""
+        return sum(len(a["names"]) + len(a["skipped"]) for a in self.done.values())
+
+
+def resume_note(r: Resumed, total: int) -> str | None:
+    """``resumed N of M images from an interrupted run; K replaced since the interrupted run`` (and why the rest
+    runs again); None when there was nothing to resume."""
+    if r.other_settings:
+        return (
+            f"an interrupted run's {r.other_settings} saved chunk(s) were made with another engine or other "
+            f"settings: starting over"
+        )
+    if not r.found:
+        return None
+    note = f"resumed {r.images} of {total} images from an interrupted run"
+    if r.replaced:
+        note += f"; {r.replaced} replaced since the interrupted run"
+    if r.shifted is not None:
+        note += f"; images were added or removed from {r.shifted} on: redone from there"
+    return note
+
+
 def resume(
-    inp: Source, chunk: int, partial_dir: str | Path | None, key: str
-) -> tuple[list[tuple[int, int]], dict[int, dict[str, Any]]]:
-    """The chunks of the run, and those an interrupted run with the same key already finished."""
+    inp: Source, chunk: int, partial_dir: str | Path | None, key: str, marks: list[str]
+) -> tuple[list[tuple[int, int]], Resumed]:
+    """The chunks of the run, and those an interrupted run with the same key finished on the same images."""
     ranges = chunk_ranges(len(inp.names), chunk)
     if partial_dir is None:
-        return ranges, {}
+        return ranges, Resumed()
     partial = Path(partial_dir)
     partial.mkdir(parents=True, exist_ok=True)
     clean_temp(partial)
-    return ranges, _load_chunks(partial, key, len(ranges))
-
-
-def _load_chunks(partial: Path, key: str, n_chunks: int) -> dict[int, dict[str, Any]]:
     man = partial / "manifest.json"
     if not man.is_file() or json.loads(man.read_text()).get("key") != key:
+        dropped = 0
         for f in partial.glob("chunk_*.npz"):
             f.unlink()
+            dropped += 1
         write_json(man, {"key": key})
-        return {}
-    done: dict[int, dict[str, Any]] = {}
-    for c in range(n_chunks):
-        f = partial / f"chunk_{c:06d}.npz"
-        if f.is_file():
-            try:
-                with np.load(f, allow_pickle=False) as z:
-                    done[c] = {k: z[k] for k in z.files}
-            except (OSError, ValueError):
-                f.unlink()
-    return done
+        return ranges, Resumed(other_settings=dropped)
+    return ranges, _load_chunks(partial, ranges, inp.names, marks)
+
+
+def _load_chunks(partial: Path, ranges: list[tuple[int, int]], names: list[str], marks: list[str]) -> Resumed:
+    """The saved chunks whose images are the listed ones, unchanged; the others are deleted (and counted)."""
+    r = Resumed()
+    for f in sorted(partial.glob("chunk_*.npz")):
+        c = int(f.stem.split("_")[1])
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError):
+            f.unlink()
+            continue
+        r.found += 1
+        s, e = ranges[c] if c < len(ranges) else (len(names), len(names))
+        if r.shifted is None and [str(n) for n in arrays.get("listed", ())] != names[s:e]:
+            r.shifted = names[s] if s < len(names) else "the end"
+        if r.shifted is not None:
+            f.unlink()
+            continue
+        changed = sum(a != b for a, b in zip(arrays["marks"].tolist(), marks[s:e]))
+        if changed:
+            r.replaced += changed
+            f.unlink()
+            continue
+        r.done[c] = arrays
+    return r
 
 
 def _save_chunk(partial: Path, c: int, arrays: dict[str, Any]) -> None:
@@ -139,8 +211,12 @@ class ChunkSink:
         done: dict[int, dict[str, Any]],
         strict: bool,
         progress: Callable[[int], None] | None,
+        stamp: Callable[[int], dict[str, np.ndarray]] | None = None,
     ) -> None:
         self.groups, self.partial, self.done, self.strict, self.progress = groups, partial, done, strict, progress
+        self.stamp = stamp  # a chunk's listed names and image marks, saved beside its results
+        self.note: str | None = None  # what the rerun said it resumed (resume_note)
+        self.replaced = 0
         self.timer = StageTimer()
         self.fallbacks: Counter[str] = Counter()  # images the fast decoder handed to the reference, by reason
         self.n_batches = self.n_images = 0
@@ -167,7 +243,7 @@ class ChunkSink:
         if self.left[c] == 0:
             arrays = self._complete(c)
             if self.partial is not None:
-                _save_chunk(self.partial, c, arrays)
+                _save_chunk(self.partial, c, {**arrays, **(self.stamp(c) if self.stamp else {})})
             self.done[c] = arrays
         if self.progress:
             self.progress(r.n_files)
@@ -247,6 +323,8 @@ def merge(
     stages = stage_summary(sink.timer.seconds, sink.n_images, sink.n_batches, e2e)
     # listed images whose result (inferred or skipped) an interrupted run had saved
     stages["resumed_images"] = sink.resumed
+    stages["replaced_images"] = sink.replaced  # of the saved chunks, images replaced in place since
+    stages["resume"] = sink.note  # the line the rerun said (None: nothing to resume)
     return InferenceResult(
         names=names,
         topk_ids=np.concatenate(ids).astype(np.int64) if ids else np.zeros((0, 5), np.int64),

@@ -29,11 +29,21 @@ import numpy as np
 from zoobench.artifact import Engine
 from zoobench.data.cache import clean_temp
 from zoobench.data.datasets import check_strict
-from zoobench.data.decode import Decoded, DecodePool, default_workers
+from zoobench.data.decode import SMALL_SET_REASON, Decoded, DecodePool, default_workers, run_decoder
 from zoobench.data.fastdecode import key_part
 from zoobench.errors import DataError
 from zoobench.infer.batch import BatchRunner
-from zoobench.infer.chunks import ChunkSink, GroupResult, InferenceResult, default_chunk, merge, resume, run_key
+from zoobench.infer.chunks import (
+    ChunkSink,
+    GroupResult,
+    InferenceResult,
+    default_chunk,
+    image_marks,
+    merge,
+    resume,
+    resume_note,
+    run_key,
+)
 from zoobench.infer.settings import InferSettings
 from zoobench.infer.source import Source, cache_batches, chunk_groups, prefetch, prepared, resolve_input, use_decoder
 
@@ -65,7 +75,8 @@ class RunIO:
         partial_dir: where finished chunks are saved; a rerun skips the chunks found there (None: not kept).
         dump_dir: where ``settings.dump`` writes each image's logits as ais_bench does.
         progress: called with the number of images finished, once per batch (and once with the resumed ones).
-        log: told ``resumed N of M images from an interrupted run`` when finished chunks are reused.
+        log: told ``resumed N of M images from an interrupted run; K replaced since the interrupted run`` (and
+            why the rest runs again) when an interrupted run's chunks were found (:func:`resume_note`).
     """
 
     partial_dir: str | Path | None = None
@@ -101,13 +112,14 @@ def run_folder(
     inp, ranges, groups, sink = open_run(engine, data_dir, s, source, io)
     prepare_dump_dir(s.dump, io.dump_dir)
     n_workers = 0 if inp.cache is not None else (default_workers() if s.workers is None else s.workers)
+    use = run_decoder(inp.decoder, len(inp.names), n_workers)  # a small set: the reference (counted as fallbacks)
     n_workers = min(n_workers, len(groups))
     # the decode workers start before the session (never fork a live runtime); the session is released first
     with (
-        DecodePool(n_workers, inp.decoder) as pool,
+        DecodePool(n_workers, use) as pool,
         BatchRunner.load(engine, s, beside_decoders=n_workers > 0) as runner,
     ):
-        items = _batches(runner, inp, groups, pool)
+        items = _batches(runner, inp, groups, pool, use)
         t_start = time.perf_counter()
         logits = _drain(sink, items, runner, s.dump, io.dump_dir, keep_logits)
         e2e = time.perf_counter() - t_start
@@ -116,16 +128,25 @@ def run_folder(
 
 
 def _batches(
-    runner: BatchRunner, inp: Source, groups: list[tuple[int, int, int]], pool: Any
+    runner: BatchRunner, inp: Source, groups: list[tuple[int, int, int]], pool: Any, use: str
 ) -> Iterator[tuple[Decoded, np.ndarray | None, float]]:
-    """The batches as the runner's session takes them (uint8 or normalized), with the seconds that took."""
+    """The batches as the runner's session takes them (uint8 or normalized), with the seconds that took; images
+    decoded by ``use`` (:func:`~zoobench.data.decode.run_decoder`), each counted as a fallback when it is not the
+    run's decoder."""
     if inp.cache is not None:
         # A cache needs no decode: normalizing inline (~2% of a batch) beats a prefetch thread whose work
         # contends with the runtime's own threads on the same cores (measured: 90% vs 95%+ of pure inference).
         return prepared(cache_batches(inp, groups), runner.prepare)
     assert inp.paths is not None
-    batches = pool.imap([inp.paths[s:e] for _c, s, e in groups], runner.engine.preprocess, decoder=inp.decoder)
+    batches = pool.imap([inp.paths[s:e] for _c, s, e in groups], runner.engine.preprocess, decoder=use)
+    if use != inp.decoder:
+        batches = (_small_set(d) for d in batches)
     return prefetch(prepared(batches, runner.prepare))
+
+
+def _small_set(d: Decoded) -> Decoded:
+    d.fallbacks = {SMALL_SET_REASON: len(d.ok)}
+    return d
 
 
 def open_run(
@@ -155,15 +176,21 @@ def open_run(
         **key_part(made_by),
     )
     partial = Path(io.partial_dir) if io.partial_dir else None
-    ranges, done = resume(inp, chunk, partial, key)
-    todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in done]
+    marks = image_marks(inp) if partial is not None else []
+    ranges, found = resume(inp, chunk, partial, key, marks)
+    todo = [(c, s, e) for c, (s, e) in enumerate(ranges) if c not in found.done]
+
+    def stamp(c: int) -> dict[str, np.ndarray]:
+        s, e = ranges[c]
+        return {"listed": np.asarray(inp.names[s:e], dtype=str), "marks": np.asarray(marks[s:e], dtype=str)}
+
     groups = chunk_groups(todo, batch_size)
-    sink = ChunkSink(groups, partial, done, settings.strict, io.progress)
-    if done:
-        if io.progress:
-            io.progress(sink.resumed)
-        if io.log:
-            io.log(f"resumed {sink.resumed} of {len(inp.names)} images from an interrupted run")
+    sink = ChunkSink(groups, partial, found.done, settings.strict, io.progress, stamp)
+    sink.note, sink.replaced = resume_note(found, len(inp.names)), found.replaced
+    if found.done and io.progress:
+        io.progress(sink.resumed)
+    if sink.note and io.log:
+        io.log(sink.note)
     return inp, ranges, groups, sink
 
 

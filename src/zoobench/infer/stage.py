@@ -88,7 +88,7 @@ def infer(
     inp = listed_input(data, s.limit)
     use_decoder(inp, s.decoder, data)  # a wrong decoder for a cache is one line, before any export
     if inp.cache is None and not s.ray:  # the fast pool's torch import runs beside the export / engine load
-        start_early(s.workers, inp.decoder)
+        start_early(s.workers, inp.decoder, len(inp.names))
     out.mkdir(parents=True, exist_ok=True)
     if label_map is None and inp.folder_labels:
         label_map = inp.folder_labels

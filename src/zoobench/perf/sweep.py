@@ -354,6 +354,12 @@ def _print_notes(console: Any, result: dict[str, Any]) -> None:
                     f"{c['name']}: top-1 agreement {agr['top1_agreement_pct']:.1f}% / top-5 overlap "
                     f"{agr['top5_overlap_pct']:.1f}% vs fp32 on {agr['count']} images"
                 )
+        for slow in (result["table"].get("tuned_slower") or {}).get(c["name"], []):
+            console.print(
+                f"[yellow]{c['name']}: batch {slow['batch_size']} is slower than untuned beyond the rounds' spread "
+                f"({slow['ratio']:.3f}×): the profile does not help on this machine now; run `zoobench tune` again "
+                f"or perf --untuned[/]"
+            )
         if c["available"] and not c.get("tuned"):  # a tuned column's settings were printed when it was applied
             info = c["info"]
             extra = f", {info['performance_hint']} hint, {info['num_streams']} streams" if "num_streams" in info else ""

@@ -84,7 +84,25 @@ def build_table(columns: list[dict[str, Any]], batch_sizes: list[int]) -> dict[s
         "best_ratio_vs_reference": best_ratio,
         "tuned_vs_untuned": tuned,
         "best_tuned_vs_untuned": best_tuned,
+        "tuned_slower": tuned_slower(columns),
     }
+
+
+def tuned_slower(columns: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Tuned column -> the batches where it is slower than its untuned twin beyond the rounds' spread (the
+    profile hurts there): ``batch_size`` and ``ratio`` (tuned / untuned median img/s)."""
+    cells = {c["name"]: {r["batch_size"]: r for r in c.get("results", []) if "error" not in r} for c in columns}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for c in columns:
+        base = cells.get(str(c.get("untuned")))
+        if not c.get("tuned") or base is None:
+            continue
+        for bs, cell in cells[c["name"]].items():
+            twin = base.get(bs)
+            if twin and cell.get("throughput_img_s") and twin.get("throughput_img_s") and not within_noise(cell, twin):
+                ratio = float(cell["throughput_img_s"]) / float(twin["throughput_img_s"])
+                out.setdefault(c["name"], []).append({"batch_size": bs, "ratio": round(ratio, 4)})
+    return out
 
 
 def tuned_ratios(

@@ -1,6 +1,8 @@
 """``zoobench tune``: the AOE step. For each batch size, search the load settings a runtime declares
 (``tunables()`` in its module) with successive halving inside a time budget, then time the best against the
-default in interleaved rounds and keep it only when it beats the default beyond the rounds' spread.
+default in interleaved, paired rounds and keep it only when the paired tests say it is faster
+(:mod:`zoobench.perf.paired`: won every one of >= 5 rounds by more than 2%, or a paired t interval on the
+per-round ratio above 1.02x).
 
 Every measurement is perf's (:func:`zoobench.perf.timing.time_throughput`): the same loop, warm-up and
 statistics; several streams count the images of all streams over the wall time.
@@ -17,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import ZoobenchError
+from zoobench.perf.paired import MARGIN, MIN_ROUNDS, paired_verdict
 from zoobench.perf.settings import TuneSettings
 from zoobench.perf.streams import open_tuned, settings_text
-from zoobench.perf.table import within_noise
 from zoobench.perf.timing import PerfResult, Timing, summarize_rounds, time_throughput
 from zoobench.runtimes.base import Session
 
 Clock = Callable[[], float]
-FINAL_ROUNDS = 3
-FINAL_SHARE = 0.4  # of each batch size's budget: the default-vs-best rounds that decide
+FINAL_ROUNDS = MIN_ROUNDS  # paired rounds: enough for the sign test
+FINAL_SHARE = 0.5  # of each batch size's budget, kept for the default-vs-best rounds that decide
 
 
 @dataclass
@@ -78,6 +80,7 @@ class _Search:
         self.start = self.clock()
         self.budget_s, self.deadline = budget_s, self.start + budget_s
         self.progress = progress
+        self.pairs: list[tuple[float, float]] = []  # (default, best) img/s of each final round both finished
 
     def _time(self, arm: _Arm, seconds: float) -> PerfResult | None:
         """One timed loop of ``arm`` (loading it first if needed); None when it fails (recorded)."""
@@ -133,16 +136,20 @@ class _Search:
                 _close(arm)
 
     def _final(self, pair: list[_Arm]) -> dict[str, Any]:
-        """Default and best timed in :data:`FINAL_ROUNDS` interleaved rounds; the best wins only beyond the
-        spread of both."""
+        """Default and best timed in :data:`FINAL_ROUNDS` interleaved rounds, the rest of the budget shared out
+        evenly; the best wins only by the paired tests (:func:`~zoobench.perf.paired.paired_verdict`)."""
         default, best = pair[0], (pair[1] if len(pair) > 1 else None)
         for r in range(FINAL_ROUNDS):
+            got = []
             for i, arm in enumerate(pair):
                 left = (FINAL_ROUNDS - r) * len(pair) - i
                 self.progress(f"batch {self.bs}: final round {r + 1}/{FINAL_ROUNDS}, {settings_text(arm.settings)}")
                 res = self._time(arm, max(0.0, self.deadline - self.clock()) / left)
                 if res is not None:
                     arm.rounds.append(res)
+                got.append(res)
+            if len(got) == 2 and got[0] is not None and got[1] is not None:
+                self.pairs.append((got[0].throughput_img_s, got[1].throughput_img_s))
         return self._verdict(default, best)
 
     def _verdict(self, default: _Arm, best: _Arm | None) -> dict[str, Any]:
@@ -150,16 +157,11 @@ class _Search:
             raise ZoobenchError(f"batch {self.bs}: the default setting could not run: {default.error}")
         before = summarize_rounds(default.rounds)
         after = summarize_rounds(best.rounds) if best is not None and best.rounds else None
-        wins = (
-            after is not None
-            and after["throughput_img_s"] > before["throughput_img_s"]
-            and not within_noise(before, after)
-        )
+        verdict = paired_verdict([d for d, _ in self.pairs], [c for _, c in self.pairs])
+        wins = after is not None and verdict.wins
         chosen = best if wins and best is not None else default
         kept = after if wins and after is not None else before
-        why = "beats the default beyond the spread" if wins else "no candidate beats the default beyond the spread"
-        if after is None:
-            why = "no candidate was timed within the budget"
+        why = verdict.why if after is not None else "no candidate was timed within the budget"
         return {
             "settings": chosen.settings,
             "before": _cell(before),
@@ -168,6 +170,8 @@ class _Search:
             "best_candidate": None if best is None else {"settings": best.settings, **(_cell(after) if after else {})},
             "kept_default": not wins,
             "why": why,
+            "test": verdict.test if wins else None,  # sign | t (paired); None: the default kept
+            "paired": _paired_record(verdict),
             "streams": int(chosen.settings.get("streams", 1)),
             "timed": sum(1 for a in self.arms[1:] if a.rungs),  # of the candidates, within the budget
             "candidates": [_arm_record(a) for a in self.arms],
@@ -186,6 +190,13 @@ def _cell(summary: dict[str, Any]) -> dict[str, Any]:
     out = {k: summary[k] for k in keys if k in summary}
     out["latency_ms_median"] = round(float(summary["latency"]["median_ms"]), 3)
     return out
+
+
+def _paired_record(verdict: Any) -> dict[str, Any]:
+    """The final rounds as the decision saw them: each round's ratio (best / default), rounds won by more than
+    the margin, the t lower bound."""
+    low = None if verdict.lower is None else round(verdict.lower, 4)
+    return {"ratios": [round(r, 4) for r in verdict.ratios], "won": verdict.won, "margin": MARGIN, "lower_95": low}
 
 
 def _arm_record(arm: _Arm) -> dict[str, Any]:

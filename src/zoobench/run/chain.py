@@ -226,7 +226,10 @@ class _ModelStages:
         def prep() -> tuple[list[str], str]:
             settings = PrepSettings(limit=cfg.infer.limit, decoder=decoder)
             meta = prep_cache(cfg.data, self.engine.preprocess, cache, settings)  # type: ignore[arg-type]
-            return ["cache"], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images; infer reads it"
+            note = f"; {meta['note']}" if meta.get("note") else ""
+            return [
+                "cache"
+            ], f"cache {meta.get('status', 'built')}: {meta.get('count', '?')} images{note}; infer reads it"
 
         try:
             inputs = {"data": data_hash, "geometry": self.engine.preprocess.geometry_hash(), **key_part(decoder)}
@@ -260,8 +263,10 @@ class _ModelStages:
             settings = self.settings.but(input_dtype="uint8" if from_cache else None)
             backend = backend_for(settings)  # the Ray pipeline with --ray, else this process
             summary, self.preds, _labels = infer(engine.model, infer_data, settings, engine=engine, backend=backend)
+            resumed = summary["stages"].get("resume")  # resumed N of M images; K replaced since the interrupted run
             return ["infer/predictions.csv", "infer/summary.json"], (
                 f"{summary['images_inferred']} images, {summary['skipped']} skipped"
+                + (f"; {resumed}" if resumed else "")
             )
 
         self.book.run("infer", inputs, run_infer, self.log)

@@ -30,6 +30,29 @@ def stopped(statuses: dict[str, str], not_run: list[str], error: str) -> str:
     return "run stopped — " + "; ".join(parts)
 
 
+def failure_reasons(rundir: Path, statuses: dict[str, str], bad: tuple[str, ...]) -> dict[str, str]:
+    """Model -> ``(status) — why``, for each model whose status is in ``bad``: its accuracy gate's reason
+    (accuracy.json) or the error its stages.json records; the status alone when neither says."""
+    import json
+
+    from zoobench.models.registry import slug
+
+    out = {}
+    for model, status in statuses.items():
+        if status not in bad:
+            continue
+        mdir = Path(rundir) / slug(model)
+        why = ""
+        sources = [("infer/accuracy.json", "gate_reason"), ("stages.json", "error")]
+        for rel, key in sources[::-1] if status == "error" else sources:
+            try:
+                why = why or str(json.loads((mdir / rel).read_text(encoding="utf-8")).get(key) or "")
+            except (OSError, ValueError):
+                continue
+        out[model] = f"({status}) — {why}" if why else f"({status})"
+    return out
+
+
 def error_report(mdir: Path, log: Callable[[str], None]) -> None:
     """A failed model's report, from what there is, so it shows the failure (stages.json has it anyway)."""
     from zoobench.report import write_model_report
