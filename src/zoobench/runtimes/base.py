@@ -112,7 +112,9 @@ class RuntimeSpec:
     ``suffix`` and provides ``compile_artifact(core, out, precision, calib, batch_size, meta)`` and
     ``COMPILED_PRECISIONS`` (the precisions that need a compiled artifact rather than the ONNX file).
     Its load options are its own: ``beside_decoders() -> dict`` (optional) names those it wants when decode
-    processes share its cores (ONNX Runtime: idle threads do not spin); ``tunables()`` those ``tune`` searches.
+    processes share its cores (ONNX Runtime: idle threads do not spin); ``tunables()`` those ``tune`` searches;
+    ``server_streams(cores) -> dict`` (optional) the LoadGen Server's ``streams`` form without a tuned profile
+    (``streams`` sessions with these load options; none declared: perf's options, one session).
 
     Attributes:
         package: the import name that must be installed. install: the command that installs it.
