@@ -105,11 +105,11 @@ class FakeLG:
     def __init__(self) -> None:
         self.completed: list[tuple[int, list[int]]] = []
 
-    def QuerySampleResponse(self, sid: int, ptr: int, size: int) -> Any:  # noqa: N802  (LoadGen's name)
+    def QuerySampleResponse(self, sid: int, ptr: int, size: int) -> Any:
         ids = np.ctypeslib.as_array((np.ctypeslib.ctypes.c_int32 * (size // 4)).from_address(ptr)) if size else []
         return (sid, [int(i) for i in ids])
 
-    def QuerySamplesComplete(self, responses: list[Any]) -> None:  # noqa: N802
+    def QuerySamplesComplete(self, responses: list[Any]) -> None:
         self.completed.extend(responses)
 
 

@@ -77,8 +77,8 @@ def launch(job: Job, engine: Engine, t: Test) -> tuple[Path, dict[str, Any], Len
         job.say(f"{t.runtime}-{t.precision} {t.scenario} {t.mode}: expected ~{values['_expected_s']:.1f} s{note}")
     sut = run_child({
         "engine": str(Path(engine.path).resolve()), "runtime": t.runtime, "precision": t.precision,
-        "options": t.options, "sessions": t.sessions, "cache": str(Path(job.cache).resolve()), "plan": values, "batch": batch, "warm": warm,
-        "outdir": str(folder), "trace": s.trace, "server": t.server,
+        "options": t.options, "sessions": t.sessions, "cache": str(Path(job.cache).resolve()), "plan": values,
+        "batch": batch, "warm": warm, "outdir": str(folder), "trace": s.trace, "server": t.server,
         "user_conf": str(Path(s.user_conf).resolve()) if s.user_conf else None,
     })  # fmt: skip
     return folder, sut, length
