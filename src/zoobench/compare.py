@@ -76,6 +76,10 @@ def load_run(arg: str | Path, per_card: int = 1, model: str | None = None) -> di
         return load_perf_columns(root)
     except DataError:
         from zoobench.perf.logs import load_log_folder
+        from zoobench.scenarios.published import is_mlperf_folder
+
+        if is_mlperf_folder(root) or (root / "loadgen.json").is_file():
+            return {}  # scenario rows only (see report.scenarios)
 
         return load_log_folder(root, per_card, model)
 
@@ -224,7 +228,11 @@ def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None =
     measured = [r for r, run in zip(runs, loaded) if not _quoted(run)]
     warnings = setting_warnings(measured) if len(measured) > 1 else []
     models_shown = {str(t["model"]) for t in tables}
-    return {"runs": runs, "tables": tables, "warnings": warnings, "sources": _sources(runs, loaded, models_shown)}
+    from zoobench.report.scenarios import scenario_rows
+
+    scenarios = [(lab, scenario_rows(p)) for lab, p in zip(labels, paths)]
+    return {"runs": runs, "tables": tables, "warnings": warnings, "sources": _sources(runs, loaded, models_shown),
+            "scenarios": scenarios}  # fmt: skip
 
 
 def _sources(runs: list[dict[str, Any]], loaded: list[Any], models: set[str]) -> list[dict[str, Any]]:
@@ -327,6 +335,9 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
         out.append(Table(headers, rows, title=f"{t['model']} · {t['label']}", note=t.get("precision_note", "")))
     if not cmp["tables"]:
         out.append(Table([""], [["no model × runtime column is common to the first run and another"]]))
+    from zoobench.report.scenarios import scenario_tables
+
+    out += scenario_tables([(lab, rows) for lab, rows in cmp.get("scenarios") or []])
     if cmp.get("sources"):
         rows = [[s["run"], s["model"], "-" if s["batch_size"] is None else f"bs{s['batch_size']}", s["source"],
                  s["note"] or "-"] for s in cmp["sources"]]  # fmt: skip
