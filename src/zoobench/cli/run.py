@@ -86,6 +86,11 @@ Examples:
     "--tune-budget", type=click.FloatRange(min=0, min_open=True), default=75.0, show_default=True,
     help="Seconds for each tune stage (one runtime × precision, all batch sizes).",
 )  # fmt: skip
+@click.option(
+    "--scenarios", default=None,
+    help="MLPerf LoadGen scenarios after each perf column (SingleStream,MultiStream,Server,Offline; test length; "
+    "the `loadgen` extra): a loadgen stage per column, its Scenarios table in the report.",
+)  # fmt: skip
 @tolerance_option
 @reference_option
 @limit_option

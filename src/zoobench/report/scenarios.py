@@ -23,14 +23,17 @@ def loadgen_docs(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     """``(model, loadgen.json)`` of a ``zoobench loadgen -o`` folder or of each model of a ``run`` directory
     (``<model>/loadgen/loadgen.json``)."""
     root = Path(path)
-    found = [root / LOADGEN_JSON] if (root / LOADGEN_JSON).is_file() else sorted(root.glob(f"*/loadgen/{LOADGEN_JSON}"))
+    found = [root / LOADGEN_JSON] if (root / LOADGEN_JSON).is_file() else []
+    for pattern in (f"loadgen/*/{LOADGEN_JSON}", f"*/loadgen/*/{LOADGEN_JSON}"):  # a run's model dir, a run dir
+        found = found or sorted(root.glob(pattern))
     out = []
     for f in found:
         try:
             doc = json.loads(f.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        out.append((str(doc.get("model") or f.parent.parent.name), doc))
+        in_run = f.parent.parent.name == "loadgen"  # <model>/loadgen/<column>/loadgen.json: the model's dir name
+        out.append((f.parents[2].name if in_run else str(doc.get("model") or root.name), doc))
     return out
 
 

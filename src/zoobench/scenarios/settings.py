@@ -203,6 +203,9 @@ class LoadgenSettings(Settings):
         latency_ms: the Server's bound at p99; target_qps: its target (None: from perf's best img/s); find_qps:
             search the highest VALID target (probes, then one confirming run at ``length``).
         server_policy: ``auto`` / ``streams`` / ``batch``; max_batch / batch_wait_ms: the dynamic batcher's.
+        perf_json: perf's figures for the hints (``run``: the column's perf/<column>.json; None: beside the
+            engine, else a short perf); workdir: where engines are built or reused (None: OUTDIR/engine);
+            calibration: int8's calibration images when the data is a cache (``run``: the held-out pick).
         outdir: where everything goes; weights: how a model name is exported; quiet: no console output.
     """
 
@@ -227,6 +230,9 @@ class LoadgenSettings(Settings):
     server_policy: str = "auto"
     max_batch: int = 8
     batch_wait_ms: float = 2.0
+    perf_json: str | None = None
+    workdir: str | None = None
+    calibration: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runtimes", tuple(self.runtimes))

@@ -53,7 +53,7 @@ def _job(model: str, data: str, s: LoadgenSettings) -> Job:
     console = make_console(s.quiet)
     out = Path(s.outdir)
     out.mkdir(parents=True, exist_ok=True)
-    cache, calibration = data, None
+    cache, calibration = data, s.calibration
     if not is_cache(data):  # an image folder: prepped as run does, with the model's preprocessing
         base = resolve_engine(model, weights=s.weights, workdir=out / "engine", log=console.print)
         meta = prep_cache(data, base.preprocess, out / "cache")
@@ -72,11 +72,12 @@ def _column(job: Job, rt: str, prec: str, modes: list[str]) -> None:
     s, col = job.settings, f"{rt}-{prec}"
     try:
         engine = column_engine(
-            job.model, rt, prec, workdir=job.out / "engine", weights=s.weights, calibration=job.calibration,
+            job.model, rt, prec, workdir=Path(s.workdir) if s.workdir else job.out / "engine", weights=s.weights,
+            calibration=job.calibration,
             log=job.say,
         )  # fmt: skip
         options, sessions, form_line = offline_form(engine, rt, prec, s.batch_size)
-        cells, source = measure(engine, rt, prec, s.batch_size)
+        cells, source = measure(engine, rt, prec, s.batch_size, s.perf_json)
     except (RuntimeUnavailableError, ImportError) as exc:
         job.say(f"{col}: unavailable — {exc}")
         job.rows.append({"column": col, "runtime": rt, "precision": prec, "result": "unavailable", "reason": str(exc)})
