@@ -11,9 +11,10 @@ from typing import Any
 from zoobench.artifact import Engine
 from zoobench.scenarios.launch import Job, Test, launch, record
 from zoobench.scenarios.server import DEFAULT_SHARE, PROBE_QUERIES, choose_policy, cost_from_cells, search_qps
-from zoobench.scenarios.settings import MULTI_STREAM_SAMPLES, Hints, Length, LoadgenSettings
+from zoobench.scenarios.settings import MIN_QUERIES, MULTI_STREAM_SAMPLES, Hints, Length, LoadgenSettings
 
 PROBE_SECONDS = 1.0
+PROBE_MAX_SECONDS = 10.0  # a slow engine's probes stop short of PROBE_QUERIES (never below early stopping's 459)
 
 
 def pick_policy(s: LoadgenSettings, cells: dict[int, dict[str, Any]]) -> tuple[str, str]:
@@ -71,7 +72,7 @@ def server_tests(
     if s.target_qps:
         qps, source = float(s.target_qps), "--target-qps"
     elif s.find_qps:
-        qps, tried = _search(job, engine, base, best, s.latency_ms / 1e3)
+        qps, tried = _search(job, engine, base, best, s)
         extra["search"] = [{"target_qps": round(q, 2), "valid": ok} for q, ok in tried]
         source = f"--find-qps: the highest VALID of {len(tried)} probes from perf's best ({best_text})"
         if qps <= 0:
@@ -86,7 +87,7 @@ def server_tests(
         record(job, engine, t, launch(job, engine, t), extra)
 
 
-def _search(job: Job, engine: Engine, base: Test, start: float, bound_s: float) -> tuple[float, list[Any]]:
+def _search(job: Job, engine: Engine, base: Test, start: float, s: LoadgenSettings) -> tuple[float, list[Any]]:
     """``search_qps`` with each probe a short Server test (PROBE_QUERIES queries: early stopping tolerates a
     few over the bound) under ``OUTDIR/<column>/Server/search/``."""
     from zoobench.scenarios.report import test_row
@@ -96,13 +97,14 @@ def _search(job: Job, engine: Engine, base: Test, start: float, bound_s: float) 
     def probe(qps: float) -> bool:
         count[0] += 1
         folder = job.out / f"{base.runtime}-{base.precision}" / "Server" / "search" / f"{count[0]:02d}-{qps:.0f}qps"
+        queries = max(MIN_QUERIES["Server"], min(PROBE_QUERIES, int(qps * PROBE_MAX_SECONDS)))
         t = replace(
-            base, hints=replace(base.hints, server_qps=qps, latency_bound_s=bound_s),
-            length=Length("seconds", PROBE_SECONDS), folder=folder, min_queries=PROBE_QUERIES, quiet=True,
+            base, hints=replace(base.hints, server_qps=qps, latency_bound_s=s.latency_ms / 1e3),
+            length=Length("seconds", PROBE_SECONDS), folder=folder, min_queries=queries, quiet=True,
         )  # fmt: skip
         folder, sut, _length = launch(job, engine, t)
         row = test_row("Server", folder, sut)
         job.say(f"  probe {qps:.1f} queries/s: {row['result']} (p99 {row['p99_ms']} ms)")
         return row["result"] == "VALID"
 
-    return search_qps(probe, start)
+    return search_qps(probe, start, steps=s.search_steps)

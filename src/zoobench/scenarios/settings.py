@@ -201,7 +201,8 @@ class LoadgenSettings(Settings):
         labels: a label file (``NAME CLASS`` lines) for accuracy; max_drop: the paired verdict's bound (``--max-drop``).
         user_conf: LoadGen's user.conf (applied with mlperf.conf's ResNet-50 values); trace: LoadGen's trace log.
         latency_ms: the Server's bound at p99; target_qps: its target (None: from perf's best img/s); find_qps:
-            search the highest VALID target (probes, then one confirming run at ``length``).
+            search the highest VALID target (probes, then one confirming run at ``length``); search_steps: its
+            bisection steps.
         server_policy: ``auto`` / ``streams`` / ``batch``; max_batch / batch_wait_ms: the dynamic batcher's.
         perf_json: perf's figures for the hints (``run``: the column's perf/<column>.json; None: beside the
             engine, else a short perf); workdir: where engines are built or reused (None: OUTDIR/engine);
@@ -230,6 +231,7 @@ class LoadgenSettings(Settings):
     server_policy: str = "auto"
     max_batch: int = 8
     batch_wait_ms: float = 2.0
+    search_steps: int = 6
     perf_json: str | None = None
     workdir: str | None = None
     calibration: str | None = None
@@ -247,7 +249,7 @@ class LoadgenSettings(Settings):
             raise DataError("name at least one runtime and one precision")
 
     def _server_checks(self) -> None:
-        self._at_least(1, "max_batch", whole=True)
+        self._at_least(1, "max_batch", "search_steps", whole=True)
         for name in ("latency_ms", "batch_wait_ms"):
             value = float(getattr(self, name))
             if not math.isfinite(value) or value < (0 if name == "batch_wait_ms" else 1e-3):
