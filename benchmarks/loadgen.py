@@ -13,6 +13,13 @@ rounds (column by column within a round, so drift on a shared machine hits all a
 
 Each figure is the median over the rounds. The images are 64 real-photo crops (scikit-image), prepped once;
 int8 is calibrated on them. Not a test: the machine may be shared (the load average is printed).
+
+With ``--server`` (one round; the searches are long): for each column, the highest VALID Server target at p99 <=
+``--latency-ms`` found by ``loadgen --find-qps`` under each policy (``streams``, ``batch``, ``auto``; each
+search's confirming run at test length gives the verdict printed beside it), and Offline's samples/s, side by
+side; the batch policy's histogram. Goals: auto >= 0.95x the better policy; Server >= 55% of Offline (ORT fp32).
+
+    python benchmarks/loadgen.py --server --search-steps 3
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "data"))
 
 COLUMNS = (("onnxruntime", "fp32"), ("openvino", "int8"))
+POLICIES = ("streams", "batch", "auto")
 
 
 def sync_p90_ms(engine: Any, runtime: str, cache: Any, seconds: float) -> float:
@@ -77,6 +85,56 @@ def loadgen_rows(engine: Any, runtime: str, precision: str, cache: Path, args: A
     return {r["scenario"]: r for r in doc["rows"]}
 
 
+def server_row(engine: Any, rt: str, prec: str, cache: Path, args: Any, out: Path, policy: str) -> dict[str, Any]:
+    """``loadgen --find-qps`` under ``policy`` (Server only): the search's highest VALID target, the confirming
+    run's row and the SUT's record."""
+    from zoobench.scenarios.settings import LoadgenSettings
+    from zoobench.scenarios.stage import do_loadgen
+
+    s = LoadgenSettings(
+        runtimes=[rt], precisions=[prec], batch_size=args.batch, mode="performance", scenarios=["Server"],
+        length="test", outdir=str(out), quiet=True, find_qps=True, server_policy=policy, latency_ms=args.latency_ms,
+        max_batch=args.batch, batch_wait_ms=args.batch_wait_ms, search_steps=args.search_steps,
+    )  # fmt: skip
+    (row,) = do_loadgen(engine.path, str(cache), s)["rows"]
+    valid = [t["target_qps"] for t in row.get("search") or [] if t["valid"]]
+    return {"best_valid": max(valid, default=0.0), "row": row}
+
+
+def run_server(args: Any) -> None:
+    with tempfile.TemporaryDirectory(prefix="zoobench-lgserver-") as tmp:
+        work = Path(tmp)
+        engines, cache_dir, _cache = build(work, args)
+        lines = []
+        for (rt, prec), eng in engines.items():
+            perf = perf_img_s(eng, rt, prec, args.batch, args.seconds)  # perf.json beside the engine: the hints
+            got = {p: server_row(eng, rt, prec, cache_dir, args, work / f"{rt}-{prec}-{p}", p) for p in POLICIES}
+            off = loadgen_rows(eng, rt, prec, cache_dir, args, work / f"{rt}-{prec}-offline")["Offline"]
+            lines.append(_server_line(rt, prec, perf, got, off))
+            print(lines[-1], flush=True)
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"\nServer at p99 <= {args.latency_ms:g} ms, --find-qps with {args.search_steps} bisection steps, "
+          f"max batch {args.batch}, batch wait {args.batch_wait_ms:g} ms; load average {load}")  # fmt: skip
+    print(f"\n| column | perf img/s (b{args.batch}) | streams QPS | batch QPS | auto QPS (chose) | best/Offline | "
+          "auto/best | Offline samples/s | batch histogram |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("\n".join(lines))
+
+
+def _server_line(rt: str, prec: str, perf: dict[str, Any], got: dict[str, Any], off: dict[str, Any]) -> str:
+    def cell(p: str) -> str:
+        return f"{got[p]['best_valid']:.1f} ({got[p]['row']['result']})"
+
+    best = max(got["streams"]["best_valid"], got["batch"]["best_valid"])
+    auto = got["auto"]
+    ratio = (auto["best_valid"] / best) if best else float("nan")
+    hist = (got["batch"]["row"].get("sut") or {}).get("server", {}).get("batch_histogram")
+    share = best / off["value"] if off.get("value") else float("nan")
+    return (f"| {rt} {prec} | {perf['throughput_img_s']:.1f} | {cell('streams')} | {cell('batch')} | "
+            f"{cell('auto')} {auto['row']['server_policy']['chose']} | {share:.2f} | {ratio:.2f} | "
+            f"{off.get('value') or 0:.1f} ({off['result']}) | {hist} |")  # fmt: skip
+
+
 def build(work: Path, args: Any) -> tuple[dict[tuple[str, str], Any], Path, Any]:
     from datahelp import write_jpegs
 
@@ -102,7 +160,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--length", type=float, default=5.0, help="seconds per LoadGen test")
     ap.add_argument("--seconds", type=float, default=3.0, help="perf's and the sync loop's seconds per round")
+    ap.add_argument("--server", action="store_true", help="the Server scenario's policies instead (one round)")
+    ap.add_argument("--latency-ms", type=float, default=15.0)
+    ap.add_argument("--batch-wait-ms", type=float, default=2.0)
+    ap.add_argument("--search-steps", type=int, default=4)
     args = ap.parse_args()
+    if args.server:
+        run_server(args)
+        return
     got: dict[tuple[str, str], dict[str, list[float]]] = {c: {} for c in COLUMNS}
     with tempfile.TemporaryDirectory(prefix="zoobench-lgbench-") as tmp:
         work = Path(tmp)

@@ -58,6 +58,10 @@ def beside_decoders() -> dict[str, Any]:
     return {"quiet_threads": True}
 
 
+def server_streams(cores: int) -> dict[str, Any]:
+    return {}
+
+
 # the rest of the runtime contract (zoobench.runtimes.RuntimeModule): nothing this file's tests use
 COMPILED_PRECISIONS: frozenset[str] = frozenset()
 PERF_OPTIONS: dict[str, Any] = {}

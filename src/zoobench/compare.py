@@ -9,16 +9,15 @@ scored adds a ``top-1 %`` row (with the images it was scored on).
 
 from __future__ import annotations
 
-import functools
 import json
 import string
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from zoobench.errors import DataError
 from zoobench.perf.results import read_perf
 from zoobench.perf.table import split_columns
+from zoobench.report.compare_notes import column_precision, precision_note, runtime_packages, setting_warnings
 from zoobench.report.seeds import quote_text, seed_run
 from zoobench.report.tables import (
     Table,
@@ -53,13 +52,6 @@ def load_perf_columns(path: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
-def runtime_packages() -> tuple[str, ...]:
-    """The packages of the registered runtimes (a runtime registered later is compared too)."""
-    from zoobench.runtimes import RUNTIMES
-
-    return tuple(dict.fromkeys(s.package for s in RUNTIMES.values()))
-
-
 def load_run(arg: str | Path, per_card: int = 1, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """A run for ``compare``: ``seeds:DEVICE`` (a guide's quoted column), a run / perf directory, or a folder
     of the seeds' tools' perf logs (``per_card`` multiplies benchmark's per-device figure: 4 for a 310 card;
@@ -76,6 +68,10 @@ def load_run(arg: str | Path, per_card: int = 1, model: str | None = None) -> di
         return load_perf_columns(root)
     except DataError:
         from zoobench.perf.logs import load_log_folder
+        from zoobench.scenarios.published import is_mlperf_folder
+
+        if is_mlperf_folder(root) or (root / "loadgen.json").is_file():
+            return {}  # scenario rows only (see report.scenarios)
 
         return load_log_folder(root, per_card, model)
 
@@ -120,30 +116,6 @@ def _describe(path: str | Path, runs: dict[str, dict[str, dict[str, Any]]]) -> d
         "cpu_features": env.get("cpu_features", []),
         "versions": env.get("versions", {}),
     }
-
-
-def _version(run: dict[str, Any], pkg: str) -> Any:
-    return run["versions"].get(pkg)
-
-
-def setting_warnings(runs: list[dict[str, Any]]) -> list[str]:
-    """One line per setting that differs between the runs (CPU, cores, threads, runtime versions): a ratio
-    across them measures those differences too."""
-    out = []
-    checks: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
-        ("CPU", lambda r: r.get("cpu")),
-        ("cores", lambda r: r.get("cores")),
-        ("threads", lambda r: ", ".join(map(str, r.get("threads") or [])) or None),
-    ]
-    checks += [(pkg, functools.partial(_version, pkg=pkg)) for pkg in runtime_packages()]
-    for what, get in checks:
-        values = [get(r) for r in runs]
-        if len({json.dumps(v) for v in values}) > 1:
-            out.append(
-                f"{what} differs: "
-                + ", ".join(f"{r['label']} {v if v not in (None, []) else '-'}" for r, v in zip(runs, values))
-            )
-    return out
 
 
 def _cells(perf: dict[str, Any]) -> dict[int, str]:
@@ -203,14 +175,14 @@ def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None =
                 rows.append({"batch_size": b, "throughput": vals, "cells": shown, "ratio": _ratios(vals)})
             bests = [best_of(p) if p else None for p in others]
             best_vals = [b[1] if b else None for b in bests]
-            precisions = [_precision(p) if p else None for p in others]
+            precisions = [column_precision(p) if p else None for p in others]
             tables.append(
                 {
                     "model": model,
                     "column": col,
                     "label": column_label(perf_a, col),
                     "precision": precisions,
-                    "precision_note": _precision_note(labels, precisions),
+                    "precision_note": precision_note(labels, precisions),
                     "rows": rows,
                     "best": {
                         "batch_size": [b[0] if b else None for b in bests],
@@ -224,7 +196,11 @@ def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None =
     measured = [r for r, run in zip(runs, loaded) if not _quoted(run)]
     warnings = setting_warnings(measured) if len(measured) > 1 else []
     models_shown = {str(t["model"]) for t in tables}
-    return {"runs": runs, "tables": tables, "warnings": warnings, "sources": _sources(runs, loaded, models_shown)}
+    from zoobench.report.scenarios import scenario_rows
+
+    scenarios = [(lab, scenario_rows(p)) for lab, p in zip(labels, paths)]
+    return {"runs": runs, "tables": tables, "warnings": warnings, "sources": _sources(runs, loaded, models_shown),
+            "scenarios": scenarios}  # fmt: skip
 
 
 def _sources(runs: list[dict[str, Any]], loaded: list[Any], models: set[str]) -> list[dict[str, Any]]:
@@ -283,25 +259,6 @@ def _log_sources(label: str, p: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _precision(perf: dict[str, Any]) -> str | None:
-    """What precision a column ran at: a quoted column's (the guides' om and T4 figures are fp16), a measured
-    one's; None for imported logs (the log does not say)."""
-    if perf.get("quoted"):
-        return perf["quoted"].get("precision")
-    if perf.get("imported"):
-        return None
-    return (perf.get("runtime") or {}).get("precision")
-
-
-def _precision_note(labels: list[str], precisions: list[str | None]) -> str:
-    """A sentence when the table's columns ran at different precisions; "" when they agree (or are unknown)."""
-    known = [(lab, p) for lab, p in zip(labels, precisions) if p]
-    if len({p.split()[0] for _, p in known}) < 2:
-        return ""
-    said = ", ".join(f"{lab} {p}" for lab, p in known)
-    return f"Precision differs: {said}. The ratios compare precisions as well as hardware."
-
-
 def _ratios(vals: list[float | None]) -> list[float | None]:
     """First run over each other run: A/B, A/C, ..."""
     a = vals[0]
@@ -348,6 +305,9 @@ def comparison_tables(cmp: dict[str, Any]) -> list[Table]:
         out.append(Table(headers, rows, title=f"{t['model']} · {t['label']}", note=t.get("precision_note", "")))
     if not cmp["tables"]:
         out.append(Table([""], [["no model × runtime column is common to the first run and another"]]))
+    from zoobench.report.scenarios import scenario_tables
+
+    out += scenario_tables([(lab, rows) for lab, rows in cmp.get("scenarios") or []])
     if cmp.get("sources"):
         rows = [
             [

@@ -95,6 +95,10 @@ def beside_decoders() -> dict[str, Any]:
     return {}
 
 
+def server_streams(cores: int) -> dict[str, Any]:
+    return {}
+
+
 # --- fixtures ------------------------------------------------------------------------------------------------------
 @pytest.fixture
 def fake() -> Iterator[FakeClock]:

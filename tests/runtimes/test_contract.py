@@ -46,6 +46,10 @@ def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Ca
 
 def beside_decoders() -> dict[str, Any]:
     return {}
+
+
+def server_streams(cores: int) -> dict[str, Any]:
+    return {}
 """
 
 

@@ -73,6 +73,10 @@ def beside_decoders() -> dict[str, Any]:
     return {}
 
 
+def server_streams(cores: int) -> dict[str, Any]:
+    return {}
+
+
 # --- the tests -----------------------------------------------------------------------------------------------------
 @pytest.fixture
 def fake() -> Iterator[RuntimeSpec]:

@@ -26,7 +26,19 @@ INTERRUPTED_EXIT = 130
 @max_drop_option
 @click.option(
     "--scenarios", default="SingleStream,Offline", show_default=True,
-    help="Comma-separated: SingleStream, MultiStream, Offline.",
+    help="Comma-separated: SingleStream, MultiStream, Server, Offline.",
+)  # fmt: skip
+@click.option("--latency-ms", type=float, default=15.0, show_default=True, help="Server: the bound at p99.")
+@click.option("--target-qps", type=float, help="Server: the target queries/s (default: half of perf's best img/s).")
+@click.option("--find-qps", is_flag=True, help="Server: search the highest VALID target, then confirm it.")
+@click.option(
+    "--server-policy", type=click.Choice(["auto", "streams", "batch"]), default="auto", show_default=True,
+    help="Server: one request per worker (streams), a dynamic batcher (batch), or auto (by perf's batch-8 cost).",
+)  # fmt: skip
+@click.option("--max-batch", type=int, default=8, show_default=True, help="Server batch policy: the largest batch.")
+@click.option(
+    "--batch-wait-ms", type=float, default=2.0, show_default=True,
+    help="Server batch policy: how long the first request of a batch waits for more.",
 )  # fmt: skip
 @click.option("--mode", type=click.Choice(["performance", "accuracy", "both"]), default="both", show_default=True)
 @click.option(
@@ -51,6 +63,12 @@ def loadgen(
     labels: str | None,
     max_drop: str,
     scenarios: str,
+    latency_ms: float,
+    target_qps: float | None,
+    find_qps: bool,
+    server_policy: str,
+    max_batch: int,
+    batch_wait_ms: float,
     mode: str,
     length: str,
     user_conf: str | None,
@@ -59,7 +77,8 @@ def loadgen(
     as_json: bool,
 ) -> None:
     """MODEL (a name or an engine file) under MLPerf LoadGen: SingleStream (p90 latency), MultiStream (p99 of
-    8-sample queries) and Offline (samples/s), in performance and accuracy mode, one test per child process.
+    8-sample queries), Server (queries/s with p99 within --latency-ms) and Offline (samples/s), in performance and
+    accuracy mode, one test per child process.
 
     LoadGen's files stay verbatim under OUTDIR/<runtime>-<precision>/<Scenario>/{performance,accuracy}/;
     OUTDIR/loadgen.json has one row per column x scenario x mode (VALID/INVALID with each check, p50/p90/p99,
@@ -69,6 +88,7 @@ def loadgen(
     Examples:
       zoobench loadgen mnasnet1_0 -w random --data cache --runtimes onnxruntime,openvino --precisions fp32,int8
       zoobench loadgen model.onnx --data val/ --labels val_label.txt --scenarios SingleStream,MultiStream,Offline
+      zoobench loadgen mnasnet1_0 -w random --data cache --scenarios Server --find-qps --mode performance
     """
     from zoobench.runtimes import RUNTIMES
     from zoobench.scenarios.child import Interrupted
@@ -79,7 +99,8 @@ def loadgen(
         runtimes=name_list(runtimes, tuple(RUNTIMES)) or ["onnxruntime"],
         precisions=name_list(precisions, PRECISIONS) or ["fp32"], batch_size=batch_size, labels=labels,
         max_drop=max_drop, scenarios=parse_scenarios(scenarios), mode=mode, length=length, user_conf=user_conf,
-        trace=trace, outdir=outdir, weights=weights, quiet=as_json,
+        trace=trace, outdir=outdir, weights=weights, quiet=as_json, latency_ms=latency_ms, target_qps=target_qps,
+        find_qps=find_qps, server_policy=server_policy, max_batch=max_batch, batch_wait_ms=batch_wait_ms,
     )  # fmt: skip
     try:
         doc = do_loadgen(model, data, settings)

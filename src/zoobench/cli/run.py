@@ -92,6 +92,12 @@ Examples:
     show_default=True,
     help="Seconds for each tune stage (one runtime × precision, all batch sizes).",
 )
+@click.option(
+    "--scenarios",
+    default=None,
+    help="MLPerf LoadGen scenarios after each perf column (SingleStream,MultiStream,Server,Offline; test length; "
+    "the `loadgen` extra): a loadgen stage per column, its Scenarios table in the report.",
+)
 @tolerance_option
 @reference_option
 @limit_option

@@ -106,6 +106,9 @@ def model_blocks(run: ModelRun, plots: list[Path], *, level: int = 2) -> list[Bl
         blocks.append(("warn", "No performance result in this run."))
     for col, why in missing:
         blocks.append(("warn", f"{col}: not measured — {why}"))
+    from zoobench.report.scenarios import scenario_rows, scenario_tables
+
+    blocks += [("table", t) for t in scenario_tables([(run.name, scenario_rows(run.path))])]
     if run.stages.get("stages"):
         blocks.append(("table", stages_table(run)))
     env = environment_rows(run)

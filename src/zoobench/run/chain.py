@@ -17,13 +17,15 @@ Run directory layout::
         calibration.json, calibration/  the held-out calibration pick (run/calibration.py)
         perf/<runtime>-<precision>.json   one perf.json per runtime × precision column
         ship/                   the recommended engine, card.json, predict.py (run/ship.py); none when undecided
+        loadgen/<runtime>-<precision>/    with --scenarios: loadgen.json and LoadGen's logs per column
         plots/throughput.png, plots/latency.png
         report.md, report.html  this model's report
 
 Stages, in order: ``export``, ``compile``, ``prep``, ``infer``, ``eval``, ``score:<runtime>-<precision>``,
-``perf:<runtime>-<precision>``, ``report``. A stage is skipped when the hash of its inputs (weights sha256,
-preprocessing, engine file sha256, data folder listing (names, sizes, mtimes), labels sha256, perf parameters,
-the JSON a report reads) equals the recorded one and its outputs exist. ``stages.json`` is written
+``perf:<runtime>-<precision>`` (and ``loadgen:<runtime>-<precision>`` with ``--scenarios``: run/scenarios.py),
+``report``. A stage is skipped when the hash of its inputs (weights sha256, preprocessing, engine file sha256,
+data folder listing (names, sizes, mtimes), labels sha256, perf parameters, the JSON a report reads) equals the
+recorded one and its outputs exist. ``stages.json`` is written
 atomically after every stage, so an interrupted run resumes at the first stage that did not finish. One
 model failing does not stop the others. ``--weights random`` runs every stage (the data path is measured)
 but does not gate accuracy.
@@ -62,6 +64,7 @@ def _report_inputs(mdir: Path) -> dict[str, str]:
     files += sorted((mdir / "infer").glob("*/accuracy.json"))
     files += sorted((mdir / "perf").glob("*.json"))
     files.append(mdir / "ship" / "card.json")  # the report names the shipped engine
+    files += sorted((mdir / "loadgen").glob("*/loadgen.json"))
     return {str(f.relative_to(mdir)): file_digest(f) for f in files if f.is_file()}
 
 
@@ -105,6 +108,8 @@ def planned_stages(cfg: RunConfig) -> list[str]:
 
     measured = ["prep", "infer", "eval", *(f"score:{c}" for c in (column_names(cfg) if cfg.data else []))]
     stages = ("tune", "perf") if cfg.tune else ("perf",)
+    if cfg.loadgen is not None:
+        stages = (*stages, "loadgen")
     perf = [f"{s}:{rt}-{p}" for rt, p in cfg.columns() for s in stages]
     return ["export", "compile", *measured, *perf, "report"]
 
@@ -142,6 +147,10 @@ class _ModelStages:
         for rt, prec in self.cfg.columns():  # one perf/<runtime>-<precision>.json per column
             profile = tune_stage(self, rt, prec) if self.cfg.tune else None  # handed on in memory
             perf_column(self, rt, prec, profile)
+            if self.cfg.loadgen is not None:
+                from zoobench.run.scenarios import loadgen_column
+
+                loadgen_column(self, rt, prec)
         status = self.status()
         self.book.data["status"] = status
         from zoobench.run.ship import ship_model

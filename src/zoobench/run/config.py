@@ -12,6 +12,7 @@ from typing import Any
 from zoobench.errors import DataError
 from zoobench.infer.settings import InferSettings
 from zoobench.perf.settings import PerfSettings
+from zoobench.scenarios.settings import LoadgenSettings
 from zoobench.settings import Settings
 
 RUN_BATCH_SIZES = (1, 4, 8, 16, 32, 64)
@@ -88,6 +89,8 @@ class RunConfig(Settings):
         calibration / calibration_images / seed: where int8 calibrates (a separate folder, or a held-out pick).
         max_drop / accuracy_control: the int8 columns' allowed drop, and NNCF's accuracy-aware quantization.
         tune: a tune stage per perf column, with this budget (seconds); None: no tune stage.
+        loadgen: ``--scenarios``: a loadgen stage per column after its perf stage, with these LoadGen settings
+            (each column sets its own runtime, outdir, hints); None: no loadgen stage.
     """
 
     data: str | None = None
@@ -102,12 +105,20 @@ class RunConfig(Settings):
     max_drop: str = "1.0"  # points, or "1%" of fp32's top-1
     accuracy_control: bool = False
     tune: float | None = None
+    loadgen: LoadgenSettings | None = None
 
     @classmethod
     def of(cls, **options: Any) -> RunConfig:
         """A config from ``run``'s option names (``labels``, ``infer_batch_size``, ``batch_sizes``, ``threads``, ...);
         each goes to the settings it belongs to (``threads`` to both). An unknown name is one line."""
-        own = {f.name for f in fields(cls)} - {"infer", "perf"}
+        own = {f.name for f in fields(cls)} - {"infer", "perf", "loadgen"}
+        scenarios = options.pop("scenarios", None)
+        if scenarios:
+            from zoobench.scenarios.settings import parse_scenarios
+
+            names = parse_scenarios(scenarios) if isinstance(scenarios, str) else list(scenarios)
+            options["loadgen"] = LoadgenSettings(scenarios=names, quiet=True)
+        own.add("loadgen")
         bad = sorted(set(options) - own - set(_INFER) - set(_PERF))
         if bad:
             raise DataError(f"unknown run setting(s): {', '.join(bad)}")
@@ -128,4 +139,7 @@ class RunConfig(Settings):
         flat.update({k: getattr(self.infer, v) for k, v in _INFER.items()})
         flat.update({k: getattr(self.perf, k) for k in _PERF if k != "threads"})
         flat["model_weights"] = dict(self.model_weights)
-        return {k: list(v) if isinstance(v, tuple) else v for k in _RECORD for v in [flat[k]]}
+        out = {k: list(v) if isinstance(v, tuple) else v for k in _RECORD for v in [flat[k]]}
+        if self.loadgen is not None:  # only when asked: run.json stays as it was without --scenarios
+            out["scenarios"] = list(self.loadgen.scenarios)
+        return out

@@ -179,6 +179,11 @@ class RuntimeModule(Protocol):
         """The load options it wants when decode processes share its cores (``{}``: none)."""
         ...
 
+    def server_streams(self, cores: int) -> LoadOptions:
+        """The LoadGen Server's ``streams`` form without a tuned profile: ``streams`` sessions with these load
+        options (``{}``: none declared, perf's options in one session)."""
+        ...
+
 
 class CompilingRuntime(RuntimeModule, Protocol):
     """A runtime that compiles artifacts (its registry entry has a ``suffix``); torch compiles nothing."""

@@ -117,6 +117,12 @@ def beside_decoders() -> LoadOptions:
     return {"spin": False}
 
 
+def server_streams(cores: int) -> LoadOptions:
+    """The Server scenario's ``streams`` form without a tuned profile: one single-thread session per core, each
+    serving one request at a time (a session runs one request at once; MLPerf's reference scheme)."""
+    return {"streams": max(1, cores), "threads": 1}
+
+
 def tunables(cores: int, precision: str = "fp32", deep: bool = False) -> list[Candidate]:
     """The load settings ``zoobench tune`` tries, the default first. ``streams``: that many sessions run side by
     side, each with ``threads`` intra-op threads (perf times them together)."""

@@ -244,6 +244,12 @@ def beside_decoders() -> LoadOptions:
     return {}
 
 
+def server_streams(cores: int) -> LoadOptions:
+    """None declared: the Server serves from one session, its infer requests the workers."""
+    del cores
+    return {}
+
+
 def _ov_uint8_input(model: Any, core: Any) -> Any:
     """OpenVINO's own PrePostProcessor: u8 NCHW tensor -> f32, ``(x - 255*mean) / (255*std)``."""
     import openvino as ov

@@ -216,4 +216,10 @@ def beside_decoders() -> LoadOptions:
     return {}
 
 
+def server_streams(cores: int) -> LoadOptions:
+    """None declared: one session on the GPU."""
+    del cores
+    return {}
+
+
 PERF_OPTIONS: LoadOptions = {}  # the plan as it was built

@@ -171,6 +171,12 @@ def beside_decoders() -> LoadOptions:
     return {}
 
 
+def server_streams(cores: int) -> LoadOptions:
+    """None declared: one session with perf's options."""
+    del cores
+    return {}
+
+
 PERF_OPTIONS: LoadOptions = {}  # eager, channels_last: the session's defaults
 
 COMPILED_PRECISIONS: frozenset[str] = frozenset()  # torch rebuilds the model named in the ONNX's metadata

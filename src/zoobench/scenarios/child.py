@@ -66,12 +66,13 @@ def run_test(job: dict[str, Any], sessions: list[Session] | None = None) -> dict
     own = sessions is None
     sessions = open_sessions(job) if sessions is None else sessions
     try:
-        offline = job["plan"]["scenario"] == "Offline"
-        workers = len(sessions) * sessions[0].concurrent_runs() if offline else 1
+        threaded = job["plan"]["scenario"] in ("Offline", "Server")
+        workers = len(sessions) * sessions[0].concurrent_runs() if threaded else 1
         runner = Runner(lg, qsl, sessions, load_engine(job["engine"]).preprocess, int(job["batch"]), workers)
         runner.warm(job.get("warm") or [1])
-        _start(lg, job, runner, qsl, settings, out)
+        server = _start(lg, job, runner, qsl, settings, out)
         record = {
+            **server,
             "errors": runner.errors, "error_count": runner.error_count, "failed_samples": runner.failed_samples,
             "runtime": sessions[0].info().to_dict(), "sessions": len(sessions), "workers": workers,
             "batch": int(job["batch"]),
@@ -85,7 +86,9 @@ def run_test(job: dict[str, Any], sessions: list[Session] | None = None) -> dict
     return record
 
 
-def _start(lg: Any, job: dict[str, Any], runner: Any, qsl: Any, settings: Any, out: Path) -> None:
+def _start(lg: Any, job: dict[str, Any], runner: Any, qsl: Any, settings: Any, out: Path) -> dict[str, Any]:
+    """Run the test; returns the Server's record (policy, batch histogram, shed samples; {} otherwise)."""
+    from zoobench.scenarios.server import construct_server
     from zoobench.scenarios.sut import construct
 
     log_out = lg.LogOutputSettings()
@@ -94,7 +97,11 @@ def _start(lg: Any, job: dict[str, Any], runner: Any, qsl: Any, settings: Any, o
     log = lg.LogSettings()
     log.log_output = log_out
     log.enable_trace = bool(job.get("trace"))
-    sut, stop = construct(lg, job["plan"]["scenario"], runner, int(job["batch"]))
+    record: Any = dict
+    if job["plan"]["scenario"] == "Server":
+        sut, stop, record = construct_server(lg, runner, job["server"])
+    else:
+        sut, stop = construct(lg, job["plan"]["scenario"], runner, int(job["batch"]))
     qsl_handle = qsl.construct(lg, int(job["plan"]["performance_sample_count_override"]))
     try:
         lg.StartTestWithLogSettings(sut, qsl_handle, settings, log, str(out / AUDIT))
@@ -102,6 +109,7 @@ def _start(lg: Any, job: dict[str, Any], runner: Any, qsl: Any, settings: Any, o
         stop()
         lg.DestroyQSL(qsl_handle)
         lg.DestroySUT(sut)
+    return {"server": record()} if job["plan"]["scenario"] == "Server" else {}
 
 
 def run_child(job: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +118,8 @@ def run_child(job: dict[str, Any]) -> dict[str, Any]:
     Raises:
         Interrupted: Ctrl-C (the child is stopped first). ZoobenchError: the child failed (its last line).
     """
-    out = Path(job["outdir"])
+    out = Path(job["outdir"]).resolve()  # the child runs in it: relative paths would not reach its files
+    job = {**job, "outdir": str(out)}
     out.mkdir(parents=True, exist_ok=True)
     (out / "job.json").write_text(json.dumps(job, indent=2), encoding="utf-8")
     env = dict(os.environ)

@@ -27,10 +27,13 @@ def from_perf_json(path: Path, runtime: str, precision: str, sizes: set[int]) ->
     return None
 
 
-def measure(engine: Engine, runtime: str, precision: str, batch: int) -> tuple[dict[int, dict[str, Any]], str]:
-    """perf's cells at batch 1, 8 and ``batch`` for this column: perf.json beside the engine, else a short perf."""
+def measure(
+    engine: Engine, runtime: str, precision: str, batch: int, perf_json: str | None = None
+) -> tuple[dict[int, dict[str, Any]], str]:
+    """perf's cells at batch 1, 8 and ``batch`` for this column: ``perf_json`` (``run``'s column), else the
+    perf.json beside the engine, else a short perf."""
     sizes = {1, MULTI_STREAM_SAMPLES, batch}
-    beside = Path(engine.path).parent / "perf.json"
+    beside = Path(perf_json) if perf_json else Path(engine.path).parent / "perf.json"
     cells = from_perf_json(beside, runtime, precision, sizes) if beside.is_file() else None
     if cells is not None:
         return cells, f"hints from {beside}"

@@ -10,14 +10,18 @@ from typing import Any
 from zoobench.errors import DataError
 
 MLLOG = ":::MLLOG "
-CHECKS = ("Min duration satisfied", "Min queries satisfied", "Early stopping satisfied")
+CHECKS = (
+    "Min duration satisfied", "Min queries satisfied", "Early stopping satisfied", "Performance constraints satisfied"
+)  # fmt: skip
 PERCENTILES = {"p50_ms": "50.00", "p90_ms": "90.00", "p99_ms": "99.00"}
 # the scenario's metric, as LoadGen names it in the detail log, and how zoobench reports it
 METRICS = {
     "SingleStream": ("result_90.00_percentile_latency_ns", "p90 latency", "ms"),
     "MultiStream": ("result_99.00_percentile_latency_ns", "p99 latency", "ms"),
     "Offline": ("result_samples_per_second", "samples/s", "samples/s"),
+    "Server": ("result_scheduled_samples_per_sec", "QPS at the bound", "queries/s"),
 }
+SUMMARY_METRICS = {"Offline": "Samples per second", "Server": "Scheduled samples per second"}
 
 
 def parse_summary(text: str) -> dict[str, str]:
@@ -86,8 +90,8 @@ def performance_row(scenario: str, summary: dict[str, str], detail: dict[str, An
     """The scenario's metric, validity with each check, p50/p90/p99 (ms) and query count of a performance test."""
     key, metric, unit = METRICS[scenario]
     value = detail.get(key)
-    if value is None and scenario == "Offline":
-        value = _number(summary.get("Samples per second"))
+    if value is None and scenario in SUMMARY_METRICS:
+        value = _number(summary.get(SUMMARY_METRICS[scenario]))
     row: dict[str, Any] = {
         "metric": metric,
         "value": None if value is None else (float(value) / 1e6 if unit == "ms" else float(value)),
@@ -101,6 +105,12 @@ def performance_row(scenario: str, summary: dict[str, str], detail: dict[str, An
         ns = detail.get(f"result_{pct}_percentile_latency_ns")
         row[name] = None if ns is None else round(float(ns) / 1e6, 4)
     row["loadgen_errors"] = detail.get("errors", [])
+    if scenario == "Server":
+        bound, qps = detail.get("effective_target_latency_ns"), detail.get("effective_target_qps")
+        row["latency_bound_ms"] = None if bound is None else float(bound) / 1e6
+        row["target_qps"] = None if qps is None else float(qps)
+        row["completed_qps"] = detail.get("result_completed_samples_per_sec")
+        row["overlatency_queries"] = detail.get("result_overlatency_query_count")
     return row
 
 

@@ -17,13 +17,18 @@ def _validity(loadgen_result: str, sut: dict[str, Any]) -> tuple[str, str | None
     if sut.get("error_count"):
         first = (sut.get("errors") or ["?"])[0]
         return "INVALID", f"{sut['error_count']} SUT error(s), {sut.get('failed_samples', 0)} samples empty: {first}"
+    shed = (sut.get("server") or {}).get("shed_samples")
+    if shed:
+        after = sut["server"].get("shed_after_ms")
+        return "INVALID", f"overloaded: {shed} requests shed (completed empty after waiting > {after:g} ms)"
     return ("VALID" if loadgen_result == "VALID" else "INVALID"), None
 
 
 def _common(detail: dict[str, Any], sut: dict[str, Any]) -> dict[str, Any]:
     return {
         "loadgen_version": detail.get("loadgen_version"),
-        "sut": {k: sut.get(k) for k in ("sessions", "workers", "batch", "options", "runtime")},
+        "sut": {k: sut.get(k) for k in ("sessions", "workers", "batch", "options", "runtime")}
+        | ({"server": sut["server"]} if "server" in sut else {}),
         "sut_errors": sut.get("errors") or [],
     }
 

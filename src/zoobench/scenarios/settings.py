@@ -25,11 +25,13 @@ from typing import Any
 from zoobench.errors import DataError, ZoobenchError
 from zoobench.settings import Settings
 
-SCENARIOS = ("SingleStream", "MultiStream", "Offline")
+SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
 DEFAULT_SCENARIOS = ("SingleStream", "Offline")
 MODES = ("performance", "accuracy", "both")
 MULTI_STREAM_SAMPLES = 8
-MIN_QUERIES = {"SingleStream": 64, "MultiStream": 662, "Offline": 1}  # early stopping's minimum
+MIN_QUERIES = {"SingleStream": 64, "MultiStream": 662, "Server": 459, "Offline": 1}  # early stopping's minimum
+SERVER_POLICIES = ("auto", "streams", "batch")
+SERVER_PERCENTILE = 0.99  # mlperf.conf's Server bound for ResNet-50: 15 ms at p99
 TEST_SECONDS = 2.0
 RULES = {"seconds": 600.0, "performance_sample_count": 1024, "offline_min_samples": 24576}
 RULES_MODEL = "resnet50"  # the model whose rule settings mlperf.conf holds for image classification
@@ -77,10 +79,6 @@ def parse_scenarios(text: str | None) -> list[str]:
     by_lower = {s.lower(): s for s in SCENARIOS}
     out: list[str] = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
-        if part.lower() == "server":
-            raise DataError(
-                "Server is not supported yet (LoadGen scenarios part 2); use SingleStream, MultiStream, Offline"
-            )
         if part.lower() not in by_lower:
             raise DataError(f"unknown scenario {part!r}; known: {', '.join(SCENARIOS)}")
         if by_lower[part.lower()] not in out:
@@ -99,11 +97,16 @@ class Hints:
     multi_latency_s: float
     offline_qps: float
     source: str = ""
+    server_qps: float = 0.0  # the Server's target (queries/s; one sample each)
+    latency_bound_s: float = 0.015  # the Server's bound at p99
 
 
-def plan(scenario: str, mode: str, length: Length, hints: Hints, total: int) -> dict[str, Any]:
+def plan(
+    scenario: str, mode: str, length: Length, hints: Hints, total: int, min_queries: int | None = None
+) -> dict[str, Any]:
     """The ``TestSettings`` values of one test (``mode``: ``performance`` or ``accuracy``), plus ``_expected_s``
-    (how long it should take, printed before it starts) and ``_rules`` (FromConfig with mlperf.conf)."""
+    (how long it should take, printed before it starts) and ``_rules`` (FromConfig with mlperf.conf).
+    ``min_queries``: more queries than early stopping's minimum (the Server's QPS search probes)."""
     out: dict[str, Any] = {"scenario": scenario, "mode": "AccuracyOnly" if mode == "accuracy" else "PerformanceOnly"}
     out["performance_sample_count_override"] = min(total, int(RULES["performance_sample_count"]))
     out["single_stream_expected_latency_ns"] = max(1, int(hints.latency_s * 1e9))
@@ -113,13 +116,25 @@ def plan(scenario: str, mode: str, length: Length, hints: Hints, total: int) -> 
     out["_rules"] = length.kind == "rules"
     if length.kind != "rules":
         out["min_duration_ms"] = int(length.seconds * 1000)
-        out["min_query_count"] = MIN_QUERIES[scenario]
-    out["_expected_s"] = expected_seconds(scenario, mode, length, hints, total)
+        out["min_query_count"] = max(MIN_QUERIES[scenario], min_queries or 0)
+    out["_expected_s"] = expected_seconds(scenario, mode, length, hints, total, out.get("min_query_count"))
+    if scenario == "Server":
+        out["server_target_qps"] = max(1.0, float(hints.server_qps))
+        out["server_target_latency_ns"] = max(1, int(hints.latency_bound_s * 1e9))
+        out["server_target_latency_percentile"] = SERVER_PERCENTILE
+        # an overloaded Server must end: LoadGen stops issuing here (and the SUT sheds what is already late)
+        out["max_duration_ms"] = int((2 * out["_expected_s"] + 2) * 1000)
     return out
 
 
-def expected_seconds(scenario: str, mode: str, length: Length, hints: Hints, total: int) -> float:
+def expected_seconds(
+    scenario: str, mode: str, length: Length, hints: Hints, total: int, min_queries: int | None = None
+) -> float:
     """About how long the test takes (LoadGen's own estimate is made the same way: its minimums at the hints)."""
+    if scenario == "Server":
+        qps = max(1.0, float(hints.server_qps))
+        queries = total if mode == "accuracy" else max(min_queries or MIN_QUERIES["Server"], 0)
+        return max(0.0 if mode == "accuracy" else length.seconds, queries / qps)
     if mode == "accuracy":
         per = {"SingleStream": hints.latency_s, "MultiStream": hints.multi_latency_s / MULTI_STREAM_SAMPLES}
         return total * per.get(scenario, 1.0 / max(hints.offline_qps, 1e-9))
@@ -149,7 +164,7 @@ def build(values: dict[str, Any], user_conf: str | None) -> Any:
     for key, value in values.items():
         if key.startswith("_") or key in ("scenario", "mode"):
             continue
-        if user_conf and key.endswith(("_expected_latency_ns", "_expected_qps")) and getattr(s, key):
+        if user_conf and key.endswith(("_expected_latency_ns", "_expected_qps", "_target_qps")) and getattr(s, key):
             continue  # the user's own expectation wins over perf's
         setattr(s, key, value)
     s.scenario = getattr(lg.TestScenario, scenario)
@@ -185,6 +200,13 @@ class LoadgenSettings(Settings):
             SECONDS.
         labels: a label file (``NAME CLASS`` lines) for accuracy; max_drop: the paired verdict's bound (``--max-drop``).
         user_conf: LoadGen's user.conf (applied with mlperf.conf's ResNet-50 values); trace: LoadGen's trace log.
+        latency_ms: the Server's bound at p99; target_qps: its target (None: from perf's best img/s); find_qps:
+            search the highest VALID target (probes, then one confirming run at ``length``); search_steps: its
+            bisection steps.
+        server_policy: ``auto`` / ``streams`` / ``batch``; max_batch / batch_wait_ms: the dynamic batcher's.
+        perf_json: perf's figures for the hints (``run``: the column's perf/<column>.json; None: beside the
+            engine, else a short perf); workdir: where engines are built or reused (None: OUTDIR/engine);
+            calibration: int8's calibration images when the data is a cache (``run``: the held-out pick).
         outdir: where everything goes; weights: how a model name is exported; quiet: no console output.
     """
 
@@ -203,6 +225,16 @@ class LoadgenSettings(Settings):
     outdir: str = "zoobench-loadgen"
     weights: str | None = None
     quiet: bool = False
+    latency_ms: float = 15.0
+    target_qps: float | None = None
+    find_qps: bool = False
+    server_policy: str = "auto"
+    max_batch: int = 8
+    batch_wait_ms: float = 2.0
+    search_steps: int = 6
+    perf_json: str | None = None
+    workdir: str | None = None
+    calibration: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runtimes", tuple(self.runtimes))
@@ -212,8 +244,22 @@ class LoadgenSettings(Settings):
         if self.mode not in MODES:
             raise DataError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         parse_length(self.length)
+        self._server_checks()
         if not self.runtimes or not self.precisions:
             raise DataError("name at least one runtime and one precision")
+
+    def _server_checks(self) -> None:
+        self._at_least(1, "max_batch", "search_steps", whole=True)
+        for name in ("latency_ms", "batch_wait_ms"):
+            value = float(getattr(self, name))
+            if not math.isfinite(value) or value < (0 if name == "batch_wait_ms" else 1e-3):
+                raise DataError(f"--{name.replace('_', '-')} must be a positive number of ms, got {value}")
+        if self.target_qps is not None and not (math.isfinite(self.target_qps) and self.target_qps > 0):
+            raise DataError(f"--target-qps must be a positive number, got {self.target_qps}")
+        if self.target_qps is not None and self.find_qps:
+            raise DataError("give --target-qps or --find-qps, not both")
+        if self.server_policy not in SERVER_POLICIES:
+            raise DataError(f"--server-policy must be one of {', '.join(SERVER_POLICIES)}, got {self.server_policy!r}")
 
     def modes(self) -> list[str]:
         """Accuracy first (a pass over the samples, short), then performance (the length asked)."""

@@ -36,7 +36,7 @@ class Runner:
 
     def __init__(
         self, lg: Any, qsl: CacheQSL, sessions: list[Session], pp: Preprocess, batch: int, workers: int = 1
-    ) -> None:
+    ) -> None:  # batch: the largest batch a worker runs
         self.lg, self.qsl, self.sessions, self.pp = lg, qsl, sessions, pp
         self.in_graph = takes_uint8(sessions[0])
         self.workers = max(1, workers)
@@ -61,13 +61,16 @@ class Runner:
         ids, _ = topk_from_logits(self.sessions[worker % len(self.sessions)].run(x), TOP_K)
         return np.ascontiguousarray(ids, dtype=np.int32)
 
-    def answer(self, samples: Any, worker: int) -> None:
-        """Run ``samples`` (LoadGen's QuerySamples) as one batch and complete them; an exception completes them
-        empty and is kept."""
+    def answer(self, samples: Any, worker: int, padded_to: int = 0) -> None:
+        """Run ``samples`` (LoadGen's QuerySamples) as one batch (padded to ``padded_to`` rows by repeating the
+        first: only the real rows are answered) and complete them; an exception completes them empty and is
+        kept."""
         lg = self.lg
         try:
             idx = np.fromiter((s.index for s in samples), np.int64, len(samples))
-            ids = self.top5(idx, worker)
+            if padded_to > len(idx):
+                idx = np.concatenate([idx, np.full(padded_to - len(idx), idx[0], np.int64)])
+            ids = self.top5(idx, worker)[: len(samples)]
             base, row = ids.ctypes.data, ids.strides[0]
             responses = [lg.QuerySampleResponse(s.id, base + i * row, row) for i, s in enumerate(samples)]
         except BaseException as exc:  # the test must end: complete empty, mark INVALID
@@ -75,6 +78,13 @@ class Runner:
             responses = [lg.QuerySampleResponse(s.id, 0, 0) for s in samples]
         try:
             lg.QuerySamplesComplete(responses)
+        except BaseException as exc:
+            self.fail(exc, 0)
+
+    def complete_empty(self, samples: Any) -> None:
+        """Complete ``samples`` without an answer (the Server's shed requests: already over the bound)."""
+        try:
+            self.lg.QuerySamplesComplete([self.lg.QuerySampleResponse(s.id, 0, 0) for s in samples])
         except BaseException as exc:
             self.fail(exc, 0)
 

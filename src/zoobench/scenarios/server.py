@@ -1,0 +1,102 @@
+"""The Server scenario's choices: which serving policy (``auto``), which target QPS (given, searched, or from
+perf's best img/s), and the SUT that serves it (:mod:`zoobench.scenarios.batcher`'s workers over the runner).
+
+``auto`` compares what a batch of 8 costs with what a single image costs on the engine (perf's mean latencies at
+batch 1 and 8, one session): batching pays only where a batch costs clearly less per image than single images
+do (GPUs, NPUs); where it does not (a CPU that single-image sessions already fill) it only adds waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+PROBE_BATCH = 8
+# batch is chosen when 8 images as one batch cost at most 1/BATCH_GAIN of 8 single runs (per image: 2x cheaper)
+BATCH_GAIN = 2.0
+# without --target-qps / --find-qps the target is this share of perf's best img/s for the policy's parallel form
+# (a queue at full utilisation has no bounded p99: MLPerf's Python reference holds ~60% of Offline on 2 cores)
+DEFAULT_SHARE = 0.5
+SHED_FACTOR = 20.0  # a request that waited this many latency bounds (and at least SHED_MIN_S) is shed
+SHED_MIN_S = 1.0
+PROBE_QUERIES = 1000  # a search probe's queries: early stopping tolerates a few over the bound at p99
+SEARCH_STEPS = 6
+SEARCH_GROW = 2  # times the start is raised by 1.5x while it stays VALID
+
+
+def choose_policy(cost: Callable[[int], float], probe: int = PROBE_BATCH) -> tuple[str, str]:
+    """``(policy, why)`` from ``cost(n)``: the seconds one run of an ``n``-image batch takes on one session."""
+    one, many = float(cost(1)), float(cost(probe))
+    if one <= 0:
+        return "streams", "no single-image cost measured: streams (MLPerf's reference scheme)"
+    ratio = many / one
+    text = f"a batch of {probe} costs {ratio:.2f}x one image"
+    if ratio * BATCH_GAIN <= probe:
+        return "batch", f"{text} (<= {probe / BATCH_GAIN:g}x): batching pays"
+    return "streams", f"{text} (> {probe / BATCH_GAIN:g}x): batching would mostly add waiting"
+
+
+def cost_from_cells(cells: dict[int, dict[str, Any]]) -> Callable[[int], float]:
+    """perf's mean latency (s) per batch size, as :func:`choose_policy`'s cost model."""
+
+    def cost(n: int) -> float:
+        return float(cells[n]["latency"]["mean_ms"]) / 1e3
+
+    return cost
+
+
+def search_qps(
+    probe: Callable[[float], bool], start: float, *, steps: int = SEARCH_STEPS, grow: int = SEARCH_GROW
+) -> tuple[float, list[tuple[float, bool]]]:
+    """The highest target ``probe`` calls VALID: ``start`` first (raised 1.5x up to ``grow`` times while VALID),
+    then bisection between the highest VALID (0 at first) and the lowest INVALID target, ``steps`` probes.
+    Returns ``(qps, [(target, valid), …])``; qps 0.0 when no probe was VALID."""
+    tried: list[tuple[float, bool]] = []
+
+    def ask(qps: float) -> bool:
+        ok = bool(probe(qps))
+        tried.append((qps, ok))
+        return ok
+
+    low, high = 0.0, float(start)
+    ok, grown = ask(high), 0
+    while ok and grown < grow:
+        low, high, grown = high, high * 1.5, grown + 1
+        ok = ask(high)
+    if ok:
+        return high, tried
+    for _ in range(steps):
+        mid = (low + high) / 2
+        if ask(mid):
+            low = mid
+        else:
+            high = mid
+    return low, tried
+
+
+def shed_after(latency_bound_s: float) -> float:
+    return max(SHED_FACTOR * latency_bound_s, SHED_MIN_S)
+
+
+def construct_server(lg: Any, runner: Any, server: dict[str, Any]) -> tuple[Any, Callable[[], None], Any]:
+    """LoadGen's SUT handle for the Server scenario, what stops it, and what returns its record (policy, batch
+    histogram, shed samples). ``server``: policy, max_batch, batch_wait_ms, latency_bound_s."""
+    from zoobench.scenarios.batcher import Workers
+
+    workers = Workers(
+        runner.answer, runner.complete_empty, runner.workers, policy=server["policy"],
+        max_batch=int(server.get("max_batch", 1)), wait_s=float(server.get("batch_wait_ms", 0)) / 1e3,
+        shed_after_s=shed_after(float(server["latency_bound_s"])),
+    )  # fmt: skip
+
+    def issue(samples: Any) -> None:
+        try:
+            workers.issue(samples)
+        except BaseException as exc:
+            runner.fail_all(samples, exc)
+
+    return lg.ConstructSUT(issue, _flush), workers.stop, workers.record
+
+
+def _flush() -> None:
+    return None

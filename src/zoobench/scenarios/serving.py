@@ -1,0 +1,111 @@
+"""The Server scenario of one column: its policy (asked, or ``auto``'s choice and why), its parallel form, its
+target QPS (``--target-qps``; ``--find-qps``'s search, each probe a short test of its own, then one confirming
+test at the asked length; else a share of perf's best img/s, said), and its rows."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+from zoobench.artifact import Engine
+from zoobench.scenarios.launch import Job, Test, launch, record
+from zoobench.scenarios.server import DEFAULT_SHARE, PROBE_QUERIES, choose_policy, cost_from_cells, search_qps
+from zoobench.scenarios.settings import MIN_QUERIES, MULTI_STREAM_SAMPLES, Hints, Length, LoadgenSettings
+
+PROBE_SECONDS = 1.0
+PROBE_MAX_SECONDS = 10.0  # a slow engine's probes stop short of PROBE_QUERIES (never below early stopping's 459)
+
+
+def pick_policy(s: LoadgenSettings, cells: dict[int, dict[str, Any]]) -> tuple[str, str]:
+    """``(policy, why)``: the asked one, or ``auto``'s choice from perf's batch-1 and batch-8 latencies."""
+    if s.server_policy != "auto":
+        return s.server_policy, "asked (--server-policy)"
+    policy, why = choose_policy(cost_from_cells(cells), MULTI_STREAM_SAMPLES)
+    return policy, f"auto: {why} (perf's mean latencies, one session)"
+
+
+def server_form(engine: Engine, rt: str, prec: str, policy: str, max_batch: int) -> tuple[dict[str, Any], int, str]:
+    """The sessions serving ``policy``: the tuned profile at its batch (1 for streams, ``max_batch`` for batch)
+    when there is one; else, for streams, the runtime's ``server_streams`` form; else perf's options,
+    one session (its concurrent runs are the worker threads)."""
+    from zoobench.perf.streams import settings_text
+    from zoobench.runtimes import runtime_module
+    from zoobench.scenarios.hints import offline_form
+
+    batch = max_batch if policy == "batch" else 1
+    options, sessions, line = offline_form(engine, rt, prec, batch)
+    declared = dict(runtime_module(rt).server_streams(os.cpu_count() or 1))
+    if policy == "streams" and sessions == 1 and not line.startswith("tuned profile") and declared:
+        form = declared
+        streams = form.pop("streams", 1)
+        sessions = int(streams) if isinstance(streams, (int, float, str)) else 1
+        options = {**options, **form}
+        line = f"{sessions} sessions x {settings_text(form) or 'defaults'} (the runtime's Server form; {line})"
+    return options, sessions, line
+
+
+def best_rate(cells: dict[int, dict[str, Any]], hints: Hints) -> tuple[float, str]:
+    """perf's best img/s for this engine (over its timed batches and the Offline form) and which it is."""
+    rates = {f"batch {b}": float(c["throughput_img_s"]) for b, c in cells.items()}
+    rates["the Offline form"] = float(hints.offline_qps)
+    which = max(rates, key=lambda k: rates[k])
+    return rates[which], f"{rates[which]:.1f} img/s at {which}, {hints.source}"
+
+
+def server_tests(
+    job: Job, engine: Engine, column: tuple[str, str], modes: list[str], hints: Hints,
+    cells: dict[int, dict[str, Any]],
+) -> None:  # fmt: skip
+    """The Server's tests of one column (its search probes first, when asked)."""
+    s, (rt, prec) = job.settings, column
+    policy, why = pick_policy(s, cells)
+    options, sessions, form_line = server_form(engine, rt, prec, policy, s.max_batch)
+    batching = policy == "batch"
+    server = {
+        "policy": policy, "max_batch": s.max_batch if batching else 1,
+        "batch_wait_ms": s.batch_wait_ms if batching else 0.0, "latency_bound_s": s.latency_ms / 1e3,
+    }  # fmt: skip
+    job.say(f"{rt}-{prec} Server: policy {policy} ({why}); {form_line}")
+    base = Test(rt, prec, "Server", "performance", hints, options, sessions, server)
+    extra: dict[str, Any] = {"server_policy": {"asked": s.server_policy, "chose": policy, "why": why}}
+    best, best_text = best_rate(cells, hints)
+    if s.target_qps:
+        qps, source = float(s.target_qps), "--target-qps"
+    elif s.find_qps:
+        qps, tried = _search(job, engine, base, best, s)
+        extra["search"] = [{"target_qps": round(q, 2), "valid": ok} for q, ok in tried]
+        source = f"--find-qps: the highest VALID of {len(tried)} probes from perf's best ({best_text})"
+        if qps <= 0:
+            qps, source = min(q for q, _ in tried), source + "; no probe was VALID: confirming the lowest"
+    else:
+        qps, source = DEFAULT_SHARE * best, f"{DEFAULT_SHARE:g} x perf's best img/s ({best_text})"
+    job.say(f"{rt}-{prec} Server: target {qps:.1f} queries/s, p99 <= {s.latency_ms:g} ms ({source})")
+    server_hints = replace(hints, server_qps=qps, latency_bound_s=s.latency_ms / 1e3)
+    extra.update({"target_source": source, "form": form_line})
+    for mode in modes:
+        t = replace(base, mode=mode, hints=server_hints)
+        record(job, engine, t, launch(job, engine, t), extra)
+
+
+def _search(job: Job, engine: Engine, base: Test, start: float, s: LoadgenSettings) -> tuple[float, list[Any]]:
+    """``search_qps`` with each probe a short Server test (PROBE_QUERIES queries: early stopping tolerates a
+    few over the bound) under ``OUTDIR/<column>/Server/search/``."""
+    from zoobench.scenarios.report import test_row
+
+    count = [0]
+
+    def probe(qps: float) -> bool:
+        count[0] += 1
+        folder = job.out / f"{base.runtime}-{base.precision}" / "Server" / "search" / f"{count[0]:02d}-{qps:.0f}qps"
+        queries = max(MIN_QUERIES["Server"], min(PROBE_QUERIES, int(qps * PROBE_MAX_SECONDS)))
+        t = replace(
+            base, hints=replace(base.hints, server_qps=qps, latency_bound_s=s.latency_ms / 1e3),
+            length=Length("seconds", PROBE_SECONDS), folder=folder, min_queries=queries, quiet=True,
+        )  # fmt: skip
+        folder, sut, _length = launch(job, engine, t)
+        row = test_row("Server", folder, sut)
+        job.say(f"  probe {qps:.1f} queries/s: {row['result']} (p99 {row['p99_ms']} ms)")
+        return row["result"] == "VALID"
+
+    return search_qps(probe, start, steps=s.search_steps)
