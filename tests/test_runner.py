@@ -201,7 +201,7 @@ def test_random_weights_run_from_the_shell_says_each_stage_and_honours_the_umask
     assert proc.returncode == 0, out
     for name in ("export", "prep", "infer", "eval", "perf:onnxruntime-fp32"):
         assert out.count(f"  {name}: skipped — inputs unchanged since the last run") == 1, (name, out)
-    assert "compile: not-run — perf columns compile the engines they need" in out
+    assert "compile: not-run — each column's engine is built once when it is first needed" in out
 
 
 def test_run_checks_the_data_labels_and_model_files_before_creating_anything(
