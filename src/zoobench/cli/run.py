@@ -26,7 +26,8 @@ from zoobench.cli.options import (
     variant_option,
 )
 
-RUN_HELP_TEXT = """Every stage for each MODEL into one run directory: export → compile → prep → infer → eval → perf → report.
+RUN_HELP_TEXT = """Every stage for each MODEL into one run directory: export → compile → prep → infer → eval → perf →
+report.
 
 A stage whose inputs did not change since the last run into the same directory is skipped, so an
 interrupted run resumes and a repeated one only rebuilds what changed. One model failing does not
@@ -54,7 +55,7 @@ def run_layout() -> str:
     """The run directory's layout, written once (``assets/run_layout.txt``; the docs include the same file)."""
     from importlib.resources import files
 
-    return files("zoobench").joinpath("assets", "run_layout.txt").read_text(encoding="utf-8")
+    return files("zoobench").joinpath("assets/run_layout.txt").read_text(encoding="utf-8")
 
 
 RUN_HELP = RUN_HELP_TEXT.replace("{layout}", "\b\n" + run_layout())
