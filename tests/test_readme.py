@@ -78,7 +78,7 @@ def test_readme_own_model_commands_make_a_report(photos: tuple[Path, Path], tmp_
     assert report.name == "report.html" and report.is_file()
     assert f"report: {open_line[-1]}" in proc.stdout
     assert "<td>efficientnet_lite0</td>" in report.read_text(encoding="utf-8")  # the run's summary row
-    assert (tmp_path / "my-run" / "efficientnet_lite0" / "infer" / "accuracy.json").is_file()  # scored
+    assert (report.parent / "efficientnet_lite0" / "infer" / "accuracy.json").is_file()  # scored
     env = {**os.environ, "BROWSER": "true"}  # the open command itself, with a browser that does nothing
     opened = subprocess.run([sys.executable, *open_line[1:]], cwd=tmp_path, env=env, timeout=60, check=False)
     assert opened.returncode == 0

@@ -320,6 +320,6 @@ def decoder_option(for_infer: bool = False) -> Any:
         help="reference: PIL, bit-exact with torchvision's transforms (the seeds' bytes, golden tests, accuracy "
         "gates); fast: torchvision's decode_jpeg + uint8 resize, ~2.2x faster per core (bicubic ~1.4x), pixels "
         "within 1 level "
-        "(README), other files fall back to the reference, counted; nvjpeg: the same on a CUDA GPU."
+        "(docs/decoder.md), other files fall back to the reference, counted; nvjpeg: the same on a CUDA GPU."
         + (" Default: reference for images; a cache is read as its decoder made it." if for_infer else ""),
     )

@@ -7,7 +7,7 @@ decoded pixels are identical) and resizes the uint8 tensor with torch's antialia
 kernels keep fewer fixed-point bits than PIL's, so a pixel may differ from the reference by 1 level. A
 bicubic resize takes its first pass from Pillow (torch's rounding there, fed through the second pass's
 negative lobes, would reach 2 levels), so it too stays within 1. The measured difference, and what it does
-to top-1, are stated in the README.
+to top-1, are in docs/decoder.md and benchmarks/RESULTS.md.
 
 ``nvjpeg`` decodes with ``decode_jpeg(device="cuda")`` and resizes on the GPU (in float, rounded back to
 uint8, as torchvision does on CUDA); its difference from the reference is larger and measured on a GPU.
