@@ -1,10 +1,11 @@
 # Quick start: `make demo` (install + run the embedded demo), `make test` (install + run the tests).
+# `make docs` builds the site (docs/, mkdocs.yml) into site/, strictly: a broken link or include fails it.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint docs install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,10 @@ $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 	$(PIP) install -q -e '.[torch,demo,report,openvino,dev]'
 	touch $@ $(VENV)/.stamp-demo
+
+$(VENV)/.stamp-docs: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e '.[docs]'
+	touch $@
 
 install: $(VENV)/.stamp-demo
 
@@ -34,5 +39,8 @@ lint: $(VENV)/.stamp-test
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src/zoobench
 
+docs: $(VENV)/.stamp-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) demo-run .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) demo-run site .pytest_cache .ruff_cache .mypy_cache

@@ -1,4 +1,4 @@
-"""Exit codes and messages as the README says: usage errors exit 2 and create nothing; bad inputs are one line
+"""Exit codes and messages as docs/errors.md says: usage errors exit 2 and create nothing; bad inputs are one line
 and leave no output directory; a missing optional package names its pip extra; infer's gate; skip reasons."""
 
 from __future__ import annotations

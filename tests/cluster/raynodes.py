@@ -59,7 +59,7 @@ def _free_port() -> int:
 class TwoNodes:
     """``ray start --head --num-cpus 1`` then ``ray start --address ... --num-cpus 1``; stopped by session id.
 
-    Started as the README says (HOME is a folder of the cluster's own, so ``~/.ray/auth_token`` is its own):
+    Started as docs/cluster.md says (HOME is a folder of the cluster's own, so ``~/.ray/auth_token`` is its own):
     ``ray get-auth-token --generate``, plain ``ray start --head`` (Ray 2.60 turns token auth on because the file
     is there), ``RAY_AUTH_MODE=token ray start --address HEAD:PORT`` on the other node, and drivers with neither
     variable set (zoobench finds the token itself).
@@ -78,7 +78,7 @@ class TwoNodes:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH_")}
         env.update(HOME=str(home or self.home), RAY_DISABLE_IMPORT_WARNING="1")
         if role == "worker":
-            env["RAY_AUTH_MODE"] = "token"  # what the README tells the other nodes to set
+            env["RAY_AUTH_MODE"] = "token"  # what docs/cluster.md tells the other nodes to set
         # a dead node is noticed in ~2 s instead of ~30 s
         env.update(RAY_health_check_period_ms="500", RAY_health_check_timeout_ms="500")
         env.update(RAY_health_check_failure_threshold="3")

@@ -348,8 +348,8 @@ def decoder_option(for_infer: bool = False) -> Any:
         help="reference: PIL, bit-exact with torchvision's transforms (the seeds' bytes, golden tests, accuracy "
         "gates); fast: torchvision's decode_jpeg + uint8 resize, ~2.4x faster per core (bicubic ~1.4x); pixels "
         "differ by at most 1 level for bicubic, and for bilinear max 1 level on 1527 of 2000 images of a photo set "
-        "the suite does not use but max 2 levels on 69 of 300 images sized 410x272 (README); other files, and "
-        "every image of a set under 1000 decoded by a pool (the pool costs more to start than it saves), go to "
+        "the suite does not use but max 2 levels on 69 of 300 images sized 410x272 (docs/decoder.md); other files, "
+        "and every image of a set under 1000 decoded by a pool (the pool costs more to start than it saves), go to "
         "the reference, counted; nvjpeg: the same on a CUDA GPU."
         + (" Default: reference for images; a cache is read as its decoder made it." if for_infer else ""),
     )

@@ -27,7 +27,8 @@ from zoobench.cli.options import (
     variant_option,
 )
 
-RUN_HELP = """Every stage for each MODEL into one run directory: export → compile → prep → infer → eval → perf → report.
+RUN_HELP_TEXT = """Every stage for each MODEL into one run directory: export → compile → prep → infer → eval → perf →
+report.
 
 A stage whose inputs did not change since the last run into the same directory is skipped, so an
 interrupted run resumes and a repeated one only rebuilds what changed. One model failing does not
@@ -36,23 +37,7 @@ checksum rule), so a typo costs one line and no directory. Exit code 0 when no m
 conclusively or errored (an inconclusive gate on too few images, random weights, no reference or no
 --labels are reported, not failed); 1 otherwise; 2 for a usage error.
 
-\b
-RUNDIR/
-  run.json, report.md, report.html      the run: settings, statuses, the readable report
-  <model>/stages.json                   per stage: inputs hash, outputs, status, seconds
-  <model>/model.json                    model card (params, GFLOPs, preprocessing, weights sha256)
-  <model>/engine/<model>.onnx           exported model
-  <model>/cache/                        preprocessed uint8 data; infer reads it
-  <model>/infer/                        the fp32 onnxruntime reference: predictions.csv summary.json
-                                        result.json accuracy.json
-  <model>/infer/<runtime>-<precision>/  every other column, scored on the held-out images, with its
-                                        paired verdict against the reference (accuracy.json "paired")
-  <model>/calibration.json              which images calibrated int8 and which were scored
-  <model>/perf/<runtime>-<precision>.json
-  <model>/ship/                         the recommended engine, card.json, predict.py (its loading
-                                        snippet); absent when nothing is decided (the run says what would)
-  <model>/plots/*.png, <model>/report.md, <model>/report.html
-
+{layout}
 \b
 Examples:
   zoobench run efficientnet_lite0 --data photos/ --labels labels.txt -b 1,8 -o run1
@@ -65,6 +50,16 @@ Examples:
   zoobench run mnasnet1_0 --data /shared/val --labels val_label.txt --ray auto -o run3   # infer on the cluster
   zoobench run mnasnet1_0 --weights random --data photos/ --decoder fast -o run4   # the fast decoder for prep
 """
+
+
+def run_layout() -> str:
+    """The run directory's layout, written once (``assets/run_layout.txt``; the docs include the same file)."""
+    from importlib.resources import files
+
+    return files("zoobench").joinpath("assets/run_layout.txt").read_text(encoding="utf-8")
+
+
+RUN_HELP = RUN_HELP_TEXT.replace("{layout}", "\b\n" + run_layout())
 
 
 @click.command(help=RUN_HELP)

@@ -8,7 +8,7 @@ kernels keep fewer fixed-point bits than PIL's, so a pixel may differ from the r
 its first pass from Pillow (torch's rounding there, fed through the second pass's negative lobes, would reach 2
 levels) and stays within 1 level; a bilinear one keeps torch's two passes (faster) and differs by at most 2
 levels where a side shrinks by a few percent (:data:`PILLOW_FIRST`). The measured bound, and what it does to
-top-1, are stated in the README.
+top-1, are in docs/decoder.md and benchmarks/RESULTS.md.
 
 ``nvjpeg`` decodes with ``decode_jpeg(device="cuda")`` and resizes on the GPU (in float, rounded back to
 uint8, as torchvision does on CUDA); its difference from the reference is larger and measured on a GPU.

@@ -1,25 +1,7 @@
 """``zoobench run``: every stage for every model into one run directory, skipping what did not change.
 
-Run directory layout::
-
-    RUNDIR/
-      run.json                  the command, its settings and every model's status (rewritten per model)
-      report.md, report.html    the run's report: a summary table, then each model's section
-      <model>/                  one directory per model (":" in a name becomes "_")
-        stages.json             per stage: inputs, hash of the inputs, outputs, status, seconds
-        model.json              the model card: params, GFLOPs, input, preprocessing, weights sha256, references
-        engine/<model>.onnx     the exported model (preprocessing in its metadata); beside it each column's engine
-                                (<model>.u8.onnx, <model>.<runtime>.int8.u8.*): hard links into the engine store
-        cache/                  the preprocessed uint8 dataset (prep stage); infer reads it
-        infer/                  the reference column (onnxruntime fp32): predictions.csv, summary.json,
-                                (skipped.csv), result.json, accuracy.json
-        infer/<runtime>-<precision>/  every other column, scored on the held-out images (run/columns.py)
-        calibration.json, calibration/  the held-out calibration pick (run/calibration.py)
-        perf/<runtime>-<precision>.json   one perf.json per runtime × precision column
-        ship/                   the recommended engine, card.json, predict.py (run/ship.py); none when undecided
-        loadgen/<runtime>-<precision>/    with --scenarios: loadgen.json and LoadGen's logs per column
-        plots/throughput.png, plots/latency.png
-        report.md, report.html  this model's report
+The run directory's layout is written once, in ``zoobench/assets/run_layout.txt``: ``zoobench run --help``
+prints it and the docs include it (docs/run-layout.md).
 
 Stages, in order: ``export``, ``compile``, ``prep``, ``infer``, ``eval``, ``score:<runtime>-<precision>``,
 ``perf:<runtime>-<precision>`` (and ``loadgen:<runtime>-<precision>`` with ``--scenarios``: run/scenarios.py),
