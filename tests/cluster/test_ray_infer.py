@@ -34,7 +34,9 @@ def _same_files(a: Path, b: Path) -> None:
             assert fa.read_bytes() == fb.read_bytes(), name
 
 
-def test_ray_local_writes_what_a_local_run_writes(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+def test_ray_local_writes_what_a_local_run_writes(
+    ray_local: object, tiny: Path, val: tuple[Path, Path], tmp_path: Path
+) -> None:
     data, labels = val
     kw = {"labels": str(labels), "batch_size": 4, "chunk": 16, "quiet": True}
     local = do_infer(str(tiny), str(data), outdir=str(tmp_path / "local"), **kw)
@@ -49,7 +51,9 @@ def test_ray_local_writes_what_a_local_run_writes(tiny: Path, val: tuple[Path, P
     assert "ray" not in local
 
 
-def test_ray_local_from_a_cache_with_two_actors(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+def test_ray_local_from_a_cache_with_two_actors(
+    ray_local: object, tiny: Path, val: tuple[Path, Path], tmp_path: Path
+) -> None:
     from zoobench.artifact import load_engine
 
     data, labels = val
@@ -131,7 +135,7 @@ def test_auto_without_a_cluster_is_one_line(
     assert "--ray auto: no running Ray cluster on this machine" in r.output and not (tmp_path / "summary.json").exists()
 
 
-def test_a_node_without_the_data_fails_the_run_in_one_line(tiny: Path, tmp_path: Path) -> None:
+def test_a_node_without_the_data_fails_the_run_in_one_line(ray_local: object, tiny: Path, tmp_path: Path) -> None:
     """The images must be at the same path on every node: a node that lacks them is an error, not 20 skips."""
     import shutil
 
@@ -153,7 +157,7 @@ def test_a_node_without_the_data_fails_the_run_in_one_line(tiny: Path, tmp_path:
 
 
 def test_an_actor_that_cannot_load_the_engine_is_one_line_with_the_cause(
-    tiny: Path, val: tuple[Path, Path], tmp_path: Path
+    ray_local: object, tiny: Path, val: tuple[Path, Path], tmp_path: Path
 ) -> None:
     from zoobench.artifact import load_engine
     from zoobench.cluster.pipeline import run_ray

@@ -334,9 +334,8 @@ def test_nvjpeg_without_cuda_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
     assert not (tmp_path / "c").exists()
 
 
-def test_ray_fast_run_writes_what_a_local_fast_run_writes(tmp_path: Path, tiny_onnx: Path) -> None:
+def test_ray_fast_run_writes_what_a_local_fast_run_writes(ray_local: object, tmp_path: Path, tiny_onnx: Path) -> None:
     pytest.importorskip("skimage")
-    pytest.importorskip("ray.data")
     from zoobench.infer.stage import do_infer
 
     data = tmp_path / "val"
