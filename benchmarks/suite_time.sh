@@ -3,7 +3,8 @@
 # (`python3 -c "while True: pass"`) beside it. Prints each run's wall time and the new/old ratio (median over the
 # interleaved repeats) for both conditions.
 #
-#   benchmarks/suite_time.sh [OLD_COMMIT] [NEW_REF]       (defaults: 38d7a08, HEAD; REPEATS=3 by default)
+#   benchmarks/suite_time.sh [OLD_COMMIT] [NEW_REF]       (defaults: 38d7a08, HEAD)
+#   REPEATS=3 (interleaved runs per condition), CONDITIONS="idle busy" (either or both)
 #
 # The old tree runs with coverage measurement added (PYTEST_ADDOPTS="--cov=zoobench --cov-branch"), as the issue
 # asks; the new tree's `make test` measures it itself. Both trees are `git archive`d into a temporary folder and use
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 OLD=${1:-38d7a08}
 NEW=${2:-HEAD}
 REPEATS=${REPEATS:-3}
+CONDITIONS=${CONDITIONS:-idle busy}
 VENV=$(cd "${VENV:-.venv}" && pwd -P)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/zoobench-suite-time.XXXXXX")
 LOOPS=()
@@ -61,9 +63,11 @@ measure() {
 }
 
 echo "suite_time: old=$OLD new=$NEW repeats=$REPEATS; $(nproc) CPUs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-measure idle
-python3 -c "while True: pass" & LOOPS+=($!)
-python3 -c "while True: pass" & LOOPS+=($!)
-echo "two busy loops started (pids ${LOOPS[*]})"
-measure busy
+case " $CONDITIONS " in *" idle "*) measure idle ;; esac
+case " $CONDITIONS " in *" busy "*)
+  python3 -c "while True: pass" & LOOPS+=($!)
+  python3 -c "while True: pass" & LOOPS+=($!)
+  echo "two busy loops started (pids ${LOOPS[*]})"
+  measure busy ;;
+esac
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
