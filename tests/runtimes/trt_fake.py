@@ -329,6 +329,7 @@ def fake_torch(rec: Recorder, real: Any) -> types.ModuleType:
     for device memory); any other attribute is the real torch's (``real``), so other code keeps working."""
     torch = types.ModuleType("torch")
     torch.__getattr__ = lambda name: getattr(real, name)  # type: ignore[method-assign]
+    torch.real_torch = real  # type: ignore[attr-defined]
     torch.float32 = np.float32  # type: ignore[attr-defined]
     torch.device = lambda spec: str(spec)  # type: ignore[attr-defined]
 
@@ -358,7 +359,9 @@ def install(monkeypatch: pytest.MonkeyPatch, *, tensorrt: bool = True) -> Record
     """Put the fakes in ``sys.modules`` for one test (``tensorrt=False``: as if TensorRT were not installed)."""
     rec = Recorder()
     monkeypatch.setitem(sys.modules, "tensorrt", fake_tensorrt(rec) if tensorrt else None)
-    monkeypatch.setitem(sys.modules, "torch", fake_torch(rec, sys.modules.get("torch") or _real_torch()))
+    current = sys.modules.get("torch") or _real_torch()
+    real = current.__dict__.get("real_torch", current) if current is not None else None  # a fake's real torch
+    monkeypatch.setitem(sys.modules, "torch", fake_torch(rec, real))
     return rec
 
 
