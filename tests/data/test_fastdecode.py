@@ -333,16 +333,14 @@ def test_nvjpeg_without_cuda_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
             str(tmp_path / "c"),
         ],
     )
-    assert res.exit_code == 1
-    assert (
-        res.output.strip() == "Error: --decoder nvjpeg needs a CUDA device and torch with CUDA; none is available here"
-    )
+    line = res.output.strip()
+    assert res.exit_code == 1 and line.startswith("Error: ") and "\n" not in line
+    assert all(t in line for t in ("--decoder nvjpeg", "CUDA"))
     assert not (tmp_path / "c").exists()
 
 
-def test_ray_fast_run_writes_what_a_local_fast_run_writes(tmp_path: Path, tiny_onnx: Path) -> None:
+def test_ray_fast_run_writes_what_a_local_fast_run_writes(ray_local: object, tmp_path: Path, tiny_onnx: Path) -> None:
     pytest.importorskip("skimage")
-    pytest.importorskip("ray.data")
     from zoobench.infer.stage import do_infer
 
     data = tmp_path / "val"

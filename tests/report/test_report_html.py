@@ -1,17 +1,19 @@
-"""report.html as a person sees it: self-contained, tables with rows, plots that decode, a non-blank screenshot."""
+"""report.html as a person sees it: self-contained, every table number the run's JSON (read with an HTML parser),
+plots that decode; and the same through headless chromium's DOM."""
 
 from __future__ import annotations
 
 import base64
 import io
-import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+sys.path.insert(0, str(Path(__file__).parent))
+from pagecheck import CHROMIUM, chromium_dom, number_mismatches, rendered_images
 
 
 class _Page(HTMLParser):
@@ -51,22 +53,44 @@ def test_html_is_self_contained_with_tables_and_plots(small_run: Path) -> None:
         assert _not_blank(base64.b64decode(src.split(",", 1)[1])) > 5
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-def test_screenshot_in_headless_chromium_is_not_blank(small_run: Path, tmp_path: Path) -> None:
-    shot = tmp_path / "report.png"
-    cmd = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
-        (small_run / "report.html").resolve().as_uri(),
-    ]  # fmt: skip
-    subprocess.run(cmd, check=False, capture_output=True, timeout=120)
-    assert shot.is_file() and shot.stat().st_size > 10_000
-    from PIL import Image
+def test_every_number_in_the_tables_is_the_runs_json(small_run: Path) -> None:
+    check = number_mismatches((small_run / "report.html").read_text(encoding="utf-8"), small_run)
+    assert check.wrong == []
+    # per timed cell (two models x fp32 x bs1, bs2 at least) its img/s and 6 latency figures; Lite0's Top-1..5
+    assert check.checked >= 4 * 7 + 5
 
-    img = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
-    assert img.shape[:2] == (2000, 1280)
-    assert _not_blank(shot.read_bytes()) > 10
-    # the plots' colours are on the page: matplotlib's default blue line (#1f77b4) is rendered somewhere
-    blue = (abs(img[..., 0] - 0x1F) < 40) & (abs(img[..., 1] - 0x77) < 40) & (abs(img[..., 2] - 0xB4) < 40)
-    assert blue.sum() > 50
+
+def _tamper(page: str, model: str, title: str, nth_number: int) -> tuple[str, str]:
+    """``page`` with the ``nth_number``-th number cell of ``model``'s ``title`` table changed by one unit."""
+    at = page.index(f"<h3>{title}</h3>", page.index(f"<h2>{model}</h2>"))
+    for _ in range(nth_number + 1):
+        at = page.index('<td class="num">', at) + len('<td class="num">')
+    end = page.index("</td>", at)
+    old = page[at:end].split()[0]
+    wrong = f"{float(old) + 1:.{len(old.split('.')[1]) if '.' in old else 0}f}"
+    return page[:at] + wrong + page[at + len(old) :], old
+
+
+@pytest.mark.parametrize(
+    ("model", "title", "nth"),
+    [("efficientnet_lite0", "Performance (throughput, images/s)", 0), ("mnasnet1_0", "Latency per batch", 3),
+     ("efficientnet_lite0", "Accuracy", 0)],
+)  # fmt: skip
+def test_the_number_check_fails_on_a_page_with_a_wrong_number(
+    small_run: Path, model: str, title: str, nth: int
+) -> None:
+    page, old = _tamper((small_run / "report.html").read_text(encoding="utf-8"), model, title, nth)
+    check = number_mismatches(page, small_run)
+    assert len(check.wrong) == 1 and model in check.wrong[0] and repr(old) not in check.wrong[0], check.wrong
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_chromium_renders_the_tables_numbers_and_the_plots(small_run: Path, tmp_path: Path) -> None:
+    """The page as headless chromium built it (its DOM): the same numbers, and every plot decoded and not blank."""
+    dom = chromium_dom(small_run / "report.html", tmp_path)
+    check = number_mismatches(dom, small_run)
+    assert check.wrong == [] and check.checked >= 4 * 7 + 5
+    images = rendered_images(dom)
+    assert len(images) == 4  # throughput + latency for each of the two models
+    for decoded, width, height, colours in images:
+        assert decoded and width >= 300 and height >= 200 and colours >= 3  # axes, lines, background at least

@@ -1,6 +1,8 @@
 """TensorRT (NVIDIA GPU): a serialized plan built from ONNX; buffers are torch CUDA tensors.
 
-UNVERIFIED: written without a GPU in reach; the CPU-only machine only exercises the 'unavailable' path.
+Not run on a GPU yet: CI has none. tests/runtimes/test_tensorrt_fake.py runs build, load, run and release
+against stand-ins for ``tensorrt`` and torch's CUDA calls, which proves the calls' order and arguments, not
+what a GPU computes.
 """
 
 from __future__ import annotations
@@ -115,7 +117,11 @@ class TrtSession:
             raise ZoobenchError("tensorrt: this session was released")
         check_batch_dtype(batch, self.input_dtype, "tensorrt")
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=self.input_dtype)).to(self._device)
-        self._context.set_input_shape(self.input_name, tuple(x.shape))
+        if not self._context.set_input_shape(self.input_name, tuple(x.shape)):
+            raise ZoobenchError(
+                f"tensorrt: this plan's optimization profile does not take a batch of {len(batch)}; compile it "
+                f"with --batch-size {len(batch)} or more"
+            )
         out_shape = tuple(self._context.get_tensor_shape(self.output_name))
         y = torch.empty(out_shape, dtype=torch.float32, device=self._device)
         self._context.set_tensor_address(self.input_name, x.data_ptr())
