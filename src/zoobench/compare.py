@@ -168,11 +168,7 @@ def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None =
             tps = [throughput_by_batch(p) if p else {} for p in others]
             cells = [_cells(p) if p else {} for p in others]
             batches = sorted({b for i in present for b in tps[i]})
-            rows = []
-            for b in batches:
-                vals = [tps[i].get(b) for i in range(len(paths))]
-                shown = [cells[i].get(b) for i in range(len(paths))]
-                rows.append({"batch_size": b, "throughput": vals, "cells": shown, "ratio": _ratios(vals)})
+            rows = _batch_rows(batches, tps, cells)
             bests = [best_of(p) if p else None for p in others]
             best_vals = [b[1] if b else None for b in bests]
             precisions = [column_precision(p) if p else None for p in others]
@@ -199,8 +195,22 @@ def compare_runs(paths: list[str | Path], per_card: int = 1, model: str | None =
     from zoobench.report.scenarios import scenario_rows
 
     scenarios = [(lab, scenario_rows(p)) for lab, p in zip(labels, paths)]
-    return {"runs": runs, "tables": tables, "warnings": warnings, "sources": _sources(runs, loaded, models_shown),
-            "scenarios": scenarios}  # fmt: skip
+    return {
+        "runs": runs,
+        "tables": tables,
+        "warnings": warnings,
+        "sources": _sources(runs, loaded, models_shown),
+        "scenarios": scenarios,
+    }
+
+
+def _batch_rows(batches: list[int], tps: list[dict[int, float]], cells: list[dict[int, str]]) -> list[dict[str, Any]]:
+    """One row per batch size: each run's throughput and cell text, and the ratios of the first run to the others."""
+    rows = []
+    for b in batches:
+        vals = [t.get(b) for t in tps]
+        rows.append({"batch_size": b, "throughput": vals, "cells": [c.get(b) for c in cells], "ratio": _ratios(vals)})
+    return rows
 
 
 def _sources(runs: list[dict[str, Any]], loaded: list[Any], models: set[str]) -> list[dict[str, Any]]:

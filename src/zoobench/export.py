@@ -185,9 +185,15 @@ def _torch_export(model: Any, spec: ModelSpec, tmp: Path, preprocess: Preprocess
             if exporter == "dynamo":
                 batch = torch.export.Dim("batch", min=1, max=4096)
                 torch.onnx.export(
-                    model, (dummy,), str(tmp), dynamic_shapes=({0: batch},), dynamo=True, external_data=False,
-                    verbose=False, **names,
-                )  # fmt: skip
+                    model,
+                    (dummy,),
+                    str(tmp),
+                    dynamic_shapes=({0: batch},),
+                    dynamo=True,
+                    external_data=False,
+                    verbose=False,
+                    **names,
+                )
             else:
                 axes = {spec.input_name: {0: "batch"}, spec.output_name: {0: "batch"}}
                 torch.onnx.export(model, (dummy,), str(tmp), dynamic_axes=axes, dynamo=False, **names)

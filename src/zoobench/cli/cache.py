@@ -60,21 +60,35 @@ def cache(older_than: str | None, max_size: str | None, as_json: bool) -> None:
     left = store.entries()
     now = time.time()
     rows = [
-        {"model": e.model, "step": e.step, "files": list(e.files), "bytes": e.bytes, "path": str(e.path),
-         "unused_s": round(now - e.used, 1)}
+        {
+            "model": e.model,
+            "step": e.step,
+            "files": list(e.files),
+            "bytes": e.bytes,
+            "path": str(e.path),
+            "unused_s": round(now - e.used, 1),
+        }
         for e in left
-    ]  # fmt: skip
+    ]
     total = sum(e.bytes for e in left)
     if as_json:
         gone = [str(e.path) for e in removed]
-        emit_json({"store": str(store.store_dir()), "entries": rows, "bytes": total, "removed": gone,
-                   "removed_bytes": sum(e.bytes for e in removed)})  # fmt: skip
+        emit_json(
+            {
+                "store": str(store.store_dir()),
+                "entries": rows,
+                "bytes": total,
+                "removed": gone,
+                "removed_bytes": sum(e.bytes for e in removed),
+            }
+        )
         return
     console = make_console()
     for e in removed:
         console.print(f"removed {e.model} {e.step} {', '.join(e.files)} ({_mb(e.bytes)})", markup=False)
     for e in left:
         ago = (now - e.used) / 86400
-        console.print(f"{e.model:<28} {e.step:<8} {_mb(e.bytes):>12}  used {ago:.1f} d ago  {', '.join(e.files)}",
-                      markup=False)  # fmt: skip
+        console.print(
+            f"{e.model:<28} {e.step:<8} {_mb(e.bytes):>12}  used {ago:.1f} d ago  {', '.join(e.files)}", markup=False
+        )
     console.print(f"{len(rows)} entries, {_mb(total)} in {store.store_dir()}", markup=False)

@@ -87,10 +87,17 @@ def _result(engine: Any, recipe: Any, seconds: float, said: list[str]) -> dict[s
     meta = engine.metadata
     note = " ".join(s[len("note: ") :] for s in said if s.startswith("note: "))
     return {
-        "path": engine.path, "model": recipe.model, "opset": meta.get("opset"), "exporter": meta.get("exporter"),
-        "simplified": recipe.simplify, "seconds": round(seconds, 3), "parity": meta.get("parity"),
-        "weights": meta.get("weights"), "note": note, "reused": not any(s.startswith("exporting ") for s in said),
-    }  # fmt: skip
+        "path": engine.path,
+        "model": recipe.model,
+        "opset": meta.get("opset"),
+        "exporter": meta.get("exporter"),
+        "simplified": recipe.simplify,
+        "seconds": round(seconds, 3),
+        "parity": meta.get("parity"),
+        "weights": meta.get("weights"),
+        "note": note,
+        "reused": not any(s.startswith("exporting ") for s in said),
+    }
 
 
 def _say(console: Any, res: Any, spec: Any, size: tuple[int, ...], input_kind: str, weights: str) -> None:

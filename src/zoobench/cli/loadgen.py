@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from zoobench.cli.app import emit_json, friendly
@@ -13,9 +15,11 @@ INTERRUPTED_EXIT = 130
 @click.command()
 @click.argument("model")
 @click.option(
-    "--data", required=True, type=click.Path(exists=True, file_okay=False),
+    "--data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
     help="A prep cache (zoobench prep) or an image folder (prepped first into OUTDIR/cache).",
-)  # fmt: skip
+)
 @weights_option
 @click.option("--runtimes", default="onnxruntime", show_default=True, help="Runtimes, comma-separated.")
 @click.option(
@@ -25,27 +29,37 @@ INTERRUPTED_EXIT = 130
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="Label file for accuracy mode.")
 @max_drop_option
 @click.option(
-    "--scenarios", default="SingleStream,Offline", show_default=True,
+    "--scenarios",
+    default="SingleStream,Offline",
+    show_default=True,
     help="Comma-separated: SingleStream, MultiStream, Server, Offline.",
-)  # fmt: skip
+)
 @click.option("--latency-ms", type=float, default=15.0, show_default=True, help="Server: the bound at p99.")
 @click.option("--target-qps", type=float, help="Server: the target queries/s (default: half of perf's best img/s).")
 @click.option("--find-qps", is_flag=True, help="Server: search the highest VALID target, then confirm it.")
 @click.option(
-    "--server-policy", type=click.Choice(["auto", "streams", "batch"]), default="auto", show_default=True,
+    "--server-policy",
+    type=click.Choice(["auto", "streams", "batch"]),
+    default="auto",
+    show_default=True,
     help="Server: one request per worker (streams), a dynamic batcher (batch), or auto (by perf's batch-8 cost).",
-)  # fmt: skip
+)
 @click.option("--max-batch", type=int, default=8, show_default=True, help="Server batch policy: the largest batch.")
 @click.option(
-    "--batch-wait-ms", type=float, default=2.0, show_default=True,
+    "--batch-wait-ms",
+    type=float,
+    default=2.0,
+    show_default=True,
     help="Server batch policy: how long the first request of a batch waits for more.",
-)  # fmt: skip
+)
 @click.option("--mode", type=click.Choice(["performance", "accuracy", "both"]), default="both", show_default=True)
 @click.option(
-    "--length", default="test", show_default=True,
+    "--length",
+    default="test",
+    show_default=True,
     help="test (>= 2 s and early stopping's minimum; not rule compliant), rules (mlperf.conf's ResNet-50 values: "
     "600 s per scenario) or SECONDS.",
-)  # fmt: skip
+)
 @click.option("--user-conf", type=click.Path(exists=True, dir_okay=False), help="LoadGen user.conf to apply.")
 @click.option("--trace", is_flag=True, help="Keep LoadGen's trace log (off by default).")
 @click.option(
@@ -54,27 +68,7 @@ INTERRUPTED_EXIT = 130
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def loadgen(
-    model: str,
-    data: str,
-    weights: str | None,
-    runtimes: str,
-    precisions: str,
-    batch_size: int,
-    labels: str | None,
-    max_drop: str,
-    scenarios: str,
-    latency_ms: float,
-    target_qps: float | None,
-    find_qps: bool,
-    server_policy: str,
-    max_batch: int,
-    batch_wait_ms: float,
-    mode: str,
-    length: str,
-    user_conf: str | None,
-    trace: bool,
-    outdir: str,
-    as_json: bool,
+    model: str, data: str, runtimes: str, precisions: str, scenarios: str, as_json: bool, **options: Any
 ) -> None:
     """MODEL (a name or an engine file) under MLPerf LoadGen: SingleStream (p90 latency), MultiStream (p99 of
     8-sample queries), Server (queries/s with p99 within --latency-ms) and Offline (samples/s), in performance and
@@ -95,13 +89,13 @@ def loadgen(
     from zoobench.scenarios.settings import LoadgenSettings, parse_scenarios
     from zoobench.scenarios.stage import do_loadgen
 
-    settings = LoadgenSettings(
+    settings = LoadgenSettings(  # the other options are LoadgenSettings' own fields, by the same names
         runtimes=name_list(runtimes, tuple(RUNTIMES)) or ["onnxruntime"],
-        precisions=name_list(precisions, PRECISIONS) or ["fp32"], batch_size=batch_size, labels=labels,
-        max_drop=max_drop, scenarios=parse_scenarios(scenarios), mode=mode, length=length, user_conf=user_conf,
-        trace=trace, outdir=outdir, weights=weights, quiet=as_json, latency_ms=latency_ms, target_qps=target_qps,
-        find_qps=find_qps, server_policy=server_policy, max_batch=max_batch, batch_wait_ms=batch_wait_ms,
-    )  # fmt: skip
+        precisions=name_list(precisions, PRECISIONS) or ["fp32"],
+        scenarios=parse_scenarios(scenarios),
+        quiet=as_json,
+        **options,
+    )
     try:
         doc = do_loadgen(model, data, settings)
     except Interrupted as exc:

@@ -80,9 +80,15 @@ def float_engine(recipe: Recipe, workdir: str | Path, log: Say | None = None) ->
 
         module, _ = build_model(recipe.spec, None, recipe.weights)
         res = export.export_model(
-            module, recipe.spec, tmp / name, preprocess=recipe.preprocess, weights_info=recipe.weights.to_dict(),
-            opset=recipe.opset, exporter=recipe.exporter, simplify=recipe.simplify,
-        )  # fmt: skip
+            module,
+            recipe.spec,
+            tmp / name,
+            preprocess=recipe.preprocess,
+            weights_info=recipe.weights.to_dict(),
+            opset=recipe.opset,
+            exporter=recipe.exporter,
+            simplify=recipe.simplify,
+        )
         if res.note:
             say(f"note: {res.note}")
     return load_engine(str(work / name))
@@ -138,11 +144,13 @@ def control_digest(control: dict[str, Any] | None) -> str | None:
         return None
     labels = control.get("labels")
     data = control.get("data")
-    return json_digest({
-        "max_drop": str(control.get("max_drop")),
-        "data": listing_hash(data) if data else None,
-        "labels": file_digest(labels) if labels else None,
-    })  # fmt: skip
+    return json_digest(
+        {
+            "max_drop": str(control.get("max_drop")),
+            "data": listing_hash(data) if data else None,
+            "labels": file_digest(labels) if labels else None,
+        }
+    )
 
 
 def column_engine(
@@ -180,9 +188,12 @@ def column_engine(
         return uint8_input(recipe, workdir, src, log)
     calib = calibration if precision != "fp32" or control else None  # int8 calibrates; non-fp32 agreement reads it
     col = recipe.column(
-        runtime, precision, calibration=listing_hash(calib) if calib else None,
-        accuracy_control=control_digest(control), input_dtype="uint8",
-    )  # fmt: skip
+        runtime,
+        precision,
+        calibration=listing_hash(calib) if calib else None,
+        accuracy_control=control_digest(control),
+        input_dtype="uint8",
+    )
     return _compiled(col, src, Path(workdir), calib, control, log or _quiet)
 
 
@@ -203,9 +214,16 @@ def _compiled(
     work.mkdir(parents=True, exist_ok=True)
     with _place(col.model, "compile", key, work) as tmp:
         compile_engine(
-            src, runtime=col.runtime, precision=col.precision, batch_size=col.batch_size, calibration=calib,
-            output=str(tmp / name), input_dtype="uint8", accuracy_control=control, log=say,
-        )  # fmt: skip
+            src,
+            runtime=col.runtime,
+            precision=col.precision,
+            batch_size=col.batch_size,
+            calibration=calib,
+            output=str(tmp / name),
+            input_dtype="uint8",
+            accuracy_control=control,
+            log=say,
+        )
     return load_engine(str(work / name))
 
 

@@ -49,10 +49,15 @@ class Recipe:
             return json_digest({"step": "file", "sha256": self.file_sha256})
         assert self.weights is not None
         blob: dict[str, Any] = {
-            "step": "export", "model": self.model, "weights": weights_key(self.weights),
-            "preprocess": self.preprocess.hash(), "opset": self.opset, "exporter": self.exporter,
-            "simplify": self.simplify, "zoobench": __version__,
-        }  # fmt: skip
+            "step": "export",
+            "model": self.model,
+            "weights": weights_key(self.weights),
+            "preprocess": self.preprocess.hash(),
+            "opset": self.opset,
+            "exporter": self.exporter,
+            "simplify": self.simplify,
+            "zoobench": __version__,
+        }
         return json_digest(blob)
 
     def uint8_key(self) -> str:
@@ -63,10 +68,15 @@ class Recipe:
         """The runtime's compiled engine of the column (``runtime``/``precision`` set), compiled from the float
         ONNX with the column's input type."""
         blob = {
-            "step": "compile", "source": self.export_key(), "runtime": self.runtime, "precision": self.precision,
-            "batch_size": self.batch_size, "input_dtype": self.input_dtype, "calibration": self.calibration,
+            "step": "compile",
+            "source": self.export_key(),
+            "runtime": self.runtime,
+            "precision": self.precision,
+            "batch_size": self.batch_size,
+            "input_dtype": self.input_dtype,
+            "calibration": self.calibration,
             "accuracy_control": self.accuracy_control,
-        }  # fmt: skip
+        }
         return json_digest(blob)
 
     def column(self, runtime: str, precision: str, **made: Any) -> Recipe:

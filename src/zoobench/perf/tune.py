@@ -225,9 +225,14 @@ def search_batch(
         every candidate's img/s per rung, ``elapsed_s``.
     """
     search = _Search(
-        open_session, candidates, batch_size, input_size, budget_s=budget_s, clock=clock,
+        open_session,
+        candidates,
+        batch_size,
+        input_size,
+        budget_s=budget_s,
+        clock=clock,
         progress=progress or (lambda _text: None),
-    )  # fmt: skip
+    )
     return search.run()
 
 
@@ -333,10 +338,15 @@ def tune_stage(stages: Any, runtime: str, precision: str) -> dict[str, Any] | No
         return None
     out = profile_path(engine.path)
     inputs = {
-        "engine_sha256": sha, "runtime": runtime, "precision": precision,
-        "batch_sizes": list(cfg.perf.batch_sizes), "budget_s": cfg.tune, "threads": cfg.perf.threads,
-        "machine": machine_facts(), "versions": environment()["versions"],
-    }  # fmt: skip
+        "engine_sha256": sha,
+        "runtime": runtime,
+        "precision": precision,
+        "batch_sizes": list(cfg.perf.batch_sizes),
+        "budget_s": cfg.tune,
+        "threads": cfg.perf.threads,
+        "machine": machine_facts(),
+        "versions": environment()["versions"],
+    }
     made: dict[str, Any] = {}
 
     def run() -> tuple[list[str], str]:

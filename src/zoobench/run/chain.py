@@ -159,9 +159,15 @@ class _ModelStages:
             calib = calibration_folder(self.mdir, self.cfg.data)
             try:
                 eng = column_engine(
-                    self.recipe, rt, prec, workdir=self.mdir / "engine", calibration=calib,
-                    control=column_control(self.cfg, prec, calib), source=self.engine, log=self.log,
-                )  # fmt: skip
+                    self.recipe,
+                    rt,
+                    prec,
+                    workdir=self.mdir / "engine",
+                    calibration=calib,
+                    control=column_control(self.cfg, prec, calib),
+                    source=self.engine,
+                    log=self.log,
+                )
                 self._columns[(rt, prec)] = (eng, file_digest(eng.path))
             except Exception as exc:  # said by each stage that needs it
                 self._columns[(rt, prec)] = exc

@@ -98,8 +98,16 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
     def run() -> tuple[list[str], str]:
         from zoobench.infer.stage import infer
 
-        settings = job.settings.but(outdir=str(out), runtime=rt, precision=prec, labels=cfg.infer.labels, ray=None,
-                                    actors=None, cpus_per_actor=None, input_dtype=None)  # fmt: skip
+        settings = job.settings.but(
+            outdir=str(out),
+            runtime=rt,
+            precision=prec,
+            labels=cfg.infer.labels,
+            ray=None,
+            actors=None,
+            cpus_per_actor=None,
+            input_dtype=None,
+        )
         _, preds, labels = infer(engine.model, job.infer_data, settings, engine=engine)
         acc = score_predictions(job, preds, labels, out, engine, prec, sha)
         rel = [f"infer/{col}/{n}" for n in ("predictions.csv", "summary.json", "accuracy.json")]
@@ -201,11 +209,17 @@ def perf_column(stages: Any, rt: str, prec: str, profile: dict[str, Any] | None 
     try:
         engine, sha = stages.column(rt, prec)
         inputs = {
-            "engine_sha256": sha, "runtime": rt, "precision": prec, "batch_sizes": list(s.batch_sizes),
-            "seconds": s.seconds, "repeats": s.repeats, "min_iters": s.min_iters, "warmup": s.warmup,
+            "engine_sha256": sha,
+            "runtime": rt,
+            "precision": prec,
+            "batch_sizes": list(s.batch_sizes),
+            "seconds": s.seconds,
+            "repeats": s.repeats,
+            "min_iters": s.min_iters,
+            "warmup": s.warmup,
             "threads": s.threads,
             "tuned": profile_digest(engine.path, profile),  # the tune stage's profile, or the file beside the engine
-        }  # fmt: skip
+        }
 
         def perf() -> tuple[list[str], str]:  # the column's engine, as scored: built once by the engine build
             res = do_perf(engine.model, s, engine=engine, profile=profile)

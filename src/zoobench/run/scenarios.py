@@ -35,16 +35,25 @@ def loadgen_column(stages: Any, rt: str, prec: str) -> None:
     calib = calibration_folder(mdir, cfg.data) if prec == "int8" else None
     out = mdir / "loadgen" / col
     s = cfg.loadgen.but(
-        runtimes=[rt], precisions=[prec], mode="both" if cfg.infer.labels else "performance",
-        labels=cfg.infer.labels, outdir=str(out), workdir=str(mdir / "engine"), perf_json=str(perf_json),
-        calibration=calib, max_drop=cfg.max_drop, quiet=True,
-    )  # fmt: skip
+        runtimes=[rt],
+        precisions=[prec],
+        mode="both" if cfg.infer.labels else "performance",
+        labels=cfg.infer.labels,
+        outdir=str(out),
+        workdir=str(mdir / "engine"),
+        perf_json=str(perf_json),
+        calibration=calib,
+        max_drop=cfg.max_drop,
+        quiet=True,
+    )
     inputs = {
-        "engine_sha256": stages.engine_sha, "perf": file_digest(perf_json),
+        "engine_sha256": stages.engine_sha,
+        "perf": file_digest(perf_json),
         "cache": file_digest(cache / "meta.json") if (cache / "meta.json").is_file() else None,
         "labels": file_digest(cfg.infer.labels) if cfg.infer.labels else None,
-        "calibration": listing_hash(calib) if calib else None, "settings": _settings_inputs(s),
-    }  # fmt: skip
+        "calibration": listing_hash(calib) if calib else None,
+        "settings": _settings_inputs(s),
+    }
 
     def run() -> tuple[list[str], str]:
         from zoobench.scenarios.stage import do_loadgen
@@ -61,8 +70,20 @@ def loadgen_column(stages: Any, rt: str, prec: str) -> None:
 
 
 def _settings_inputs(s: Any) -> dict[str, Any]:
-    keys = ("scenarios", "mode", "length", "batch_size", "latency_ms", "target_qps", "find_qps", "server_policy",
-            "max_batch", "batch_wait_ms", "user_conf", "max_drop")  # fmt: skip
+    keys = (
+        "scenarios",
+        "mode",
+        "length",
+        "batch_size",
+        "latency_ms",
+        "target_qps",
+        "find_qps",
+        "server_policy",
+        "max_batch",
+        "batch_wait_ms",
+        "user_conf",
+        "max_drop",
+    )
     return {k: list(v) if isinstance(v, tuple) else v for k in keys for v in [getattr(s, k)]}
 
 

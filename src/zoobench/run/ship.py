@@ -249,8 +249,10 @@ def ship_model(mdir: Path, labels: str | None, log: Callable[[str], None]) -> di
         else:
             _swap_in(mdir, lambda new: _fill(new, eng, card))
             what = "fp32 itself" if rec.kind == "fp32" else rec.column.label
-            log(f"  ship: {SHIP}/{eng.path.name} ({what}; sha256 {eng.sha256[:12]}, {eng.bytes / 1e6:.1f} MB, "
-                f"{eng.input} input)")  # fmt: skip
+            log(
+                f"  ship: {SHIP}/{eng.path.name} ({what}; sha256 {eng.sha256[:12]}, {eng.bytes / 1e6:.1f} MB, "
+                f"{eng.input} input)"
+            )
             return card
     _swap_in(mdir, None)
     log(f"  ship: nothing — {why}")

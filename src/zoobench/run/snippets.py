@@ -131,8 +131,9 @@ def describe_preprocess(pp: Preprocess) -> str:
     return f"shorter side to {pp.resize} ({pp.interpolation}), centre crop {h}x{w}"
 
 
-def snippet(runtime: str, precision: str, engine: str, input_dtype: str, pp: Preprocess, title: str,
-            script: str = "predict.py") -> str:  # fmt: skip
+def snippet(
+    runtime: str, precision: str, engine: str, input_dtype: str, pp: Preprocess, title: str, script: str = "predict.py"
+) -> str:
     """The loading snippet (a whole Python script) for ``engine`` (a file name) of a ``runtime`` column."""
     loader = LOADER.get(runtime)
     if loader is None:

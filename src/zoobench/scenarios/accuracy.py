@@ -48,9 +48,11 @@ def predictions(names: list[str], ids: np.ndarray, answered: np.ndarray, run: Ru
     keep = np.flatnonzero(answered)
     skipped = [(names[i], "no response from the SUT") for i in np.flatnonzero(~answered).tolist()]
     return Predictions(
-        names=[names[i] for i in keep.tolist()], topk_ids=ids[keep], skipped=skipped,
+        names=[names[i] for i in keep.tolist()],
+        topk_ids=ids[keep],
+        skipped=skipped,
         run=replace(run, skipped=len(skipped)),
-    )  # fmt: skip
+    )
 
 
 def score(preds: Predictions, labels: dict[str, int], out: Path) -> dict[str, Any]:

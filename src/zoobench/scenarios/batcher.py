@@ -146,7 +146,11 @@ class Workers:
 
     def record(self) -> dict[str, Any]:
         return {
-            "policy": self.policy, "max_batch": self.gather.max_batch, "batch_wait_ms": self.gather.wait_s * 1e3,
-            "buckets": self.sizes, "batch_histogram": {str(k): v for k, v in sorted(self.histogram.items())},
-            "shed_samples": self.shed_count, "shed_after_ms": self.shed_after_s * 1e3,
-        }  # fmt: skip
+            "policy": self.policy,
+            "max_batch": self.gather.max_batch,
+            "batch_wait_ms": self.gather.wait_s * 1e3,
+            "buckets": self.sizes,
+            "batch_histogram": {str(k): v for k, v in sorted(self.histogram.items())},
+            "shed_samples": self.shed_count,
+            "shed_after_ms": self.shed_after_s * 1e3,
+        }

@@ -73,11 +73,15 @@ def run_test(job: dict[str, Any], sessions: list[Session] | None = None) -> dict
         server = _start(lg, job, runner, qsl, settings, out)
         record = {
             **server,
-            "errors": runner.errors, "error_count": runner.error_count, "failed_samples": runner.failed_samples,
-            "runtime": sessions[0].info().to_dict(), "sessions": len(sessions), "workers": workers,
+            "errors": runner.errors,
+            "error_count": runner.error_count,
+            "failed_samples": runner.failed_samples,
+            "runtime": sessions[0].info().to_dict(),
+            "sessions": len(sessions),
+            "workers": workers,
             "batch": int(job["batch"]),
             "options": job.get("options") or {},
-        }  # fmt: skip
+        }
     finally:
         if own:
             for s in sessions:

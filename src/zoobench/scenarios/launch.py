@@ -75,12 +75,23 @@ def launch(job: Job, engine: Engine, t: Test) -> tuple[Path, dict[str, Any], Len
     note = "" if length.rule_compliant else " (test length: not rule compliant)"
     if not t.quiet:
         job.say(f"{t.runtime}-{t.precision} {t.scenario} {t.mode}: expected ~{values['_expected_s']:.1f} s{note}")
-    sut = run_child({
-        "engine": str(Path(engine.path).resolve()), "runtime": t.runtime, "precision": t.precision,
-        "options": t.options, "sessions": t.sessions, "cache": str(Path(job.cache).resolve()), "plan": values,
-        "batch": batch, "warm": warm, "outdir": str(folder), "trace": s.trace, "server": t.server,
-        "user_conf": str(Path(s.user_conf).resolve()) if s.user_conf else None,
-    })  # fmt: skip
+    sut = run_child(
+        {
+            "engine": str(Path(engine.path).resolve()),
+            "runtime": t.runtime,
+            "precision": t.precision,
+            "options": t.options,
+            "sessions": t.sessions,
+            "cache": str(Path(job.cache).resolve()),
+            "plan": values,
+            "batch": batch,
+            "warm": warm,
+            "outdir": str(folder),
+            "trace": s.trace,
+            "server": t.server,
+            "user_conf": str(Path(s.user_conf).resolve()) if s.user_conf else None,
+        }
+    )
     return folder, sut, length
 
 
@@ -92,10 +103,18 @@ def record(
 
     folder, sut, length = run
     rt, prec, hints = t.runtime, t.precision, t.hints
-    base = {"column": f"{rt}-{prec}", "runtime": rt, "precision": prec, "scenario": t.scenario, "mode": t.mode,
-            "length": length.text(), "rule_compliant": length.rule_compliant, "logs": str(folder),
-            "hints": {"source": hints.source, "latency_ms": hints.latency_s * 1e3,
-                      "offline_qps": hints.offline_qps}, **(extra or {})}  # fmt: skip
+    base = {
+        "column": f"{rt}-{prec}",
+        "runtime": rt,
+        "precision": prec,
+        "scenario": t.scenario,
+        "mode": t.mode,
+        "length": length.text(),
+        "rule_compliant": length.rule_compliant,
+        "logs": str(folder),
+        "hints": {"source": hints.source, "latency_ms": hints.latency_s * 1e3, "offline_qps": hints.offline_qps},
+        **(extra or {}),
+    }
     if t.mode == "performance":
         row = {**base, **test_row(t.scenario, folder, sut)}
     else:

@@ -11,8 +11,11 @@ from zoobench.errors import DataError
 
 MLLOG = ":::MLLOG "
 CHECKS = (
-    "Min duration satisfied", "Min queries satisfied", "Early stopping satisfied", "Performance constraints satisfied"
-)  # fmt: skip
+    "Min duration satisfied",
+    "Min queries satisfied",
+    "Early stopping satisfied",
+    "Performance constraints satisfied",
+)
 PERCENTILES = {"p50_ms": "50.00", "p90_ms": "90.00", "p99_ms": "99.00"}
 # the scenario's metric, as LoadGen names it in the detail log, and how zoobench reports it
 METRICS = {

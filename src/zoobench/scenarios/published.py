@@ -29,8 +29,14 @@ METRIC = {
     "Server": ("Scheduled samples per second", "result_scheduled_samples_per_sec", "QPS at the bound", "queries/s"),
     "Offline": ("Samples per second", "result_samples_per_second", "samples/s", "samples/s"),
 }
-SETTINGS = ("target_qps", "target_latency (ns)", "samples_per_query", "min_duration (ms)", "min_query_count",
-            "performance_sample_count")  # fmt: skip
+SETTINGS = (
+    "target_qps",
+    "target_latency (ns)",
+    "samples_per_query",
+    "min_duration (ms)",
+    "min_query_count",
+    "performance_sample_count",
+)
 PERCENTILES = {"p50_ms": "50.00", "p90_ms": "90.00", "p99_ms": "99.00"}
 
 
@@ -98,9 +104,14 @@ def read_run(folder: Path, root: Path) -> dict[str, Any]:
     scenario = summary.get("Scenario", (parts[-1] if parts else "?", 0))[0]
     row: dict[str, Any] = {
         "system": parts[-3] if len(parts) >= 3 else (summary.get("SUT name", ("?", 0))[0]),
-        "model": parts[-2] if len(parts) >= 2 else "?", "scenario": scenario, "mode": "performance",
-        "source": "mlperf", "note": NOTE, "sources": {}, "logs": str(folder),
-    }  # fmt: skip
+        "model": parts[-2] if len(parts) >= 2 else "?",
+        "scenario": scenario,
+        "mode": "performance",
+        "source": "mlperf",
+        "note": NOTE,
+        "sources": {},
+        "logs": str(folder),
+    }
     if scenario not in METRIC:
         row.update(metric=None, value=None, unit=None, result="unknown scenario")
         return row
@@ -111,8 +122,9 @@ def read_run(folder: Path, root: Path) -> dict[str, Any]:
     result, where = _figure("Result is", "result_validity", summary, detail, files)
     row["result"], row["sources"]["result"] = result or "?", where
     for name, pct in PERCENTILES.items():
-        ns, where = _figure(f"{pct} percentile latency (ns)", f"result_{pct}_percentile_latency_ns", summary,
-                            detail, files)  # fmt: skip
+        ns, where = _figure(
+            f"{pct} percentile latency (ns)", f"result_{pct}_percentile_latency_ns", summary, detail, files
+        )
         row[name] = _scaled(ns, "ms")
         row["sources"][name] = where
     row["settings"] = {k: summary[k][0] for k in SETTINGS if k in summary}

@@ -56,10 +56,17 @@ def accuracy_row(
     if missing and result == "VALID":
         result, why = "INVALID", f"{missing} samples without a response"
     row = {
-        "metric": "top-1", "value": acc.get("top1"), "unit": "%", "result": result, "invalid_reason": why,
-        "top1": acc.get("top1"), "top5": acc.get("top5"), "count": int(answered.sum()), "gate": acc.get("gate"),
+        "metric": "top-1",
+        "value": acc.get("top1"),
+        "unit": "%",
+        "result": result,
+        "invalid_reason": why,
+        "top1": acc.get("top1"),
+        "top5": acc.get("top5"),
+        "count": int(answered.sum()),
+        "gate": acc.get("gate"),
         "passed": acc.get("passed"),
-    }  # fmt: skip
+    }
     return {**row, **_common(detail, sut)}, (ids, answered)
 
 
@@ -78,10 +85,18 @@ def document(rows: list[dict[str, Any]], s: LoadgenSettings, model: str, data: s
 
     machine = machine_facts()
     return {
-        "model": model, "data": data, "scenarios": list(s.scenarios), "mode": s.mode, "length": s.length,
-        "batch_size": s.batch_size, "max_drop": s.max_drop, "rows": [{**r, "machine": machine} for r in rows],
-        "notes": notes(s, model), "machine": machine, "environment": environment(),
-    }  # fmt: skip
+        "model": model,
+        "data": data,
+        "scenarios": list(s.scenarios),
+        "mode": s.mode,
+        "length": s.length,
+        "batch_size": s.batch_size,
+        "max_drop": s.max_drop,
+        "rows": [{**r, "machine": machine} for r in rows],
+        "notes": notes(s, model),
+        "machine": machine,
+        "environment": environment(),
+    }
 
 
 def print_rows(console: Any, rows: list[dict[str, Any]]) -> None:

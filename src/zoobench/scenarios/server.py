@@ -84,10 +84,14 @@ def construct_server(lg: Any, runner: Any, server: dict[str, Any]) -> tuple[Any,
     from zoobench.scenarios.batcher import Workers
 
     workers = Workers(
-        runner.answer, runner.complete_empty, runner.workers, policy=server["policy"],
-        max_batch=int(server.get("max_batch", 1)), wait_s=float(server.get("batch_wait_ms", 0)) / 1e3,
+        runner.answer,
+        runner.complete_empty,
+        runner.workers,
+        policy=server["policy"],
+        max_batch=int(server.get("max_batch", 1)),
+        wait_s=float(server.get("batch_wait_ms", 0)) / 1e3,
         shed_after_s=shed_after(float(server["latency_bound_s"])),
-    )  # fmt: skip
+    )
 
     def issue(samples: Any) -> None:
         try:

@@ -54,18 +54,24 @@ def best_rate(cells: dict[int, dict[str, Any]], hints: Hints) -> tuple[float, st
 
 
 def server_tests(
-    job: Job, engine: Engine, column: tuple[str, str], modes: list[str], hints: Hints,
+    job: Job,
+    engine: Engine,
+    column: tuple[str, str],
+    modes: list[str],
+    hints: Hints,
     cells: dict[int, dict[str, Any]],
-) -> None:  # fmt: skip
+) -> None:
     """The Server's tests of one column (its search probes first, when asked)."""
     s, (rt, prec) = job.settings, column
     policy, why = pick_policy(s, cells)
     options, sessions, form_line = server_form(engine, rt, prec, policy, s.max_batch)
     batching = policy == "batch"
     server = {
-        "policy": policy, "max_batch": s.max_batch if batching else 1,
-        "batch_wait_ms": s.batch_wait_ms if batching else 0.0, "latency_bound_s": s.latency_ms / 1e3,
-    }  # fmt: skip
+        "policy": policy,
+        "max_batch": s.max_batch if batching else 1,
+        "batch_wait_ms": s.batch_wait_ms if batching else 0.0,
+        "latency_bound_s": s.latency_ms / 1e3,
+    }
     job.say(f"{rt}-{prec} Server: policy {policy} ({why}); {form_line}")
     base = Test(rt, prec, "Server", "performance", hints, options, sessions, server)
     extra: dict[str, Any] = {"server_policy": {"asked": s.server_policy, "chose": policy, "why": why}}
@@ -100,9 +106,13 @@ def _search(job: Job, engine: Engine, base: Test, start: float, s: LoadgenSettin
         folder = job.out / f"{base.runtime}-{base.precision}" / "Server" / "search" / f"{count[0]:02d}-{qps:.0f}qps"
         queries = max(MIN_QUERIES["Server"], min(PROBE_QUERIES, int(qps * PROBE_MAX_SECONDS)))
         t = replace(
-            base, hints=replace(base.hints, server_qps=qps, latency_bound_s=s.latency_ms / 1e3),
-            length=Length("seconds", PROBE_SECONDS), folder=folder, min_queries=queries, quiet=True,
-        )  # fmt: skip
+            base,
+            hints=replace(base.hints, server_qps=qps, latency_bound_s=s.latency_ms / 1e3),
+            length=Length("seconds", PROBE_SECONDS),
+            folder=folder,
+            min_queries=queries,
+            quiet=True,
+        )
         folder, sut, _length = launch(job, engine, t)
         row = test_row("Server", folder, sut)
         job.say(f"  probe {qps:.1f} queries/s: {row['result']} (p99 {row['p99_ms']} ms)")

@@ -72,10 +72,14 @@ def _column(job: Job, rt: str, prec: str, modes: list[str]) -> None:
     s, col = job.settings, f"{rt}-{prec}"
     try:
         engine = column_engine(
-            job.model, rt, prec, workdir=Path(s.workdir) if s.workdir else job.out / "engine", weights=s.weights,
+            job.model,
+            rt,
+            prec,
+            workdir=Path(s.workdir) if s.workdir else job.out / "engine",
+            weights=s.weights,
             calibration=job.calibration,
             log=job.say,
-        )  # fmt: skip
+        )
         options, sessions, form_line = offline_form(engine, rt, prec, s.batch_size)
         cells, source = measure(engine, rt, prec, s.batch_size, s.perf_json)
     except (RuntimeUnavailableError, ImportError) as exc:
