@@ -3,7 +3,8 @@
 ``fast`` decodes a JPEG with torchvision's ``decode_jpeg`` (libjpeg-turbo, the same decoder PIL uses: the
 decoded pixels are identical) and resizes the uint8 tensor with torch's antialiased uint8 kernels, the ones
 ``torchvision.transforms.v2.functional.resize`` runs on uint8 CPU tensors, then crops as the reference does
-(``shorter``: torchvision's ``CenterCrop`` rounding; ``squash``: the seeds' ``int((n - crop) / 2)``). The
+(``shorter`` and ``squash_center``: torchvision's ``CenterCrop`` rounding; ``squash``: the seeds'
+``int((n - crop) / 2)``). The
 kernels keep fewer fixed-point bits than PIL's, so a pixel may differ from the reference by 1 level. A
 bicubic resize takes its first pass from Pillow (torch's rounding there, fed through the second pass's
 negative lobes, would reach 2 levels), so it too stays within 1. The measured difference, and what it does
@@ -290,7 +291,7 @@ def resize_crop_tensor(torch: Any, chw: Any, pp: Preprocess, gpu: bool = False) 
         out = _resize(torch, chw, (pp.resize, pp.resize), pp.interpolation, gpu, (ch, cw))
         top, left = int((pp.resize - ch) / 2), int((pp.resize - cw) / 2)
         return np.ascontiguousarray(out[:, top : top + ch, left : left + cw].cpu().numpy())
-    nw, nh = shorter_side_size(w, h, pp.resize)
+    nw, nh = (pp.resize, pp.resize) if pp.resize_mode == "squash_center" else shorter_side_size(w, h, pp.resize)
     if (nw, nh) != (w, h):  # torchvision returns the image untouched when the size already fits
         chw = _resize(torch, chw, (nh, nw), pp.interpolation, gpu, (ch, cw))
     hwc = chw.permute(1, 2, 0).cpu().numpy()
