@@ -45,7 +45,8 @@ RUNDIR/
   <model>/infer/                        the fp32 onnxruntime reference: predictions.csv summary.json
                                         result.json accuracy.json
   <model>/infer/<runtime>-<precision>/  every other column, scored on the held-out images, with its
-                                        paired verdict against the reference (accuracy.json "paired")
+                                        paired verdict against the reference (accuracy.json "paired");
+                                        calibration_predictions.csv: the calibration images' rows
   <model>/calibration.json              which images calibrated int8 and which were scored
   <model>/perf/<runtime>-<precision>.json
   <model>/plots/*.png, <model>/report.md, <model>/report.html
