@@ -165,6 +165,8 @@ def keep_held_out(preds: Predictions, split: Split, out: Path, labels: dict[str,
     held_skips = [s for s in preds.skipped or [] if image_key(s[0]) in held]
     calib_skips = [s for s in preds.skipped or [] if image_key(s[0]) not in held]
     if not calib and not calib_skips:
+        for stale in CALIBRATION_FILES:  # an earlier run's split
+            (out / stale).unlink(missing_ok=True)
         return preds
     _write_rows(preds, rows, labels, out / "predictions.csv")
     _write_rows(preds, calib, labels, out / CALIBRATION_FILES[0])
