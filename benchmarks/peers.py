@@ -11,6 +11,7 @@ Not a test: numbers depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -100,6 +101,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--weights", default="random", help="'random' (default), or 'found' for the model's own weights")
+    ap.add_argument("--runtimes", default="onnxruntime,openvino,torch", help="zoobench's columns (comma-separated)")
+    ap.add_argument("--precisions", default="fp32,bf16,int8", help="zoobench's precisions (comma-separated)")
     args = ap.parse_args()
 
     from zoobench.demo import write_demo_images
@@ -123,8 +126,8 @@ def main() -> None:
         warmup=3,
         threads=args.threads,
         outdir=str(work),
-        runtimes=["onnxruntime", "openvino", "torch"],
-        precisions=["fp32", "bf16", "int8"],
+        runtimes=args.runtimes.split(","),
+        precisions=args.precisions.split(","),
         calibration=str(photos),
         quiet=True,
     )
@@ -136,12 +139,16 @@ def main() -> None:
     }
     peak = matmul_peak(args.threads)
     spec = get_spec(eng.model)
+    malloc = next(
+        (c["info"].get("malloc") for c in sweep["columns"] if c["name"] == "torch fp32" and c.get("info")), None
+    )
 
     print(
         f"\n{eng.model} ({'random' if eng.random_weights else 'real'} weights) · batch {args.batch} · "
         f"{args.threads} threads · "
-        f"{sweep['environment']['cpu']} · img/s"
+        f"{sweep['environment']['cpu']} · img/s · load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
+    print(f"  torch session malloc: {malloc or 'as it was (no setting)'}")
     rows = [
         ("onnxruntime fp32", "plain ORT loop"),
         ("openvino fp32", "benchmark_app f32"),

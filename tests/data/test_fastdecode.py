@@ -67,7 +67,7 @@ def _ref(raw: bytes, pp: Preprocess) -> np.ndarray:
     return to_chw_uint8(io.BytesIO(raw), pp)
 
 
-@pytest.mark.parametrize("mode", ["shorter", "squash"])
+@pytest.mark.parametrize("mode", ["shorter", "squash", "squash_center"])
 @pytest.mark.parametrize("interp", ["bilinear", "bicubic"])
 def test_fast_is_within_the_stated_bound_of_the_reference(photo_jpegs: list[bytes], mode: str, interp: str) -> None:
     pp = Preprocess(resize=256, resize_mode=mode, interpolation=interp)  # type: ignore[arg-type]
@@ -440,7 +440,7 @@ def test_prep_starts_the_fast_forkserver_before_its_setup(monkeypatch: pytest.Mo
     assert started == (["preload", "server"] if decode._context().get_start_method() == "forkserver" else [])
 
 
-@pytest.mark.parametrize("mode", ["shorter", "squash"])
+@pytest.mark.parametrize("mode", ["shorter", "squash", "squash_center"])
 def test_bicubic_first_pass_resamples_only_what_the_crop_reads(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     arr = photo_arrays()[0]
     pp = Preprocess(resize=256, resize_mode=mode, interpolation="bicubic")  # type: ignore[arg-type]

@@ -108,6 +108,32 @@ def test_squash_is_not_shorter_side(photos) -> None:
     assert a.shape == b.shape == (3, 224, 224) and not np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("interp", ["bilinear", "bicubic", "nearest", "box", "hamming", "lanczos"])
+@pytest.mark.parametrize(("crop", "resize"), [(224, 256), (384, 403), (240, 266), (300, 300)])
+def test_squash_center_matches_torchvision_bit_exact(photos, interp, crop, resize) -> None:
+    """``squash_center`` is torchvision's Resize((n, n)) + CenterCrop (timm's squash), for every filter they share;
+    403 - 384 = 19 is where its crop offset (10) and the seeds' (9) part."""
+    mode = getattr(T.InterpolationMode, interp.upper())
+    pp = Preprocess(input_size=(3, crop, crop), resize=resize, resize_mode="squash_center", interpolation=interp)
+    tf = T.Compose([T.Resize((resize, resize), interpolation=mode), T.CenterCrop(crop), T.ToTensor(),
+                    T.Normalize(pp.mean, pp.std)])  # fmt: skip
+    for name, img in photos.items():
+        assert np.array_equal(preprocess_image(img, pp), tf(img).numpy()), f"{name} {interp} {crop}/{resize}"
+    if (resize - crop) % 4 == 3:
+        seeds = Preprocess(input_size=(3, crop, crop), resize=resize, resize_mode="squash", interpolation=interp)
+        assert not np.array_equal(to_chw_uint8(photos["coffee"], seeds), to_chw_uint8(photos["coffee"], pp))
+
+
+@pytest.mark.parametrize("interp", ["nearest", "box", "hamming", "lanczos"])
+def test_shorter_matches_torchvision_for_the_other_filters(photos, interp) -> None:
+    mode = getattr(T.InterpolationMode, interp.upper())
+    pp = Preprocess(input_size=(3, 201, 240), resize=257, interpolation=interp)
+    tf = T.Compose([T.Resize(257, interpolation=mode), T.CenterCrop((201, 240)), T.ToTensor(),
+                    T.Normalize(pp.mean, pp.std)])  # fmt: skip
+    for name, img in photos.items():
+        assert np.array_equal(preprocess_image(img, pp), tf(img).numpy()), f"{name} {interp}"
+
+
 # ---- image modes -------------------------------------------------------------------------------
 
 

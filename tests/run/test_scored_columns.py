@@ -97,7 +97,9 @@ def test_run_scores_each_column_on_held_out_images(scored_run: Path) -> None:
     for col in ("onnxruntime-int8", "openvino-fp32", "openvino-int8"):
         acc = json.loads((mdir / "infer" / col / "accuracy.json").read_text())
         assert acc["count"] == len(split["held_out"])  # calibration images are never scored
-        assert acc["unlabeled"] == len(split["calibration"])
+        assert acc["unlabeled"] == 0  # the calibration images' predictions are kept apart
+        calib = (mdir / "infer" / col / "calibration_predictions.csv").read_text().splitlines()[1:]
+        assert sorted(line.split(",", 1)[0] for line in calib) == sorted(split["calibration"])
         assert acc["paired"]["count"] == len(split["held_out"])
         assert acc["paired"]["verdict"] in ("within", "worse", "undecided")
         assert (mdir / "infer" / col / "result.json").is_file()
@@ -109,6 +111,35 @@ def test_run_scores_each_column_on_held_out_images(scored_run: Path) -> None:
         assert stages[f"score:{name}"]["status"] == "unavailable" and stages[f"score:{name}"]["note"]
         assert not (mdir / "infer" / name).exists()
     assert "tensorrt-int8" in (mdir / "report.md").read_text()
+
+
+def test_eval_of_each_scored_folder_gives_its_result_json(
+    scored_run: Path, labeled: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Each scored column's folder agrees with itself: ``zoobench eval`` on it (a copy) writes its result.json byte for
+    byte; its predictions.csv and summary.json hold the images result.json counts."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from zoobench.cli import cli
+
+    split = json.loads((scored_run / "calibration.json").read_text())
+    folders = {"reference": scored_run / "infer"}
+    folders.update({c: scored_run / "infer" / c for c in ("onnxruntime-int8", "openvino-fp32", "openvino-int8")})
+    for name, folder in folders.items():
+        copy = tmp_path / name
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("*-*"))  # a column's folder, not its siblings
+        (copy / "result.json").unlink()
+        res = CliRunner().invoke(cli, ["eval", str(copy), "--labels", str(labeled[1])])
+        assert res.exit_code == 0, res.output
+        assert (copy / "result.json").read_bytes() == (folder / "result.json").read_bytes(), name
+        count = json.loads((folder / "result.json").read_text())["value"][0]["value"]
+        rows = (folder / "predictions.csv").read_text().splitlines()[1:]
+        summary = json.loads((folder / "summary.json").read_text())
+        assert int(count) == len(rows) == summary["images_inferred"], name
+        want = N_IMAGES if name == "reference" else len(split["held_out"])  # the reference scores every image
+        assert len(rows) == want, name
 
 
 def test_report_shows_accuracy_speed_table_plot_and_recommendation(scored_run: Path) -> None:

@@ -3,12 +3,12 @@
 ``fast`` decodes a JPEG with torchvision's ``decode_jpeg`` (libjpeg-turbo, the same decoder PIL uses: the
 decoded pixels are identical) and resizes the uint8 tensor with torch's antialiased uint8 kernels, the ones
 ``torchvision.transforms.v2.functional.resize`` runs on uint8 CPU tensors, then crops as the reference does
-(``shorter``: torchvision's ``CenterCrop`` rounding; ``squash``: the seeds' ``int((n - crop) / 2)``). The
-kernels keep fewer fixed-point bits than PIL's, so a pixel may differ from the reference: a bicubic resize takes
-its first pass from Pillow (torch's rounding there, fed through the second pass's negative lobes, would reach 2
-levels) and stays within 1 level; a bilinear one keeps torch's two passes (faster) and differs by at most 2
-levels where a side shrinks by a few percent (:data:`PILLOW_FIRST`). The measured bound, and what it does to
-top-1, are in docs/decoder.md and benchmarks/RESULTS.md.
+(``shorter`` and ``squash_center``: torchvision's ``CenterCrop`` rounding; ``squash``: the seeds'
+``int((n - crop) / 2)``). The kernels keep fewer fixed-point bits than PIL's, so a pixel may differ from the
+reference: a bicubic resize takes its first pass from Pillow (torch's rounding there, fed through the second
+pass's negative lobes, would reach 2 levels) and stays within 1 level; a bilinear one keeps torch's two passes
+(faster) and differs by at most 2 levels where a side shrinks by a few percent (:data:`PILLOW_FIRST`). The
+measured bound, and what it does to top-1, are in docs/decoder.md and benchmarks/RESULTS.md.
 
 ``nvjpeg`` decodes with ``decode_jpeg(device="cuda")`` and resizes on the GPU (in float, rounded back to
 uint8, as torchvision does on CUDA); its difference from the reference is larger and measured on a GPU.
@@ -298,7 +298,7 @@ def resize_crop_tensor(torch: Any, chw: Any, pp: Preprocess, gpu: bool = False) 
         out = _resize(torch, chw, (pp.resize, pp.resize), pp.interpolation, gpu, (ch, cw))
         top, left = int((pp.resize - ch) / 2), int((pp.resize - cw) / 2)
         return np.ascontiguousarray(out[:, top : top + ch, left : left + cw].cpu().numpy())
-    nw, nh = shorter_side_size(w, h, pp.resize)
+    nw, nh = (pp.resize, pp.resize) if pp.resize_mode == "squash_center" else shorter_side_size(w, h, pp.resize)
     if (nw, nh) != (w, h):  # torchvision returns the image untouched when the size already fits
         chw = _resize(torch, chw, (nh, nw), pp.interpolation, gpu, (ch, cw))
     hwc = chw.permute(1, 2, 0).cpu().numpy()

@@ -1,7 +1,8 @@
 """Reference preprocessing: image file → uint8 crop → normalized float32 CHW.
 
 ``shorter`` mode reproduces torchvision's ``Resize(n) + CenterCrop(crop) + ToTensor() + Normalize()`` on
-PIL images bit for bit; ``squash`` mode reproduces the seeds' DINO/ResNeSt scripts (SEED_SPEC §1.5).
+PIL images bit for bit; ``squash`` mode reproduces the seeds' DINO/ResNeSt scripts (SEED_SPEC §1.5);
+``squash_center`` is torchvision's ``Resize((n, n)) + CenterCrop(crop)``, timm's ``crop_mode="squash"``.
 The geometry (uint8) and the normalization (float32) are separate steps so the uint8 crop can be cached.
 """
 
@@ -21,6 +22,9 @@ PIL_FILTERS = {
     "bilinear": Image.Resampling.BILINEAR,
     "bicubic": Image.Resampling.BICUBIC,
     "nearest": Image.Resampling.NEAREST,
+    "box": Image.Resampling.BOX,
+    "hamming": Image.Resampling.HAMMING,
+    "lanczos": Image.Resampling.LANCZOS,
 }
 
 _16BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
@@ -156,7 +160,8 @@ def resize_crop(img: Image.Image, pp: Preprocess) -> np.ndarray:
     Args:
         img: an RGB image (see :func:`load_rgb`).
         pp: the preprocessing spec; ``pp.resize_mode`` picks torchvision's aspect-preserving resize
-            (``shorter``) or the seeds' ``resize((n, n))`` squash with ``int((n - crop) / 2)`` offsets.
+            (``shorter``), the seeds' ``resize((n, n))`` squash with ``int((n - crop) / 2)`` offsets (``squash``),
+            or the same squash with torchvision's ``CenterCrop`` (``squash_center``, timm's squash).
 
     Returns:
         uint8 array of shape ``pp.crop_size + (3,)``.
@@ -169,6 +174,9 @@ def resize_crop(img: Image.Image, pp: Preprocess) -> np.ndarray:
         arr = np.asarray(img.resize((pp.resize, pp.resize), filt))
         top, left = int((pp.resize - ch) / 2), int((pp.resize - cw) / 2)
         return np.ascontiguousarray(arr[top : top + ch, left : left + cw])
+    if pp.resize_mode == "squash_center":  # torchvision's Resize((n, n)) leaves an n×n image as it is
+        square = img if img.size == (pp.resize, pp.resize) else img.resize((pp.resize, pp.resize), filt)
+        return center_crop(np.asarray(square), ch, cw)
     size = shorter_side_size(img.width, img.height, pp.resize)
     if size != img.size:  # torchvision returns the image untouched when the size already fits
         img = img.resize(size, filt)

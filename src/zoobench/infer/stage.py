@@ -177,7 +177,7 @@ def _write_outputs(
         "images_found": len(inp.names) + len(inp.skipped),
         "images_inferred": len(res.names),
         "skipped": len(res.skipped),
-        "skipped_reasons": _reason_counts(res.skipped),
+        "skipped_reasons": reason_counts(res.skipped),
         "dump": s.dump,
         "stages": res.stages,
         "runtime": res.runtime,
@@ -199,7 +199,8 @@ def decoder_record(inp: Source, res: InferenceResult) -> dict[str, Any]:
     return {"name": inp.decoder, "fallbacks": res.fallbacks, "counted": "this run"}
 
 
-def _reason_counts(skipped: list[tuple[str, str]]) -> dict[str, int]:
+def reason_counts(skipped: list[tuple[str, str]]) -> dict[str, int]:
+    """summary.json's ``skipped_reasons``: how many images were skipped, by kind of reason."""
     counts: dict[str, int] = {}
     for _name, reason in skipped:
         kind = reason.split(":")[0] if not reason.startswith("image ") else reason.split(": ", 1)[-1].split(" (")[0]

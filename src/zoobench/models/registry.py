@@ -74,17 +74,7 @@ def _timm_spec(model_name: str) -> ModelSpec:
     if not timm.is_model(model_name):
         raise ModelNotFoundError(f"timm has no model {model_name!r} (see timm.list_models())")
     cfg = timm.models.get_pretrained_cfg(model_name) or None
-    size = int(cfg.input_size[-1]) if cfg is not None else 224
-    crop_pct = float(cfg.crop_pct) if cfg is not None else 0.875
-    interp = cfg.interpolation if cfg is not None and cfg.interpolation in ("bilinear", "bicubic") else "bilinear"
-    mean = tuple(cfg.mean) if cfg is not None else None
-    std = tuple(cfg.std) if cfg is not None else None
-    pp = Preprocess.from_crop_pct(
-        size,
-        crop_pct,
-        interpolation=interp,
-        **({"mean": mean, "std": std} if mean and std else {}),
-    )
+    pp = _timm_preprocess(model_name, cfg) if cfg is not None else Preprocess.from_crop_pct(224, 0.875)
     num_classes = int(cfg.num_classes) if cfg is not None and cfg.num_classes else 1000
 
     def build() -> object:
@@ -107,6 +97,37 @@ def _timm_spec(model_name: str) -> ModelSpec:
         + (f" {hub}, via the Hugging Face cache" if hub else ": none published")
         + "; or --weights PATH)",
     )
+
+
+def _timm_preprocess(model_name: str, cfg: Any) -> Preprocess:
+    """What timm's ``create_transform(**resolve_data_config({}, model=...))`` does at eval, from the pretrained cfg:
+    ``crop_mode`` center (shorter side, torchvision's CenterCrop) or squash (``squash_center``: both sides, the
+    same crop), ``crop_pct`` (timm's default 0.875 when unset), the interpolation and mean/std. What zoobench
+    cannot reproduce exactly is refused in one line naming the field and the model: ``border`` crops, a
+    non-square or non-RGB ``input_size``, a ``crop_pct`` over 1 (timm pads), an interpolation PIL does not have."""
+    from zoobench.errors import ZoobenchError
+    from zoobench.models.spec import INTERPOLATIONS
+
+    def refuse(field: str, value: object, why: str) -> ZoobenchError:
+        return ZoobenchError(f"timm:{model_name}: pretrained cfg {field}={value!r} is not supported ({why})")
+
+    mode = cfg.crop_mode or "center"
+    if mode not in ("center", "squash"):
+        raise refuse("crop_mode", mode, "zoobench reproduces timm's center and squash crops only")
+    size = tuple(int(v) for v in cfg.input_size)
+    if len(size) != 3 or size[0] != 3 or size[1] != size[2]:
+        raise refuse("input_size", size, "zoobench reproduces square RGB inputs only")
+    crop_pct = float(cfg.crop_pct or 0.875)
+    if crop_pct > 1:
+        raise refuse("crop_pct", crop_pct, "above 1 timm pads the crop; zoobench does not")
+    interp = cfg.interpolation or "bilinear"
+    if interp not in INTERPOLATIONS:
+        raise refuse("interpolation", interp, f"known: {', '.join(INTERPOLATIONS)}")
+    norm = {"mean": tuple(cfg.mean), "std": tuple(cfg.std)} if cfg.mean and cfg.std else {}
+    if norm and (len(norm["mean"]) != 3 or len(norm["std"]) != 3):
+        raise refuse("mean", norm["mean"], "zoobench normalizes three channels")
+    mode_kw = {"resize_mode": "squash_center"} if mode == "squash" else {}
+    return Preprocess.from_crop_pct(size[2], crop_pct, interpolation=interp, **mode_kw, **norm)
 
 
 def _torchvision_spec(model_name: str) -> ModelSpec:

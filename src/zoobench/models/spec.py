@@ -18,8 +18,11 @@ from zoobench.io import json_digest
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-ResizeMode = Literal["shorter", "squash"]
-Interpolation = Literal["bilinear", "bicubic", "nearest"]
+ResizeMode = Literal["shorter", "squash", "squash_center"]
+RESIZE_MODES = ("shorter", "squash", "squash_center")
+# the PIL filters torchvision and timm name alike (timm's ``interpolation``; torchvision's InterpolationMode values)
+Interpolation = Literal["bilinear", "bicubic", "nearest", "box", "hamming", "lanczos"]
+INTERPOLATIONS = ("bilinear", "bicubic", "nearest", "box", "hamming", "lanczos")
 
 
 @dataclass(frozen=True)
@@ -29,9 +32,12 @@ class Preprocess:
     Attributes:
         input_size: (channels, height, width) of the network input.
         resize: target of the resize step, in pixels. ``shorter`` mode resizes the shorter side to it
-            (torchvision ``Resize(int)``); ``squash`` mode resizes both sides to it, ignoring aspect.
-        resize_mode: ``shorter`` or ``squash``.
-        interpolation: PIL resampling filter name.
+            (torchvision ``Resize(int)``); the two squash modes resize both sides to it, ignoring aspect.
+        resize_mode: ``shorter``; ``squash``: the seeds' DINO/ResNeSt squash, cropped at ``int((n - crop) / 2)``;
+            ``squash_center``: the same squash cropped by torchvision's ``CenterCrop`` (``round((n - crop) / 2)``,
+            half to even), which is timm's ``crop_mode="squash"``. The two crops differ by a pixel when
+            ``n - crop`` is 3 modulo 4.
+        interpolation: PIL resampling filter name (one torchvision and timm also name).
         mean: per-channel mean, in [0, 1] units (applied after ``/255``).
         std: per-channel std, in [0, 1] units.
     """
@@ -44,9 +50,9 @@ class Preprocess:
     std: tuple[float, float, float] = IMAGENET_STD
 
     def __post_init__(self) -> None:
-        if self.resize_mode not in ("shorter", "squash"):
-            raise ValueError(f"resize_mode must be 'shorter' or 'squash', got {self.resize_mode!r}")
-        if self.interpolation not in ("bilinear", "bicubic", "nearest"):
+        if self.resize_mode not in RESIZE_MODES:
+            raise ValueError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, got {self.resize_mode!r}")
+        if self.interpolation not in INTERPOLATIONS:
             raise ValueError(f"unknown interpolation {self.interpolation!r}")
         if len(self.input_size) != 3 or self.input_size[0] != 3:
             raise ValueError(f"input_size must be (3, H, W), got {self.input_size!r}")

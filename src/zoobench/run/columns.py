@@ -6,10 +6,12 @@ The fp32 ONNX Runtime column is the reference: its files stay where they always 
 (:func:`zoobench.engines.column_engine`: the uint8-input engine; int8 compiled with ``--input uint8`` on the
 held-out calibration images), made once per run: the score stage infers the prep cache through it and the perf
 and tune stages time it, and both records carry its file and sha256 (``engine``). A column is scored on the
-held-out images only (calibration images count as unlabeled), and its accuracy.json adds ``paired``: Δtop-1 /
-Δtop-5 against the reference on the same images, with the paired interval and the verdict of
-:mod:`zoobench.evaluate.paired`. A column that cannot run here is recorded ``unavailable`` with why, and nothing
-of it is scored.
+held-out images only. The folder agrees with itself: its predictions.csv, skipped.csv and summary.json hold
+exactly the images its result.json counts (``zoobench eval`` on the folder writes the same result.json); the
+calibration images' predictions go to calibration_predictions.csv (their skips to calibration_skipped.csv). Its
+accuracy.json adds ``paired``: Δtop-1 / Δtop-5 against the reference on the same held-out images, with the
+paired interval and the verdict of :mod:`zoobench.evaluate.paired`. A column that cannot run here is recorded
+``unavailable`` with why, and nothing of it is scored.
 """
 
 from __future__ import annotations
@@ -109,10 +111,10 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
             input_dtype=None,
         )
         _, preds, labels = infer(engine.model, job.infer_data, settings, engine=engine)
-        acc = score_predictions(job, preds, labels, out, engine, prec, sha)
+        held = keep_held_out(preds, job.split, out, labels)
+        acc = score_predictions(job, held, labels, out, engine, prec, sha)
         rel = [f"infer/{col}/{n}" for n in ("predictions.csv", "summary.json", "accuracy.json")]
-        if (out / "result.json").is_file():
-            rel.append(f"infer/{col}/result.json")
+        rel += [f"infer/{col}/{n}" for n in (*CALIBRATION_FILES, "result.json") if (out / n).is_file()]
         return rel, acc["paired"].get("verdict_reason", "")
 
     try:
@@ -132,6 +134,69 @@ def column_control(cfg: RunConfig, prec: str, calibration: str | None) -> dict[s
     if not (cfg.accuracy_control and prec == "int8" and calibration):
         return None
     return {"max_drop": cfg.max_drop, "data": calibration, "labels": cfg.infer.labels}
+
+
+CALIBRATION_FILES = ("calibration_predictions.csv", "calibration_skipped.csv")
+
+
+def keep_held_out(preds: Predictions, split: Split, out: Path, labels: dict[str, int]) -> Predictions:
+    """The column's predictions on the held-out images; its folder's predictions.csv, skipped.csv and summary.json
+    are rewritten to hold just those (the images its result.json counts), and the calibration images' rows go to
+    calibration_predictions.csv, their skips to calibration_skipped.csv. Unchanged when every image is held out
+    (no split, ``--calibration DIR``, in-sample)."""
+    from dataclasses import replace
+
+    from zoobench.data.datasets import image_key
+    from zoobench.io import write_skipped_csv
+
+    held = {image_key(n) for n in split.held_out}
+    rows = [i for i, n in enumerate(preds.names) if image_key(n) in held]
+    calib = [i for i, n in enumerate(preds.names) if image_key(n) not in held]
+    held_skips = [s for s in preds.skipped or [] if image_key(s[0]) in held]
+    calib_skips = [s for s in preds.skipped or [] if image_key(s[0]) not in held]
+    if not calib and not calib_skips:
+        for stale in CALIBRATION_FILES:  # an earlier run's split
+            (out / stale).unlink(missing_ok=True)
+        return preds
+    _write_rows(preds, rows, labels, out / "predictions.csv")
+    _write_rows(preds, calib, labels, out / CALIBRATION_FILES[0])
+    write_skipped_csv(out / "skipped.csv", held_skips)
+    write_skipped_csv(out / CALIBRATION_FILES[1], calib_skips)
+    _held_out_summary(out / "summary.json", len(rows), held_skips, len(calib), len(calib_skips))
+    kept: dict[str, Any] = {"names": [preds.names[i] for i in rows], "topk_ids": preds.topk_ids[rows]}
+    if preds.topk_probs is not None:
+        kept["topk_probs"] = preds.topk_probs[rows]
+    if getattr(preds, "logits", None) is not None:  # an InferenceResult's, when infer kept them
+        kept["logits"] = preds.logits[rows]  # type: ignore[attr-defined]
+    run = replace(preds.run, skipped=len(held_skips)) if preds.run is not None else None
+    return replace(preds, skipped=held_skips, run=run, **kept)
+
+
+def _write_rows(preds: Predictions, rows: list[int], labels: dict[str, int], path: Path) -> None:
+    """Those rows of ``preds`` as a predictions.csv (with the label column infer writes)."""
+    import numpy as np
+
+    from zoobench.data.datasets import image_key
+    from zoobench.evaluate.files import write_predictions
+
+    names = [preds.names[i] for i in rows]
+    probs = preds.topk_probs if preds.topk_probs is not None else np.zeros(preds.topk_ids.shape, np.float32)
+    write_predictions(path, names, preds.topk_ids[rows], probs[rows], [labels.get(image_key(n)) for n in names])
+
+
+def _held_out_summary(
+    path: Path, inferred: int, skipped: list[tuple[str, str]], calib: int, calib_skipped: int
+) -> None:
+    """summary.json counts the held-out images, as predictions.csv holds them; the calibration images apart."""
+    import json
+
+    from zoobench.infer.stage import reason_counts
+
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    summary.update(images_found=inferred + len(skipped), images_inferred=inferred, skipped=len(skipped))
+    summary["skipped_reasons"] = reason_counts(skipped)
+    summary["calibration_images"] = {"inferred": calib, "skipped": calib_skipped, "predictions": CALIBRATION_FILES[0]}
+    write_json(path, summary)
 
 
 def score_predictions(
