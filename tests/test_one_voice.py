@@ -38,6 +38,7 @@ def _run(
     folder, labels = photos
     env = {k: v for k, v in os.environ.items() if k not in ("ZOOBENCH_OTHER_TOOLS", "TQDM_DISABLE")}
     env["CUDA_HOME"] = str(cuda_home)
+    env["ZOOBENCH_CACHE"] = str(out) + ".store"  # each run builds its engines: the control quantizes too
     if show:
         env["ZOOBENCH_OTHER_TOOLS"] = "show"
     args = ["run", str(model), "--data", str(folder), "--labels", str(labels), "--runtimes", "onnxruntime,openvino",

@@ -95,6 +95,6 @@ def test_recommend_is_typed_and_its_advice_decides() -> None:
 def test_no_labels_decides_nothing() -> None:
     from zoobench.report.accuracy import UNDECIDED, recommend
 
-    unlabeled = Column("openvino-int8", {"paired": {"verdict": None, "count": 5}}, 400.0, 8)
+    unlabeled = Column("openvino-int8", AccuracyRecord.from_dict({"paired": {"verdict": None, "count": 5}}), 400.0, 8)
     rec = recommend([_col("onnxruntime-fp32", 100.0, None), unlabeled])
     assert rec.kind == UNDECIDED and "--labels would decide" in rec.text
