@@ -220,9 +220,9 @@ def search_batch(
     ``clock`` (loads, warm-ups and timed loops all count).
 
     Returns:
-        ``settings`` (the default's ``{}`` unless a candidate beat it beyond the spread), ``before`` / ``after``
-        (median img/s, spread and rounds of the default and of what is kept), ``ratio``, ``kept_default``, ``why``,
-        every candidate's img/s per rung, ``elapsed_s``.
+        ``settings`` (the default's ``{}`` unless a candidate won the paired rounds: :mod:`zoobench.perf.paired`),
+        ``before`` / ``after`` (median img/s, spread and rounds of the default and of what is kept), ``ratio``,
+        ``kept_default``, ``why``, every candidate's img/s per rung, ``elapsed_s``.
     """
     search = _Search(
         open_session,

@@ -176,7 +176,7 @@ def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | No
         "labels": None if not labels else {"file": str(Path(labels).resolve()), "sha256": file_digest(labels)},
         "accuracy": {
             "images": n,
-            "scored_on": "every image" if col.name == REFERENCE else "held-out images",
+            "scored_on": _scored_on(col.name, acc),
             "top1": _interval(acc.get("top1"), n),
             "top5": _interval(acc.get("top5"), n),
         },
@@ -185,6 +185,14 @@ def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | No
         "zoobench_version": __version__,
         "snippet": {"file": SCRIPT, "loads_with": LOADER[rt], "code": code},
     }
+
+
+def _scored_on(name: str, acc: dict[str, Any]) -> str:
+    """Which images the column's figures count: every image (the reference, or int8 calibrated in-sample on a set
+    too small to hold any out) or the held-out ones."""
+    if name == REFERENCE or (acc.get("calibration") or {}).get("in_sample"):
+        return "every image"
+    return "held-out images"
 
 
 def _not_shippable(mdir: Path, rec: Recommendation) -> str | None:
