@@ -67,7 +67,7 @@ def _recorded(mdir: Path, rec: dict[str, Any] | None) -> EngineFile | None:
 
 def scored_engine(mdir: Path, col: str) -> EngineFile:
     """The engine ``col`` was scored with: the ``engine`` record of its accuracy.json (the one perf timed, by the
-    same digest); else located from its summary.json (:func:`_located_engine`).
+    same digest), else perf's.
 
     Raises:
         ZoobenchError: the engine is missing, or the file perf timed is not the file that was scored.
@@ -76,25 +76,14 @@ def scored_engine(mdir: Path, col: str) -> EngineFile:
     timed = _recorded(mdir, _read(mdir / "perf" / f"{col}.json"))
     if scored and timed and scored.sha256 != timed.sha256:
         raise ZoobenchError(f"{col}: perf timed {timed.file} but {scored.file} was scored; rerun to ship one file")
-    found = scored or timed or _located_engine(mdir, col)
+    found = scored or timed
+    if found is None:
+        raise ZoobenchError(f"{col}: no engine is recorded in its accuracy.json or perf record; rerun to ship it")
     if not found.path.is_file():
         raise ZoobenchError(f"{col}: its engine {found.file} is missing")
     return found
 
 
-def _located_engine(mdir: Path, col: str) -> EngineFile:
-    """Before perf and accuracy records carried ``engine``: the file the column's summary.json names (its engine/
-    copy where the run folder has one), hashed here. Drop once every record carries ``engine``."""
-    summary = _read(_infer_dir(mdir, col) / "summary.json") or {}
-    if not summary.get("engine"):
-        raise ZoobenchError(f"{col}: no scored engine is recorded (infer/…/summary.json)")
-    named = Path(str(summary["engine"]))
-    path = mdir / "engine" / named.name if (mdir / "engine" / named.name).is_file() else named
-    if not path.is_file():
-        raise ZoobenchError(f"{col}: its engine {named} is missing")
-    rel = os.path.relpath(path.resolve(), mdir.resolve())
-    dtype = "uint8" if summary.get("input_dtype") == "uint8" else "float32"
-    return EngineFile(path, Path(rel).as_posix(), file_digest(path), path.stat().st_size, dtype)
 
 
 def companions(engine: Path) -> list[Path]:
