@@ -55,3 +55,14 @@ def file_marks(paths: Iterable[str | Path]) -> list[str]:
             meta = "missing"
         out.append(hashlib.sha256(f"{p.resolve()}\0{meta}".encode()).hexdigest()[:16])
     return out
+
+
+def resumed_text(images: int, total: int, replaced: int, shifted: str | None, what: str) -> str:
+    """``resumed N of M images from an interrupted WHAT; K replaced since the interrupted WHAT`` (and where images
+    were added or removed): what a rerun of infer (``run``) or prep (``build``) says it reused."""
+    note = f"resumed {images} of {total} images from an interrupted {what}"
+    if replaced:
+        note += f"; {replaced} replaced since the interrupted {what}"
+    if shifted is not None:
+        note += f"; images were added or removed from {shifted} on: redone from there"
+    return note

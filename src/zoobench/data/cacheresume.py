@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from zoobench.fingerprint import file_marks
+from zoobench.fingerprint import file_marks, resumed_text
 from zoobench.models.spec import Preprocess
 
 
@@ -91,12 +91,7 @@ def build_note(r: BuildResume, total: int, older: int | None) -> str | None:
         return f"rebuilt: the cache there was made by an older zoobench (cache format {older})"
     if not r.found:
         return None
-    note = f"resumed {r.images} of {total} images from an interrupted build"
-    if r.replaced:
-        note += f"; {r.replaced} replaced since the interrupted build"
-    if r.shifted is not None:
-        note += f"; images were added or removed from {r.shifted} on: redone from there"
-    return note
+    return resumed_text(r.images, total, r.replaced, r.shifted, "build")
 
 
 def older_format(outp: Path, version: int) -> int | None:

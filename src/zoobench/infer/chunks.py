@@ -25,7 +25,7 @@ from zoobench.artifact import Engine
 from zoobench.data.cache import chunk_ranges, clean_temp
 from zoobench.data.datasets import check_strict
 from zoobench.errors import DataError
-from zoobench.fingerprint import file_marks, fingerprint
+from zoobench.fingerprint import file_marks, fingerprint, resumed_text
 from zoobench.infer.source import Source
 from zoobench.io import json_digest, write_bytes, write_json
 from zoobench.predictions import Predictions
@@ -127,12 +127,7 @@ def resume_note(r: Resumed, total: int) -> str | None:
         )
     if not r.found:
         return None
-    note = f"resumed {r.images} of {total} images from an interrupted run"
-    if r.replaced:
-        note += f"; {r.replaced} replaced since the interrupted run"
-    if r.shifted is not None:
-        note += f"; images were added or removed from {r.shifted} on: redone from there"
-    return note
+    return resumed_text(r.images, total, r.replaced, r.shifted, "run")
 
 
 def resume(

@@ -84,8 +84,6 @@ def scored_engine(mdir: Path, col: str) -> EngineFile:
     return found
 
 
-
-
 def companions(engine: Path) -> list[Path]:
     """The files that travel with an engine: OpenVINO's weights beside an ``.xml``, zoobench's sidecar."""
     out = [engine.with_suffix(".bin")] if engine.suffix.lower() == ".xml" else []
