@@ -18,8 +18,8 @@ from zoobench.artifact import resolve_preprocess
 from zoobench.data.cache import prep_cache
 from zoobench.data.settings import PrepSettings
 from zoobench.demo import write_demo_images
+from zoobench.engines import resolve_engine
 from zoobench.evaluate.files import read_predictions
-from zoobench.export import resolve_engine
 from zoobench.infer.settings import InferSettings
 from zoobench.infer.stage import do_infer
 from zoobench.perf.settings import PerfSettings
@@ -60,7 +60,7 @@ def whole_run(out: Path, images: Path, labels: Path) -> None:
     statuses = run_models([MODEL], out / "run", cfg)
     run = load_model_run(out / "run" / MODEL)
     assert run.accuracy is not None
-    print(f"run: {statuses[MODEL]}; top-1 {run.accuracy['top1']:.1f}%; perf columns {sorted(run.perf)}")
+    print(f"run: {statuses[MODEL]}; top-1 {run.accuracy.top1:.1f}%; perf columns {sorted(run.perf)}")
     print(f"report: {out / 'run' / 'report.html'}")
 
 

@@ -33,7 +33,7 @@ def test_run_with_scenarios_reports_them_and_skips_them_when_unchanged(tmp_path:
     onnx, images, labels = tiny_data(tmp_path / "data")
     cfg = RunConfig.of(
         data=str(images), labels=str(labels), batch_sizes=[1, 8], seconds=0.0, repeats=1, min_iters=3, warmup=1,
-        infer_batch_size=8, quiet=True, scenarios="SingleStream,Server", weights="random",
+        infer_batch_size=8, quiet=True, scenarios="SingleStream,Server",
     )  # fmt: skip
     assert cfg.loadgen is not None
     cfg = cfg.but(loadgen=cfg.loadgen.but(target_qps=100.0, latency_ms=1000.0))

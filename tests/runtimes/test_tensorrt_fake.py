@@ -196,7 +196,9 @@ def test_supports_describe_and_tunables_with_a_gpu(rec: trt_fake.Recorder) -> No
         "available": True, "version": "10.0.0-fake", "devices": ["cuda:0", "cuda:1"],
         "precisions": ["fp32", "fp16", "bf16", "int8"],
     }  # fmt: skip
-    assert tensorrt.tunables(8, "fp16", deep=True) == [{}]  # a plan's kernels are chosen when it is built
+    from zoobench.runtimes.base import Candidate
+
+    assert tensorrt.tunables(8, "fp16", deep=True) == [Candidate()]  # a plan's kernels are chosen when it is built
 
 
 def test_compile_int8_uint8_builds_from_the_qdq_uint8_onnx_and_checks_agreement(

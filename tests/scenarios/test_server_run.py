@@ -27,7 +27,7 @@ from zoobench.cli import cli
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from zoobench.artifact import load_engine
     from zoobench.data.cache import prep_cache
-    from zoobench.export import uint8_engine
+    from zoobench.engines import uint8_engine
 
     root = tmp_path_factory.mktemp("server")
     onnx, images, labels = tiny_data(root)
