@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from zoobench.errors import ZoobenchError
 from zoobench.perf.paired import MARGIN, MIN_ROUNDS, paired_verdict
@@ -192,7 +192,14 @@ def _cell(summary: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _paired_record(verdict: Any) -> dict[str, Any]:
+class _PairedRecord(TypedDict):
+    ratios: list[float]
+    won: int
+    margin: float
+    lower_95: float | None
+
+
+def _paired_record(verdict: Any) -> _PairedRecord:
     """The final rounds as the decision saw them: each round's ratio (best / default), rounds won by more than
     the margin, the t lower bound."""
     low = None if verdict.lower is None else round(verdict.lower, 4)
@@ -318,48 +325,3 @@ def tune_engine(
             engine, settings, workdir=workdir or Path(engine.path).parent, progress=progress, log=console.print
         )
     return save_column(engine.path, entry)
-
-
-def tune_stage(stages: Any, runtime: str, precision: str) -> dict[str, Any] | None:
-    """``run --tune``: the ``tune:<runtime>-<precision>`` stage of one model of a run (``stages``: the run's
-    per-model stages, with its ``book`` (the stage ledger), ``column(runtime, precision)`` (the column's engine and
-    its sha256: the file its score stage scored and its perf stage times; int8 calibrated on the run's calibration
-    images), ``cfg``, ``mdir``, ``log``). Skipped when the engine, machine, versions and settings did not change.
-    Returns the profile for the perf column, in memory (read back from beside the engine when the stage was up to
-    date); None when this column cannot be tuned here (recorded as unavailable, with why)."""
-    from zoobench.env import environment
-    from zoobench.perf.profile import machine_facts, profile_path, read_profile
-
-    book, cfg, name = stages.book, stages.cfg, f"tune:{runtime}-{precision}"
-    try:
-        engine, sha = stages.column(runtime, precision)
-    except (ZoobenchError, ImportError) as exc:  # runtime not installed, precision without kernels here, ...
-        book.mark(name, "unavailable", str(exc), stages.log)
-        return None
-    out = profile_path(engine.path)
-    inputs = {
-        "engine_sha256": sha,
-        "runtime": runtime,
-        "precision": precision,
-        "batch_sizes": list(cfg.perf.batch_sizes),
-        "budget_s": cfg.tune,
-        "threads": cfg.perf.threads,
-        "machine": machine_facts(),
-        "versions": environment()["versions"],
-    }
-    made: dict[str, Any] = {}
-
-    def run() -> tuple[list[str], str]:
-        column = TuneSettings(runtime, precision, cfg.perf.batch_sizes, float(cfg.tune), threads=cfg.perf.threads)
-        made["profile"] = tune_engine(engine, column, workdir=Path(stages.mdir) / "engine", quiet=True)
-        batches = made["profile"]["columns"][f"{runtime} {precision}"]["batches"]
-        ratios = ", ".join(f"bs{bs} {b['ratio']:.2f}×" for bs, b in batches.items() if "ratio" in b)
-        mdir = Path(stages.mdir)  # a model given as a file is tuned beside that file, outside the run directory
-        return [str(out.relative_to(mdir) if out.is_relative_to(mdir) else out)], f"tuned / untuned {ratios}"
-
-    try:
-        book.run(name, inputs, run, stages.log)
-    except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
-        book.mark(name, "unavailable", str(exc), stages.log)
-        return None
-    return made.get("profile") or read_profile(out)

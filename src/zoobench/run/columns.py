@@ -30,6 +30,7 @@ from zoobench.predictions import Predictions, RunSummary
 from zoobench.run.calibration import Split
 from zoobench.run.config import RunConfig
 from zoobench.run.ledger import StageBook, hash_inputs
+from zoobench.run.stages import ModelStages
 
 if TYPE_CHECKING:
     from zoobench.evaluate.paired import PairedStats
@@ -194,7 +195,7 @@ def _calibration_record(split: Split, engine: Engine, prec: str) -> dict[str, An
     return rec
 
 
-def perf_column(stages: Any, rt: str, prec: str, profile: dict[str, Any] | None = None) -> None:
+def perf_column(stages: ModelStages, rt: str, prec: str, profile: dict[str, Any] | None = None) -> None:
     """One runtime x precision column of one model of a run (``stages``: the run's per-model stages, with its
     ``cfg``, ``mdir``, ``book`` (the stage ledger), ``column(rt, prec)`` (the column's engine, the one its score
     stage scored, and its sha256) and ``log``); a column that cannot run here is recorded as unavailable, with
@@ -203,7 +204,7 @@ def perf_column(stages: Any, rt: str, prec: str, profile: dict[str, Any] | None 
     from zoobench.perf.profile import profile_digest
     from zoobench.perf.sweep import do_perf
 
-    cfg, mdir, book, log = stages.cfg, Path(stages.mdir), stages.book, stages.log
+    cfg, mdir, book, log = stages.cfg, stages.mdir, stages.book, stages.log
     s: PerfSettings = cfg.perf.but(runtimes=[rt], precisions=[prec], workdir=str(mdir / "engine"), quiet=True)
     col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
     try:
