@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from zoobench.env import environment
 from zoobench.errors import DataError
@@ -27,7 +27,15 @@ def profile_path(engine_path: str | Path) -> Path:
     return p.with_name(f"{p.stem}.tuned.json")
 
 
-def machine_facts() -> dict[str, Any]:
+class MachineFacts(TypedDict):
+    """What a tuned setting depends on besides the runtime."""
+
+    cpu: str
+    cpu_features: list[str]
+    cores: int | None
+
+
+def machine_facts() -> MachineFacts:
     """What a tuned setting depends on besides the runtime: CPU model, the ISA flags that pick kernels, cores."""
     env = environment()
     return {"cpu": env["cpu"], "cpu_features": list(env["cpu_features"]), "cores": env["cpu_affinity"]}

@@ -206,8 +206,14 @@ def _paired_record(verdict: Any) -> _PairedRecord:
     return {"ratios": [round(r, 4) for r in verdict.ratios], "won": verdict.won, "margin": MARGIN, "lower_95": low}
 
 
-def _arm_record(arm: _Arm) -> dict[str, Any]:
-    rec: dict[str, Any] = {"settings": arm.settings, "img_s_per_rung": arm.rungs}
+class _ArmRecord(TypedDict, total=False):
+    settings: dict[str, Any]
+    img_s_per_rung: list[float]
+    error: str
+
+
+def _arm_record(arm: _Arm) -> _ArmRecord:
+    rec: _ArmRecord = {"settings": arm.settings, "img_s_per_rung": arm.rungs}
     if arm.error:
         rec["error"] = arm.error
     return rec

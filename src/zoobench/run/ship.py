@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from zoobench.errors import ZoobenchError
 from zoobench.io import file_digest, write_json, write_text
@@ -104,7 +104,21 @@ def companions(engine: Path) -> list[Path]:
     return [p for p in out if p.is_file()]
 
 
-def _interval(pct: float | None, n: int) -> dict[str, Any] | None:
+class _Interval(TypedDict):
+    pct: float
+    ci95: list[float]
+
+
+class _Throughput(TypedDict):
+    img_s: float | None
+    batch_size: int | None
+    speedup_vs_fp32: float | None
+    timed: str
+    timed_engine_sha256: str | None
+    machine: object
+
+
+def _interval(pct: float | None, n: int) -> _Interval | None:
     from zoobench.evaluate.paired import wilson
 
     if pct is None or not n:
@@ -125,7 +139,7 @@ def _vs_fp32(col: Column) -> dict[str, Any]:
     return out
 
 
-def _throughput(mdir: Path, col: Column, rec: Recommendation) -> dict[str, Any]:
+def _throughput(mdir: Path, col: Column, rec: Recommendation) -> _Throughput:
     perf = _read(mdir / "perf" / f"{col.name}.json") or {}
     timed = _recorded(mdir, perf)  # the file perf timed, where its record says (the shipped one: same sha256)
     return {
