@@ -22,7 +22,7 @@ from zoobench.errors import ZoobenchError
 from zoobench.perf.paired import MARGIN, MIN_ROUNDS, paired_verdict
 from zoobench.perf.settings import TuneSettings
 from zoobench.perf.streams import open_tuned, settings_text
-from zoobench.perf.timing import PerfResult, Timing, summarize_rounds, time_throughput
+from zoobench.perf.timing import PerfResult, RoundsSummary, Timing, summarize_rounds, time_throughput
 from zoobench.runtimes.base import Session
 
 Clock = Callable[[], float]
@@ -119,7 +119,7 @@ class _Search:
             survivors = sorted(last, key=lambda a: -a.rungs[-1])[:keep]
         return survivors
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> BatchVerdict:
         """Halve the candidates (not the default) rung by rung in the search share of the budget, then the final."""
         alive = self.arms[1:]
         rungs = max(1, math.ceil(math.log2(len(alive)))) if alive else 0
@@ -135,7 +135,7 @@ class _Search:
             for arm in self.arms:
                 _close(arm)
 
-    def _final(self, pair: list[_Arm]) -> dict[str, Any]:
+    def _final(self, pair: list[_Arm]) -> BatchVerdict:
         """Default and best timed in :data:`FINAL_ROUNDS` interleaved rounds, the rest of the budget shared out
         evenly; the best wins only by the paired tests (:func:`~zoobench.perf.paired.paired_verdict`)."""
         default, best = pair[0], (pair[1] if len(pair) > 1 else None)
@@ -152,7 +152,7 @@ class _Search:
                 self.pairs.append((got[0].throughput_img_s, got[1].throughput_img_s))
         return self._verdict(default, best)
 
-    def _verdict(self, default: _Arm, best: _Arm | None) -> dict[str, Any]:
+    def _verdict(self, default: _Arm, best: _Arm | None) -> BatchVerdict:
         if not default.rounds:
             raise ZoobenchError(f"batch {self.bs}: the default setting could not run: {default.error}")
         before = summarize_rounds(default.rounds)
@@ -162,12 +162,15 @@ class _Search:
         chosen = best if wins and best is not None else default
         kept = after if wins and after is not None else before
         why = verdict.why if after is not None else "no candidate was timed within the budget"
+        best_candidate: dict[str, Any] | None = None
+        if best is not None:
+            best_candidate = {"settings": best.settings, **(_cell(after) if after else {})}
         return {
             "settings": chosen.settings,
             "before": _cell(before),
             "after": _cell(kept),
             "ratio": round(kept["throughput_img_s"] / before["throughput_img_s"], 4),
-            "best_candidate": None if best is None else {"settings": best.settings, **(_cell(after) if after else {})},
+            "best_candidate": best_candidate,
             "kept_default": not wins,
             "why": why,
             "test": verdict.test if wins else None,  # sign | t (paired); None: the default kept
@@ -185,11 +188,44 @@ def _ranked(arms: list[_Arm]) -> list[_Arm]:
     return sorted(timed, key=lambda a: -float(a.score or 0.0))
 
 
-def _cell(summary: dict[str, Any]) -> dict[str, Any]:
-    keys = ("throughput_img_s", "spread_pct", "repeats", "unstable", "mode")
-    out = {k: summary[k] for k in keys if k in summary}
-    out["latency_ms_median"] = round(float(summary["latency"]["median_ms"]), 3)
-    return out
+class TunedCell(TypedDict):
+    """A setting's cell in the tune profile: perf's figures over the rounds, with the median latency."""
+
+    throughput_img_s: float
+    spread_pct: float
+    repeats: list[float]
+    unstable: bool
+    mode: str
+    latency_ms_median: float
+
+
+class BatchVerdict(TypedDict):
+    """One batch size's search and decision in the tune profile (``batches`` of a column)."""
+
+    settings: dict[str, Any]
+    before: TunedCell
+    after: TunedCell
+    ratio: float
+    best_candidate: dict[str, Any] | None
+    kept_default: bool
+    why: str
+    test: str | None
+    paired: _PairedRecord
+    streams: int
+    timed: int
+    candidates: list[_ArmRecord]
+    elapsed_s: float
+
+
+def _cell(summary: RoundsSummary) -> TunedCell:
+    return {
+        "throughput_img_s": summary["throughput_img_s"],
+        "spread_pct": summary["spread_pct"],
+        "repeats": summary["repeats"],
+        "unstable": summary["unstable"],
+        "mode": summary["mode"],
+        "latency_ms_median": round(float(summary["latency"]["median_ms"]), 3),
+    }
 
 
 class _PairedRecord(TypedDict):
@@ -228,7 +264,7 @@ def search_batch(
     budget_s: float,
     clock: Clock | None = None,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> BatchVerdict:
     """The best of ``candidates`` (the first is the default) for one batch size, within ``budget_s`` seconds of
     ``clock`` (loads, warm-ups and timed loops all count).
 

@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from zoobench.artifact import Engine
 from zoobench.engines import engine_record
@@ -183,15 +183,26 @@ def paired_with_reference(job: ColumnJob, names: list[str], ids: Any, labels: di
     return stats
 
 
-def _calibration_record(split: Split, engine: Engine, prec: str) -> dict[str, Any]:
+class _CalibrationRecord(TypedDict, total=False):
+    mode: str
+    in_sample: bool
+    images: int
+    folder: str | None
+    quantization: Any
+    accuracy_control: Any
+
+
+def _calibration_record(split: Split, engine: Engine, prec: str) -> _CalibrationRecord:
     if prec != "int8":
         return {"mode": "not calibrated"}
-    rec: dict[str, Any] = {"mode": split.mode, "in_sample": split.in_sample, "images": len(split.calibration)}
+    rec: _CalibrationRecord = {"mode": split.mode, "in_sample": split.in_sample, "images": len(split.calibration)}
     if split.mode == "folder":
         rec["folder"] = split.folder
-    for key in ("quantization", "accuracy_control"):
-        if engine.metadata.get(key):
-            rec[key] = engine.metadata[key]
+    meta = engine.metadata
+    if meta.get("quantization"):
+        rec["quantization"] = meta["quantization"]
+    if meta.get("accuracy_control"):
+        rec["accuracy_control"] = meta["accuracy_control"]
     return rec
 
 
