@@ -10,6 +10,7 @@ with one line saying why, and the defaults run.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -59,7 +60,7 @@ def read_profile(path: str | Path) -> dict[str, Any] | None:
     return data
 
 
-def save_column(engine_path: str, entry: dict[str, Any]) -> dict[str, Any]:
+def save_column(engine_path: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     """Add (or replace) one column's entry in the engine's profile; returns the whole profile as written."""
     path = profile_path(engine_path)
     try:

@@ -255,6 +255,21 @@ def _arm_record(arm: _Arm) -> _ArmRecord:
     return rec
 
 
+class TuneColumn(TypedDict):
+    """One runtime × precision's entry in the tune profile (``columns`` of ``STEM.tuned.json``)."""
+
+    runtime: str
+    precision: str
+    runtime_version: str | None
+    engine_file: str
+    base_options: dict[str, Any]
+    budget_s: float
+    elapsed_s: float
+    candidates: int
+    deep: bool
+    batches: dict[str, Any]  # batch size -> its BatchVerdict (or the defaults, untimed, once the budget is spent)
+
+
 def search_batch(
     open_session: Callable[[dict[str, Any]], Session],
     candidates: list[dict[str, Any]],
@@ -293,7 +308,7 @@ def tune_column(
     clock: Clock | None = None,
     progress: Callable[[float, str], None] | None = None,
     log: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> TuneColumn:
     """Tune one runtime × precision of ``engine`` for each batch size; returns the profile entry (not saved).
 
     The budget is shared out over the batch sizes still to do, so time one batch leaves unused goes to the next.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
+from zoobench.engines.recipe import EngineFileRecord
 from zoobench.errors import ZoobenchError
 from zoobench.io import file_digest, write_json, write_text
 from zoobench.report.accuracy import REFERENCE, Column, Recommendation, load_columns, recommend
@@ -42,7 +43,7 @@ class EngineFile:
     bytes: int
     input: str
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> EngineFileRecord:
         return {"file": self.file, "sha256": self.sha256, "bytes": self.bytes, "input": self.input}
 
 
@@ -118,6 +119,22 @@ class _Throughput(TypedDict):
     machine: object
 
 
+class ShipCard(TypedDict):
+    """``ship/card.json``: the shipped engine, how to feed it, how accurate and fast it is."""
+
+    model: str
+    recommendation: dict[str, Any]
+    engine: dict[str, Any]
+    weights: Any
+    preprocessing: dict[str, Any]
+    labels: dict[str, str] | None
+    accuracy: dict[str, Any]
+    vs_fp32: dict[str, Any]
+    throughput: _Throughput
+    zoobench_version: str
+    snippet: dict[str, str]
+
+
 def _interval(pct: float | None, n: int) -> _Interval | None:
     from zoobench.evaluate.paired import wilson
 
@@ -152,7 +169,7 @@ def _throughput(mdir: Path, col: Column, rec: Recommendation) -> _Throughput:
     }
 
 
-def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | None) -> dict[str, Any]:
+def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | None) -> ShipCard:
     """``card.json``: the model, weights, preprocessing, labels, accuracy with its interval, Δ vs fp32 with the
     verdict, img/s at the chosen batch, the machine, zoobench's version, the engine and its loading snippet."""
     from zoobench import __version__
@@ -241,14 +258,14 @@ def clear_ship(mdir: Path) -> None:
     _swap_in(mdir, None)
 
 
-def _fill(new: Path, eng: EngineFile, card: dict[str, Any]) -> None:
+def _fill(new: Path, eng: EngineFile, card: ShipCard) -> None:
     for f in (eng.path, *companions(eng.path)):
         _link(f, new / f.name)
     write_text(new / SCRIPT, card["snippet"]["code"])
     write_json(new / CARD, card)
 
 
-def ship_model(mdir: Path, labels: str | None, log: Callable[[str], None]) -> dict[str, Any] | None:
+def ship_model(mdir: Path, labels: str | None, log: Callable[[str], None]) -> ShipCard | None:
     """Write ``ship/`` for the recommended engine (returns its card), or remove it and say what would decide."""
     from zoobench.report.tables import load_model_run
 
