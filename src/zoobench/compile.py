@@ -12,13 +12,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoobench.artifact import Engine, is_model_file, load_engine, sidecar_path
 from zoobench.errors import ZoobenchError
 from zoobench.io import write_json
 from zoobench.runtimes import compiling_module
 from zoobench.settings import Settings
+
+if TYPE_CHECKING:
+    from zoobench.evaluate.metrics import Agreement
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
@@ -231,9 +234,7 @@ def _float_core(source: Engine, tmp: Path) -> Engine:
     return Engine(str(path), source.model, source.preprocess, {**source.metadata, **input_meta("float32")})
 
 
-def _agreement(
-    source: Engine, out: Path, column: tuple[str, str, int | None], data: str | None, say: Any
-) -> dict[str, Any]:
+def _agreement(source: Engine, out: Path, column: tuple[str, str, int | None], data: str | None, say: Any) -> Agreement:
     """Compare the new engine with fp32 ONNX Runtime on the source ONNX; print and return the figures. The engine
     runs batches no larger than the batch it was compiled for (a TensorRT profile takes no more)."""
     runtime, precision, batch_size = column
