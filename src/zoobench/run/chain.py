@@ -158,6 +158,7 @@ class _ModelStages:
             from zoobench.run.columns import column_control
 
             calib = calibration_folder(self.mdir, self.cfg.data)
+            control = column_control(self.cfg, prec, calib)
             try:
                 eng = column_engine(
                     self.recipe,
@@ -165,7 +166,7 @@ class _ModelStages:
                     prec,
                     workdir=self.mdir / "engine",
                     calibration=calib,
-                    control=column_control(self.cfg, prec, calib),
+                    control=None if control is None else dict(control),
                     source=self.engine,
                     log=self.log,
                 )

@@ -128,7 +128,15 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
         job.book.mark(f"score:{col}", "error", str(exc), job.log)
 
 
-def column_control(cfg: RunConfig, prec: str, calibration: str | None) -> dict[str, Any] | None:
+class ColumnControl(TypedDict):
+    """Accuracy-aware int8's settings for a column (``control`` of the engine build)."""
+
+    max_drop: str
+    data: str
+    labels: str | None
+
+
+def column_control(cfg: RunConfig, prec: str, calibration: str | None) -> ColumnControl | None:
     """Accuracy-aware int8 for a run's column: validated on the calibration images (never the scored ones)."""
     if not (cfg.accuracy_control and prec == "int8" and calibration):
         return None
