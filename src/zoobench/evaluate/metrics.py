@@ -224,6 +224,7 @@ class Agreement(TypedDict, total=False):
     data: str
     reference: str
     note: str
+    warning: str  # compile's low-agreement note
 
 
 def agreement(reference: np.ndarray, logits: np.ndarray) -> Agreement:
