@@ -12,13 +12,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from zoobench.artifact import Engine, is_model_file, load_engine, sidecar_path
 from zoobench.errors import ZoobenchError
 from zoobench.io import write_json
 from zoobench.runtimes import compiling_module
 from zoobench.settings import Settings
+
+if TYPE_CHECKING:
+    from zoobench.evaluate.metrics import Agreement
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
@@ -149,9 +152,19 @@ def _source(model: str, s: CompileSettings) -> Engine:
     raise ZoobenchError(f"compile_engine takes an engine or a model file, not {model!r}: export it first")
 
 
+class CalibrationInfo(TypedDict, total=False):
+    """How an int8 engine was calibrated (``calibration`` in its metadata)."""
+
+    kind: str
+    folder: str
+    count: int
+    warning: str
+    note: str
+
+
 def _calibration(
     precision: str, folder: str | None, source: Engine, limit: int, say: Any, control: Any, runtime: str
-) -> tuple[Any, dict[str, Any] | None]:
+) -> tuple[Any, CalibrationInfo | None]:
     """int8's calibration data: the folder's images through the model's preprocessing, else random (warned);
     with ``control``, the accuracy-aware quantizer's images (:func:`zoobench.accuracy_control.prepare`)."""
     if control is not None:
@@ -170,7 +183,7 @@ def _calibration(
 
 def _control(
     precision: str, folder: str | None, source: Engine, control: dict[str, Any], runtime: str
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[Any, CalibrationInfo]:
     from zoobench.accuracy_control import prepare
     from zoobench.evaluate.paired import parse_max_drop
 
@@ -182,7 +195,11 @@ def _control(
         raise ZoobenchError("--accuracy-control needs --data IMAGES to measure the drop on")
     drop = parse_max_drop(control.get("max_drop") or "1.0")
     ac = prepare(source, control["data"], control.get("labels"), folder, drop)
-    info = {"kind": "images", "folder": str(Path(folder or control["data"]).resolve()), "count": len(ac.calib)}
+    info: CalibrationInfo = {
+        "kind": "images",
+        "folder": str(Path(folder or control["data"]).resolve()),
+        "count": len(ac.calib),
+    }
     if not folder:
         info["note"] = "the validation half of --data (the held-out half measures the drop)"
     return ac, info
@@ -231,9 +248,7 @@ def _float_core(source: Engine, tmp: Path) -> Engine:
     return Engine(str(path), source.model, source.preprocess, {**source.metadata, **input_meta("float32")})
 
 
-def _agreement(
-    source: Engine, out: Path, column: tuple[str, str, int | None], data: str | None, say: Any
-) -> dict[str, Any]:
+def _agreement(source: Engine, out: Path, column: tuple[str, str, int | None], data: str | None, say: Any) -> Agreement:
     """Compare the new engine with fp32 ONNX Runtime on the source ONNX; print and return the figures. The engine
     runs batches no larger than the batch it was compiled for (a TensorRT profile takes no more)."""
     runtime, precision, batch_size = column
@@ -283,7 +298,7 @@ def low_agreement_note(agreement_pct: float, random_weights: bool, calibration_k
     )
 
 
-def _explain_agreement(res: dict[str, Any], random_weights: bool, calib: dict[str, Any] | None, say: Any) -> None:
+def _explain_agreement(res: Agreement, random_weights: bool, calib: CalibrationInfo | None, say: Any) -> None:
     if not res.get("count"):
         return
     note = low_agreement_note(float(res["top1_agreement_pct"]), random_weights, (calib or {}).get("kind"))

@@ -6,7 +6,7 @@ import os
 import platform
 from functools import lru_cache
 from importlib import metadata
-from typing import Any
+from typing import TypedDict
 
 _PACKAGES = (
     "zoobench",
@@ -46,7 +46,20 @@ def cpu_flags() -> set[str]:
 
 
 @lru_cache(maxsize=1)
-def environment() -> dict[str, Any]:
+class Environment(TypedDict):
+    """The machine and the package versions a result was measured with (``environment`` in the JSON files)."""
+
+    cpu: str
+    cpu_count: int | None
+    cpu_affinity: int | None
+    cpu_features: list[str]
+    machine: str
+    system: str
+    python: str
+    versions: dict[str, str]
+
+
+def environment() -> Environment:
     versions = {}
     for name in _PACKAGES:
         try:

@@ -3,12 +3,25 @@ parity check and compile's agreement check all use."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
 
-def compare_logits(reference: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
+class LogitsComparison(TypedDict):
+    """Two runs' logits compared: agreement of their top-1 / top-5 and the size of their difference."""
+
+    count: int
+    top1_agreement_pct: float
+    top5_overlap_pct: float
+    max_abs_logit_diff: float
+    mean_abs_logit_diff: float
+    max_abs_logit: float
+    rel_diff: float
+    finite: bool
+
+
+def compare_logits(reference: np.ndarray, logits: np.ndarray) -> LogitsComparison:
     """``logits`` against ``reference`` (images × classes), in float64.
 
     Returns:

@@ -12,7 +12,7 @@ for OpenVINO, which applies the same normalization with its own ``PrePostProcess
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -26,7 +26,15 @@ INPUT_DTYPES = ("float32", "uint8")
 LAYOUTS = ("NCHW",)
 
 
-def input_meta(input_dtype: str, layout: str = "NCHW") -> dict[str, Any]:
+class InputMeta(TypedDict):
+    """How zoobench feeds an engine: its input's dtype, where normalization happens, its layout."""
+
+    input_dtype: str
+    normalization: str
+    input_layout: str
+
+
+def input_meta(input_dtype: str, layout: str = "NCHW") -> InputMeta:
     """The metadata that tells zoobench how to feed an engine (``input_dtype``, ``normalization``...)."""
     if input_dtype == "uint8":
         return {"input_dtype": "uint8", "normalization": "in_graph", "input_layout": layout}
@@ -138,7 +146,7 @@ def convert_input(model: Any, pp: Preprocess, input_dtype: str) -> Any:
             add_uint8_input(model, pp)
         else:
             strip_uint8_input(model, pp)
-    set_metadata(model, input_meta(input_dtype))
+    set_metadata(model, dict(input_meta(input_dtype)))
     return model
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import click
 
@@ -48,7 +48,13 @@ def models(pattern: str, as_json: bool) -> None:
     _print_table(rows)
 
 
-def _ref(ref: Any) -> dict[str, Any] | None:
+class _Reference(TypedDict):
+    top1: float
+    top5: float
+    source: str
+
+
+def _ref(ref: Any) -> _Reference | None:
     return None if ref is None else {"top1": ref.top1, "top5": ref.top5, "source": ref.source}
 
 

@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -24,9 +24,20 @@ if TYPE_CHECKING:
 _CACHES: dict[str, Any] = {}
 
 
-def decode_row(
-    row: dict[str, Any], pp: dict[str, Any], cache: str | None, decoder: str = "reference"
-) -> dict[str, Any]:
+class DecodedRow(TypedDict):
+    """One decoded batch as a row of the Ray dataset (lists as JSON text, pixels as bytes)."""
+
+    g: int
+    names: str
+    ok: str
+    pixels: bytes
+    skipped: str
+    read_s: float
+    pre_s: float
+    fallbacks: str
+
+
+def decode_row(row: dict[str, Any], pp: dict[str, Any], cache: str | None, decoder: str = "reference") -> DecodedRow:
     """One batch: read and decode its files (or read its cache rows) into uint8 crops; the files with the same
     implementation as the local decode workers (``decoder``: reference, fast or nvjpeg)."""
     from zoobench.data.decode import decode_group

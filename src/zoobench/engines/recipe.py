@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from zoobench.artifact import Engine, is_model_file, load_engine, model_suffixes
 from zoobench.errors import ModelNotFoundError, ZoobenchError
@@ -85,7 +85,24 @@ class Recipe:
         return replace(self, runtime=runtime, precision=precision, **made)
 
 
-def weights_key(w: ResolvedWeights) -> dict[str, Any]:
+class WeightsKey(TypedDict, total=False):
+    """The weights as a key: ``random`` with ``torch`` (the version that drew them), or their ``sha256``."""
+
+    random: bool
+    torch: str
+    sha256: list[str]
+
+
+class EngineFileRecord(TypedDict):
+    """An engine file as a column record carries it (``engine`` in perf/score JSON)."""
+
+    file: str
+    sha256: str
+    bytes: int
+    input: str
+
+
+def weights_key(w: ResolvedWeights) -> WeightsKey:
     """The weights as a key: their bytes (sha256), or random init with the torch version that drew it."""
     if w.random:
         import torch
@@ -126,7 +143,7 @@ def resolve(
     return Recipe(spec.name, pp, weights=resolved, exporter=exporter, spec=spec)
 
 
-def engine_record(engine: Engine, root: Path, sha256: str | None = None) -> dict[str, Any]:
+def engine_record(engine: Engine, root: Path, sha256: str | None = None) -> EngineFileRecord:
     """What perf timed and score scored, as the column records carry it: the file (relative to ``root``, the
     model's run folder, when it is inside), its sha256, bytes and input type."""
     path = Path(engine.path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -212,7 +212,22 @@ def wilson_halfwidth(hits: int, n: int, z: float = 1.96) -> float:
     return float(z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denom)
 
 
-def agreement(reference: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
+class Agreement(TypedDict, total=False):
+    """agreement.json (and a compiled engine's ``agreement``): an engine's logits against fp32's."""
+
+    count: int
+    top1_agreement_pct: float
+    top5_overlap_pct: float
+    max_abs_logit_diff: float
+    mean_abs_logit_diff: float
+    max_abs_logit: float
+    data: str
+    reference: str
+    note: str
+    warning: str  # compile's low-agreement note
+
+
+def agreement(reference: np.ndarray, logits: np.ndarray) -> Agreement:
     """Top-1 agreement, top-5 overlap and logit difference of ``logits`` vs the fp32 ``reference``.
 
     Returns:
@@ -223,4 +238,11 @@ def agreement(reference: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
     from zoobench.logits import compare_logits
 
     res = compare_logits(reference, logits)
-    return {k: v for k, v in res.items() if k not in ("rel_diff", "finite")}  # agreement.json's keys, as before
+    return {  # agreement.json's keys, as before: all but rel_diff and finite
+        "count": res["count"],
+        "top1_agreement_pct": res["top1_agreement_pct"],
+        "top5_overlap_pct": res["top5_overlap_pct"],
+        "max_abs_logit_diff": res["max_abs_logit_diff"],
+        "mean_abs_logit_diff": res["mean_abs_logit_diff"],
+        "max_abs_logit": res["max_abs_logit"],
+    }

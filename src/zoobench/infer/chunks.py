@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -43,13 +43,30 @@ class StageTimer:
         self.seconds[stage] += dt
 
 
+class StageSummary(TypedDict, total=False):
+    """Per-stage throughput and latency (summary.json's ``stages``, in the seeds' terms: SEED_SPEC §3.1); each
+    stage's block (``seconds``, ``throughput_img_s``, ...) as :func:`stage_summary` writes it."""
+
+    data_read: dict[str, float]
+    preprocess: dict[str, float]
+    post: dict[str, float]
+    infer: dict[str, float]
+    e2e: dict[str, float]
+    data_wait: dict[str, float]
+    images: int
+    batches: int
+    resumed_images: int
+    replaced_images: int
+    resume: str | None
+
+
 @dataclass(kw_only=True)
 class InferenceResult(Predictions):
     """A run's predictions (every listed image inferred or skipped, so ``skipped`` is known) with how it ran."""
 
     topk_probs: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), np.float32))
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    stages: dict[str, Any]
+    stages: StageSummary
     runtime: dict[str, Any]
     logits: np.ndarray | None = None
     cluster: dict[str, Any] | None = None  # the Ray run's facts (``infer --ray``)
@@ -266,20 +283,23 @@ def _as_arrays(parts: list[GroupResult]) -> dict[str, Any]:
     }
 
 
-def stage_summary(seconds: dict[str, float], n_images: int, n_batches: int, e2e_s: float) -> dict[str, Any]:
+def stage_summary(seconds: dict[str, float], n_images: int, n_batches: int, e2e_s: float) -> StageSummary:
     """Per-stage throughput and latency, in the seeds' terms (SEED_SPEC §3.1)."""
 
     def rate(n: int, s: float) -> float:
         return n / s if s > 0 else float("inf")
 
-    out: dict[str, Any] = {}
-    for stage in ("data_read", "preprocess", "post"):
-        s = seconds[stage]
-        out[stage] = {
+    def block(s: float) -> dict[str, float]:
+        return {
             "seconds": s,
             "throughput_img_s": rate(n_images, s),
             "latency_ms_per_img": 1000 * s / n_images if n_images else 0.0,
         }
+
+    out: StageSummary = {}
+    out["data_read"] = block(seconds["data_read"])
+    out["preprocess"] = block(seconds["preprocess"])
+    out["post"] = block(seconds["post"])
     infer_s = seconds["infer"]
     out["infer"] = {
         "seconds": infer_s,

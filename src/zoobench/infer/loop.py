@@ -19,7 +19,7 @@ with the same arguments skips them, so an interrupted run resumes and ends with 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from zoobench.infer.settings import InferSettings
 from zoobench.infer.source import Source, cache_batches, chunk_groups, prefetch, prepared, resolve_input, use_decoder
 
 
-def format_stage_summary(st: dict[str, Any]) -> str:
+def format_stage_summary(st: Mapping[str, Any]) -> str:
     """The seeds' performance summary block."""
     return "\n".join(
         [

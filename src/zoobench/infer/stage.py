@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from zoobench.artifact import Engine
 from zoobench.console import Advance, make_console, progress_bar
@@ -191,7 +191,15 @@ def _write_outputs(
     return summary
 
 
-def decoder_record(inp: Source, res: InferenceResult) -> dict[str, Any]:
+class DecoderRecord(TypedDict):
+    """``decoder`` in result.json: its name, the images it handed to the reference by reason, and whose count."""
+
+    name: str | None
+    fallbacks: dict[str, int]
+    counted: str
+
+
+def decoder_record(inp: Source, res: InferenceResult) -> DecoderRecord:
     """Which decoder made the pixels and the images it handed to the reference, by reason: a cache's (from its
     meta.json, every image), or this run's (images decoded now; a resumed run's earlier chunks are not counted)."""
     if inp.cache is not None:

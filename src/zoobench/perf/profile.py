@@ -10,8 +10,9 @@ with one line saying why, and the defaults run.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from zoobench.env import environment
 from zoobench.errors import DataError
@@ -27,7 +28,15 @@ def profile_path(engine_path: str | Path) -> Path:
     return p.with_name(f"{p.stem}.tuned.json")
 
 
-def machine_facts() -> dict[str, Any]:
+class MachineFacts(TypedDict):
+    """What a tuned setting depends on besides the runtime."""
+
+    cpu: str
+    cpu_features: list[str]
+    cores: int | None
+
+
+def machine_facts() -> MachineFacts:
     """What a tuned setting depends on besides the runtime: CPU model, the ISA flags that pick kernels, cores."""
     env = environment()
     return {"cpu": env["cpu"], "cpu_features": list(env["cpu_features"]), "cores": env["cpu_affinity"]}
@@ -51,7 +60,7 @@ def read_profile(path: str | Path) -> dict[str, Any] | None:
     return data
 
 
-def save_column(engine_path: str, entry: dict[str, Any]) -> dict[str, Any]:
+def save_column(engine_path: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     """Add (or replace) one column's entry in the engine's profile; returns the whole profile as written."""
     path = profile_path(engine_path)
     try:

@@ -264,7 +264,7 @@ def _result(
         best_throughput_img_s=first.best_throughput_img_s,
         columns=[ColumnResult.from_dict(c) for c in columns],
         table=table,
-        environment=environment(),
+        environment=dict(environment()),
     )
 
 

@@ -88,11 +88,18 @@ def build_table(columns: list[dict[str, Any]], batch_sizes: list[int]) -> dict[s
     }
 
 
-def tuned_slower(columns: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+class SlowerBatch(TypedDict):
+    """A batch where a tuned column is slower than its untuned twin: tuned / untuned median img/s."""
+
+    batch_size: int
+    ratio: float
+
+
+def tuned_slower(columns: list[dict[str, Any]]) -> dict[str, list[SlowerBatch]]:
     """Tuned column -> the batches where it is slower than its untuned twin beyond the rounds' spread (the
     profile hurts there): ``batch_size`` and ``ratio`` (tuned / untuned median img/s)."""
     cells = {c["name"]: {r["batch_size"]: r for r in c.get("results", []) if "error" not in r} for c in columns}
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[SlowerBatch]] = {}
     for c in columns:
         base = cells.get(str(c.get("untuned")))
         if not c.get("tuned") or base is None:

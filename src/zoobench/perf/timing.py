@@ -7,7 +7,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -71,7 +71,22 @@ class PerfResult:
 UNSTABLE_SPREAD_PCT = 5.0
 
 
-def summarize_rounds(rounds: list[PerfResult]) -> dict[str, Any]:
+class RoundsSummary(TypedDict):
+    """One cell over several rounds, as :func:`summarize_rounds` gives it (the JSON of a perf cell)."""
+
+    batch_size: int
+    throughput_img_s: float
+    repeats: list[float]
+    spread_pct: float
+    unstable: bool
+    latency: dict[str, Any]
+    wall_s: float
+    warmup: int
+    data: str
+    mode: str
+
+
+def summarize_rounds(rounds: list[PerfResult]) -> RoundsSummary:
     """One cell measured in several rounds: ``throughput_img_s`` is the median of the rounds' img/s,
     ``repeats`` the rounds' img/s, ``spread_pct`` = (max - min) / median × 100, ``unstable`` when the spread
     exceeds :data:`UNSTABLE_SPREAD_PCT`; the latency statistics pool every timed run of every round."""

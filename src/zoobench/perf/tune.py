@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from zoobench.errors import ZoobenchError
 from zoobench.perf.paired import MARGIN, MIN_ROUNDS, paired_verdict
 from zoobench.perf.settings import TuneSettings
 from zoobench.perf.streams import open_tuned, settings_text
-from zoobench.perf.timing import PerfResult, Timing, summarize_rounds, time_throughput
+from zoobench.perf.timing import PerfResult, RoundsSummary, Timing, summarize_rounds, time_throughput
 from zoobench.runtimes.base import Session
 
 Clock = Callable[[], float]
@@ -119,7 +119,7 @@ class _Search:
             survivors = sorted(last, key=lambda a: -a.rungs[-1])[:keep]
         return survivors
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> BatchVerdict:
         """Halve the candidates (not the default) rung by rung in the search share of the budget, then the final."""
         alive = self.arms[1:]
         rungs = max(1, math.ceil(math.log2(len(alive)))) if alive else 0
@@ -135,7 +135,7 @@ class _Search:
             for arm in self.arms:
                 _close(arm)
 
-    def _final(self, pair: list[_Arm]) -> dict[str, Any]:
+    def _final(self, pair: list[_Arm]) -> BatchVerdict:
         """Default and best timed in :data:`FINAL_ROUNDS` interleaved rounds, the rest of the budget shared out
         evenly; the best wins only by the paired tests (:func:`~zoobench.perf.paired.paired_verdict`)."""
         default, best = pair[0], (pair[1] if len(pair) > 1 else None)
@@ -152,7 +152,7 @@ class _Search:
                 self.pairs.append((got[0].throughput_img_s, got[1].throughput_img_s))
         return self._verdict(default, best)
 
-    def _verdict(self, default: _Arm, best: _Arm | None) -> dict[str, Any]:
+    def _verdict(self, default: _Arm, best: _Arm | None) -> BatchVerdict:
         if not default.rounds:
             raise ZoobenchError(f"batch {self.bs}: the default setting could not run: {default.error}")
         before = summarize_rounds(default.rounds)
@@ -162,12 +162,15 @@ class _Search:
         chosen = best if wins and best is not None else default
         kept = after if wins and after is not None else before
         why = verdict.why if after is not None else "no candidate was timed within the budget"
+        best_candidate: dict[str, Any] | None = None
+        if best is not None:
+            best_candidate = {"settings": best.settings, **(_cell(after) if after else {})}
         return {
             "settings": chosen.settings,
             "before": _cell(before),
             "after": _cell(kept),
             "ratio": round(kept["throughput_img_s"] / before["throughput_img_s"], 4),
-            "best_candidate": None if best is None else {"settings": best.settings, **(_cell(after) if after else {})},
+            "best_candidate": best_candidate,
             "kept_default": not wins,
             "why": why,
             "test": verdict.test if wins else None,  # sign | t (paired); None: the default kept
@@ -185,25 +188,86 @@ def _ranked(arms: list[_Arm]) -> list[_Arm]:
     return sorted(timed, key=lambda a: -float(a.score or 0.0))
 
 
-def _cell(summary: dict[str, Any]) -> dict[str, Any]:
-    keys = ("throughput_img_s", "spread_pct", "repeats", "unstable", "mode")
-    out = {k: summary[k] for k in keys if k in summary}
-    out["latency_ms_median"] = round(float(summary["latency"]["median_ms"]), 3)
-    return out
+class TunedCell(TypedDict):
+    """A setting's cell in the tune profile: perf's figures over the rounds, with the median latency."""
+
+    throughput_img_s: float
+    spread_pct: float
+    repeats: list[float]
+    unstable: bool
+    mode: str
+    latency_ms_median: float
 
 
-def _paired_record(verdict: Any) -> dict[str, Any]:
+class BatchVerdict(TypedDict):
+    """One batch size's search and decision in the tune profile (``batches`` of a column)."""
+
+    settings: dict[str, Any]
+    before: TunedCell
+    after: TunedCell
+    ratio: float
+    best_candidate: dict[str, Any] | None
+    kept_default: bool
+    why: str
+    test: str | None
+    paired: _PairedRecord
+    streams: int
+    timed: int
+    candidates: list[_ArmRecord]
+    elapsed_s: float
+
+
+def _cell(summary: RoundsSummary) -> TunedCell:
+    return {
+        "throughput_img_s": summary["throughput_img_s"],
+        "spread_pct": summary["spread_pct"],
+        "repeats": summary["repeats"],
+        "unstable": summary["unstable"],
+        "mode": summary["mode"],
+        "latency_ms_median": round(float(summary["latency"]["median_ms"]), 3),
+    }
+
+
+class _PairedRecord(TypedDict):
+    ratios: list[float]
+    won: int
+    margin: float
+    lower_95: float | None
+
+
+def _paired_record(verdict: Any) -> _PairedRecord:
     """The final rounds as the decision saw them: each round's ratio (best / default), rounds won by more than
     the margin, the t lower bound."""
     low = None if verdict.lower is None else round(verdict.lower, 4)
     return {"ratios": [round(r, 4) for r in verdict.ratios], "won": verdict.won, "margin": MARGIN, "lower_95": low}
 
 
-def _arm_record(arm: _Arm) -> dict[str, Any]:
-    rec: dict[str, Any] = {"settings": arm.settings, "img_s_per_rung": arm.rungs}
+class _ArmRecord(TypedDict, total=False):
+    settings: dict[str, Any]
+    img_s_per_rung: list[float]
+    error: str
+
+
+def _arm_record(arm: _Arm) -> _ArmRecord:
+    rec: _ArmRecord = {"settings": arm.settings, "img_s_per_rung": arm.rungs}
     if arm.error:
         rec["error"] = arm.error
     return rec
+
+
+class TuneColumn(TypedDict):
+    """One runtime × precision's entry in the tune profile (``columns`` of ``STEM.tuned.json``)."""
+
+    runtime: str
+    precision: str
+    runtime_version: str | None
+    engine_file: str
+    base_options: dict[str, Any]
+    budget_s: float
+    elapsed_s: float
+    candidates: int
+    deep: bool
+    batches: dict[str, Any]  # batch size -> its BatchVerdict (or the defaults, untimed, once the budget is spent)
 
 
 def search_batch(
@@ -215,7 +279,7 @@ def search_batch(
     budget_s: float,
     clock: Clock | None = None,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> BatchVerdict:
     """The best of ``candidates`` (the first is the default) for one batch size, within ``budget_s`` seconds of
     ``clock`` (loads, warm-ups and timed loops all count).
 
@@ -244,7 +308,7 @@ def tune_column(
     clock: Clock | None = None,
     progress: Callable[[float, str], None] | None = None,
     log: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> TuneColumn:
     """Tune one runtime × precision of ``engine`` for each batch size; returns the profile entry (not saved).
 
     The budget is shared out over the batch sizes still to do, so time one batch leaves unused goes to the next.
@@ -318,48 +382,3 @@ def tune_engine(
             engine, settings, workdir=workdir or Path(engine.path).parent, progress=progress, log=console.print
         )
     return save_column(engine.path, entry)
-
-
-def tune_stage(stages: Any, runtime: str, precision: str) -> dict[str, Any] | None:
-    """``run --tune``: the ``tune:<runtime>-<precision>`` stage of one model of a run (``stages``: the run's
-    per-model stages, with its ``book`` (the stage ledger), ``column(runtime, precision)`` (the column's engine and
-    its sha256: the file its score stage scored and its perf stage times; int8 calibrated on the run's calibration
-    images), ``cfg``, ``mdir``, ``log``). Skipped when the engine, machine, versions and settings did not change.
-    Returns the profile for the perf column, in memory (read back from beside the engine when the stage was up to
-    date); None when this column cannot be tuned here (recorded as unavailable, with why)."""
-    from zoobench.env import environment
-    from zoobench.perf.profile import machine_facts, profile_path, read_profile
-
-    book, cfg, name = stages.book, stages.cfg, f"tune:{runtime}-{precision}"
-    try:
-        engine, sha = stages.column(runtime, precision)
-    except (ZoobenchError, ImportError) as exc:  # runtime not installed, precision without kernels here, ...
-        book.mark(name, "unavailable", str(exc), stages.log)
-        return None
-    out = profile_path(engine.path)
-    inputs = {
-        "engine_sha256": sha,
-        "runtime": runtime,
-        "precision": precision,
-        "batch_sizes": list(cfg.perf.batch_sizes),
-        "budget_s": cfg.tune,
-        "threads": cfg.perf.threads,
-        "machine": machine_facts(),
-        "versions": environment()["versions"],
-    }
-    made: dict[str, Any] = {}
-
-    def run() -> tuple[list[str], str]:
-        column = TuneSettings(runtime, precision, cfg.perf.batch_sizes, float(cfg.tune), threads=cfg.perf.threads)
-        made["profile"] = tune_engine(engine, column, workdir=Path(stages.mdir) / "engine", quiet=True)
-        batches = made["profile"]["columns"][f"{runtime} {precision}"]["batches"]
-        ratios = ", ".join(f"bs{bs} {b['ratio']:.2f}×" for bs, b in batches.items() if "ratio" in b)
-        mdir = Path(stages.mdir)  # a model given as a file is tuned beside that file, outside the run directory
-        return [str(out.relative_to(mdir) if out.is_relative_to(mdir) else out)], f"tuned / untuned {ratios}"
-
-    try:
-        book.run(name, inputs, run, stages.log)
-    except ZoobenchError as exc:  # runtime not installed, precision without kernels here, ...
-        book.mark(name, "unavailable", str(exc), stages.log)
-        return None
-    return made.get("profile") or read_profile(out)

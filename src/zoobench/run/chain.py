@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from zoobench.artifact import Engine
 from zoobench.data.fastdecode import key_part
 from zoobench.engines import Recipe, engine_record
 from zoobench.errors import NoSpaceError, is_no_space, one_line
@@ -107,16 +108,16 @@ class _ModelStages:
         self.model, self.mdir, self.cfg, self.book, self.log = model, mdir, cfg, book, log
         # the recipe run's checks made (weights resolved and hashed once), else made here
         self.recipe = recipe or resolve(model, weights=cfg.weights_for(model), variant=cfg.infer.variant)
-        self.engine: Any = None
+        self.engine: Any = None  # export's float engine
         self.engine_sha = ""
-        self._columns: dict[tuple[str, str], tuple[Any, str] | Exception] = {}
+        self._columns: dict[tuple[str, str], tuple[Engine, str] | Exception] = {}
         self.preds: Predictions | None = None  # infer's predictions, when infer ran in this process
         self.accuracy: AccuracyRecord | None = None
         # the reference column's predictions carry no labels: eval is a stage of its own
         self.settings = cfg.infer.but(outdir=str(mdir / "infer"), labels=None)
 
     def run_all(self) -> str:
-        from zoobench.perf.tune import tune_stage
+        from zoobench.run.tunestage import tune_stage
 
         self.export()
         # each column's engine is made once by the engine build (the store), linked into engine/ when a column needs it
@@ -148,7 +149,7 @@ class _ModelStages:
         self.book.run("report", _report_inputs(self.mdir), report, self.log)
         return status
 
-    def column(self, rt: str, prec: str) -> tuple[Any, str]:
+    def column(self, rt: str, prec: str) -> tuple[Engine, str]:
         """The column's engine and its sha256: made (or found in the store) once per run, and the same for its
         score, tune and perf stages (a failure is the same failure for each)."""
         if (rt, prec) not in self._columns:
@@ -157,6 +158,7 @@ class _ModelStages:
             from zoobench.run.columns import column_control
 
             calib = calibration_folder(self.mdir, self.cfg.data)
+            control = column_control(self.cfg, prec, calib)
             try:
                 eng = column_engine(
                     self.recipe,
@@ -164,7 +166,7 @@ class _ModelStages:
                     prec,
                     workdir=self.mdir / "engine",
                     calibration=calib,
-                    control=column_control(self.cfg, prec, calib),
+                    control=None if control is None else dict(control),
                     source=self.engine,
                     log=self.log,
                 )

@@ -20,7 +20,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from zoobench.artifact import Engine
 from zoobench.engines import engine_record
@@ -32,6 +32,7 @@ from zoobench.predictions import Predictions, RunSummary
 from zoobench.run.calibration import Split
 from zoobench.run.config import RunConfig
 from zoobench.run.ledger import StageBook, hash_inputs
+from zoobench.run.stages import ModelStages
 
 if TYPE_CHECKING:
     from zoobench.evaluate.paired import PairedStats
@@ -129,7 +130,15 @@ def score_column(job: ColumnJob, rt: str, prec: str) -> None:
         job.book.mark(f"score:{col}", "error", str(exc), job.log)
 
 
-def column_control(cfg: RunConfig, prec: str, calibration: str | None) -> dict[str, Any] | None:
+class ColumnControl(TypedDict):
+    """Accuracy-aware int8's settings for a column (``control`` of the engine build)."""
+
+    max_drop: str
+    data: str
+    labels: str | None
+
+
+def column_control(cfg: RunConfig, prec: str, calibration: str | None) -> ColumnControl | None:
     """Accuracy-aware int8 for a run's column: validated on the calibration images (never the scored ones)."""
     if not (cfg.accuracy_control and prec == "int8" and calibration):
         return None
@@ -247,19 +256,30 @@ def paired_with_reference(job: ColumnJob, names: list[str], ids: Any, labels: di
     return stats
 
 
-def _calibration_record(split: Split, engine: Engine, prec: str) -> dict[str, Any]:
+class _CalibrationRecord(TypedDict, total=False):
+    mode: str
+    in_sample: bool
+    images: int
+    folder: str | None
+    quantization: Any
+    accuracy_control: Any
+
+
+def _calibration_record(split: Split, engine: Engine, prec: str) -> _CalibrationRecord:
     if prec != "int8":
         return {"mode": "not calibrated"}
-    rec: dict[str, Any] = {"mode": split.mode, "in_sample": split.in_sample, "images": len(split.calibration)}
+    rec: _CalibrationRecord = {"mode": split.mode, "in_sample": split.in_sample, "images": len(split.calibration)}
     if split.mode == "folder":
         rec["folder"] = split.folder
-    for key in ("quantization", "accuracy_control"):
-        if engine.metadata.get(key):
-            rec[key] = engine.metadata[key]
+    meta = engine.metadata
+    if meta.get("quantization"):
+        rec["quantization"] = meta["quantization"]
+    if meta.get("accuracy_control"):
+        rec["accuracy_control"] = meta["accuracy_control"]
     return rec
 
 
-def perf_column(stages: Any, rt: str, prec: str, profile: dict[str, Any] | None = None) -> None:
+def perf_column(stages: ModelStages, rt: str, prec: str, profile: dict[str, Any] | None = None) -> None:
     """One runtime x precision column of one model of a run (``stages``: the run's per-model stages, with its
     ``cfg``, ``mdir``, ``book`` (the stage ledger), ``column(rt, prec)`` (the column's engine, the one its score
     stage scored, and its sha256) and ``log``); a column that cannot run here is recorded as unavailable, with
@@ -268,7 +288,7 @@ def perf_column(stages: Any, rt: str, prec: str, profile: dict[str, Any] | None 
     from zoobench.perf.profile import profile_digest
     from zoobench.perf.sweep import do_perf
 
-    cfg, mdir, book, log = stages.cfg, Path(stages.mdir), stages.book, stages.log
+    cfg, mdir, book, log = stages.cfg, stages.mdir, stages.book, stages.log
     s: PerfSettings = cfg.perf.but(runtimes=[rt], precisions=[prec], workdir=str(mdir / "engine"), quiet=True)
     col, rel = f"{rt}-{prec}", f"perf/{rt}-{prec}.json"
     try:

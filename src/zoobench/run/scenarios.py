@@ -9,21 +9,21 @@ labels, the scenarios and the LoadGen settings) are unchanged.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from zoobench.errors import ZoobenchError, is_no_space
 from zoobench.io import file_digest
+from zoobench.run.stages import ModelStages
 
 
-def loadgen_column(stages: Any, rt: str, prec: str) -> None:
+def loadgen_column(stages: ModelStages, rt: str, prec: str) -> None:
     """The column's loadgen stage (``stages``: the run's per-model stages: ``cfg``, ``mdir``, ``book``,
     ``engine``, ``engine_sha``, ``log``); a column without a perf result or a cache is marked not-run, with why."""
     from zoobench.data.cache import is_cache
     from zoobench.run.calibration import calibration_folder
     from zoobench.run.ledger import listing_hash
 
-    cfg, mdir, book, log = stages.cfg, Path(stages.mdir), stages.book, stages.log
+    cfg, mdir, book, log = stages.cfg, stages.mdir, stages.book, stages.log
     col = f"{rt}-{prec}"
     name, perf_json, cache = f"loadgen:{col}", mdir / "perf" / f"{col}.json", mdir / "cache"
     if not is_cache(cache):
@@ -31,6 +31,12 @@ def loadgen_column(stages: Any, rt: str, prec: str) -> None:
         return
     if not perf_json.is_file():
         book.mark(name, "not-run", f"no perf result for {col}", log)
+        return
+    source = stages.engine
+    if cfg.loadgen is None:  # run without --scenarios: no loadgen stage
+        return
+    if source is None:
+        book.mark(name, "not-run", "no engine: export did not run", log)
         return
     calib = calibration_folder(mdir, cfg.data) if prec == "int8" else None
     out = mdir / "loadgen" / col
@@ -58,7 +64,7 @@ def loadgen_column(stages: Any, rt: str, prec: str) -> None:
     def run() -> tuple[list[str], str]:
         from zoobench.scenarios.stage import do_loadgen
 
-        doc = do_loadgen(stages.engine.path, str(cache), s)
+        doc = do_loadgen(source.path, str(cache), s)
         return [f"loadgen/{col}/loadgen.json"], _note(doc)
 
     try:

@@ -17,8 +17,9 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
+from zoobench.engines.recipe import EngineFileRecord
 from zoobench.errors import ZoobenchError
 from zoobench.io import file_digest, write_json, write_text
 from zoobench.report.accuracy import REFERENCE, Column, Recommendation, load_columns, recommend
@@ -42,7 +43,7 @@ class EngineFile:
     bytes: int
     input: str
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> EngineFileRecord:
         return {"file": self.file, "sha256": self.sha256, "bytes": self.bytes, "input": self.input}
 
 
@@ -91,7 +92,37 @@ def companions(engine: Path) -> list[Path]:
     return [p for p in out if p.is_file()]
 
 
-def _interval(pct: float | None, n: int) -> dict[str, Any] | None:
+class _Interval(TypedDict):
+    pct: float
+    ci95: list[float]
+
+
+class _Throughput(TypedDict):
+    img_s: float | None
+    batch_size: int | None
+    speedup_vs_fp32: float | None
+    timed: str
+    timed_engine_sha256: str | None
+    machine: object
+
+
+class ShipCard(TypedDict):
+    """``ship/card.json``: the shipped engine, how to feed it, how accurate and fast it is."""
+
+    model: str
+    recommendation: dict[str, Any]
+    engine: dict[str, Any]
+    weights: Any
+    preprocessing: dict[str, Any]
+    labels: dict[str, str] | None
+    accuracy: dict[str, Any]
+    vs_fp32: dict[str, Any]
+    throughput: _Throughput
+    zoobench_version: str
+    snippet: dict[str, str]
+
+
+def _interval(pct: float | None, n: int) -> _Interval | None:
     from zoobench.evaluate.paired import wilson
 
     if pct is None or not n:
@@ -112,7 +143,7 @@ def _vs_fp32(col: Column) -> dict[str, Any]:
     return out
 
 
-def _throughput(mdir: Path, col: Column, rec: Recommendation) -> dict[str, Any]:
+def _throughput(mdir: Path, col: Column, rec: Recommendation) -> _Throughput:
     perf = _read(mdir / "perf" / f"{col.name}.json") or {}
     timed = _recorded(mdir, perf)  # the file perf timed, where its record says (the shipped one: same sha256)
     return {
@@ -125,7 +156,7 @@ def _throughput(mdir: Path, col: Column, rec: Recommendation) -> dict[str, Any]:
     }
 
 
-def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | None) -> dict[str, Any]:
+def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | None) -> ShipCard:
     """``card.json``: the model, weights, preprocessing, labels, accuracy with its interval, Δ vs fp32 with the
     verdict, img/s at the chosen batch, the machine, zoobench's version, the engine and its loading snippet."""
     from zoobench import __version__
@@ -222,14 +253,14 @@ def clear_ship(mdir: Path) -> None:
     _swap_in(mdir, None)
 
 
-def _fill(new: Path, eng: EngineFile, card: dict[str, Any]) -> None:
+def _fill(new: Path, eng: EngineFile, card: ShipCard) -> None:
     for f in (eng.path, *companions(eng.path)):
         _link(f, new / f.name)
     write_text(new / SCRIPT, card["snippet"]["code"])
     write_json(new / CARD, card)
 
 
-def ship_model(mdir: Path, labels: str | None, log: Callable[[str], None]) -> dict[str, Any] | None:
+def ship_model(mdir: Path, labels: str | None, log: Callable[[str], None]) -> ShipCard | None:
     """Write ``ship/`` for the recommended engine (returns its card), or remove it and say what would decide."""
     from zoobench.report.tables import load_model_run
 

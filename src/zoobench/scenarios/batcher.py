@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 POLICIES = ("streams", "batch")
 
@@ -36,6 +36,18 @@ def buckets(max_batch: int) -> list[int]:
 def bucket_for(n: int, sizes: list[int]) -> int:
     """The smallest bucket that holds ``n`` requests."""
     return next(b for b in sizes if b >= n)
+
+
+class BatcherRecord(TypedDict):
+    """The Server batcher as loadgen.json records it."""
+
+    policy: str
+    max_batch: int
+    batch_wait_ms: float
+    buckets: list[int]
+    batch_histogram: dict[str, int]
+    shed_samples: int
+    shed_after_ms: float
 
 
 class Gather:
@@ -144,7 +156,7 @@ class Workers:
         for t in self._threads:
             t.join()
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> BatcherRecord:
         return {
             "policy": self.policy,
             "max_batch": self.gather.max_batch,

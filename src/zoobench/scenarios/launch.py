@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -126,7 +126,12 @@ def record(
     return row
 
 
-def _paired(job: Job, rt: str, prec: str, scenario: str, answers: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
+class _Paired(TypedDict, total=False):
+    vs_fp32: dict[str, Any]
+    delta_vs_fp32_points: dict[str, Any] | None
+
+
+def _paired(job: Job, rt: str, prec: str, scenario: str, answers: tuple[np.ndarray, np.ndarray]) -> _Paired:
     """The column's accuracy against its runtime's fp32 on the same scenario (none for fp32 itself)."""
     from zoobench.scenarios.accuracy import labels_for, paired
 
@@ -135,5 +140,5 @@ def _paired(job: Job, rt: str, prec: str, scenario: str, answers: tuple[np.ndarr
         return {}
     both = ref[1] & answers[1]
     stats = paired(ref[0], answers[0], both, labels_for(job.names, job.labels, both), job.settings.max_drop)
-    delta = {k: stats[k]["delta_points"] for k in ("top1", "top5") if k in stats}
+    delta: dict[str, Any] = {k: stats[k]["delta_points"] for k in ("top1", "top5") if k in stats}
     return {"vs_fp32": stats, "delta_vs_fp32_points": delta or None}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -24,7 +24,13 @@ def _validity(loadgen_result: str, sut: dict[str, Any]) -> tuple[str, str | None
     return ("VALID" if loadgen_result == "VALID" else "INVALID"), None
 
 
-def _common(detail: dict[str, Any], sut: dict[str, Any]) -> dict[str, Any]:
+class _Common(TypedDict):
+    loadgen_version: object
+    sut: dict[str, Any]
+    sut_errors: list[Any]
+
+
+def _common(detail: dict[str, Any], sut: dict[str, Any]) -> _Common:
     return {
         "loadgen_version": detail.get("loadgen_version"),
         "sut": {k: sut.get(k) for k in ("sessions", "workers", "batch", "options", "runtime")}
