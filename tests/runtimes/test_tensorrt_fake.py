@@ -105,7 +105,7 @@ def test_load_run_release_in_order_with_the_buffers_it_reads_back(
     assert rec.args("runtime.deserialize_cuda_engine") == [(plan.stat().st_size,)]
     assert rec.args("cuda.Stream") == [("cuda:0",)]
     assert (sess.input_name, sess.output_name, sess.input_shape) == ("image", "class", (-1, 3, 32, 32))
-    assert sess.input_dtype == np.float32 and sess.in_flight() is None
+    assert sess.input_dtype == np.float32 and sess.in_flight() is None and sess.concurrent_runs() == 1
     assert sess.info() == RuntimeInfo("tensorrt", "cuda:0", "fp32", None, "10.0.0-fake")
 
     x = np.random.default_rng(0).standard_normal((3, 3, 32, 32), dtype=np.float32)
@@ -199,6 +199,7 @@ def test_supports_describe_and_tunables_with_a_gpu(rec: trt_fake.Recorder) -> No
     from zoobench.runtimes.base import Candidate
 
     assert tensorrt.tunables(8, "fp16", deep=True) == [Candidate()]  # a plan's kernels are chosen when it is built
+    assert tensorrt.beside_decoders() == {} and tensorrt.server_streams(8) == {}  # GPU work: no CPU-side options
 
 
 def test_compile_int8_uint8_builds_from_the_qdq_uint8_onnx_and_checks_agreement(
