@@ -39,12 +39,12 @@ def test_test_length_is_two_seconds_and_early_stoppings_minimum() -> None:
     assert (ss["min_duration_ms"], ss["min_query_count"]) == (2000, 64)
     assert (ms["min_duration_ms"], ms["min_query_count"], ms["multi_stream_samples_per_query"]) == (2000, 662, 8)
     assert (off["min_duration_ms"], off["min_query_count"], off["offline_expected_qps"]) == (2000, 1, 750.0)
-    assert ss["single_stream_expected_latency_ns"] == 4_000_000
+    assert ss["single_stream_expected_latency_ns"] == int(0.004 / 1.5 * 1e9)  # a faster SUT still fills 2 s
     assert not ss["_rules"] and ss["mode"] == "PerformanceOnly"
     assert ss["performance_sample_count_override"] == 100  # never more than the library holds
     # MultiStream at 20 ms per 8-sample query needs 662 queries: 13.2 s, more than the 2 s
     assert ms["_expected_s"] == pytest.approx(662 * 0.02)
-    assert ss["_expected_s"] == pytest.approx(2.0)
+    assert ss["_expected_s"] == pytest.approx(3.0)  # 2 s × the hints' margin, at the hinted latency
 
 
 def test_seconds_and_rules_lengths() -> None:
