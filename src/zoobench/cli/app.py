@@ -99,12 +99,14 @@ def cli() -> None:
       eval      predictions + labels -> the seeds' result.json + accuracy.json (gate vs reference)
       perf      latency / throughput per batch size x runtime x precision, in rounds -> perf.json
       tune      the AOE step: each engine's fastest runtime settings here -> STEM.tuned.json
-      run       every stage per model into one run directory (every engine timed and scored)
+      loadgen   engines under MLPerf LoadGen: SingleStream, MultiStream, Server, Offline -> loadgen.json
+      run       every stage per model into one run directory (every engine timed, scored and shipped)
       report    report.md / report.html with plots, from a run directory's JSON
       compare   the seeds' cross-hardware ratio table from several run directories
       runtimes  which runtimes are installed, their devices and precisions
       demo      the whole chain on EfficientNet-Lite0 (real weights) and real photos
       ascend    the atc / ais_bench / eval lines that run zoobench's ONNX on the seeds' Ascend hardware
+      cache     the engine store: what the engine build made, its size; prune by age or size
 
     \b
     Weights are looked up in $ZOOBENCH_WEIGHTS (default ~/.cache/zoobench/weights) by the seeds'

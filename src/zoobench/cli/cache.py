@@ -38,7 +38,7 @@ def _mb(n: int) -> str:
 @click.command("cache")
 @click.option("--older-than", default=None, help="Prune the entries not used for this long (30d, 12h, 45m).")
 @click.option("--max-size", default=None, help="Prune the least recently used entries until the store fits (2G).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The entries (and what was pruned) as JSON.")
 @friendly
 def cache(older_than: str | None, max_size: str | None, as_json: bool) -> None:
     """List the engine store ($ZOOBENCH_CACHE/engines): every export, uint8-input and compiled engine the engine
