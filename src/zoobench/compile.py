@@ -136,7 +136,7 @@ def compile_engine(
         _record_control(meta, calib, say)
     if precision != "fp32":
         data = s.agreement_data or s.calibration or (control or {}).get("data")
-        meta["agreement"] = _agreement(source, out, (runtime, precision, batch_size), data, say)
+        meta["agreement"] = _agreement(source, out, s, data, say)
         _explain_agreement(meta["agreement"], source.random_weights, calib_info, say)
     _store_metadata(out, runtime, meta)
     return load_engine(str(out))
@@ -248,10 +248,10 @@ def _float_core(source: Engine, tmp: Path) -> Engine:
     return Engine(str(path), source.model, source.preprocess, {**source.metadata, **input_meta("float32")})
 
 
-def _agreement(source: Engine, out: Path, column: tuple[str, str, int | None], data: str | None, say: Any) -> Agreement:
+def _agreement(source: Engine, out: Path, s: CompileSettings, data: str | None, say: Any) -> Agreement:
     """Compare the new engine with fp32 ONNX Runtime on the source ONNX; print and return the figures. The engine
     runs batches no larger than the batch it was compiled for (a TensorRT profile takes no more)."""
-    runtime, precision, batch_size = column
+    runtime, precision, batch_size = s.runtime, s.precision, s.batch_size
     from zoobench.evaluate.metrics import agreement
     from zoobench.quantize import load_images, run_all
     from zoobench.runtimes import load_session
