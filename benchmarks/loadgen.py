@@ -139,16 +139,16 @@ def build(work: Path, args: Any) -> tuple[dict[tuple[str, str], Any], Path, Any]
     from datahelp import write_jpegs
 
     from zoobench.data.cache import open_cache, prep_cache
-    from zoobench.engines import resolve_engine
-    from zoobench.scenarios.engine import column_engine
+    from zoobench.engines import column_engine, resolve, resolve_engine
 
     images = work / "images"
     write_jpegs(images, args.images, size=(320, 256))
     base = resolve_engine(args.model, weights="random", workdir=work / "export")
     prep_cache(images, base.preprocess, work / "cache")
+    recipe = resolve(base.path)
     engines = {}
     for rt, prec in COLUMNS:
-        engines[(rt, prec)] = column_engine(base.path, rt, prec, workdir=work / f"{rt}-{prec}", calibration=str(images))
+        engines[(rt, prec)] = column_engine(recipe, rt, prec, workdir=work / f"{rt}-{prec}", calibration=str(images))
     return engines, work / "cache", open_cache(work / "cache")
 
 

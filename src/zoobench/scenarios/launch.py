@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
 from zoobench.artifact import Engine
 from zoobench.predictions import RunSummary
 from zoobench.scenarios.settings import MULTI_STREAM_SAMPLES, Hints, Length, LoadgenSettings, parse_length, plan
+
+if TYPE_CHECKING:
+    from zoobench.engines import Recipe
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Job:
     labels: dict[str, int]
     calibration: str | None
     say: Any
+    recipe: Recipe  # resolved once (weights hashed once); every column's engine is built from it
     rows: list[dict[str, Any]] = field(default_factory=list)
     answers: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 

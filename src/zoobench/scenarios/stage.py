@@ -1,7 +1,8 @@
 """``zoobench loadgen``: every runtime × precision column under LoadGen's scenarios, one test per child process.
 
 The data is the uint8 prep cache (an image folder is prepped first, into ``OUTDIR/cache``). Each column's engine
-comes from :func:`zoobench.scenarios.engine.column_engine`; its hints from perf. LoadGen's files stay verbatim
+comes from the engine build (:func:`zoobench.engines.column_engine`, the file perf times, score scores and ship/
+ships), built from one recipe resolved once; its hints from perf. LoadGen's files stay verbatim
 under ``OUTDIR/<runtime>-<precision>/<Scenario>/{performance,accuracy}/``; ``OUTDIR/loadgen.json`` holds one row
 per column × scenario × mode.
 """
@@ -48,38 +49,32 @@ def do_loadgen(model: str, data: str, settings: LoadgenSettings | None = None, *
 def _job(model: str, data: str, s: LoadgenSettings) -> Job:
     from zoobench.data.cache import is_cache, open_cache, prep_cache
     from zoobench.data.datasets import read_labels
-    from zoobench.engines import resolve_engine
+    from zoobench.engines import resolve
 
     console = make_console(s.quiet)
     out = Path(s.outdir)
     out.mkdir(parents=True, exist_ok=True)
+    recipe = resolve(model, weights=s.weights)
     cache, calibration = data, s.calibration
     if not is_cache(data):  # an image folder: prepped as run does, with the model's preprocessing
-        base = resolve_engine(model, weights=s.weights, workdir=out / "engine", log=console.print)
-        meta = prep_cache(data, base.preprocess, out / "cache")
+        meta = prep_cache(data, recipe.preprocess, out / "cache")
         console.print(f"prep: cache {meta.get('status')}: {meta.get('count')} images -> {out / 'cache'}")
         cache, calibration = str(out / "cache"), data
     opened = open_cache(cache)
     names = [opened.names[r] for r in opened.valid_rows()]
     labels = read_labels(s.labels) if s.labels else {}
-    return Job(model, s, out, cache, names, labels, calibration, console.print)
+    return Job(model, s, out, cache, names, labels, calibration, console.print, recipe)
 
 
 def _column(job: Job, rt: str, prec: str, modes: list[str]) -> None:
-    from zoobench.scenarios.engine import column_engine
+    from zoobench.engines import column_engine
     from zoobench.scenarios.hints import hints_of, measure, offline_form
 
     s, col = job.settings, f"{rt}-{prec}"
     try:
-        engine = column_engine(
-            job.model,
-            rt,
-            prec,
-            workdir=Path(s.workdir) if s.workdir else job.out / "engine",
-            weights=s.weights,
-            calibration=job.calibration,
-            log=job.say,
-        )
+        workdir = Path(s.workdir) if s.workdir else job.out / "engine"
+        workdir.mkdir(parents=True, exist_ok=True)
+        engine = column_engine(job.recipe, rt, prec, workdir=workdir, calibration=job.calibration, log=job.say)
         options, sessions, form_line = offline_form(engine, rt, prec, s.batch_size)
         cells, source = measure(engine, rt, prec, s.batch_size, s.perf_json)
     except (RuntimeUnavailableError, ImportError) as exc:
