@@ -3,10 +3,16 @@ session."""
 
 from __future__ import annotations
 
+import faulthandler
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# A test still running after this long ends the session, printing every thread's stack: a hang in native code
+# (it happened: an OpenVINO release joining a thread that waited for the GIL) cannot be interrupted, only reported,
+# and without this it holds CI until CI's own limit with nothing to read. The slowest test takes ~3 min on 2 cores.
+WATCHDOG_S = 1200
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
@@ -14,6 +20,13 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
     for item in items:
         seen = item.config.__dict__.setdefault("zoobench_deselected", [])
         seen.append(item.nodeid)
+
+
+@pytest.fixture(autouse=True)
+def _watchdog() -> Iterator[None]:
+    faulthandler.dump_traceback_later(WATCHDOG_S, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(scope="session", autouse=True)

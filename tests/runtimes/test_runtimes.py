@@ -146,3 +146,51 @@ def test_torch_session_keeps_its_activations_memory_between_batches(resnet_onnx:
         runs[mode] = json.loads(out.stdout.strip().splitlines()[-1])
     assert runs["default"][0] > 2000 and runs["default"][1] is None  # resnet18, batch 4: ~12 MiB blocks unmapped
     assert runs["keep"][0] < runs["default"][0] / 20 and runs["keep"][1].startswith("glibc: M_MMAP_MAX=0")
+
+
+def test_openvino_hands_no_python_object_to_its_worker_threads(
+    resnet_onnx: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Python callback or userdata on an ``AsyncInferQueue`` makes an OpenVINO worker thread take the GIL after
+    ``wait_all`` returned; releasing the compiled model (GIL held) then joins that thread forever (it hung CI, in
+    tune: tests/runtimes/test_openvino_stress.py repeats it). time_async passes plain arrays, copied, and reads
+    each request's own latency instead: one per request started in the measured region."""
+    ov = pytest.importorskip("openvino")
+    from zoobench.perf.timing import Timing
+
+    real = ov.AsyncInferQueue
+    seen: dict[str, list[object]] = {"callbacks": [], "userdata": [], "share_inputs": []}
+    started = []
+
+    class Recording:
+        def __init__(self, compiled: object, n: int) -> None:
+            self.q = real(compiled, n)
+
+        def set_callback(self, fn: object) -> None:
+            seen["callbacks"].append(fn)
+            self.q.set_callback(fn)
+
+        def start_async(self, inputs: object, userdata: object = None, share_inputs: bool = True) -> None:
+            seen["userdata"].append(userdata)
+            seen["share_inputs"].append(share_inputs)
+            started.append(True)
+            self.q.start_async(inputs, userdata, share_inputs=share_inputs)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.q, name)
+
+        def __getitem__(self, i: int) -> object:
+            return self.q[i]
+
+        def __len__(self) -> int:
+            return len(self.q)
+
+    monkeypatch.setattr(ov, "AsyncInferQueue", Recording)
+    sess = load_session(resnet_onnx, "openvino", precision="fp32", hint="throughput")
+    batch = np.zeros((2, 3, 224, 224), np.float32)
+    latencies, wall = sess.in_flight().time_async(batch, Timing(seconds=0.0, min_iters=5, warmup=1))
+    sess.release()
+    assert seen["callbacks"] == [] and set(seen["userdata"]) == {None} and set(seen["share_inputs"]) == {False}
+    warmup = len(started) - 5
+    assert warmup >= 1 and len(latencies) == 5  # one latency per measured request, none of the warm-up's
+    assert all(0 < lat <= wall for lat in latencies)

@@ -169,27 +169,31 @@ class OvSession:
         compiled = self._for_batch(len(batch))[0]
         nireq = self._config_nireq or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         queue = ov.AsyncInferQueue(compiled, nireq)
-        clock = timing.clock or time.perf_counter
-        latencies: list[float] = []
-
-        def done(_request: Any, started: float) -> None:
-            latencies.append(clock() - started)
-
-        queue.set_callback(done)
+        # No Python callback and no userdata: a Python object handed to OpenVINO's worker threads makes one of
+        # them take the GIL after ``wait_all`` returns, and the compiled model's release (GIL held) then joins
+        # that thread forever. Each request's own latency (start to completion, as benchmark_app reports it) is
+        # read when it is idle again, before it is restarted.
         for _ in range(max(timing.warmup, 1) * len(queue)):
-            queue.start_async({0: batch}, clock(), share_inputs=True)
+            queue.start_async({0: batch}, share_inputs=False)
         queue.wait_all()
-        latencies.clear()
+        latencies: list[float] = []
+        fresh: set[int] = set()  # requests started in the measured region (their latency belongs to it)
+        clock = timing.clock or time.perf_counter
         start = clock()
         submitted = 0
         while True:
-            queue.start_async({0: batch}, clock(), share_inputs=True)  # blocks until a request is free
+            idle = queue.get_idle_request_id()  # blocks until a request is free: the one start_async takes
+            if idle in fresh:
+                latencies.append(queue[idle].latency / 1e3)
+            fresh.add(idle)
+            queue.start_async({0: batch}, share_inputs=False)
             submitted += 1
             elapsed = clock() - start
             if (elapsed >= timing.seconds and submitted >= timing.min_iters) or submitted >= timing.max_iters:
                 break
         queue.wait_all()
-        return list(latencies), clock() - start
+        latencies.extend(queue[i].latency / 1e3 for i in sorted(fresh))  # the last run of each request
+        return latencies, clock() - start
 
     def release(self) -> None:
         self._compiled = self._request = self._model = None
