@@ -53,7 +53,8 @@ class CacheQSL:
                 self._block = np.empty((0, *self.shape), dtype=np.uint8)
 
     def gather(self, indices: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """The samples ``indices`` into ``out[:n]`` (preallocated, uint8 (≥n, 3, H, W)); returns that view.
+        """The samples ``indices`` into ``out[:n]`` (preallocated, uint8 (≥n, 3, H, W)); returns that view (one
+        sample: a view of its loaded row, not copied).
 
         Raises:
             DataError: a sample LoadGen did not load.
@@ -61,6 +62,8 @@ class CacheQSL:
         pos = self._pos[indices]
         if (pos < 0).any():
             raise DataError(f"sample(s) {indices[pos < 0][:5].tolist()} were not loaded by LoadGen")
+        if len(pos) == 1:  # SingleStream: the loaded row itself, no copy (sessions never write their input)
+            return self._block[pos[0] : pos[0] + 1]
         view = out[: len(indices)]
         np.take(self._block, pos, axis=0, out=view)
         return view

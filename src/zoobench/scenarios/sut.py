@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from zoobench.data.transforms import normalize
-from zoobench.infer.batch import topk_from_logits
+from zoobench.infer.batch import topk_ids
 from zoobench.models.spec import Preprocess
 from zoobench.runtimes.base import Session, takes_uint8
 from zoobench.scenarios.qsl import CacheQSL
@@ -58,8 +58,7 @@ class Runner:
         x = self.qsl.gather(indices, self._bufs[worker])
         if not self.in_graph:
             x = normalize(x, self.pp)
-        ids, _ = topk_from_logits(self.sessions[worker % len(self.sessions)].run(x), TOP_K)
-        return np.ascontiguousarray(ids, dtype=np.int32)
+        return topk_ids(self.sessions[worker % len(self.sessions)].run(x), TOP_K).astype(np.int32)
 
     def answer(self, samples: Any, worker: int, padded_to: int = 0) -> None:
         """Run ``samples`` (LoadGen's QuerySamples) as one batch (padded to ``padded_to`` rows by repeating the
