@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from zoobench.errors import ClusterError
+from zoobench.jsontypes import JsonObject
 
 INSTALL = "pip install 'zoobench[ray]'"
 
@@ -216,7 +217,7 @@ class Plan:
     cluster_gpus: float
     placement: dict[str, int] = field(default_factory=dict)  # node id -> actors pinned there
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from zoobench.errors import DataError
+from zoobench.jsontypes import JsonObject
 
 if TYPE_CHECKING:
     from zoobench.evaluate.paired import PairedStats
@@ -85,7 +86,7 @@ class AccuracyRecord:
     def with_extra(self, **blocks: Any) -> AccuracyRecord:
         return replace(self, extra={**self.extra, **blocks})
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         if not self.top:  # a column scored without labels: its paired agreement only
             return {"model": self.model, **self.extra}
         out: dict[str, Any] = {f"top{i}": v for i, v in enumerate(self.top, start=1)}

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from zoobench.errors import UsageError
 from zoobench.io import json_digest
+from zoobench.jsontypes import JsonObject
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -76,7 +77,7 @@ class Preprocess:
         """Build the spec timm would use: resize = floor(size / crop_pct)."""
         return cls(input_size=(3, size, size), resize=math.floor(size / crop_pct), **kw)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         d = asdict(self)
         d["input_size"] = list(self.input_size)
         d["mean"] = list(self.mean)

@@ -15,6 +15,7 @@ from typing import Any
 
 from zoobench.errors import WeightsError
 from zoobench.io import file_digest
+from zoobench.jsontypes import JsonObject
 from zoobench.models.checkpoint import WRAPPER_KEYS, load_state_dict_file, strict_load
 from zoobench.models.spec import ModelSpec, WeightFile
 
@@ -74,7 +75,7 @@ class ResolvedWeights:
         files = ", ".join(f"{Path(p).name} (sha256 {h[:12]})" for p, h in zip(self.paths, self.sha256))
         return f"{files}, {kind}"  # no brackets: rich would read them as markup
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "random": self.random,
             "provenance": RANDOM if self.random else self.provenance,

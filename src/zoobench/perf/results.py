@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zoobench.errors import DataError
+from zoobench.jsontypes import JsonObject
 from zoobench.perf.timing import Latency, PerfResult, summarize_rounds
 
 JSON = Mapping[str, Any]  # a perf.json object as json.load gives it
@@ -53,7 +54,7 @@ class CellResult:
     def ok(self) -> bool:
         return self.error is None and self.throughput_img_s is not None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The cell as perf.json holds it (the fields that are set, then ``extra``)."""
         out: dict[str, Any] = {}
         for name in _CELL_KEYS:
@@ -99,7 +100,7 @@ class ColumnResult:
     best_throughput_img_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         out: dict[str, Any] = {k: getattr(self, k) for k in _COLUMN_KEYS[:4]}
         for k in (*_COLUMN_KEYS[4:7], *_BEST):
             if getattr(self, k) is not None:
@@ -152,7 +153,7 @@ class SweepResult:
     environment: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         out: dict[str, Any] = {}
         for k in (*_SWEEP_KEYS, *_SWEEP_TAIL):
             value = getattr(self, k)

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from zoobench.data.synthetic import make_input
+from zoobench.jsontypes import JsonObject
 from zoobench.runtimes.base import Session, Timing, takes_uint8
 
 
@@ -61,7 +62,7 @@ class PerfResult:
     mode: str = "sync"
     samples_s: tuple[float, ...] = field(default=(), repr=False)  # per-run seconds, pooled across rounds
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         d = asdict(self)
         d.pop("samples_s")
         d["latency"] = asdict(self.latency)

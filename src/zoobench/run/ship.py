@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 
 from zoobench.engines.recipe import EngineFileRecord
 from zoobench.errors import ZoobenchError
+from zoobench.evaluate.record import AccuracyRecord
 from zoobench.io import file_digest, write_json, write_text
 from zoobench.report.accuracy import REFERENCE, Column, Recommendation, load_columns, recommend
 from zoobench.run.snippets import LOADER, describe_preprocess, snippet
@@ -167,8 +168,8 @@ def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | No
     model = _read(mdir / "model.json") or {}
     engine = load_engine(str(eng.path))
     rt, prec = col.name.split("-", 1)
-    acc = col.accuracy.to_dict() if col.accuracy else {}
-    n = int(acc.get("count") or 0)
+    acc = col.accuracy
+    n = (acc.count if acc else None) or 0
     title = f"{engine.model}: the {col.label} engine zoobench {__version__} recommends ({eng.path.name})"
     code = snippet(rt, prec, eng.path.name, eng.input, engine.preprocess, title, SCRIPT)
     shape = ["N", *engine.preprocess.input_size]
@@ -195,8 +196,8 @@ def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | No
         "accuracy": {
             "images": n,
             "scored_on": _scored_on(col.name, acc),
-            "top1": _interval(acc.get("top1"), n),
-            "top5": _interval(acc.get("top5"), n),
+            "top1": _interval(acc.top1 if acc else None, n),
+            "top5": _interval(acc.top_k(5) if acc else None, n),
         },
         "vs_fp32": _vs_fp32(col),
         "throughput": _throughput(mdir, col, rec),
@@ -205,10 +206,10 @@ def ship_card(mdir: Path, rec: Recommendation, eng: EngineFile, labels: str | No
     }
 
 
-def _scored_on(name: str, acc: dict[str, Any]) -> str:
+def _scored_on(name: str, acc: AccuracyRecord | None) -> str:
     """Which images the column's figures count: every image (the reference, or int8 calibrated in-sample on a set
     too small to hold any out) or the held-out ones."""
-    if name == REFERENCE or (acc.get("calibration") or {}).get("in_sample"):
+    if name == REFERENCE or (acc is not None and (acc.extra.get("calibration") or {}).get("in_sample")):
         return "every image"
     return "held-out images"
 

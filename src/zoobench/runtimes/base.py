@@ -11,6 +11,8 @@ from typing import Any, Protocol, TypedDict
 
 import numpy as np
 
+from zoobench.jsontypes import JsonObject
+
 
 @dataclass(frozen=True)
 class RuntimeInfo:
@@ -23,7 +25,7 @@ class RuntimeInfo:
     version: str
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "runtime": self.runtime,
             "device": self.device,

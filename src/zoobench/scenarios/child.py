@@ -19,6 +19,7 @@ from typing import Any
 from zoobench.errors import ZoobenchError
 from zoobench.io import write_json
 from zoobench.runtimes.base import Session
+from zoobench.scenarios.records import ServerPart, SutRecord
 
 CHILD_LOG = "child.log"
 AUDIT = "audit.config"
@@ -48,7 +49,7 @@ def open_sessions(job: dict[str, Any]) -> list[Session]:
     return sessions
 
 
-def run_test(job: dict[str, Any], sessions: list[Session] | None = None) -> dict[str, Any]:
+def run_test(job: dict[str, Any], sessions: list[Session] | None = None) -> SutRecord:
     """Run one LoadGen test as ``job`` says (engine, runtime, precision, options, sessions, cache, plan, warm,
     batch, outdir, trace, user_conf); ``sessions``: already opened (tests), else opened here and released after.
     Writes LoadGen's files and ``sut.json`` (the errors, the SUT's settings) into ``outdir``; returns sut.json."""
@@ -71,7 +72,7 @@ def run_test(job: dict[str, Any], sessions: list[Session] | None = None) -> dict
         runner = Runner(lg, qsl, sessions, load_engine(job["engine"]).preprocess, int(job["batch"]), workers)
         runner.warm(job.get("warm") or [1])
         server = _start(lg, job, runner, qsl, settings, out)
-        record = {
+        record: SutRecord = {
             **server,
             "errors": runner.errors,
             "error_count": runner.error_count,
@@ -90,7 +91,7 @@ def run_test(job: dict[str, Any], sessions: list[Session] | None = None) -> dict
     return record
 
 
-def _start(lg: Any, job: dict[str, Any], runner: Any, qsl: Any, settings: Any, out: Path) -> dict[str, Any]:
+def _start(lg: Any, job: dict[str, Any], runner: Any, qsl: Any, settings: Any, out: Path) -> ServerPart:
     """Run the test; returns the Server's record (policy, batch histogram, shed samples; {} otherwise)."""
     from zoobench.scenarios.server import construct_server
     from zoobench.scenarios.sut import construct
@@ -116,7 +117,7 @@ def _start(lg: Any, job: dict[str, Any], runner: Any, qsl: Any, settings: Any, o
     return {"server": record()} if job["plan"]["scenario"] == "Server" else {}
 
 
-def run_child(job: dict[str, Any]) -> dict[str, Any]:
+def run_child(job: dict[str, Any]) -> SutRecord:
     """Run ``job`` in a child process (its output in ``outdir/child.log``); returns its sut.json.
 
     Raises:
@@ -140,7 +141,8 @@ def run_child(job: dict[str, Any]) -> dict[str, Any]:
     if rc != 0:
         lines = (out / CHILD_LOG).read_text(encoding="utf-8", errors="replace").strip().splitlines()
         raise ZoobenchError(f"the LoadGen test in {out} failed (exit {rc}): {lines[-1] if lines else 'no output'}")
-    return dict(json.loads((out / "sut.json").read_text(encoding="utf-8")))
+    record: SutRecord = json.loads((out / "sut.json").read_text(encoding="utf-8"))
+    return record
 
 
 def stop_child(proc: subprocess.Popen[bytes]) -> None:

@@ -15,6 +15,7 @@ from zoobench.scenarios.settings import MULTI_STREAM_SAMPLES, Hints, Length, Loa
 
 if TYPE_CHECKING:
     from zoobench.engines import Recipe
+    from zoobench.scenarios.records import SutRecord
 
 
 @dataclass
@@ -67,7 +68,7 @@ def _batch(t: Test, s: LoadgenSettings) -> tuple[int, list[int]]:
     return batch, sorted({batch, 1})
 
 
-def launch(job: Job, engine: Engine, t: Test) -> tuple[Path, dict[str, Any], Length]:
+def launch(job: Job, engine: Engine, t: Test) -> tuple[Path, SutRecord, Length]:
     """Run ``t`` in its child process; returns its folder, its sut.json and its length."""
     from zoobench.scenarios.child import run_child
 
@@ -100,7 +101,7 @@ def launch(job: Job, engine: Engine, t: Test) -> tuple[Path, dict[str, Any], Len
 
 
 def record(
-    job: Job, engine: Engine, t: Test, run: tuple[Path, dict[str, Any], Length], extra: dict[str, Any] | None = None
+    job: Job, engine: Engine, t: Test, run: tuple[Path, SutRecord, Length], extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The test's row, appended to ``job.rows`` (an accuracy test's answers kept for the pairing)."""
     from zoobench.scenarios.report import accuracy_row, test_row

@@ -9,17 +9,18 @@ import numpy as np
 
 from zoobench.predictions import RunSummary
 from zoobench.scenarios.mllog import performance_row, read_logs
+from zoobench.scenarios.records import SutRecord
 from zoobench.scenarios.settings import RULES_MODEL, RULES_NOTE, LoadgenSettings
 
 
-def _validity(loadgen_result: str, sut: dict[str, Any]) -> tuple[str, str | None]:
+def _validity(loadgen_result: str, sut: SutRecord) -> tuple[str, str | None]:
     """VALID only when LoadGen says so and the SUT had no error (an error makes the test INVALID, with it)."""
     if sut.get("error_count"):
         first = (sut.get("errors") or ["?"])[0]
         return "INVALID", f"{sut['error_count']} SUT error(s), {sut.get('failed_samples', 0)} samples empty: {first}"
-    shed = (sut.get("server") or {}).get("shed_samples")
-    if shed:
-        after = sut["server"].get("shed_after_ms")
+    server = sut.get("server")
+    if server and server["shed_samples"]:
+        shed, after = server["shed_samples"], server["shed_after_ms"]
         return "INVALID", f"overloaded: {shed} requests shed (completed empty after waiting > {after:g} ms)"
     return ("VALID" if loadgen_result == "VALID" else "INVALID"), None
 
@@ -30,16 +31,22 @@ class _Common(TypedDict):
     sut_errors: list[Any]
 
 
-def _common(detail: dict[str, Any], sut: dict[str, Any]) -> _Common:
+def _common(detail: dict[str, Any], sut: SutRecord) -> _Common:
     return {
         "loadgen_version": detail.get("loadgen_version"),
-        "sut": {k: sut.get(k) for k in ("sessions", "workers", "batch", "options", "runtime")}
-        | ({"server": sut["server"]} if "server" in sut else {}),
+        "sut": {
+            "sessions": sut.get("sessions"),
+            "workers": sut.get("workers"),
+            "batch": sut.get("batch"),
+            "options": sut.get("options"),
+            "runtime": sut.get("runtime"),
+            **({"server": sut["server"]} if "server" in sut else {}),
+        },
         "sut_errors": sut.get("errors") or [],
     }
 
 
-def test_row(scenario: str, folder: Path, sut: dict[str, Any]) -> dict[str, Any]:
+def test_row(scenario: str, folder: Path, sut: SutRecord) -> dict[str, Any]:
     """A performance test's row: the metric, VALID/INVALID with each check, p50/p90/p99, the SUT's settings."""
     summary, detail = read_logs(folder)
     row = performance_row(scenario, summary, detail)
@@ -48,7 +55,7 @@ def test_row(scenario: str, folder: Path, sut: dict[str, Any]) -> dict[str, Any]
 
 
 def accuracy_row(
-    folder: Path, sut: dict[str, Any], names: list[str], labels: dict[str, int], run: RunSummary
+    folder: Path, sut: SutRecord, names: list[str], labels: dict[str, int], run: RunSummary
 ) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray]]:
     """An accuracy test's row (top-1 / top-5 as eval scores them; result.json and accuracy.json written beside
     LoadGen's files) and its decoded answers ``(ids, answered)`` for the pairing."""

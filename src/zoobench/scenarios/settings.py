@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zoobench.errors import DataError, ZoobenchError
+from zoobench.scenarios.records import PlanValues
 from zoobench.settings import Settings
 
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
@@ -107,17 +108,21 @@ class Hints:
 
 def plan(
     scenario: str, mode: str, length: Length, hints: Hints, total: int, min_queries: int | None = None
-) -> dict[str, Any]:
+) -> PlanValues:
     """The ``TestSettings`` values of one test (``mode``: ``performance`` or ``accuracy``), plus ``_expected_s``
     (how long it should take, printed before it starts) and ``_rules`` (FromConfig with mlperf.conf).
     ``min_queries``: more queries than early stopping's minimum (the Server's QPS search probes)."""
-    out: dict[str, Any] = {"scenario": scenario, "mode": "AccuracyOnly" if mode == "accuracy" else "PerformanceOnly"}
-    out["performance_sample_count_override"] = min(total, int(RULES["performance_sample_count"]))
-    out["single_stream_expected_latency_ns"] = max(1, int(hints.latency_s / LATENCY_MARGIN * 1e9))
-    out["multi_stream_expected_latency_ns"] = max(1, int(hints.multi_latency_s / LATENCY_MARGIN * 1e9))
-    out["multi_stream_samples_per_query"] = MULTI_STREAM_SAMPLES
-    out["offline_expected_qps"] = max(1.0, float(hints.offline_qps) * OFFLINE_QPS_MARGIN)
-    out["_rules"] = length.kind == "rules"
+    out: PlanValues = {
+        "scenario": scenario,
+        "mode": "AccuracyOnly" if mode == "accuracy" else "PerformanceOnly",
+        "performance_sample_count_override": min(total, int(RULES["performance_sample_count"])),
+        "single_stream_expected_latency_ns": max(1, int(hints.latency_s / LATENCY_MARGIN * 1e9)),
+        "multi_stream_expected_latency_ns": max(1, int(hints.multi_latency_s / LATENCY_MARGIN * 1e9)),
+        "multi_stream_samples_per_query": MULTI_STREAM_SAMPLES,
+        "offline_expected_qps": max(1.0, float(hints.offline_qps) * OFFLINE_QPS_MARGIN),
+        "_rules": length.kind == "rules",
+        "_expected_s": 0.0,
+    }
     if length.kind != "rules":
         out["min_duration_ms"] = int(length.seconds * 1000)
         out["min_query_count"] = max(MIN_QUERIES[scenario], min_queries or 0)
@@ -153,7 +158,7 @@ def expected_seconds(
 _CONFIGURED: list[str] = []  # FromConfig calls made in this process (LoadGen honours only the first)
 
 
-def build(values: dict[str, Any], user_conf: str | None) -> Any:
+def build(values: PlanValues, user_conf: str | None) -> Any:
     """LoadGen's ``TestSettings`` from a :func:`plan`; with ``_rules`` or a ``user_conf``, ``FromConfig`` first
     (mlperf.conf's ResNet-50 values, then the user's), then the plan's hints where the user conf set none."""
     import mlperf_loadgen as lg
