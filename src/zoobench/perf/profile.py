@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from zoobench.env import environment
 from zoobench.errors import DataError
 from zoobench.io import file_digest, json_digest, write_json
 from zoobench.perf.streams import open_tuned, settings_text
+from zoobench.runtimes.base import LoadOptions
 
 FORMAT = "zoobench.tuned/1"
 
@@ -42,43 +43,62 @@ def machine_facts() -> MachineFacts:
     return {"cpu": env["cpu"], "cpu_features": list(env["cpu_features"]), "cores": env["cpu_affinity"]}
 
 
+class TuneProfile(TypedDict, total=False):
+    """``<engine>.tuned.json``: the engine and machine it was made for, and one entry per tuned column."""
+
+    format: str
+    engine: str  # the engine's file name
+    engine_sha256: str
+    machine: MachineFacts
+    columns: dict[str, dict[str, Any]]  # "runtime precision" -> the entry tune wrote (batches, settings, verdicts)
+
+
 def column_key(runtime: str, precision: str) -> str:
     return f"{runtime} {precision}"
 
 
-def read_profile(path: str | Path) -> dict[str, Any] | None:
+def read_profile(path: str | Path) -> TuneProfile | None:
     """The profile file, or None when there is none; a file that is not a profile is one error line."""
     p = Path(path)
     if not p.is_file():
         return None
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data: Any = json.loads(p.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise DataError(f"{p}: not a tuned profile (invalid JSON: {exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise DataError(f"{p}: not a tuned profile (no format {FORMAT!r})")
-    return data
+    return cast("TuneProfile", data)  # checked by its format; its entries are read with .get
 
 
-def save_column(engine_path: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+def save_column(engine_path: str, entry: Mapping[str, Any]) -> TuneProfile:
     """Add (or replace) one column's entry in the engine's profile; returns the whole profile as written."""
     path = profile_path(engine_path)
+    profile: TuneProfile
     try:
-        profile = read_profile(path) or {}
+        profile = read_profile(path) or TuneProfile()
     except DataError:
-        profile = {}  # a broken file is replaced by a good one
+        profile = TuneProfile()  # a broken file is replaced by a good one
     sha = file_digest(engine_path)
     if profile.get("engine_sha256") != sha or profile.get("machine") != machine_facts():
-        profile = {}  # made for another engine or machine: those entries could not apply next to this one
-    profile.update(format=FORMAT, engine=str(Path(engine_path).name), engine_sha256=sha, machine=machine_facts())
-    profile.setdefault("columns", {})[column_key(entry["runtime"], entry["precision"])] = entry
+        profile = TuneProfile()  # made for another engine or machine: those entries could not apply next to this one
+    columns = {**(profile.get("columns") or {}), column_key(entry["runtime"], entry["precision"]): dict(entry)}
+    profile = {
+        **profile,
+        "format": FORMAT,
+        "engine": str(Path(engine_path).name),
+        "engine_sha256": sha,
+        "machine": machine_facts(),
+        "columns": columns,
+    }
     write_json(path, profile)
     return profile
 
 
-def refusal(profile: dict[str, Any], engine_sha: str | None) -> str | None:
+def refusal(profile: TuneProfile, engine_sha: str | None) -> str | None:
     """Why ``profile`` does not apply here (another engine, CPU, flags or core count), or None."""
-    made, here = profile.get("machine") or {}, machine_facts()
+    made: dict[str, Any] = dict(profile.get("machine") or {})
+    here = machine_facts()
     if engine_sha and profile.get("engine_sha256") not in (None, engine_sha):
         return "the engine changed since it was tuned (sha256 differs)"
     if made.get("cpu") != here["cpu"]:
@@ -99,13 +119,13 @@ def column_refusal(entry: dict[str, Any], runtime_version: str | None) -> str | 
 
 
 def lookup(
-    profile: dict[str, Any] | None,
+    profile: TuneProfile | None,
     runtime: str,
     precision: str,
     *,
     engine_sha: str | None,
     runtime_version: str | None,
-) -> tuple[dict[int, dict[str, Any]] | None, str]:
+) -> tuple[dict[int, LoadOptions] | None, str]:
     """The tuned settings per batch size for this column, with the line to print; None (and why) when the
     profile has no such column or is refused here."""
     if profile is None:
@@ -126,7 +146,7 @@ def add_tuned_columns(
     sessions: dict[str, Any],
     batch_sizes: list[int],
     *,
-    profile: dict[str, Any] | None = None,
+    profile: TuneProfile | None = None,
     threads: int | None = None,
     say: Any = print,
 ) -> None:
@@ -195,7 +215,7 @@ def _tuned_column(
     return tuned
 
 
-def profile_digest(engine_path: str, profile: dict[str, Any] | None) -> str | None:
+def profile_digest(engine_path: str, profile: TuneProfile | None) -> str | None:
     """What a perf column's tuned column depends on: the profile handed on, else the file beside the engine."""
 
     if profile is not None:

@@ -17,6 +17,7 @@ from zoobench.engines import resolve_engine
 from zoobench.env import environment
 from zoobench.errors import ZoobenchError
 from zoobench.io import write_json
+from zoobench.perf.profile import TuneProfile
 from zoobench.perf.results import CellResult, ColumnResult, SweepResult
 from zoobench.perf.settings import PerfSettings
 from zoobench.perf.table import build_table, cell_text
@@ -81,7 +82,7 @@ def do_perf(
     settings: PerfSettings | None = None,
     *,
     engine: Engine | None = None,
-    profile: dict[str, Any] | None = None,
+    profile: TuneProfile | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Time every cell (runtime × precision × batch) in interleaved rounds; print the table; write perf.json.
@@ -104,7 +105,7 @@ def do_perf(
 
 
 def _sweep(
-    model: str, s: PerfSettings, engine: Engine | None, profile: dict[str, Any] | None, temporary: bool = False
+    model: str, s: PerfSettings, engine: Engine | None, profile: TuneProfile | None, temporary: bool = False
 ) -> dict[str, Any]:
     """The sweep of :func:`do_perf`: columns opened once, cells timed in ``s.repeats`` rounds, the table."""
     console = make_console(s.quiet)
@@ -139,7 +140,7 @@ def _add_tuned(
     columns: list[dict[str, Any]],
     sessions: dict[str, Any],
     batch_sizes: list[int],
-    profile: dict[str, Any] | None,
+    profile: TuneProfile | None,
     threads: int | None,
     console: Any,
 ) -> None:

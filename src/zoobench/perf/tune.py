@@ -20,6 +20,7 @@ from typing import Any, TypedDict
 
 from zoobench.errors import ZoobenchError
 from zoobench.perf.paired import MARGIN, MIN_ROUNDS, paired_verdict
+from zoobench.perf.profile import TuneProfile
 from zoobench.perf.settings import TuneSettings
 from zoobench.perf.streams import open_tuned, settings_text
 from zoobench.perf.timing import PerfResult, RoundsSummary, Timing, summarize_rounds, time_throughput
@@ -360,7 +361,7 @@ def tune_column(
 
 def tune_engine(
     engine: Any, settings: TuneSettings, *, workdir: Path | None = None, quiet: bool = False
-) -> dict[str, Any]:
+) -> TuneProfile:
     """Tune one column of ``engine`` with a progress bar, save it into ``STEM.tuned.json`` beside the engine;
     returns the whole profile (what perf applies). Compiled engines the column needs go to ``workdir`` (default:
     beside the engine)."""

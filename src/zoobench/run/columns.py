@@ -36,6 +36,7 @@ from zoobench.run.stages import ModelStages
 
 if TYPE_CHECKING:
     from zoobench.evaluate.paired import PairedStats
+    from zoobench.perf.profile import TuneProfile
 
 REFERENCE = ("onnxruntime", "fp32")
 
@@ -279,7 +280,7 @@ def _calibration_record(split: Split, engine: Engine, prec: str) -> _Calibration
     return rec
 
 
-def perf_column(stages: ModelStages, rt: str, prec: str, profile: dict[str, Any] | None = None) -> None:
+def perf_column(stages: ModelStages, rt: str, prec: str, profile: TuneProfile | None = None) -> None:
     """One runtime x precision column of one model of a run (``stages``: the run's per-model stages, with its
     ``cfg``, ``mdir``, ``book`` (the stage ledger), ``column(rt, prec)`` (the column's engine, the one its score
     stage scored, and its sha256) and ``log``); a column that cannot run here is recorded as unavailable, with

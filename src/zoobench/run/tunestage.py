@@ -7,14 +7,13 @@ profile handed on to the perf column in memory.
 
 from __future__ import annotations
 
-from typing import Any
-
 from zoobench.errors import ZoobenchError
+from zoobench.perf.profile import TuneProfile
 from zoobench.perf.settings import TuneSettings
 from zoobench.run.stages import ModelStages
 
 
-def tune_stage(stages: ModelStages, runtime: str, precision: str) -> dict[str, Any] | None:
+def tune_stage(stages: ModelStages, runtime: str, precision: str) -> TuneProfile | None:
     """``run --tune``: the ``tune:<runtime>-<precision>`` stage of one model of a run (``stages``: the run's
     per-model stages, with its ``book`` (the stage ledger), ``column(runtime, precision)`` (the column's engine and
     its sha256: the file its score stage scored and its perf stage times; int8 calibrated on the run's calibration
@@ -45,7 +44,7 @@ def tune_stage(stages: ModelStages, runtime: str, precision: str) -> dict[str, A
         "machine": machine_facts(),
         "versions": environment()["versions"],
     }
-    made: dict[str, Any] = {}
+    made: dict[str, TuneProfile] = {}
 
     def run() -> tuple[list[str], str]:
         column = TuneSettings(runtime, precision, cfg.perf.batch_sizes, budget_s, threads=cfg.perf.threads)
