@@ -5,16 +5,21 @@ gives Offline's streams and load settings at its batch. Either way one line says
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from zoobench.artifact import Engine
+from zoobench.perf.results import CellResult
+from zoobench.runtimes.base import LoadOptions
 from zoobench.scenarios.settings import MULTI_STREAM_SAMPLES, Hints
+
+Cells = dict[int, CellResult]  # perf's timed cells of one column, by batch size
 
 SHORT_PERF: dict[str, Any] = {"seconds": 0.5, "repeats": 1, "min_iters": 5, "warmup": 2}
 
 
-def from_perf_json(path: Path, runtime: str, precision: str, sizes: set[int]) -> dict[int, dict[str, Any]] | None:
+def from_perf_json(path: Path, runtime: str, precision: str, sizes: set[int]) -> Cells | None:
     """The perf.json column's cells by batch size, when it timed every size in ``sizes``."""
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
@@ -22,14 +27,14 @@ def from_perf_json(path: Path, runtime: str, precision: str, sizes: set[int]) ->
         return None
     for col in result.get("columns") or []:
         if (col.get("runtime"), col.get("precision")) == (runtime, precision) and not col.get("tuned"):
-            cells = {int(r["batch_size"]): r for r in col.get("results") or [] if "throughput_img_s" in r}
+            cells = _timed(CellResult.from_dict(r) for r in col.get("results") or [])
             return cells if sizes <= set(cells) else None
     return None
 
 
 def measure(
     engine: Engine, runtime: str, precision: str, batch: int, perf_json: str | None = None
-) -> tuple[dict[int, dict[str, Any]], str]:
+) -> tuple[Cells, str]:
     """perf's cells at batch 1, 8 and ``batch`` for this column: ``perf_json`` (``run``'s column), else the
     perf.json beside the engine, else a short perf."""
     sizes = {1, MULTI_STREAM_SAMPLES, batch}
@@ -43,23 +48,36 @@ def measure(
     s = PerfSettings(runtimes=[runtime], precisions=[precision], batch_sizes=sorted(sizes), tuned=False, quiet=True)
     res = do_perf(engine.model, s.but(**SHORT_PERF), engine=engine)
     col = next(c for c in res["columns"] if c.get("available"))
-    cells = {int(r["batch_size"]): r for r in col["results"] if "throughput_img_s" in r}
+    results = [CellResult.from_dict(r) for r in col["results"]]
+    cells = _timed(results)
     if not sizes <= set(cells):
-        errors = "; ".join(r.get("error", "") for r in col["results"] if "error" in r)
+        errors = "; ".join(r.error for r in results if r.error)
         from zoobench.errors import ZoobenchError
 
         raise ZoobenchError(f"{runtime} {precision}: the short perf could not time every batch: {errors}")
     return cells, f"hints from a short perf now (no perf.json beside {engine.path} for {runtime} {precision})"
 
 
-def hints_of(cells: dict[int, dict[str, Any]], batch: int, streams: int, source: str) -> Hints:
+def _timed(results: Iterable[CellResult]) -> Cells:
+    """The cells perf timed (an img/s and a latency), by batch size."""
+    return {r.batch_size: r for r in results if r.ok and r.latency is not None}
+
+
+def hints_of(cells: Cells, batch: int, streams: int, source: str) -> Hints:
     """Batch-1 and batch-8 mean latency, and the Offline QPS: the batch's img/s (times the streams, when a tuned
     profile runs several; perf timed one)."""
-    one, eight = cells[1]["latency"]["mean_ms"] / 1000, cells[MULTI_STREAM_SAMPLES]["latency"]["mean_ms"] / 1000
-    return Hints(one, eight, float(cells[batch]["throughput_img_s"]) * max(1, streams), source)
+    one, eight = mean_latency_s(cells, 1), mean_latency_s(cells, MULTI_STREAM_SAMPLES)
+    return Hints(one, eight, float(cells[batch].throughput_img_s or 0.0) * max(1, streams), source)
 
 
-def offline_form(engine: Engine, runtime: str, precision: str, batch: int) -> tuple[dict[str, Any], int, str]:
+def mean_latency_s(cells: Cells, batch: int) -> float:
+    """perf's mean latency of one batch at ``batch`` (a timed cell has one), seconds."""
+    lat = cells[batch].latency
+    assert lat is not None  # _timed keeps only cells with a latency
+    return lat.mean_ms / 1000
+
+
+def offline_form(engine: Engine, runtime: str, precision: str, batch: int) -> tuple[LoadOptions, int, str]:
     """Offline's load options and sessions: perf's options for the runtime, plus the tuned profile's settings at
     ``batch`` (its ``streams``: that many sessions); each session runs as many worker threads as it takes
     concurrent runs."""

@@ -9,7 +9,10 @@ do (GPUs, NPUs); where it does not (a CPU that single-image sessions already fil
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zoobench.scenarios.hints import Cells
 
 PROBE_BATCH = 8
 # batch is chosen when 8 images as one batch cost at most 1/BATCH_GAIN of 8 single runs (per image: 2x cheaper)
@@ -36,13 +39,11 @@ def choose_policy(cost: Callable[[int], float], probe: int = PROBE_BATCH) -> tup
     return "streams", f"{text} (> {probe / BATCH_GAIN:g}x): batching would mostly add waiting"
 
 
-def cost_from_cells(cells: dict[int, dict[str, Any]]) -> Callable[[int], float]:
+def cost_from_cells(cells: Cells) -> Callable[[int], float]:
     """perf's mean latency (s) per batch size, as :func:`choose_policy`'s cost model."""
+    from zoobench.scenarios.hints import mean_latency_s
 
-    def cost(n: int) -> float:
-        return float(cells[n]["latency"]["mean_ms"]) / 1e3
-
-    return cost
+    return lambda n: mean_latency_s(cells, n)
 
 
 def search_qps(

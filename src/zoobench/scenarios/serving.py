@@ -9,6 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from zoobench.artifact import Engine
+from zoobench.runtimes.base import LoadOptions
+from zoobench.scenarios.hints import Cells
 from zoobench.scenarios.launch import Job, Test, launch, record
 from zoobench.scenarios.server import DEFAULT_SHARE, PROBE_QUERIES, choose_policy, cost_from_cells, search_qps
 from zoobench.scenarios.settings import MIN_QUERIES, MULTI_STREAM_SAMPLES, Hints, Length, LoadgenSettings
@@ -17,7 +19,7 @@ PROBE_SECONDS = 1.0
 PROBE_MAX_SECONDS = 10.0  # a slow engine's probes stop short of PROBE_QUERIES (never below early stopping's 459)
 
 
-def pick_policy(s: LoadgenSettings, cells: dict[int, dict[str, Any]]) -> tuple[str, str]:
+def pick_policy(s: LoadgenSettings, cells: Cells) -> tuple[str, str]:
     """``(policy, why)``: the asked one, or ``auto``'s choice from perf's batch-1 and batch-8 latencies."""
     if s.server_policy != "auto":
         return s.server_policy, "asked (--server-policy)"
@@ -25,7 +27,7 @@ def pick_policy(s: LoadgenSettings, cells: dict[int, dict[str, Any]]) -> tuple[s
     return policy, f"auto: {why} (perf's mean latencies, one session)"
 
 
-def server_form(engine: Engine, rt: str, prec: str, policy: str, max_batch: int) -> tuple[dict[str, Any], int, str]:
+def server_form(engine: Engine, rt: str, prec: str, policy: str, max_batch: int) -> tuple[LoadOptions, int, str]:
     """The sessions serving ``policy``: the tuned profile at its batch (1 for streams, ``max_batch`` for batch)
     when there is one; else, for streams, the runtime's ``server_streams`` form; else perf's options,
     one session (its concurrent runs are the worker threads)."""
@@ -45,9 +47,9 @@ def server_form(engine: Engine, rt: str, prec: str, policy: str, max_batch: int)
     return options, sessions, line
 
 
-def best_rate(cells: dict[int, dict[str, Any]], hints: Hints) -> tuple[float, str]:
+def best_rate(cells: Cells, hints: Hints) -> tuple[float, str]:
     """perf's best img/s for this engine (over its timed batches and the Offline form) and which it is."""
-    rates = {f"batch {b}": float(c["throughput_img_s"]) for b, c in cells.items()}
+    rates = {f"batch {b}": float(c.throughput_img_s or 0.0) for b, c in cells.items()}
     rates["the Offline form"] = float(hints.offline_qps)
     which = max(rates, key=lambda k: rates[k])
     return rates[which], f"{rates[which]:.1f} img/s at {which}, {hints.source}"
@@ -59,7 +61,7 @@ def server_tests(
     column: tuple[str, str],
     modes: list[str],
     hints: Hints,
-    cells: dict[int, dict[str, Any]],
+    cells: Cells,
 ) -> None:
     """The Server's tests of one column (its search probes first, when asked)."""
     s, (rt, prec) = job.settings, column
