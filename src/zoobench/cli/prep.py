@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,9 @@ from zoobench.cli.options import (
 )
 from zoobench.console import make_console
 from zoobench.models.registry import slug
+
+if TYPE_CHECKING:
+    from zoobench.data.cache import CacheMeta, PrepResult
 
 
 @click.command()
@@ -112,7 +115,7 @@ def prep(
     _say(console, outdir, meta, dt)
 
 
-def _say(console: Any, outdir: str, meta: dict[str, Any], dt: float) -> None:
+def _say(console: Any, outdir: str, meta: PrepResult, dt: float) -> None:
     """What the build did: reused / built / resumed (and what it resumed), skipped files, the decoder's fallbacks."""
     console.print(
         f"[bold]{outdir}[/] {meta['status']}: {meta['count']} images {meta['dtype']} "
@@ -142,7 +145,7 @@ def _default_outdir(model: str, pp: Any, fmt: str, decoder: str) -> str:
     return f"zoobench-cache/{name}-{pp.geometry_hash() if fmt == 'npy' else pp.hash()}{made_by}"
 
 
-def fallback_line(meta: dict[str, Any]) -> str:
+def fallback_line(meta: CacheMeta) -> str:
     """``decoder fast: 2 image(s) decoded by the reference: 1 grayscale JPEG, 1 PNG file``."""
     falls = meta.get("decoder_fallbacks") or {}
     why = ", ".join(f"{n} {r}" for r, n in falls.items())

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -46,6 +46,32 @@ from zoobench.models.spec import Preprocess
 
 CACHE_VERSION = 2  # 2: meta.json records each row's mark (a format-1 cache is rebuilt, and prep says so)
 GROUP = 32  # images per worker task
+
+
+class CacheMeta(TypedDict, total=False):
+    """``meta.json``: what the cache holds and what made it (the cache exists once this file does)."""
+
+    zoobench_cache: int  # CACHE_VERSION
+    format: str  # npy or bin
+    build_key: str  # the images (names, sizes, mtimes), preprocessing, format, chunk and decoder
+    preprocess: dict[str, Any]  # Preprocess.to_dict()
+    preprocess_hash: str
+    dtype: str
+    layout: str
+    shape: list[int]
+    count: int  # the rows that hold an image
+    images: list[str]  # one file name per row
+    skipped: list[list[str]]  # (name, reason)
+    decoder: str
+    decoder_fallbacks: dict[str, int]
+    marks: list[Any]  # each row's file (name, size, mtime)
+
+
+class PrepResult(CacheMeta, total=False):
+    """``prep_cache``'s answer: the meta, and how it came to be."""
+
+    status: str  # reused, built or resumed
+    note: str | None
 
 
 @dataclass
@@ -132,7 +158,7 @@ def prep_cache(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int, int], None] | None = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> PrepResult:
     """Build (or reuse, or resume) a cache of ``data`` preprocessed with ``pp``, as ``settings`` say (format, decode
     workers and decoder, limit, chunk, strict: :class:`PrepSettings`; or their fields as keyword ``options``).
 
@@ -181,7 +207,7 @@ def prep_cache(
     return {**meta, "status": "resumed" if resumed else "built", "note": build_note(found, n, older)}
 
 
-def _finish(outp: Path, meta: dict[str, Any], images: list[Path], skipped: list[Any], pp: Preprocess) -> None:
+def _finish(outp: Path, meta: CacheMeta, images: list[Path], skipped: list[Any], pp: Preprocess) -> None:
     """The seeds' .info (bin), skipped.csv, then meta.json: the cache exists once meta.json does."""
     if meta["format"] == "bin":
         _write_info(outp, [p.name for p in images], {s[0] for s in skipped}, pp)
@@ -190,11 +216,11 @@ def _finish(outp: Path, meta: dict[str, Any], images: list[Path], skipped: list[
     (outp / "progress.json").unlink(missing_ok=True)
 
 
-def _reusable(outp: Path, key: str, fmt: str) -> dict[str, Any] | None:
+def _reusable(outp: Path, key: str, fmt: str) -> CacheMeta | None:
     """The finished cache's meta when it was built from the same inputs; a different one is cleared."""
     meta_path = outp / "meta.json"
     if meta_path.is_file() and (fmt == "bin" or (outp / "images.npy").is_file()):
-        old: dict[str, Any] = json.loads(meta_path.read_text())
+        old: CacheMeta = json.loads(meta_path.read_text())
         if old.get("build_key") == key and old.get("zoobench_cache") == CACHE_VERSION:
             return old
         _clear(outp)  # a different preprocessing or image list: rebuild, never mix
@@ -341,7 +367,7 @@ def _meta(
     count: int,
     decoder: str = "reference",
     state: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> CacheMeta:
     h, w = pp.crop_size
     return {
         "zoobench_cache": CACHE_VERSION,
