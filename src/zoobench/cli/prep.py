@@ -20,7 +20,7 @@ from zoobench.console import make_console
 from zoobench.models.registry import slug
 
 if TYPE_CHECKING:
-    from zoobench.data.cache import CacheMeta, PrepResult
+    from zoobench.data.cache_types import CacheMeta, PrepResult
 
 
 @click.command()

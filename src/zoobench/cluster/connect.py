@@ -8,7 +8,7 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from zoobench.errors import ClusterError
 from zoobench.jsontypes import JsonObject
@@ -197,7 +197,17 @@ def _ray_messages_to_stderr() -> None:
     worker.print_to_stdstream = to_stderr
 
 
-def alive_nodes(ray: Any) -> list[dict[str, Any]]:
+class RayNode(TypedDict, total=False):
+    """A node as ``ray.nodes()`` describes it (the keys zoobench reads)."""
+
+    NodeID: str
+    Alive: bool
+    NodeManagerAddress: str
+    NodeName: str
+    Resources: dict[str, float]  # CPU, GPU, memory, ...
+
+
+def alive_nodes(ray: Any) -> list[RayNode]:
     """The cluster's live nodes: id, address and resources."""
     return [n for n in ray.nodes() if n.get("Alive")]
 
@@ -258,7 +268,7 @@ def plan(ray: Any, *, gpu: bool, actors: int | None, cpus_per_actor: float | Non
     return Plan(n_act, cpa, gpa, th, decode_cpus, max(2, int(total_cpu)), len(nodes), total_cpu, total_gpu, where)
 
 
-def placement(nodes: list[dict[str, Any]], n_actors: int, gpu: bool) -> dict[str, int]:
+def placement(nodes: list[RayNode], n_actors: int, gpu: bool) -> dict[str, int]:
     """Actors per node: round robin over the nodes (each CPU node one per round, a GPU node one per GPU)."""
     caps = [int(n["Resources"].get("GPU", 0)) if gpu else 1 for n in nodes]
     slots = [str(n["NodeID"]) for r in range(max(caps, default=0)) for n, c in zip(nodes, caps) if c > r]

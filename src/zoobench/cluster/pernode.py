@@ -11,10 +11,31 @@ from __future__ import annotations
 import socket
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from zoobench.console import make_console
 from zoobench.io import write_json
+
+if TYPE_CHECKING:
+    from zoobench.cluster.connect import RayNode
+
+
+class NodeRecord(TypedDict, total=False):
+    """One node's line in nodes.json: who it is, and its best figure with its perf.json, or its error."""
+
+    node_id: str
+    ip: str
+    cpus: float
+    gpus: float
+    error: str
+    perf: str  # nodes/<label>/perf.json
+    best_throughput_img_s: float
+    cpu: str | None
+
+
+class PerNode(TypedDict):
+    nodes: dict[str, NodeRecord]  # by label
+    order: list[str]
 
 
 def sweep_on_node(files: list[Any], main: str, sweep: dict[str, Any], cpus: float) -> dict[str, Any]:
@@ -39,23 +60,21 @@ def sweep_on_node(files: list[Any], main: str, sweep: dict[str, Any], cpus: floa
     return result
 
 
-def node_label(node: dict[str, Any]) -> str:
+def node_label(node: RayNode) -> str:
     """A folder name per node: its address and the head of its id (``10.0.0.5-3f2a9c1b``)."""
     return f"{node['NodeManagerAddress']}-{node['NodeID'][:8]}"
 
 
-def _waves(nodes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def _waves(nodes: list[RayNode]) -> list[list[RayNode]]:
     """Nodes grouped so that no two nodes of one host are in the same wave."""
-    by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_host: dict[str, list[RayNode]] = defaultdict(list)
     for n in nodes:
         by_host[n["NodeManagerAddress"]].append(n)
     depth = max((len(v) for v in by_host.values()), default=0)
     return [[v[k] for v in by_host.values() if k < len(v)] for k in range(depth)]
 
 
-def perf_per_node(
-    model: str, *, address: str, outdir: str, weights: str | None, quiet: bool, **sweep: Any
-) -> dict[str, Any]:
+def perf_per_node(model: str, *, address: str, outdir: str, weights: str | None, quiet: bool, **sweep: Any) -> PerNode:
     """Sweep ``model`` on every live node; write OUTDIR/nodes/<label>/perf.json and OUTDIR/nodes.json.
 
     Returns:
@@ -70,7 +89,7 @@ def perf_per_node(
     preflight(address)
     out = Path(outdir)
     engine = resolve_engine(model, weights=weights, workdir=out / "engine", log=console.print)
-    index: dict[str, Any] = {}
+    index: dict[str, NodeRecord] = {}
     with connect(address) as ray:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -97,9 +116,9 @@ def perf_per_node(
     return {"nodes": index, "order": list(index)}
 
 
-def _collect(ray: Any, label: str, node: dict[str, Any], ref: Any, out: Path, console: Any) -> dict[str, Any]:
+def _collect(ray: Any, label: str, node: RayNode, ref: Any, out: Path, console: Any) -> NodeRecord:
     """One node's result into OUTDIR/nodes/<label>/perf.json; a node that failed is recorded with its error."""
-    facts = {
+    facts: NodeRecord = {
         "node_id": node["NodeID"],
         "ip": node["NodeManagerAddress"],
         "cpus": node["Resources"].get("CPU", 0),

@@ -30,10 +30,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 
+from zoobench.data.cache_types import CacheMeta, PrepResult
 from zoobench.data.cacheresume import build_note, older_format, progress_key, resize_rows, resume_build
 from zoobench.data.datasets import check_strict, image_key, scan_dataset
 from zoobench.data.decode import SMALL_SET_REASON, DecodePool, default_workers, run_decoder
@@ -46,32 +47,6 @@ from zoobench.models.spec import Preprocess
 
 CACHE_VERSION = 2  # 2: meta.json records each row's mark (a format-1 cache is rebuilt, and prep says so)
 GROUP = 32  # images per worker task
-
-
-class CacheMeta(TypedDict, total=False):
-    """``meta.json``: what the cache holds and what made it (the cache exists once this file does)."""
-
-    zoobench_cache: int  # CACHE_VERSION
-    format: str  # npy or bin
-    build_key: str  # the images (names, sizes, mtimes), preprocessing, format, chunk and decoder
-    preprocess: dict[str, Any]  # Preprocess.to_dict()
-    preprocess_hash: str
-    dtype: str
-    layout: str
-    shape: list[int]
-    count: int  # the rows that hold an image
-    images: list[str]  # one file name per row
-    skipped: list[list[str]]  # (name, reason)
-    decoder: str
-    decoder_fallbacks: dict[str, int]
-    marks: list[Any]  # each row's file (name, size, mtime)
-
-
-class PrepResult(CacheMeta, total=False):
-    """``prep_cache``'s answer: the meta, and how it came to be."""
-
-    status: str  # reused, built or resumed
-    note: str | None
 
 
 @dataclass

@@ -18,6 +18,7 @@ from zoobench.artifact import Engine
 from zoobench.data.transforms import normalize
 from zoobench.errors import DataError
 from zoobench.infer.settings import InferSettings
+from zoobench.jsontypes import JsonObject
 from zoobench.runtimes import Session, load_session, options_beside_decoders, resolve_runtime, takes_uint8
 
 TOP_K = 5  # the classes kept per image (predictions.csv, the seeds' top-5)
@@ -144,7 +145,7 @@ class BatchRunner:
             return batch
         return np.concatenate([batch, np.zeros((short, *batch.shape[1:]), batch.dtype)])
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> JsonObject:
         """What runs the batches (``summary.json``'s ``runtime``)."""
         return self.session.info().to_dict()
 

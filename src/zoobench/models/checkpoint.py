@@ -7,9 +7,12 @@ line that says what the file holds and what would fit.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoobench.errors import WeightsError
+
+if TYPE_CHECKING:
+    import torch
 
 # Keys under which training scripts nest the model's state dict (torchvision/timm/DeiT/MMCV/Lightning...).
 WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "module", "net")
@@ -18,7 +21,7 @@ WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 _SAVE_HINT = "save the weights with torch.save(model.state_dict(), PATH) and pass that file"
 
 
-def load_state_dict_file(path: str, unwrap: tuple[str, ...] = ()) -> dict[str, Any]:
+def load_state_dict_file(path: str, unwrap: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
     """``path`` as a state dict of tensors, in the layouts training scripts write.
 
     Accepted: a plain state dict; ``{"state_dict": ...}`` / ``{"model": ...}`` (and the other
@@ -53,7 +56,8 @@ def load_state_dict_file(path: str, unwrap: tuple[str, ...] = ()) -> dict[str, A
         if prefix is None:
             break
         obj = strip_prefix(obj, prefix)
-    return obj  # keep the OrderedDict: its _metadata carries module versions (MNASNet needs them)
+    tensors: dict[str, torch.Tensor] = obj  # checked above: every value is a tensor
+    return tensors  # keep the OrderedDict: its _metadata carries module versions (MNASNet needs them)
 
 
 def _read(path: str) -> Any:

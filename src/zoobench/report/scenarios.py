@@ -44,7 +44,7 @@ def scenario_rows(path: str | Path) -> list[dict[str, Any]]:
     if str(path).startswith("seeds:"):
         return []
     if is_mlperf_folder(path):
-        return read_folder(path)
+        return [dict(r) for r in read_folder(path)]
     rows = []
     for model, doc in loadgen_docs(path):
         rows += [{**r, "model": model, "source": "zoobench"} for r in doc.get("rows") or [] if r.get("scenario")]

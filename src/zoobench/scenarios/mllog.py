@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from zoobench.errors import DataError
 
@@ -44,7 +44,18 @@ def parse_summary(text: str) -> dict[str, str]:
     return out
 
 
-def parse_detail(text: str) -> list[dict[str, Any]]:
+class MllogEvent(TypedDict, total=False):
+    """One ``:::MLLOG`` line of LoadGen's detail log."""
+
+    key: str
+    value: Any  # a number, a string or a list, as the key says
+    time_ms: float
+    namespace: str
+    event_type: str
+    metadata: dict[str, Any]  # is_error / is_warning, file, line_no
+
+
+def parse_detail(text: str) -> list[MllogEvent]:
     """The ``:::MLLOG`` events of a detail log, in order; a line that is not one is ignored, a broken one is one
     line of error."""
     events = []
@@ -58,7 +69,7 @@ def parse_detail(text: str) -> list[dict[str, Any]]:
     return events
 
 
-def detail_values(events: list[dict[str, Any]]) -> dict[str, Any]:
+def detail_values(events: list[MllogEvent]) -> dict[str, Any]:
     """``key -> value`` of the events (the last one of a key wins), plus ``errors`` / ``warnings``: the values of
     the events marked as such."""
     values: dict[str, Any] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from zoobench.errors import DataError
 from zoobench.scenarios.mllog import MLLOG
@@ -38,6 +38,28 @@ SETTINGS = (
     "performance_sample_count",
 )
 PERCENTILES = {"p50_ms": "50.00", "p90_ms": "90.00", "p99_ms": "99.00"}
+
+
+class PublishedRow(TypedDict, total=False):
+    """One published MLPerf run as a scenario row: each figure with the file:line it was read from."""
+
+    system: str
+    model: str
+    scenario: str
+    mode: str
+    source: str  # "mlperf"
+    note: str
+    sources: dict[str, str | None]  # figure -> "file:line"
+    logs: str
+    metric: str | None
+    value: float | None
+    unit: str | None
+    result: str
+    p50_ms: float | None
+    p90_ms: float | None
+    p99_ms: float | None
+    settings: dict[str, str]
+    latency_bound_ms: float | None
 
 
 def summary_lines(text: str) -> dict[str, tuple[str, int]]:
@@ -71,7 +93,7 @@ def is_mlperf_folder(path: str | Path) -> bool:
     return root.is_dir() and next(root.glob(f"**/performance/run_*/{SUMMARY}"), None) is not None
 
 
-def read_folder(path: str | Path) -> list[dict[str, Any]]:
+def read_folder(path: str | Path) -> list[PublishedRow]:
     """One row per run folder under ``path`` (a submission, its ``results/`` or one system's folder).
 
     Raises:
@@ -93,7 +115,7 @@ def _figure(key_s: str, key_d: str, summary: dict[str, Any], detail: dict[str, A
     return None, None
 
 
-def read_run(folder: Path, root: Path) -> dict[str, Any]:
+def read_run(folder: Path, root: Path) -> PublishedRow:
     """One MLPerf run folder's row: system / model / scenario from its path (the summary's scenario wins)."""
     rel = folder.relative_to(root).parts
     parts = list(rel[:-2])  # ... / <system> / <model> / <Scenario>
@@ -102,36 +124,42 @@ def read_run(folder: Path, root: Path) -> dict[str, Any]:
     detail = detail_lines(detail_file.read_text(encoding="utf-8", errors="replace")) if detail_file.is_file() else {}
     files = (str(folder / SUMMARY), str(detail_file))
     scenario = summary.get("Scenario", (parts[-1] if parts else "?", 0))[0]
-    row: dict[str, Any] = {
+    sources: dict[str, str | None] = {}
+    row: PublishedRow = {
         "system": parts[-3] if len(parts) >= 3 else (summary.get("SUT name", ("?", 0))[0]),
         "model": parts[-2] if len(parts) >= 2 else "?",
         "scenario": scenario,
         "mode": "performance",
         "source": "mlperf",
         "note": NOTE,
-        "sources": {},
+        "sources": sources,
         "logs": str(folder),
     }
     if scenario not in METRIC:
-        row.update(metric=None, value=None, unit=None, result="unknown scenario")
+        row["metric"], row["value"], row["unit"], row["result"] = None, None, None, "unknown scenario"
         return row
     key_s, key_d, metric, unit = METRIC[scenario]
     value, where = _figure(key_s, key_d, summary, detail, files)
-    row.update(metric=metric, unit=unit, value=_scaled(value, unit))
-    row["sources"]["value"] = where
+    row["metric"], row["unit"], row["value"] = metric, unit, _scaled(value, unit)
+    sources["value"] = where
     result, where = _figure("Result is", "result_validity", summary, detail, files)
-    row["result"], row["sources"]["result"] = result or "?", where
-    for name, pct in PERCENTILES.items():
-        ns, where = _figure(
-            f"{pct} percentile latency (ns)", f"result_{pct}_percentile_latency_ns", summary, detail, files
-        )
-        row[name] = _scaled(ns, "ms")
-        row["sources"][name] = where
-    row["settings"] = {k: summary[k][0] for k in SETTINGS if k in summary}
-    row["sources"]["settings"] = f"{files[0]}:{summary[SETTINGS[0]][1]}" if SETTINGS[0] in summary else None
+    row["result"], sources["result"] = result or "?", where
+    p = {name: _percentile(pct, summary, detail, files) for name, pct in PERCENTILES.items()}
+    row["p50_ms"], row["p90_ms"], row["p99_ms"] = p["p50_ms"][0], p["p90_ms"][0], p["p99_ms"][0]
+    sources.update({name: where for name, (_, where) in p.items()})
+    settings = {k: summary[k][0] for k in SETTINGS if k in summary}
+    row["settings"] = settings
+    sources["settings"] = f"{files[0]}:{summary[SETTINGS[0]][1]}" if SETTINGS[0] in summary else None
     if scenario == "Server":
-        row["latency_bound_ms"] = _scaled(row["settings"].get("target_latency (ns)"), "ms")
+        row["latency_bound_ms"] = _scaled(settings.get("target_latency (ns)"), "ms")
     return row
+
+
+def _percentile(
+    pct: str, summary: dict[str, Any], detail: dict[str, Any], files: tuple[str, str]
+) -> tuple[float | None, str | None]:
+    ns, where = _figure(f"{pct} percentile latency (ns)", f"result_{pct}_percentile_latency_ns", summary, detail, files)
+    return _scaled(ns, "ms"), where
 
 
 def _scaled(value: Any, unit: str) -> float | None:
