@@ -1,7 +1,7 @@
 """A static-batch engine (``compile -b 8``) runs every batch at 8: the last (61 images = 7 × 8 + 5) is padded with
 zero rows and their results dropped, in the batch runner that the local loop and the Ray actor share, so its
-predictions are the dynamic engine's. TensorRT's static plan is not exercised here yet: it needs the fake
-TensorRT runtime of the workbench issue (or a GPU)."""
+predictions are the dynamic engine's. TensorRT's static plan is tested against the fake TensorRT in
+tests/runtimes/test_tensorrt_fake.py (a real one needs a GPU)."""
 
 from __future__ import annotations
 

@@ -233,3 +233,32 @@ def test_compile_fp32_keeps_the_batch_dynamic_up_to_64(rec: trt_fake.Recorder, t
     assert not rec.args("config.set_flag") and rec.args("parser.parse_from_file") == [(str(tiny),)]
     assert (eng.runtime, eng.precision, eng.input_dtype) == ("tensorrt", "fp32", "float32")
     assert "runtime.deserialize_cuda_engine" not in rec.names()  # fp32 is the reference: nothing to compare
+
+
+def test_a_static_batch_plan_at_batch_8_pads_the_last_of_61_rows_and_drops_the_padding(
+    rec: trt_fake.Recorder, tiny: Path, tmp_path: Path
+) -> None:
+    """A plan whose network takes exactly 8 rows (built from an ONNX with a fixed batch): the batch runner runs
+    every batch at 8, the last of 61 rows (7 × 8 + 5) padded with zero rows whose results are dropped."""
+    import onnx
+
+    from zoobench.artifact import load_engine
+    from zoobench.infer.batch import BatchRunner, static_batch
+
+    model = onnx.load(str(tiny))
+    for t in (*model.graph.input, *model.graph.output):
+        t.type.tensor_type.shape.dim[0].dim_value = 8  # was the symbolic batch
+    fixed = tmp_path / "b8.onnx"
+    onnx.save(model, str(fixed))
+    plan = _plan(fixed, tmp_path, max_batch=8, opt_batch=8)
+    sess = load_session(str(plan))
+    assert sess.input_shape == (8, 3, 32, 32) and static_batch(sess) == 8
+    rec.calls.clear()
+    runner = BatchRunner(load_engine(str(tiny)), sess, 8)
+    rows = np.random.default_rng(1).standard_normal((61, 3, 32, 32), dtype=np.float32)
+    outs = [runner.run(rows[s : s + 8]) for s in range(0, 61, 8)]
+    assert [len(o.logits) for o in outs] == [8] * 7 + [5]  # the padded rows' results dropped
+    assert {shape for _name, shape in rec.args("context.set_input_shape")} == {(8, 3, 32, 32)}  # warm-up too
+    assert len(rec.args("context.execute_async_v3")) >= 8
+    np.testing.assert_allclose(np.concatenate([o.logits for o in outs]), _ort(tiny, rows), rtol=1e-5, atol=1e-5)
+    sess.release()
