@@ -9,7 +9,10 @@ rounds (column by column within a round, so drift on a shared machine hits all a
 * Offline: LoadGen's samples/s vs `perf`'s img/s at the same batch on the same engine (perf's best parallel form:
   OpenVINO's THROUGHPUT hint with its request queue). Goal: >= 95%.
 * SingleStream: LoadGen's p90 latency vs the p90 of a synchronous batch-1 loop on the same engine and session
-  settings (OpenVINO with the latency hint, its default). Goal: <= 1.10x.
+  settings (OpenVINO with the latency hint, its default). Goal: <= 1.10x. Twice: `zoobench loadgen`'s row
+  against loops run in this process, and, in one child process, the loop, the same SingleStream test on the
+  same session, the loop again (this 2-core machine switches between two speeds ~1.6x apart, often between
+  processes: only the one-process figure keeps that switch out of the ratio).
 
 Each figure is the median over the rounds; each ratio the median of the rounds' own ratios, the sync loop
 bracketing its round's LoadGen tests (run just before and just after them: drift on a shared machine shows).
@@ -61,6 +64,55 @@ def sync_p90_ms(engine: Any, runtime: str, cache: Any, seconds: float) -> float:
     finally:
         session.release()
     return float(np.percentile(np.asarray(lat) * 1e3, 90))
+
+
+def _sync_loop_p90_ms(session: Any, rows: np.ndarray, seconds: float) -> float:
+    for i in range(10):
+        session.run(rows[i % len(rows)][None])
+    lat, end, i = [], time.perf_counter() + seconds, 0
+    while time.perf_counter() < end or len(lat) < 64:
+        t0 = time.perf_counter()
+        session.run(rows[i % len(rows)][None])
+        lat.append(time.perf_counter() - t0)
+        i += 1
+    return float(np.percentile(np.asarray(lat) * 1e3, 90))
+
+
+def bracket(job_json: str, seconds: float) -> None:
+    """In this process: the sync loop, then the SingleStream test of ``job_json`` (a ``loadgen`` test's job.json)
+    on the same session, then the sync loop again; prints JSON. One process, seconds apart: a machine that changes
+    speed between processes (this one does, by ~1.6x) cannot put its change between the figures compared."""
+    import json
+
+    from zoobench.data.cache import open_cache
+    from zoobench.scenarios.child import open_sessions, run_test
+    from zoobench.scenarios.mllog import read_logs
+
+    job = json.loads(Path(job_json).read_text())
+    job["outdir"] = str(Path(job_json).parent / "bracketed")
+    rows = np.asarray(open_cache(job["cache"]).pixels[:64])
+    sessions = open_sessions(job)
+    try:
+        before = _sync_loop_p90_ms(sessions[0], rows, seconds)
+        run_test(job, sessions)
+        after = _sync_loop_p90_ms(sessions[0], rows, seconds)
+    finally:
+        for sess in sessions:
+            sess.release()
+    _summary, detail = read_logs(job["outdir"])
+    lg = float(detail["result_90.00_percentile_latency_ns"]) / 1e6
+    print(json.dumps({"before": before, "after": after, "loadgen": lg, "valid": detail.get("result_validity")}))
+
+
+def bracketed(folder: Path, seconds: float) -> dict[str, Any]:
+    """:func:`bracket` in a child process on the SingleStream test ``loadgen`` just ran under ``folder``."""
+    import json
+    import subprocess
+
+    job = next(folder.glob("*/SingleStream/performance/job.json"))
+    cmd = [sys.executable, __file__, "--bracket", str(job), "--seconds", str(seconds)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def perf_img_s(engine: Any, runtime: str, precision: str, batch: int, seconds: float) -> dict[str, Any]:
@@ -166,7 +218,11 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=15.0)
     ap.add_argument("--batch-wait-ms", type=float, default=2.0)
     ap.add_argument("--search-steps", type=int, default=4)
+    ap.add_argument("--bracket", metavar="JOB_JSON", help=argparse.SUPPRESS)  # the child of bracketed()
     args = ap.parse_args()
+    if args.bracket:
+        bracket(args.bracket, args.seconds)
+        return
     if args.server:
         run_server(args)
         return
@@ -189,6 +245,11 @@ def main() -> None:
                 g.setdefault("offline_ratio", []).append(g["offline"][-1] / g["perf"][-1])
                 g.setdefault("ss_ratio", []).append(g["ss_p90"][-1] / g["sync_p90"][-1])
                 g.setdefault("valid", []).append(float(all(x["result"] == "VALID" for x in rows.values())))
+                b = bracketed(work / f"lg-{rt}-{prec}-{r}", args.seconds)
+                g.setdefault("in_ss_p90", []).append(b["loadgen"])
+                g.setdefault("in_sync_p90", []).append((b["before"] + b["after"]) / 2)
+                g.setdefault("in_drift", []).append(abs(b["before"] - b["after"]) / g["in_sync_p90"][-1])
+                g.setdefault("in_ratio", []).append(b["loadgen"] / g["in_sync_p90"][-1])
                 print(f"round {r + 1} {rt} {prec}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in g.items()), flush=True)
                 for x in rows.values():
                     if x["result"] != "VALID":
@@ -207,8 +268,9 @@ def report(args: Any, got: dict[tuple[str, str], dict[str, list[float]]]) -> Non
     print("\nEach ratio: the median of the rounds' own ratios (min-max beside it). The sync loop runs just before and")
     print("just after its round's LoadGen tests (their mean is the reference; drift: how far apart they were).\n")
     print("| column | Offline samples/s | perf img/s (bs) | Offline / perf (goal >= 0.95) | SingleStream p90 ms | "
-          "sync bs1 p90 ms (drift) | SingleStream / sync (goal <= 1.10) | VALID |")  # fmt: skip
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+          "sync bs1 p90 ms (drift) | SingleStream / sync (goal <= 1.10) | the same in one process (drift) | "
+          "VALID |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for (rt, prec), g in got.items():
         m = {k: statistics.median(v) for k, v in g.items()}
 
@@ -218,7 +280,7 @@ def report(args: Any, got: dict[tuple[str, str], dict[str, list[float]]]) -> Non
         valid = f"{int(sum(g['valid']))}/{len(g['valid'])}"
         print(f"| {rt} {prec} | {m['offline']:.1f} | {m['perf']:.1f} (b{args.batch}) | {spread('offline_ratio')} | "
               f"{m['ss_p90']:.3f} | {m['sync_p90']:.3f} ({max(g['sync_drift']):.0%}) | {spread('ss_ratio')} | "
-              f"{valid} |")  # fmt: skip
+              f"{spread('in_ratio')} ({max(g['in_drift']):.0%}) | {valid} |")  # fmt: skip
 
 
 if __name__ == "__main__":
