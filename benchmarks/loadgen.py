@@ -201,7 +201,7 @@ def build(work: Path, args: Any) -> tuple[dict[tuple[str, str], Any], Path, Any]
     prep_cache(images, base.preprocess, work / "cache")
     recipe = resolve(base.path)
     engines = {}
-    for rt, prec in COLUMNS:
+    for rt, prec in [c for c in COLUMNS if not args.columns or f"{c[0]}-{c[1]}" in args.columns.split(",")]:
         engines[(rt, prec)] = column_engine(recipe, rt, prec, workdir=work / f"{rt}-{prec}", calibration=str(images))
     return engines, work / "cache", open_cache(work / "cache")
 
@@ -218,6 +218,7 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=15.0)
     ap.add_argument("--batch-wait-ms", type=float, default=2.0)
     ap.add_argument("--search-steps", type=int, default=4)
+    ap.add_argument("--columns", help="only these columns, e.g. openvino-int8 (default: both)")
     ap.add_argument("--bracket", metavar="JOB_JSON", help=argparse.SUPPRESS)  # the child of bracketed()
     args = ap.parse_args()
     if args.bracket:
@@ -226,10 +227,10 @@ def main() -> None:
     if args.server:
         run_server(args)
         return
-    got: dict[tuple[str, str], dict[str, list[float]]] = {c: {} for c in COLUMNS}
     with tempfile.TemporaryDirectory(prefix="zoobench-lgbench-") as tmp:
         work = Path(tmp)
         engines, cache_dir, cache = build(work, args)
+        got: dict[tuple[str, str], dict[str, list[float]]] = {c: {} for c in engines}
         for r in range(args.rounds):
             for (rt, prec), eng in engines.items():
                 g = got[(rt, prec)]
