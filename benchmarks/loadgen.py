@@ -47,26 +47,19 @@ POLICIES = ("streams", "batch", "auto")
 
 
 def sync_p90_ms(engine: Any, runtime: str, cache: Any, seconds: float) -> float:
-    """p90 of ``session.run`` on one cached crop at a time, for ``seconds`` (after 10 warm-up runs)."""
+    """p90 of ``session.run`` on one cached crop at a time, for ``seconds`` (after 10 warm-up runs), on a session
+    of its own."""
     from zoobench.runtimes import load_session
 
     session = load_session(engine.path, runtime, precision=engine.precision)
     try:
-        rows = np.asarray(cache.pixels[: min(len(cache.pixels), 64)])
-        for i in range(10):
-            session.run(rows[i % len(rows)][None])
-        lat, end, i = [], time.perf_counter() + seconds, 0
-        while time.perf_counter() < end or len(lat) < 64:
-            t0 = time.perf_counter()
-            session.run(rows[i % len(rows)][None])
-            lat.append(time.perf_counter() - t0)
-            i += 1
+        return _sync_loop_p90_ms(session, np.asarray(cache.pixels[: min(len(cache.pixels), 64)]), seconds)
     finally:
         session.release()
-    return float(np.percentile(np.asarray(lat) * 1e3, 90))
 
 
 def _sync_loop_p90_ms(session: Any, rows: np.ndarray, seconds: float) -> float:
+    """p90 (ms) of ``session.run`` on one of ``rows`` at a time, for ``seconds`` and at least 64 runs."""
     for i in range(10):
         session.run(rows[i % len(rows)][None])
     lat, end, i = [], time.perf_counter() + seconds, 0

@@ -79,8 +79,8 @@ def save_column(engine_path: str, entry: Mapping[str, Any]) -> TuneProfile:
         profile = read_profile(path) or TuneProfile()
     except DataError:
         profile = TuneProfile()  # a broken file is replaced by a good one
-    sha = file_digest(engine_path)
-    if profile.get("engine_sha256") != sha or profile.get("machine") != machine_facts():
+    sha, here = file_digest(engine_path), machine_facts()
+    if profile.get("engine_sha256") != sha or profile.get("machine") != here:
         profile = TuneProfile()  # made for another engine or machine: those entries could not apply next to this one
     columns = {**(profile.get("columns") or {}), column_key(entry["runtime"], entry["precision"]): dict(entry)}
     profile = {
@@ -88,7 +88,7 @@ def save_column(engine_path: str, entry: Mapping[str, Any]) -> TuneProfile:
         "format": FORMAT,
         "engine": str(Path(engine_path).name),
         "engine_sha256": sha,
-        "machine": machine_facts(),
+        "machine": here,
         "columns": columns,
     }
     write_json(path, profile)

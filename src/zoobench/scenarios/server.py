@@ -9,10 +9,7 @@ do (GPUs, NPUs); where it does not (a CPU that single-image sessions already fil
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from zoobench.scenarios.hints import Cells
+from typing import Any
 
 PROBE_BATCH = 8
 # batch is chosen when 8 images as one batch cost at most 1/BATCH_GAIN of 8 single runs (per image: 2x cheaper)
@@ -37,13 +34,6 @@ def choose_policy(cost: Callable[[int], float], probe: int = PROBE_BATCH) -> tup
     if ratio * BATCH_GAIN <= probe:
         return "batch", f"{text} (<= {probe / BATCH_GAIN:g}x): batching pays"
     return "streams", f"{text} (> {probe / BATCH_GAIN:g}x): batching would mostly add waiting"
-
-
-def cost_from_cells(cells: Cells) -> Callable[[int], float]:
-    """perf's mean latency (s) per batch size, as :func:`choose_policy`'s cost model."""
-    from zoobench.scenarios.hints import mean_latency_s
-
-    return lambda n: mean_latency_s(cells, n)
 
 
 def search_qps(

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from zoobench.artifact import Engine
 from zoobench.runtimes.base import LoadOptions
-from zoobench.scenarios.hints import Cells
+from zoobench.scenarios.hints import Cells, mean_latency_s
 from zoobench.scenarios.launch import Job, Test, launch, record
-from zoobench.scenarios.server import DEFAULT_SHARE, PROBE_QUERIES, choose_policy, cost_from_cells, search_qps
+from zoobench.scenarios.server import DEFAULT_SHARE, PROBE_QUERIES, choose_policy, search_qps
 from zoobench.scenarios.settings import MIN_QUERIES, MULTI_STREAM_SAMPLES, Hints, Length, LoadgenSettings
 
 PROBE_SECONDS = 1.0
@@ -23,7 +24,7 @@ def pick_policy(s: LoadgenSettings, cells: Cells) -> tuple[str, str]:
     """``(policy, why)``: the asked one, or ``auto``'s choice from perf's batch-1 and batch-8 latencies."""
     if s.server_policy != "auto":
         return s.server_policy, "asked (--server-policy)"
-    policy, why = choose_policy(cost_from_cells(cells), MULTI_STREAM_SAMPLES)
+    policy, why = choose_policy(partial(mean_latency_s, cells), MULTI_STREAM_SAMPLES)  # perf's mean latency (s)
     return policy, f"auto: {why} (perf's mean latencies, one session)"
 
 
