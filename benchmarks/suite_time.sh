@@ -4,7 +4,8 @@
 # interleaved repeats) for both conditions.
 #
 #   benchmarks/suite_time.sh [OLD_COMMIT] [NEW_REF]       (defaults: 38d7a08, HEAD)
-#   REPEATS=3 (interleaved runs per condition), CONDITIONS="idle busy" (either or both)
+#   REPEATS=3 (interleaved runs per condition), CONDITIONS="idle busy" (either or both), KEEP=/tmp (where a
+#   failing run's whole log is copied)
 #
 # The old tree runs with coverage measurement added (PYTEST_ADDOPTS="--cov=zoobench --cov-branch"), as the issue
 # asks; the new tree's `make test` measures it itself. Both trees are `git archive`d into a temporary folder and use
@@ -43,6 +44,8 @@ run_tree() {
   if [ "$rc" != 0 ]; then
     echo "  $which ($cond, run $rep) FAILED with exit $rc; its log's tail:" >&2
     tail -n 15 "$WORK/$which-$cond-$rep.log" >&2
+    mkdir -p "${KEEP:-/tmp}" && cp "$WORK/$which-$cond-$rep.log" "${KEEP:-/tmp}/suite-time-$which-$cond-$rep.log"
+    echo "  (the whole log kept as ${KEEP:-/tmp}/suite-time-$which-$cond-$rep.log)" >&2
   fi
   python3 -c "print(f'{$t1 - $t0:.1f}')"
 }

@@ -12,7 +12,7 @@ import pytest
 
 from zoobench.errors import DataError
 from zoobench.scenarios.batcher import Gather, Workers, bucket_for, buckets
-from zoobench.scenarios.server import choose_policy, search_qps
+from zoobench.scenarios.server import choose_policy, search_qps, search_start
 from zoobench.scenarios.settings import Hints, LoadgenSettings, parse_length, parse_scenarios, plan
 
 
@@ -142,16 +142,25 @@ def test_the_search_keeps_the_highest_valid_target() -> None:
         asked.append(qps)
         return next(script)
 
-    qps, tried = search_qps(probe, 400.0, steps=6)
+    qps, tried = search_qps(probe, 400.0, 400.0, steps=6)
     assert asked == [400.0, 200.0, 300.0, 250.0, 275.0, 287.5, 281.25]
     assert qps == 275.0 and tried == list(zip(asked, [False, True, False, True, True, False, False]))
 
 
-def test_the_search_raises_a_valid_start_and_reports_none_valid() -> None:
-    qps, tried = search_qps(lambda q: True, 100.0, grow=2)
-    assert qps == 225.0 and [q for q, _ in tried] == [100.0, 150.0, 225.0]
-    qps, tried = search_qps(lambda q: False, 100.0, steps=3)
+def test_the_search_raises_a_valid_start_up_to_the_ceiling_and_reports_none_valid() -> None:
+    qps, tried = search_qps(lambda q: True, 100.0, 300.0)
+    assert qps == 300.0 and [q for q, _ in tried] == [100.0, 150.0, 225.0, 300.0]  # never above perf's best
+    qps, tried = search_qps(lambda q: q <= 160.0, 100.0, 300.0, steps=2)
+    assert qps == 150.0 and [q for q, _ in tried] == [100.0, 150.0, 225.0, 187.5, 168.75]
+    qps, tried = search_qps(lambda q: False, 100.0, 300.0, steps=3)
     assert qps == 0.0 and [q for q, _ in tried] == [100.0, 50.0, 25.0, 12.5]
+
+
+def test_the_search_starts_low_and_skips_a_bound_one_image_cannot_meet() -> None:
+    start, why = search_start(400.0, 0.004, 0.015)
+    assert start == 100.0 and "best" in why  # a quarter of perf's best: probes far above the answer are wasted
+    start, why = search_start(24.0, 0.080, 0.015)
+    assert start == 0.0 and "80.0 ms" in why and "15 ms" in why
 
 
 def test_server_settings() -> None:
@@ -167,3 +176,18 @@ def test_server_settings() -> None:
                 {"target_qps": 100.0, "find_qps": True}):  # fmt: skip
         with pytest.raises(DataError):
             LoadgenSettings(**bad)  # type: ignore[arg-type]
+
+
+def test_find_qps_probes_nothing_when_one_image_misses_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoobench.scenarios import serving
+
+    said: list[str] = []
+    job = SimpleNamespace(settings=LoadgenSettings(find_qps=True, latency_ms=15.0, search_steps=2), say=said.append)
+    base = SimpleNamespace(runtime="onnxruntime", precision="fp32")
+    probed: list[float] = []
+    monkeypatch.setattr(serving, "_prober", lambda *a: lambda q: probed.append(q) or q <= 60.0)
+    qps, source, tried = serving._find(job, None, base, (24.0, "24.0 img/s at batch 8"), 0.080)  # type: ignore[arg-type]
+    assert (qps, tried, probed) == (6.0, [], []) and "no target can be VALID" in source and "80.0 ms" in said[0]
+    qps, source, tried = serving._find(job, None, base, (200.0, "200 img/s"), 0.004)  # type: ignore[arg-type]
+    assert probed == [50.0, 75.0, 62.5, 56.25] and qps == 56.25 == max(q for q, ok in tried if ok)
+    assert "the highest VALID of 4 probes" in source

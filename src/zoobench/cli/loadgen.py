@@ -36,7 +36,12 @@ INTERRUPTED_EXIT = 130
 )
 @click.option("--latency-ms", type=float, default=15.0, show_default=True, help="Server: the bound at p99.")
 @click.option("--target-qps", type=float, help="Server: the target queries/s (default: half of perf's best img/s).")
-@click.option("--find-qps", is_flag=True, help="Server: search the highest VALID target, then confirm it.")
+@click.option(
+    "--find-qps",
+    is_flag=True,
+    help="Server: search the highest VALID target (from 1/4 of perf's best img/s, never above it), then confirm it.",
+)
+@click.option("--search-steps", type=int, default=6, show_default=True, help="Server --find-qps: bisection probes.")
 @click.option(
     "--server-policy",
     type=click.Choice(["auto", "streams", "batch"]),

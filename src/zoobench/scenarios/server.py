@@ -21,7 +21,8 @@ SHED_FACTOR = 20.0  # a request that waited this many latency bounds (and at lea
 SHED_MIN_S = 1.0
 PROBE_QUERIES = 1000  # a search probe's queries: early stopping tolerates a few over the bound at p99
 SEARCH_STEPS = 6
-SEARCH_GROW = 2  # times the start is raised by 1.5x while it stays VALID
+START_SHARE = 0.25  # the search's first target: this share of perf's best img/s (a probe at a low target is long)
+SEARCH_GROW = 1.5  # a VALID target is raised this much (up to perf's best) until one is INVALID
 
 
 def choose_policy(cost: Callable[[int], float], probe: int = PROBE_BATCH) -> tuple[str, str]:
@@ -36,11 +37,20 @@ def choose_policy(cost: Callable[[int], float], probe: int = PROBE_BATCH) -> tup
     return "streams", f"{text} (> {probe / BATCH_GAIN:g}x): batching would mostly add waiting"
 
 
+def search_start(best: float, single_s: float, bound_s: float) -> tuple[float, str]:
+    """The search's first target and why; 0.0 when no target can hold the bound: one image alone (perf's mean
+    latency at batch 1, one session with all its threads) already takes longer than the bound."""
+    if single_s >= bound_s:
+        return 0.0, f"one image alone takes {single_s * 1e3:.1f} ms (perf, batch 1) >= the {bound_s * 1e3:g} ms bound"
+    return START_SHARE * best, f"{START_SHARE:g} x perf's best img/s"
+
+
 def search_qps(
-    probe: Callable[[float], bool], start: float, *, steps: int = SEARCH_STEPS, grow: int = SEARCH_GROW
+    probe: Callable[[float], bool], start: float, ceiling: float, *, steps: int = SEARCH_STEPS
 ) -> tuple[float, list[tuple[float, bool]]]:
-    """The highest target ``probe`` calls VALID: ``start`` first (raised 1.5x up to ``grow`` times while VALID),
-    then bisection between the highest VALID (0 at first) and the lowest INVALID target, ``steps`` probes.
+    """The highest target ``probe`` calls VALID, at most ``ceiling`` (perf's best img/s: a queue at full
+    utilisation has no bounded p99): ``start`` first, raised ``SEARCH_GROW``x (up to ``ceiling``) while VALID;
+    then ``steps`` bisection probes between the highest VALID target (0 when none) and the lowest INVALID one.
     Returns ``(qps, [(target, valid), …])``; qps 0.0 when no probe was VALID."""
     tried: list[tuple[float, bool]] = []
 
@@ -49,10 +59,10 @@ def search_qps(
         tried.append((qps, ok))
         return ok
 
-    low, high = 0.0, float(start)
-    ok, grown = ask(high), 0
-    while ok and grown < grow:
-        low, high, grown = high, high * 1.5, grown + 1
+    low, high = 0.0, min(float(start), float(ceiling))
+    ok = ask(high)
+    while ok and high < ceiling:
+        low, high = high, min(high * SEARCH_GROW, float(ceiling))
         ok = ask(high)
     if ok:
         return high, tried

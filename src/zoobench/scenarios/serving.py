@@ -5,6 +5,7 @@ test at the asked length; else a share of perf's best img/s, said), and its rows
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -13,7 +14,14 @@ from zoobench.artifact import Engine
 from zoobench.runtimes.base import LoadOptions
 from zoobench.scenarios.hints import Cells, mean_latency_s
 from zoobench.scenarios.launch import Job, Test, launch, record
-from zoobench.scenarios.server import DEFAULT_SHARE, PROBE_QUERIES, choose_policy, search_qps
+from zoobench.scenarios.server import (
+    DEFAULT_SHARE,
+    PROBE_QUERIES,
+    START_SHARE,
+    choose_policy,
+    search_qps,
+    search_start,
+)
 from zoobench.scenarios.settings import MIN_QUERIES, MULTI_STREAM_SAMPLES, Hints, Length, LoadgenSettings
 
 PROBE_SECONDS = 1.0
@@ -82,11 +90,8 @@ def server_tests(
     if s.target_qps:
         qps, source = float(s.target_qps), "--target-qps"
     elif s.find_qps:
-        qps, tried = _search(job, engine, base, best, s)
+        qps, source, tried = _find(job, engine, base, (best, best_text), mean_latency_s(cells, 1))
         extra["search"] = [{"target_qps": round(q, 2), "valid": ok} for q, ok in tried]
-        source = f"--find-qps: the highest VALID of {len(tried)} probes from perf's best ({best_text})"
-        if qps <= 0:
-            qps, source = min(q for q, _ in tried), source + "; no probe was VALID: confirming the lowest"
     else:
         qps, source = DEFAULT_SHARE * best, f"{DEFAULT_SHARE:g} x perf's best img/s ({best_text})"
     job.say(f"{rt}-{prec} Server: target {qps:.1f} queries/s, p99 <= {s.latency_ms:g} ms ({source})")
@@ -97,12 +102,34 @@ def server_tests(
         record(job, engine, t, launch(job, engine, t), extra)
 
 
-def _search(job: Job, engine: Engine, base: Test, start: float, s: LoadgenSettings) -> tuple[float, list[Any]]:
-    """``search_qps`` with each probe a short Server test (PROBE_QUERIES queries: early stopping tolerates a
-    few over the bound) under ``OUTDIR/<column>/Server/search/``."""
+def _find(
+    job: Job, engine: Engine, base: Test, best: tuple[float, str], single_s: float
+) -> tuple[float, str, list[tuple[float, bool]]]:
+    """``--find-qps``: the target to confirm, where it came from, and the probes. No probe when one image alone
+    takes longer than the bound (then the confirming run is at a quarter of perf's best: INVALID, with its p99)."""
+    s = job.settings
+    rate, rate_text = best
+    start, why = search_start(rate, single_s, s.latency_ms / 1e3)
+    if start <= 0:
+        job.say(f"{base.runtime}-{base.precision} Server: no search: {why}")
+        return (
+            START_SHARE * rate,
+            f"--find-qps: no target can be VALID ({why}); confirming at {START_SHARE:g} x perf's best ({rate_text})",
+            [],
+        )
+    qps, tried = search_qps(_prober(job, engine, base), start, rate, steps=s.search_steps)
+    source = f"--find-qps: the highest VALID of {len(tried)} probes from {why} ({rate_text})"
+    if qps <= 0:
+        return min(q for q, _ in tried), source + "; no probe was VALID: confirming the lowest", tried
+    return qps, source, tried
+
+
+def _prober(job: Job, engine: Engine, base: Test) -> Callable[[float], bool]:
+    """A search probe: a short Server test at a target (PROBE_QUERIES queries: early stopping tolerates a few
+    over the bound) under ``OUTDIR/<column>/Server/search/``; True when VALID."""
     from zoobench.scenarios.report import test_row
 
-    count = [0]
+    s, count = job.settings, [0]
 
     def probe(qps: float) -> bool:
         count[0] += 1
@@ -121,4 +148,4 @@ def _search(job: Job, engine: Engine, base: Test, start: float, s: LoadgenSettin
         job.say(f"  probe {qps:.1f} queries/s: {row['result']} (p99 {row['p99_ms']} ms)")
         return row["result"] == "VALID"
 
-    return search_qps(probe, start, steps=s.search_steps)
+    return probe
