@@ -159,6 +159,15 @@ def run_server(args: Any) -> None:
             off = loadgen_rows(eng, rt, prec, cache_dir, args, work / f"{rt}-{prec}-offline")["Offline"]
             lines.append(_server_line(rt, prec, perf, got, off))
             print(lines[-1], flush=True)
+            for p, g in got.items():  # each search, for the record: target -> verdict, and the confirming run
+                steps = ", ".join(
+                    f"{t['target_qps']:g} {'✓' if t['valid'] else '✗'}" for t in g["row"].get("search") or []
+                )
+                print(
+                    f"  {rt}-{prec} {p}: {g['row']['server_policy']['why']}; search: {steps or 'none'}; confirming "
+                    f"{g['row'].get('value')} queries/s {g['row']['result']} (p99 {g['row'].get('p99_ms')} ms)",
+                    flush=True,
+                )
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"\nServer at p99 <= {args.latency_ms:g} ms, --find-qps with {args.search_steps} bisection steps, "
           f"max batch {args.batch}, batch wait {args.batch_wait_ms:g} ms; load average {load}")  # fmt: skip

@@ -154,6 +154,8 @@ def test_the_search_raises_a_valid_start_up_to_the_ceiling_and_reports_none_vali
     assert qps == 150.0 and [q for q, _ in tried] == [100.0, 150.0, 225.0, 187.5, 168.75]
     qps, tried = search_qps(lambda q: False, 100.0, 300.0, steps=3)
     assert qps == 0.0 and [q for q, _ in tried] == [100.0, 50.0, 25.0, 12.5]
+    qps, tried = search_qps(lambda q: False, 100.0, 300.0, steps=6, floor=20.0)  # no probe below the floor
+    assert qps == 0.0 and [q for q, _ in tried] == [100.0, 50.0, 25.0]
 
 
 def test_the_search_starts_low_and_skips_a_bound_one_image_cannot_meet() -> None:

@@ -23,6 +23,7 @@ PROBE_QUERIES = 1000  # a search probe's queries: early stopping tolerates a few
 SEARCH_STEPS = 6
 START_SHARE = 0.25  # the search's first target: this share of perf's best img/s (a probe at a low target is long)
 SEARCH_GROW = 1.5  # a VALID target is raised this much (up to perf's best) until one is INVALID
+PROBE_FLOOR_S = 60.0  # no probe below the target at which early stopping's 459 queries take this long
 
 
 def choose_policy(cost: Callable[[int], float], probe: int = PROBE_BATCH) -> tuple[str, str]:
@@ -46,12 +47,14 @@ def search_start(best: float, single_s: float, bound_s: float) -> tuple[float, s
 
 
 def search_qps(
-    probe: Callable[[float], bool], start: float, ceiling: float, *, steps: int = SEARCH_STEPS
+    probe: Callable[[float], bool], start: float, ceiling: float, *, steps: int = SEARCH_STEPS, floor: float = 0.0
 ) -> tuple[float, list[tuple[float, bool]]]:
     """The highest target ``probe`` calls VALID, at most ``ceiling`` (perf's best img/s: a queue at full
     utilisation has no bounded p99): ``start`` first, raised ``SEARCH_GROW``x (up to ``ceiling``) while VALID;
-    then ``steps`` bisection probes between the highest VALID target (0 when none) and the lowest INVALID one.
-    Returns ``(qps, [(target, valid), …])``; qps 0.0 when no probe was VALID."""
+    then up to ``steps`` bisection probes between the highest VALID target (0 when none) and the lowest INVALID
+    one, none below ``floor`` (a probe's queries take too long there; where even the probes above it fail, the
+    tail is the engine's own, not the queue's). Returns ``(qps, [(target, valid), …])``; qps 0.0 when no probe
+    was VALID."""
     tried: list[tuple[float, bool]] = []
 
     def ask(qps: float) -> bool:
@@ -68,6 +71,8 @@ def search_qps(
         return high, tried
     for _ in range(steps):
         mid = (low + high) / 2
+        if mid < floor:
+            break
         if ask(mid):
             low = mid
         else:

@@ -16,6 +16,7 @@ from zoobench.scenarios.hints import Cells, mean_latency_s
 from zoobench.scenarios.launch import Job, Test, launch, record
 from zoobench.scenarios.server import (
     DEFAULT_SHARE,
+    PROBE_FLOOR_S,
     PROBE_QUERIES,
     START_SHARE,
     choose_policy,
@@ -117,10 +118,12 @@ def _find(
             f"--find-qps: no target can be VALID ({why}); confirming at {START_SHARE:g} x perf's best ({rate_text})",
             [],
         )
-    qps, tried = search_qps(_prober(job, engine, base), start, rate, steps=s.search_steps)
+    floor = MIN_QUERIES["Server"] / PROBE_FLOOR_S
+    qps, tried = search_qps(_prober(job, engine, base), start, rate, steps=s.search_steps, floor=floor)
     source = f"--find-qps: the highest VALID of {len(tried)} probes from {why} ({rate_text})"
     if qps <= 0:
-        return min(q for q, _ in tried), source + "; no probe was VALID: confirming the lowest", tried
+        lowest = min(q for q, _ in tried)
+        return lowest, f"{source}; none VALID (none below {floor:.1f} queries/s): confirming the lowest", tried
     return qps, source, tried
 
 
