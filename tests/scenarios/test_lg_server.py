@@ -193,3 +193,10 @@ def test_find_qps_probes_nothing_when_one_image_misses_the_bound(monkeypatch: py
     qps, source, tried = serving._find(job, None, base, (200.0, "200 img/s"), 0.004)  # type: ignore[arg-type]
     assert probed == [50.0, 75.0, 62.5, 56.25] and qps == 56.25 == max(q for q, ok in tried if ok)
     assert "the highest VALID of 4 probes" in source
+
+
+def test_a_probe_and_its_confirming_run_have_as_many_queries() -> None:
+    from zoobench.scenarios.serving import probe_queries
+
+    # 1,000 at a fast target, 10 s of them at a slower one, never under early stopping's 459
+    assert (probe_queries(300.0), probe_queries(50.0), probe_queries(10.0)) == (1000, 500, 459)

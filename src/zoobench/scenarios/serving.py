@@ -98,8 +98,11 @@ def server_tests(
     job.say(f"{rt}-{prec} Server: target {qps:.1f} queries/s, p99 <= {s.latency_ms:g} ms ({source})")
     server_hints = replace(hints, server_qps=qps, latency_bound_s=s.latency_ms / 1e3)
     extra.update({"target_source": source, "form": form_line})
+    # a searched target is confirmed on at least the probes' queries: fewer would hold it to a stricter test
+    # (early stopping over 459 queries tolerates fewer slow ones than over 1,000), so a VALID probe could not hold
+    confirm = probe_queries(qps) if s.find_qps and not s.target_qps else None
     for mode in modes:
-        t = replace(base, mode=mode, hints=server_hints)
+        t = replace(base, mode=mode, hints=server_hints, min_queries=confirm if mode == "performance" else None)
         record(job, engine, t, launch(job, engine, t), extra)
 
 
@@ -127,6 +130,12 @@ def _find(
     return qps, source, tried
 
 
+def probe_queries(qps: float) -> int:
+    """A search probe's queries at ``qps``: PROBE_QUERIES, fewer for a slow engine (at most PROBE_MAX_SECONDS
+    of them), never fewer than early stopping's minimum."""
+    return max(MIN_QUERIES["Server"], min(PROBE_QUERIES, int(qps * PROBE_MAX_SECONDS)))
+
+
 def _prober(job: Job, engine: Engine, base: Test) -> Callable[[float], bool]:
     """A search probe: a short Server test at a target (PROBE_QUERIES queries: early stopping tolerates a few
     over the bound) under ``OUTDIR/<column>/Server/search/``; True when VALID."""
@@ -137,7 +146,7 @@ def _prober(job: Job, engine: Engine, base: Test) -> Callable[[float], bool]:
     def probe(qps: float) -> bool:
         count[0] += 1
         folder = job.out / f"{base.runtime}-{base.precision}" / "Server" / "search" / f"{count[0]:02d}-{qps:.0f}qps"
-        queries = max(MIN_QUERIES["Server"], min(PROBE_QUERIES, int(qps * PROBE_MAX_SECONDS)))
+        queries = probe_queries(qps)
         t = replace(
             base,
             hints=replace(base.hints, server_qps=qps, latency_bound_s=s.latency_ms / 1e3),
