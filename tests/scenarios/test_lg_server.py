@@ -12,7 +12,7 @@ import pytest
 
 from zoobench.errors import DataError
 from zoobench.scenarios.batcher import Gather, Workers, bucket_for, buckets
-from zoobench.scenarios.server import choose_policy, search_qps, search_start
+from zoobench.scenarios.server import choose_policy, per_core_streams, search_qps, search_start
 from zoobench.scenarios.settings import Hints, LoadgenSettings, parse_length, parse_scenarios, plan
 
 
@@ -163,6 +163,27 @@ def test_the_search_starts_low_and_skips_a_bound_one_image_cannot_meet() -> None
     assert start == 100.0 and "best" in why  # a quarter of perf's best: probes far above the answer are wasted
     start, why = search_start(24.0, 0.080, 0.015)
     assert start == 0.0 and "80.0 ms" in why and "15 ms" in why
+
+
+def test_streams_use_a_session_per_core_only_while_one_thread_leaves_room_under_the_bound() -> None:
+    ok, why = per_core_streams(0.0019, 2, 0.015)  # one thread ~3.8 ms: MLPerf's reference scheme
+    assert ok and "3.8 ms" in why
+    ok, why = per_core_streams(0.0034, 2, 0.015)  # ~6.8 ms on one thread against 15 ms: one session, all threads
+    assert not ok and "6.8 ms" in why and "one session" in why
+    assert per_core_streams(0.010, 1, 0.015)[0]  # one core: there is no other form
+
+
+def test_server_form_follows_the_latency_rule(tmp_path: Any) -> None:
+    from zoobench.scenarios.serving import server_form
+
+    (tmp_path / "m.onnx").write_bytes(b"not read: no tuned profile beside it")
+    engine: Any = SimpleNamespace(path=str(tmp_path / "m.onnx"), model="mnasnet1_0")
+    fast = server_form(engine, ("onnxruntime", "fp32"), "streams", 8, (0.00001, 0.015))
+    slow = server_form(engine, ("onnxruntime", "fp32"), "streams", 8, (0.100, 0.015))
+    assert fast[1] >= 1 and fast[0].get("threads") == 1 and "Server form" in fast[2]
+    assert slow[1] == 1 and "threads" not in slow[0] and "one session" in slow[2]
+    batch = server_form(engine, ("onnxruntime", "fp32"), "batch", 8, (0.0019, 0.015))
+    assert batch[1] == 1 and "threads" not in batch[0]  # the batcher serves from perf's one session
 
 
 def test_server_settings() -> None:

@@ -24,6 +24,11 @@ SEARCH_STEPS = 6
 START_SHARE = 0.25  # the search's first target: this share of perf's best img/s (a probe at a low target is long)
 SEARCH_GROW = 1.5  # a VALID target is raised this much (up to perf's best) until one is INVALID
 PROBE_FLOOR_S = 60.0  # no probe below the target at which early stopping's 459 queries take this long
+# one single-thread session per core serves Server requests only while one image on one thread (estimated as
+# cores x perf's batch-1 latency on all of them) stays under this share of the bound: measured on a 2-core Xeon,
+# mnasnet1_0 ORT fp32 took ~7 ms on one thread and its p99 under LoadGen's Poisson arrivals was ~14.7 ms even at
+# 9 queries/s (INVALID at 15 ms), while one 2-thread session (3.4 ms) held the bound
+STREAM_SHARE = 1 / 3
 
 
 def choose_policy(cost: Callable[[int], float], probe: int = PROBE_BATCH) -> tuple[str, str]:
@@ -36,6 +41,18 @@ def choose_policy(cost: Callable[[int], float], probe: int = PROBE_BATCH) -> tup
     if ratio * BATCH_GAIN <= probe:
         return "batch", f"{text} (<= {probe / BATCH_GAIN:g}x): batching pays"
     return "streams", f"{text} (> {probe / BATCH_GAIN:g}x): batching would mostly add waiting"
+
+
+def per_core_streams(single_s: float, cores: int, bound_s: float) -> tuple[bool, str]:
+    """Whether the Server's ``streams`` policy runs one single-thread session per core (MLPerf's reference scheme)
+    or one session with every thread, and why: ``single_s`` is perf's batch-1 latency on one session with all
+    ``cores`` threads, so one image on one thread takes up to ``cores`` times that; a tail above the bound follows
+    long before the queue fills once that nears the bound."""
+    one_thread = single_s * max(1, cores)
+    text = f"one image on one thread ~{one_thread * 1e3:.1f} ms ({cores} x perf's batch-1 {single_s * 1e3:.1f} ms)"
+    if cores <= 1 or one_thread <= STREAM_SHARE * bound_s:
+        return True, f"{text} <= {STREAM_SHARE:.2g} x the {bound_s * 1e3:g} ms bound"
+    return False, f"{text} > {STREAM_SHARE:.2g} x the {bound_s * 1e3:g} ms bound: one session, all threads"
 
 
 def search_start(best: float, single_s: float, bound_s: float) -> tuple[float, str]:

@@ -20,6 +20,7 @@ from zoobench.scenarios.server import (
     PROBE_QUERIES,
     START_SHARE,
     choose_policy,
+    per_core_streams,
     search_qps,
     search_start,
 )
@@ -37,23 +38,32 @@ def pick_policy(s: LoadgenSettings, cells: Cells) -> tuple[str, str]:
     return policy, f"auto: {why} (perf's mean latencies, one session)"
 
 
-def server_form(engine: Engine, rt: str, prec: str, policy: str, max_batch: int) -> tuple[LoadOptions, int, str]:
+def server_form(
+    engine: Engine, column: tuple[str, str], policy: str, max_batch: int, latency: tuple[float, float]
+) -> tuple[LoadOptions, int, str]:
     """The sessions serving ``policy``: the tuned profile at its batch (1 for streams, ``max_batch`` for batch)
-    when there is one; else, for streams, the runtime's ``server_streams`` form; else perf's options,
-    one session (its concurrent runs are the worker threads)."""
+    when there is one; else, for streams, the runtime's ``server_streams`` form where one image on one thread
+    leaves room under the bound (``latency``: perf's batch-1 seconds, the bound's; see
+    :func:`~zoobench.scenarios.server.per_core_streams`); else perf's options, one session (its concurrent runs
+    are the worker threads)."""
     from zoobench.perf.streams import settings_text
     from zoobench.runtimes import runtime_module
     from zoobench.scenarios.hints import offline_form
 
+    rt, prec = column
     batch = max_batch if policy == "batch" else 1
     options, sessions, line = offline_form(engine, rt, prec, batch)
-    declared = dict(runtime_module(rt).server_streams(os.cpu_count() or 1))
+    cores = os.cpu_count() or 1
+    declared = dict(runtime_module(rt).server_streams(cores))
     if policy == "streams" and sessions == 1 and not line.startswith("tuned profile") and declared:
+        per_core, why = per_core_streams(latency[0], cores, latency[1])
+        if not per_core:
+            return options, 1, f"1 session x perf's options ({why}; {line})"
         form = declared
         streams = form.pop("streams", 1)
         sessions = int(streams) if isinstance(streams, (int, float, str)) else 1
         options = {**options, **form}
-        line = f"{sessions} sessions x {settings_text(form) or 'defaults'} (the runtime's Server form; {line})"
+        line = f"{sessions} sessions x {settings_text(form) or 'defaults'} (the runtime's Server form: {why}; {line})"
     return options, sessions, line
 
 
@@ -76,7 +86,8 @@ def server_tests(
     """The Server's tests of one column (its search probes first, when asked)."""
     s, (rt, prec) = job.settings, column
     policy, why = pick_policy(s, cells)
-    options, sessions, form_line = server_form(engine, rt, prec, policy, s.max_batch)
+    latency = (mean_latency_s(cells, 1), s.latency_ms / 1e3)
+    options, sessions, form_line = server_form(engine, column, policy, s.max_batch, latency)
     batching = policy == "batch"
     server = {
         "policy": policy,
