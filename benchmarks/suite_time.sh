@@ -46,6 +46,8 @@ run_tree() {
     tail -n 15 "$WORK/$which-$cond-$rep.log" >&2
     mkdir -p "${KEEP:-/tmp}" && cp "$WORK/$which-$cond-$rep.log" "${KEEP:-/tmp}/suite-time-$which-$cond-$rep.log"
     echo "  (the whole log kept as ${KEEP:-/tmp}/suite-time-$which-$cond-$rep.log)" >&2
+  elif [ -n "${KEEP_ALL:-}" ]; then  # every run's log (its --durations list says where the time went)
+    mkdir -p "${KEEP:-/tmp}" && cp "$WORK/$which-$cond-$rep.log" "${KEEP:-/tmp}/suite-time-$which-$cond-$rep.log"
   fi
   python3 -c "print(f'{$t1 - $t0:.1f}')"
 }

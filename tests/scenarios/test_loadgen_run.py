@@ -150,9 +150,17 @@ def _wait_for(path: Path, timeout: float, proc: subprocess.Popen[str]) -> None:
         time.sleep(0.2)
 
 
-def _child_pid(detail: Path) -> int:
-    first = next(line for line in detail.read_text().splitlines() if line.startswith(":::MLLOG "))
-    return int(json.loads(first[len(":::MLLOG ") :])["metadata"]["pid"])
+def _child_pid(detail: Path, timeout: float = 60.0) -> int:
+    """The pid in the detail log's first MLLOG line, once that line is whole (the log is written as it runs: a
+    non-empty file may still end mid-line)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        whole = detail.read_text().split("\n")[:-1]  # the lines that have their newline
+        first = next((line for line in whole if line.startswith(":::MLLOG ")), None)
+        if first is not None:
+            return int(json.loads(first[len(":::MLLOG ") :])["metadata"]["pid"])
+        assert time.monotonic() < deadline, f"no whole MLLOG line in {detail} after {timeout} s"
+        time.sleep(0.1)
 
 
 def test_sigint_stops_the_test_keeps_the_logs_and_exits_130(prepared: dict[str, Any], tmp_path: Path) -> None:
