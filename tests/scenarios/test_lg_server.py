@@ -221,3 +221,48 @@ def test_a_probe_and_its_confirming_run_have_as_many_queries() -> None:
 
     # 1,000 at a fast target, 10 s of them at a slower one, never under early stopping's 459
     assert (probe_queries(300.0), probe_queries(50.0), probe_queries(10.0)) == (1000, 500, 459)
+
+
+def test_the_search_stops_where_its_bracket_is_within_a_runs_noise() -> None:
+    qps, tried = search_qps(lambda q: q <= 300.0, 100.0, 1000.0, steps=20)
+    valid = max(q for q, ok in tried if ok)
+    invalid = min(q for q, ok in tried if not ok)
+    assert qps == valid <= 300.0 < invalid and invalid - valid <= 0.03 * invalid
+    assert len(tried) < 4 + 20  # stopped on the resolution, not on the steps
+    before = tried[:-1]  # the bracket one probe earlier was wider than the resolution
+    assert min(q for q, ok in before if not ok) - max(q for q, ok in before if ok) > 0.03 * 300.0
+
+
+def test_a_failed_confirmation_is_repeated_lower_and_the_row_is_the_last_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from zoobench.scenarios import serving
+
+    hints = Hints(0.004, 0.02, 500.0, server_qps=100.0, latency_bound_s=0.015)
+    test = serving.Test("onnxruntime", "fp32", "Server", "performance", hints)
+
+    def run(verdicts: list[str], search: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
+        job: Any = SimpleNamespace(rows=[], out=tmp_path, say=lambda line: None)
+        ran: list[Any] = []
+        script = iter(verdicts)
+
+        def record(job: Any, engine: Any, t: Any, launched: Any, extra: dict[str, Any]) -> dict[str, Any]:
+            row = {"value": t.hints.server_qps, "result": next(script), "p99_ms": 20.0, **extra}
+            job.rows.append(row)
+            return row
+
+        monkeypatch.setattr(serving, "launch", lambda job, engine, t: ran.append(t))
+        monkeypatch.setattr(serving, "record", record)
+        serving._confirm(job, None, test, {"search": search})  # type: ignore[arg-type]
+        return job.rows, ran
+
+    rows, ran = run(["INVALID", "INVALID", "VALID"], [{"target_qps": 100.0, "valid": True}])
+    assert [round(t.hints.server_qps, 2) for t in ran] == [100.0, 90.0, 81.0]
+    assert [t.min_queries for t in ran] == [serving.probe_queries(q) for q in (100.0, 90.0, 81.0)]
+    assert ran[0].folder is None and ran[1].folder != ran[2].folder  # each run keeps its own logs
+    assert len(rows) == 1 and rows[0]["result"] == "VALID" and rows[0]["value"] == pytest.approx(81.0)
+    assert [c["result"] for c in rows[0]["confirm"]] == ["INVALID", "INVALID", "VALID"]
+    rows, ran = run(["INVALID"] * 3, [{"target_qps": 100.0, "valid": True}])
+    assert len(ran) == 3 and len(rows) == 1 and rows[0]["result"] == "INVALID"  # never more than CONFIRM_TRIES
+    rows, ran = run(["INVALID"], [{"target_qps": 100.0, "valid": False}])
+    assert len(ran) == 1 and rows[0]["result"] == "INVALID"  # no probe held: nothing lower to try

@@ -24,6 +24,13 @@ SEARCH_STEPS = 6
 START_SHARE = 0.25  # the search's first target: this share of perf's best img/s (a probe at a low target is long)
 SEARCH_GROW = 1.5  # a VALID target is raised this much (up to perf's best) until one is INVALID
 PROBE_FLOOR_S = 60.0  # no probe below the target at which early stopping's 459 queries take this long
+# bisection stops once its VALID and INVALID targets are this close: nearer, one probe's verdict is noise (measured,
+# mnasnet1_0 OpenVINO int8 at 15 ms: 298.8 VALID, 305.3 INVALID, 302.1 VALID, 303.7 INVALID)
+SEARCH_RESOLUTION = 0.03
+# a confirming run that fails is repeated this much lower, up to CONFIRM_TRIES runs in all (the search ends at the
+# edge, where a second run of a VALID probe's target is INVALID about as often as not)
+CONFIRM_BACKOFF = 0.9
+CONFIRM_TRIES = 3
 # one single-thread session per core serves Server requests only while one image on one thread (estimated as
 # cores x perf's batch-1 latency on all of them) stays under this share of the bound: measured on a 2-core Xeon,
 # mnasnet1_0 ORT fp32 took ~7 ms on one thread and its p99 under LoadGen's Poisson arrivals was ~14.7 ms even at
@@ -69,9 +76,9 @@ def search_qps(
     """The highest target ``probe`` calls VALID, at most ``ceiling`` (perf's best img/s: a queue at full
     utilisation has no bounded p99): ``start`` first, raised ``SEARCH_GROW``x (up to ``ceiling``) while VALID;
     then up to ``steps`` bisection probes between the highest VALID target (0 when none) and the lowest INVALID
-    one, none below ``floor`` (a probe's queries take too long there; where even the probes above it fail, the
-    tail is the engine's own, not the queue's). Returns ``(qps, [(target, valid), …])``; qps 0.0 when no probe
-    was VALID."""
+    one, until they are within ``SEARCH_RESOLUTION`` of each other, none below ``floor`` (a probe's queries take
+    too long there; where even the probes above it fail, the tail is the engine's own, not the queue's).
+    Returns ``(qps, [(target, valid), …])``; qps 0.0 when no probe was VALID."""
     tried: list[tuple[float, bool]] = []
 
     def ask(qps: float) -> bool:
@@ -88,13 +95,18 @@ def search_qps(
         return high, tried
     for _ in range(steps):
         mid = (low + high) / 2
-        if mid < floor:
+        if mid < floor or high - low <= SEARCH_RESOLUTION * high:
             break
         if ask(mid):
             low = mid
         else:
             high = mid
     return low, tried
+
+
+def confirm_targets(qps: float, tries: int = CONFIRM_TRIES) -> list[float]:
+    """The targets a searched ``qps`` is confirmed at, in order, each run only when the one before was INVALID."""
+    return [qps * CONFIRM_BACKOFF**i for i in range(max(1, tries))]
 
 
 def shed_after(latency_bound_s: float) -> float:
