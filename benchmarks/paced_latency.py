@@ -1,0 +1,77 @@
+"""One image's latency on a plain ONNX Runtime session, back to back and paced (an idle CPU between requests, as
+the Server scenario's Poisson arrivals leave it), per intra-op thread count. Not a test: it prints percentiles.
+
+    python benchmarks/paced_latency.py                     # torchvision's mnasnet1_0, random weights, 1 and 2 threads
+    python benchmarks/paced_latency.py --gap-ms 20 --paced 150 --seconds 4
+
+On a 2-vCPU Xeon (2026-12-05) a request after a 20 ms gap took ~1.4x a back-to-back one: that is part of why the
+Server's p50 sits above SingleStream's on the same engine (benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def export(model: str, path: Path) -> None:
+    import torch
+    import torchvision
+
+    net = getattr(torchvision.models, model)().eval()
+    torch.onnx.export(
+        net, (torch.randn(1, 3, 224, 224),), str(path), input_names=["x"], output_names=["y"],
+        dynamic_axes={"x": {0: "b"}}, dynamo=False, opset_version=13,
+    )  # fmt: skip
+
+
+def percentiles(ms: list[float]) -> str:
+    p50, p90, p99, top = np.percentile(np.array(ms), [50, 90, 99, 100])
+    return f"n {len(ms)}  p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {top:.2f} ms"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="mnasnet1_0", help="a torchvision classifier (random weights)")
+    ap.add_argument("--threads", default=f"1,{os.cpu_count() or 1}")
+    ap.add_argument("--seconds", type=float, default=4.0, help="the back-to-back loop's length")
+    ap.add_argument("--paced", type=int, default=150, help="paced runs")
+    ap.add_argument("--gap-ms", type=float, default=20.0, help="idle time before each paced run")
+    args = ap.parse_args()
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{args.model}.onnx"
+        export(args.model, path)
+        x = np.random.default_rng(0).random((1, 3, 224, 224), dtype=np.float32)
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        print(f"{args.model}, ONNX Runtime {ort.__version__}, {os.cpu_count()} CPUs, load average {load}")
+        for threads in sorted({int(t) for t in args.threads.split(",")}):
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            for _ in range(20):
+                session.run(None, {"x": x})
+            tight: list[float] = []
+            end = time.perf_counter() + args.seconds
+            while time.perf_counter() < end:
+                t0 = time.perf_counter()
+                session.run(None, {"x": x})
+                tight.append((time.perf_counter() - t0) * 1e3)
+            paced: list[float] = []
+            for _ in range(args.paced):
+                time.sleep(args.gap_ms / 1e3)
+                t0 = time.perf_counter()
+                session.run(None, {"x": x})
+                paced.append((time.perf_counter() - t0) * 1e3)
+            print(f"{threads} thread(s), back to back: {percentiles(tight)}")
+            print(f"{threads} thread(s), {args.gap_ms:g} ms apart: {percentiles(paced)}")
+
+
+if __name__ == "__main__":
+    main()
