@@ -1,7 +1,8 @@
-"""One image's latency on a plain ONNX Runtime session, back to back and paced (an idle CPU between requests, as
-the Server scenario's Poisson arrivals leave it), per intra-op thread count. Not a test: it prints percentiles.
+"""One image's latency on zoobench's ONNX Runtime session of the Server's engine (the uint8-input export), back to
+back and paced (an idle CPU between requests, as the Server scenario's Poisson arrivals leave it), per intra-op
+thread count. Not a test: it prints percentiles.
 
-    python benchmarks/paced_latency.py                     # torchvision's mnasnet1_0, random weights, 1 and 2 threads
+    python benchmarks/paced_latency.py                     # mnasnet1_0, random weights, 1 and 2 threads
     python benchmarks/paced_latency.py --gap-ms 20 --paced 150 --seconds 4
 
 On a 2-vCPU Xeon (2026-12-05) a request after a 20 ms gap took ~1.4x a back-to-back one: that is part of why the
@@ -15,19 +16,27 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
-def export(model: str, path: Path) -> None:
-    import torch
-    import torchvision
+def server_engine(model: str, workdir: str) -> str:
+    """The engine ``zoobench loadgen`` serves for ONNX Runtime fp32: the export (random weights, from the engine
+    store when there) with its uint8 input."""
+    from zoobench.engines.build import resolve_engine, uint8_engine
 
-    net = getattr(torchvision.models, model)().eval()
-    torch.onnx.export(
-        net, (torch.randn(1, 3, 224, 224),), str(path), input_names=["x"], output_names=["y"],
-        dynamic_axes={"x": {0: "b"}}, dynamo=False, opset_version=13,
-    )  # fmt: skip
+    return uint8_engine(resolve_engine(model, weights="random", workdir=workdir)).path
+
+
+def session(path: str, threads: int) -> Any:
+    from zoobench.runtimes import load_session
+
+    return load_session(path, "onnxruntime", threads=threads)
+
+
+def one_image(sess: Any) -> np.ndarray:
+    return np.zeros((1, 3, 224, 224), sess.input_dtype)
 
 
 def percentiles(ms: list[float]) -> str:
@@ -46,28 +55,25 @@ def main() -> None:
     import onnxruntime as ort
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{args.model}.onnx"
-        export(args.model, path)
-        x = np.random.default_rng(0).random((1, 3, 224, 224), dtype=np.float32)
+        path = server_engine(args.model, tmp)
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         print(f"{args.model}, ONNX Runtime {ort.__version__}, {os.cpu_count()} CPUs, load average {load}")
         for threads in sorted({int(t) for t in args.threads.split(",")}):
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
-            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            sess = session(path, threads)
+            x = one_image(sess)
             for _ in range(20):
-                session.run(None, {"x": x})
+                sess.run(x)
             tight: list[float] = []
             end = time.perf_counter() + args.seconds
             while time.perf_counter() < end:
                 t0 = time.perf_counter()
-                session.run(None, {"x": x})
+                sess.run(x)
                 tight.append((time.perf_counter() - t0) * 1e3)
             paced: list[float] = []
             for _ in range(args.paced):
                 time.sleep(args.gap_ms / 1e3)
                 t0 = time.perf_counter()
-                session.run(None, {"x": x})
+                sess.run(x)
                 paced.append((time.perf_counter() - t0) * 1e3)
             print(f"{threads} thread(s), back to back: {percentiles(tight)}")
             print(f"{threads} thread(s), {args.gap_ms:g} ms apart: {percentiles(paced)}")

@@ -68,6 +68,11 @@ def _batch(t: Test, s: LoadgenSettings) -> tuple[int, list[int]]:
     return batch, sorted({batch, 1})
 
 
+def test_dir(job: Job, t: Test) -> Path:
+    """``OUTDIR/<runtime>-<precision>/<scenario>``: the folder under which a test's runs are written."""
+    return job.out / f"{t.runtime}-{t.precision}" / t.scenario
+
+
 def launch(job: Job, engine: Engine, t: Test) -> tuple[Path, SutRecord, Length]:
     """Run ``t`` in its child process; returns its folder, its sut.json and its length."""
     from zoobench.scenarios.child import run_child
@@ -75,7 +80,7 @@ def launch(job: Job, engine: Engine, t: Test) -> tuple[Path, SutRecord, Length]:
     s = job.settings
     length = t.length or parse_length(s.length)
     values = plan(t.scenario, t.mode, length, t.hints, len(job.names), t.min_queries)
-    folder = t.folder or job.out / f"{t.runtime}-{t.precision}" / t.scenario / t.mode
+    folder = t.folder or test_dir(job, t) / t.mode
     batch, warm = _batch(t, s)
     note = "" if length.rule_compliant else " (test length: not rule compliant)"
     if not t.quiet:

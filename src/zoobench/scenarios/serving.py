@@ -13,7 +13,7 @@ from typing import Any
 from zoobench.artifact import Engine
 from zoobench.runtimes.base import LoadOptions
 from zoobench.scenarios.hints import Cells, mean_latency_s
-from zoobench.scenarios.launch import Job, Test, launch, record
+from zoobench.scenarios.launch import Job, Test, launch, record, test_dir
 from zoobench.scenarios.server import (
     CONFIRM_BACKOFF,
     CONFIRM_TRIES,
@@ -89,14 +89,14 @@ def server_tests(
     """The Server's tests of one column (its search probes first, when asked)."""
     s, (rt, prec) = job.settings, column
     policy, why = pick_policy(s, cells)
-    latency = (mean_latency_s(cells, 1), s.latency_ms / 1e3)
-    options, sessions, form_line = server_form(engine, column, policy, s.max_batch, latency)
+    single_s, bound_s = mean_latency_s(cells, 1), s.latency_ms / 1e3
+    options, sessions, form_line = server_form(engine, column, policy, s.max_batch, (single_s, bound_s))
     batching = policy == "batch"
     server = {
         "policy": policy,
         "max_batch": s.max_batch if batching else 1,
         "batch_wait_ms": s.batch_wait_ms if batching else 0.0,
-        "latency_bound_s": s.latency_ms / 1e3,
+        "latency_bound_s": bound_s,
     }
     job.say(f"{rt}-{prec} Server: policy {policy} ({why}); {form_line}")
     base = Test(rt, prec, "Server", "performance", hints, options, sessions, server)
@@ -105,7 +105,7 @@ def server_tests(
     if s.target_qps:
         qps, source = float(s.target_qps), "--target-qps"
     elif s.find_qps:
-        qps, source, tried = _find(job, engine, base, (best, best_text), mean_latency_s(cells, 1))
+        qps, source, tried = _find(job, engine, base, (best, best_text), single_s)
         extra["search"] = [{"target_qps": round(q, 2), "valid": ok} for q, ok in tried]
     else:
         qps, source = DEFAULT_SHARE * best, f"{DEFAULT_SHARE:g} x perf's best img/s ({best_text})"
@@ -113,7 +113,7 @@ def server_tests(
     extra.update({"target_source": source, "form": form_line})
     searched = bool(s.find_qps and not s.target_qps)
     for mode in modes:
-        t = replace(base, mode=mode, hints=replace(hints, server_qps=qps, latency_bound_s=s.latency_ms / 1e3))
+        t = replace(base, mode=mode, hints=replace(hints, server_qps=qps, latency_bound_s=bound_s))
         if mode == "performance" and searched:
             _confirm(job, engine, t, extra)
         else:
@@ -130,12 +130,13 @@ def _confirm(job: Job, engine: Engine, t: Test, extra: dict[str, Any]) -> None:
     held = any(x["valid"] for x in extra.get("search") or [])
     targets = confirm_targets(float(t.hints.server_qps or 0.0), CONFIRM_TRIES if held else 1)
     for i, qps in enumerate(targets):
-        folder = None if i == 0 else job.out / f"{t.runtime}-{t.precision}" / "Server" / f"performance-{i + 1}"
+        folder = None if i == 0 else test_dir(job, t) / f"performance-{i + 1}"
         run = replace(t, hints=replace(t.hints, server_qps=qps), min_queries=probe_queries(qps), folder=folder)
         if i:
             job.say(f"{t.runtime}-{t.precision} Server: confirming again at {qps:.1f} queries/s ({CONFIRM_BACKOFF:g}x)")
-        row = record(job, engine, run, launch(job, engine, run), {**extra, "confirm": tries})
+        row = record(job, engine, run, launch(job, engine, run), dict(extra))
         tries.append({"target_qps": round(qps, 2), "result": row.get("result"), "p99_ms": row.get("p99_ms")})
+        row["confirm"] = list(tries)
         if row.get("result") == "VALID" or i == len(targets) - 1:
             return
         job.rows.pop()  # an INVALID confirmation is kept in the next row's ``confirm`` and in its folder
@@ -180,7 +181,7 @@ def _prober(job: Job, engine: Engine, base: Test) -> Callable[[float], bool]:
 
     def probe(qps: float) -> bool:
         count[0] += 1
-        folder = job.out / f"{base.runtime}-{base.precision}" / "Server" / "search" / f"{count[0]:02d}-{qps:.0f}qps"
+        folder = test_dir(job, base) / "search" / f"{count[0]:02d}-{qps:.0f}qps"
         queries = probe_queries(qps)
         t = replace(
             base,
