@@ -1,5 +1,5 @@
-"""Shared fixtures: isolated weights dir, real photos, one real-weights ONNX export and one local Ray instance per
-session."""
+"""Shared fixtures: isolated weights dir, one engine store per session, real photos, one real-weights ONNX export
+and one local Ray instance per session."""
 
 from __future__ import annotations
 
@@ -22,6 +22,19 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
         seen.append(item.nodeid)
 
 
+# Under pytest-xdist (`make test`), the tests that use one of these session fixtures run on one worker
+# (``--dist loadgroup``): one small report run, one local Ray instance (each instance's daemons cost CPU all along).
+SHARED_ON_ONE_WORKER = {"small_run": "report", "ray_local": "ray"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in SHARED_ON_ONE_WORKER:
+                item.add_marker(pytest.mark.xdist_group(SHARED_ON_ONE_WORKER[fixture]))
+
+
 @pytest.fixture(autouse=True)
 def _watchdog() -> Iterator[None]:
     faulthandler.dump_traceback_later(WATCHDOG_S, exit=True)
@@ -39,8 +52,19 @@ def _session_engine_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 @pytest.fixture(autouse=True)
-def _isolated_engine_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test has its own, empty engine cache (``$ZOOBENCH_CACHE``): no test reuses another's export."""
+def _session_engine_store(_session_engine_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test reads and fills the session's engine store (``$ZOOBENCH_CACHE``): an export or compile a test
+    made is one the next test finds, as a user's second run does. Tests that count builds or write into the store
+    ask for ``_isolated_engine_cache`` instead."""
+    monkeypatch.setenv("ZOOBENCH_CACHE", str(_session_engine_cache))
+    return _session_engine_cache
+
+
+@pytest.fixture
+def _isolated_engine_cache(
+    _session_engine_store: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """This test's own, empty engine cache: for the store's own tests (what it builds, reuses, lists, prunes)."""
     d = tmp_path_factory.mktemp("zoobench-cache")
     monkeypatch.setenv("ZOOBENCH_CACHE", str(d))
     return d

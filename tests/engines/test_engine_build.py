@@ -17,6 +17,7 @@ from datahelp import write_jpegs
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
+pytestmark = pytest.mark.usefixtures("_isolated_engine_cache")  # these count builds: they start from an empty store
 
 TINY = "tiny_engine_build"
 N_IMAGES = 24

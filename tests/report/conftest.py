@@ -1,4 +1,6 @@
-"""A small real run shared by the report tests: EfficientNet-Lite0 on the photos + MNASNet with random weights."""
+"""A small real run shared by the report tests: EfficientNet-Lite0 on the photos + MNASNet with random weights,
+made once per session (under pytest-xdist the tests that use it share one worker: tests/conftest.py groups them).
+Tests read it; one that changes a run works on its own copy."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def small_run(tmp_path_factory: pytest.TempPathFactory, photos: tuple[Path, Path], lite0_onnx: Path) -> Path:
     pytest.importorskip("torch")
     pytest.importorskip("matplotlib")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -80,7 +81,8 @@ def test_run_report_has_every_section(small_run: Path) -> None:
     assert lite.accuracy is not None and lite.card["weights"]["files"][0]["sha256"]
 
 
-def test_report_command_regenerates_from_json_alone(small_run: Path) -> None:
+def test_report_command_regenerates_from_json_alone(small_run: Path, tmp_path: Path) -> None:
+    small_run = Path(shutil.copytree(small_run, tmp_path / "run"))  # the shared run stays as made
     for f in ("report.md", "report.html"):
         (small_run / f).unlink()
     (small_run / "mnasnet1_0" / "plots" / "latency.png").unlink()

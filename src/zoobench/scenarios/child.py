@@ -3,8 +3,11 @@
 LoadGen keeps process state (its config applies once per process; Ctrl-C inside a test leaves an empty summary
 and crashes at exit), so each test runs in ``python -m zoobench.scenarios.child JOB.json``, in its own session
 (a terminal's Ctrl-C reaches only the parent). The parent owns Ctrl-C: it stops the child (SIGTERM: no core
-dump), keeps what LoadGen wrote, and raises :class:`Interrupted`. The audit config is an explicit path in the
-test's own folder (an ``audit.config`` in the working directory is never read); the trace is off unless asked.
+dump), keeps what LoadGen wrote, and raises :class:`Interrupted`. A parent that ends any other way (SIGTERM,
+SIGKILL, a crash) takes its child with it on Linux: the child asks the kernel for SIGTERM when its parent goes
+(``PR_SET_PDEATHSIG``), so no test runs on unwatched, filling memory with its records. The audit config is an
+explicit path in the test's own folder (an ``audit.config`` in the working directory is never read); the trace is
+off unless asked.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from zoobench.scenarios.records import ServerPart, SutRecord
 
 CHILD_LOG = "child.log"
 AUDIT = "audit.config"
+PARENT_ENV = "ZOOBENCH_LOADGEN_PARENT"  # the parent's pid, for the child's PR_SET_PDEATHSIG
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Interrupted(Exception):
@@ -130,6 +135,7 @@ def run_child(job: dict[str, Any]) -> SutRecord:
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[2])  # this zoobench, also when it is not the installed one
     env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+    env[PARENT_ENV] = str(os.getpid())
     cmd = [sys.executable, "-m", "zoobench.scenarios.child", str(out / "job.json")]
     with open(out / CHILD_LOG, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -158,7 +164,22 @@ def stop_child(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def die_with_parent(parent: int) -> None:
+    """Linux: SIGTERM to this process when the process that started it ends, however it ends; if it has ended
+    already (before the request), SIGTERM now. Elsewhere nothing (the parent's Ctrl-C path still stops it)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main(argv: list[str]) -> int:
+    if os.environ.get(PARENT_ENV, "").isdigit():
+        die_with_parent(int(os.environ[PARENT_ENV]))
     job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     try:
         run_test(job)
