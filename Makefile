@@ -31,14 +31,14 @@ demo: $(VENV)/.stamp-demo
 
 # Branch coverage of src/zoobench (docs/development.md says how to read it): the run fails below COV_FLOOR, and
 # unless every line and branch of the TensorRT session ran (against the stand-ins in tests/runtimes/trt_fake.py).
-# The tests run on TEST_WORKERS pytest-xdist workers (the measured best on 2 cores: benchmarks/RESULTS.md); tests
-# that share one session fixture carry an xdist_group mark and --dist loadgroup keeps each group on one worker.
+# The tests run on TEST_WORKERS pytest-xdist workers (measured on 2 cores: benchmarks/RESULTS.md); --dist loadfile
+# keeps each file's tests on one worker, so a module fixture is made once.
 COV_FLOOR ?= 88.5
 TEST_WORKERS ?= 3
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src/zoobench
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15 --cov=zoobench --cov-branch \
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 --cov=zoobench --cov-branch \
 		--cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR)
 	$(BIN)/coverage report --include='*/zoobench/runtimes/tensorrt.py' --fail-under=100 --show-missing
 

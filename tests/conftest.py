@@ -22,19 +22,6 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
         seen.append(item.nodeid)
 
 
-# Under pytest-xdist (`make test`), the tests that use one of these session fixtures run on one worker
-# (``--dist loadgroup``): one small report run, one local Ray instance (each instance's daemons cost CPU all along).
-SHARED_ON_ONE_WORKER = {"small_run": "report", "ray_local": "ray"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        for fixture in getattr(item, "fixturenames", ()):
-            if fixture in SHARED_ON_ONE_WORKER:
-                item.add_marker(pytest.mark.xdist_group(SHARED_ON_ONE_WORKER[fixture]))
-
-
 @pytest.fixture(autouse=True)
 def _watchdog() -> Iterator[None]:
     faulthandler.dump_traceback_later(WATCHDOG_S, exit=True)

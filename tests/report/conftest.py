@@ -1,6 +1,6 @@
 """A small real run shared by the report tests: EfficientNet-Lite0 on the photos + MNASNet with random weights,
-made once per session (under pytest-xdist the tests that use it share one worker: tests/conftest.py groups them).
-Tests read it; one that changes a run works on its own copy."""
+made once per session (per xdist worker that runs a report file). Tests read it; one that changes a run works on
+its own copy."""
 
 from __future__ import annotations
 
