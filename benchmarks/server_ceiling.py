@@ -20,13 +20,11 @@ import argparse
 import heapq
 import os
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from paced_latency import one_image, server_engine, session
+from paced_latency import back_to_back, one_image, paced, server_engine, session
 
 GOAL_SHARE = 0.55  # issue 34's goal for mnasnet1_0 on ONNX Runtime fp32
 QUERIES = 40_000  # simulated requests per rate
@@ -58,40 +56,6 @@ def ceiling(service_s: np.ndarray, servers: int, bound_s: float) -> float:
         mid = (low + high) / 2
         low, high = (mid, high) if p99_response_s(service_s, servers, mid) <= bound_s else (low, mid)
     return low
-
-
-def back_to_back(sessions: list[Any], seconds: float, batch: int = 1) -> tuple[float, np.ndarray]:
-    """All ``sessions`` running at once, each in its own thread (the runtimes release the GIL): images/s and
-    every run's time (s)."""
-    times: list[list[float]] = [[] for _ in sessions]
-    end = time.perf_counter() + seconds
-
-    def loop(i: int) -> None:
-        x = np.repeat(one_image(sessions[i]), batch, axis=0)
-        while time.perf_counter() < end:
-            t0 = time.perf_counter()
-            sessions[i].run(x)
-            times[i].append(time.perf_counter() - t0)
-
-    threads = [threading.Thread(target=loop, args=(i,)) for i in range(len(sessions))]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    runs = sum(len(t) for t in times)
-    return runs * batch / (time.perf_counter() - start), np.array([x for t in times for x in t])
-
-
-def paced(sess: Any, runs: int, gap_s: float) -> np.ndarray:
-    x = one_image(sess)
-    out = []
-    for _ in range(runs):
-        time.sleep(gap_s)
-        t0 = time.perf_counter()
-        sess.run(x)
-        out.append(time.perf_counter() - t0)
-    return np.array(out)
 
 
 def warmed(path: str, threads: int, batches: tuple[int, ...] = (1,)) -> Any:

@@ -170,12 +170,17 @@ def _child_pid(detail: Path, timeout: float = 60.0) -> int:
 LONG_SERVER = ["--length", "600", "--target-qps", "200", "--server-policy", "streams"]
 
 
-def test_sigint_stops_the_test_keeps_the_logs_and_exits_130(prepared: dict[str, Any], tmp_path: Path) -> None:
-    out = tmp_path / "out"
+def _long_server(prepared: dict[str, Any], cwd: Path, out: Path, mode: str) -> subprocess.Popen[str]:
+    """``zoobench loadgen`` in a process of its own: the long Server test (``mode``: performance, or both)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "zoobench", "loadgen", str(prepared["onnx"]), "--data", str(prepared["cache"]),
-           "--scenarios", "Server", *LONG_SERVER, "--mode", "both", "-o", str(out)]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           "--scenarios", "Server", *LONG_SERVER, "--mode", mode, "-o", str(out)]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigint_stops_the_test_keeps_the_logs_and_exits_130(prepared: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _long_server(prepared, tmp_path, out, "both")
     try:
         col = out / "onnxruntime-fp32" / "Server"
         _wait_for(col / "accuracy" / "mlperf_log_summary.txt", 300, proc)  # the first test finished
@@ -207,10 +212,7 @@ def test_a_killed_loadgen_takes_its_test_child_with_it(prepared: dict[str, Any],
     if not sys.platform.startswith("linux"):
         pytest.skip("PR_SET_PDEATHSIG is Linux's")
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "zoobench", "loadgen", str(prepared["onnx"]), "--data", str(prepared["cache"]),
-           "--scenarios", "Server", *LONG_SERVER, "--mode", "performance", "-o", str(out)]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _long_server(prepared, tmp_path, out, "performance")
     pid = 0
     try:
         detail = out / "onnxruntime-fp32" / "Server" / "performance" / "mlperf_log_detail.txt"
