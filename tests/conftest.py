@@ -4,6 +4,7 @@ and one local Ray instance per session."""
 from __future__ import annotations
 
 import faulthandler
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +32,12 @@ def _watchdog() -> Iterator[None]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_engine_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The session's fixtures (exported once) never write into the user's engine cache."""
-    d = tmp_path_factory.mktemp("zoobench-cache-session")
+    """The session's engine store, never the user's: one for all pytest-xdist workers (their common base folder),
+    so an engine one worker made is one the others link; workers wanting the same engine at once wait for the
+    one making it (the store's own lock, as two runs at once do)."""
+    base = tmp_path_factory.getbasetemp()
+    d = base.parent / "zoobench-cache-session" if os.environ.get("PYTEST_XDIST_WORKER") else base / "cache-session"
+    d.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZOOBENCH_CACHE", str(d))
         yield d

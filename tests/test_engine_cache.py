@@ -40,6 +40,51 @@ def test_an_export_is_reused_in_another_directory_and_never_when_stale(
     assert len(calls) == 2 and entry.stat().st_size > 1000  # re-exported, and the entry made whole again
 
 
+def test_two_builders_of_one_recipe_at_once_export_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _isolated_engine_cache: Path
+) -> None:
+    """A second process (here: a thread with its own lock file handle) that wants an engine being made waits for
+    it, says so, and reuses it: two runs started together export once."""
+    import threading
+
+    import zoobench.export as ex
+    from zoobench.engines import resolve_engine
+
+    started, b_waits = threading.Event(), threading.Event()
+    calls: list[str] = []
+    real = ex.export_model
+
+    def slow_export(*a: object, **k: object) -> object:
+        calls.append(str(a[2]))
+        started.set()
+        assert b_waits.wait(120), "the second builder never waited"  # B is blocked on the entry's lock now
+        return real(*a, **k)
+
+    monkeypatch.setattr(ex, "export_model", slow_export)
+    kw = {"weights": "random", "exporter": "torchscript"}
+    said_b: list[str] = []
+
+    def b_say(msg: str) -> None:
+        said_b.append(msg)
+        if msg.startswith("waiting for another process"):
+            b_waits.set()
+
+    out: dict[str, object] = {}
+    a = threading.Thread(target=lambda: out.update(a=resolve_engine("mnasnet1_0", workdir=tmp_path / "a", **kw)))
+    a.start()
+    assert started.wait(300)
+    b = threading.Thread(
+        target=lambda: out.update(b=resolve_engine("mnasnet1_0", workdir=tmp_path / "b", log=b_say, **kw))
+    )
+    b.start()
+    a.join(300)
+    b.join(300)
+    assert len(calls) == 1, calls
+    assert said_b[0] == "waiting for another process making the same export of mnasnet1_0 ..."
+    assert said_b[1].startswith("reusing the stored export "), said_b
+    assert Path(out["a"].path).samefile(out["b"].path)  # type: ignore[attr-defined]
+
+
 def test_the_key_changes_with_everything_that_made_the_engine_and_not_with_paths() -> None:
     import dataclasses
 

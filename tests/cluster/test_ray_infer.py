@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -75,10 +76,37 @@ def test_ray_local_from_a_cache_with_two_actors(
     assert s["data_kind"] == "cache" and s["ray"]["plan"]["actors"] == 2
 
 
-def test_a_killed_ray_driver_resumes(tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+def test_ray_fast_run_writes_what_a_local_fast_run_writes(
+    ray_local: object, tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--decoder fast`` on Ray actors: the same predictions and the same fallback count as on this machine (a
+    grayscale JPEG falls back to the reference decoder)."""
+    monkeypatch.setenv("ZOOBENCH_FAST_MIN_IMAGES", "0")  # the fast pool for 12 images (the small-set rule: its test)
+    from datahelp import write_jpegs
+    from PIL import Image
+
+    data = tmp_path / "val"
+    files = write_jpegs(data, 12)
+    Image.open(files[0]).convert("L").save(data / "ILSVRC2012_val_00000013.JPEG", "JPEG", quality=90)
+    kw = {"batch_size": 4, "chunk": 8, "quiet": True, "decoder": "fast"}
+    local = do_infer(str(tiny), str(data), outdir=str(tmp_path / "local"), **kw)  # type: ignore[arg-type]
+    ray = do_infer(str(tiny), str(data), outdir=str(tmp_path / "ray"), ray="local", backend=ray_backend, **kw)  # type: ignore[arg-type]
+    assert (tmp_path / "local" / "predictions.csv").read_bytes() == (tmp_path / "ray" / "predictions.csv").read_bytes()
+    assert (
+        local["decoder"]
+        == ray["decoder"]
+        == {"name": "fast", "fallbacks": {"grayscale JPEG": 1}, "counted": "this run"}
+    )
+
+
+def test_a_killed_ray_driver_resumes(ray_local: Any, tiny: Path, val: tuple[Path, Path], tmp_path: Path) -> None:
+    """A driver killed with -9 mid-run, then run again: the chunks it saved are kept, the rest is inferred, and the
+    files equal a local run's. Both drivers join the session's Ray instance (a driver of the cluster, killed)."""
     data, labels = val
     out = tmp_path / "run"
-    args = ["infer", str(tiny), "--data", str(data), "--labels", str(labels), "-o", str(out), "-b", "4", "--chunk", "8"]
+    address = ray_local.get_runtime_context().gcs_address
+    args = ["infer", str(tiny), "--data", str(data), "--labels", str(labels), "-o", str(out), "-b", "4", "--chunk", "8",
+            "--ray", address]  # fmt: skip
     code = (
         "import os, signal; import zoobench.infer.chunks as m; f = m._save_chunk; calls = [0]\n"
         "def wrapped(*a, **k):\n"
@@ -87,11 +115,9 @@ def test_a_killed_ray_driver_resumes(tiny: Path, val: tuple[Path, Path], tmp_pat
         "m._save_chunk = wrapped\n"
         "import sys; from zoobench.cli import main; sys.argv = ['zoobench', *sys.argv[1:]]; main()"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code, *args, "--ray", "local"], stderr=subprocess.PIPE,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stderr=subprocess.PIPE, start_new_session=True)
     _, err = proc.communicate(timeout=300)
-    # the local Ray instance of a driver killed with -9 leaves agents behind: stop them by the driver's session
-    assert kill_session(proc.pid) == []
+    assert kill_session(proc.pid) == []  # nothing of the driver's own is left
     assert proc.returncode == -signal.SIGKILL, err.decode()[-2000:]
     saved = sorted((out / ".partial").glob("chunk_*.npz"))
     assert len(saved) == 3 and not (out / "predictions.csv").exists()
@@ -101,9 +127,7 @@ def test_a_killed_ray_driver_resumes(tiny: Path, val: tuple[Path, Path], tmp_pat
         with np.load(f) as z:
             with_results += len(z["names"]) + len(z["skipped"])
     assert with_results == 3 * 8
-    again = subprocess.run(
-        [sys.executable, "-m", "zoobench", *args, "--ray", "local"], capture_output=True, timeout=300
-    )
+    again = subprocess.run([sys.executable, "-m", "zoobench", *args], capture_output=True, timeout=300)
     assert again.returncode == 0, again.stderr.decode()[-2000:]
     assert "resumed 24 of 75 images from an interrupted run" in again.stderr.decode()
     summary = json.loads((out / "summary.json").read_text())

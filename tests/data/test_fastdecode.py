@@ -16,7 +16,6 @@ from datahelp import TINY_PP, photo_arrays, write_jpegs
 from PIL import Image
 
 from zoobench.cli import cli
-from zoobench.cluster.pipeline import ray_backend
 from zoobench.data import fastdecode
 from zoobench.data.cache import open_cache, prep_cache
 from zoobench.data.fastdecode import decode_bytes, sniff
@@ -337,24 +336,6 @@ def test_nvjpeg_without_cuda_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
     assert res.exit_code == 1 and line.startswith("Error: ") and "\n" not in line
     assert all(t in line for t in ("--decoder nvjpeg", "CUDA"))
     assert not (tmp_path / "c").exists()
-
-
-def test_ray_fast_run_writes_what_a_local_fast_run_writes(ray_local: object, tmp_path: Path, tiny_onnx: Path) -> None:
-    pytest.importorskip("skimage")
-    from zoobench.infer.stage import do_infer
-
-    data = tmp_path / "val"
-    files = write_jpegs(data, 12)
-    (data / "ILSVRC2012_val_00000013.JPEG").write_bytes(_jpeg(np.asarray(Image.open(files[0])), "L"))
-    kw = {"batch_size": 4, "chunk": 8, "quiet": True, "decoder": "fast"}
-    local = do_infer(str(tiny_onnx), str(data), outdir=str(tmp_path / "local"), **kw)  # type: ignore[arg-type]
-    ray = do_infer(str(tiny_onnx), str(data), outdir=str(tmp_path / "ray"), ray="local", backend=ray_backend, **kw)  # type: ignore[arg-type]
-    assert (tmp_path / "local" / "predictions.csv").read_bytes() == (tmp_path / "ray" / "predictions.csv").read_bytes()
-    assert (
-        local["decoder"]
-        == ray["decoder"]
-        == {"name": "fast", "fallbacks": {"grayscale JPEG": 1}, "counted": "this run"}
-    )
 
 
 def test_run_records_the_decoder_in_its_ledger_and_reruns_prep_and_infer_for_the_other(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,19 @@ def _stored(model: str, step: str, key: str, name: str, workdir: Path) -> Engine
     return load_engine(str(workdir / name))
 
 
+@contextlib.contextmanager
+def _claim(model: str, step: str, key: str, name: str, workdir: Path, say: Say) -> Iterator[Engine | None]:
+    """The stored engine (linked into ``workdir``), or None with the entry claimed for this process to make: a
+    process making the same entry is waited for, and what it made is used."""
+    found = _stored(model, step, key, name, workdir)
+    if found is not None:
+        yield found
+        return
+    waiting = partial(say, f"waiting for another process making the same {step} of {model} ...")
+    with store.claimed(model, step, key, waiting):
+        yield _stored(model, step, key, name, workdir)
+
+
 def float_engine(recipe: Recipe, workdir: str | Path, log: Say | None = None) -> Engine:
     """The float ONNX of ``recipe``: the model file itself, or the export ``workdir/<model>.onnx`` (reused from the
     store when one of the same key is there: same weights bytes, wherever they are)."""
@@ -68,29 +82,30 @@ def float_engine(recipe: Recipe, workdir: str | Path, log: Say | None = None) ->
     if recipe.file:
         return load_engine(recipe.file)
     key, name = recipe.export_key(), f"{slug(recipe.model)}.onnx"
-    found = _stored(recipe.model, "export", key, name, work)
-    if found is not None:
-        say(f"reusing the stored export {store.entry_dir(recipe.model, 'export', key)} (same recipe) -> {found.path}")
-        return found
-    assert recipe.weights is not None
-    say(f"exporting {recipe.model} ({recipe.weights.describe()}) -> {work / name}")
-    work.mkdir(parents=True, exist_ok=True)
-    with _place(recipe.model, "export", key, work) as tmp:
-        from zoobench.models.weights import build_model
+    with _claim(recipe.model, "export", key, name, work, say) as found:
+        if found is not None:
+            entry = store.entry_dir(recipe.model, "export", key)
+            say(f"reusing the stored export {entry} (same recipe) -> {found.path}")
+            return found
+        assert recipe.weights is not None
+        say(f"exporting {recipe.model} ({recipe.weights.describe()}) -> {work / name}")
+        work.mkdir(parents=True, exist_ok=True)
+        with _place(recipe.model, "export", key, work) as tmp:
+            from zoobench.models.weights import build_model
 
-        module, _ = build_model(recipe.spec, None, recipe.weights)
-        res = export.export_model(
-            module,
-            recipe.spec,
-            tmp / name,
-            preprocess=recipe.preprocess,
-            weights_info=recipe.weights.to_dict(),
-            opset=recipe.opset,
-            exporter=recipe.exporter,
-            simplify=recipe.simplify,
-        )
-        if res.note:
-            say(f"note: {res.note}")
+            module, _ = build_model(recipe.spec, None, recipe.weights)
+            res = export.export_model(
+                module,
+                recipe.spec,
+                tmp / name,
+                preprocess=recipe.preprocess,
+                weights_info=recipe.weights.to_dict(),
+                opset=recipe.opset,
+                exporter=recipe.exporter,
+                simplify=recipe.simplify,
+            )
+            if res.note:
+                say(f"note: {res.note}")
     return load_engine(str(work / name))
 
 
@@ -112,17 +127,17 @@ def uint8_input(recipe: Recipe, workdir: str | Path, source: Engine | None = Non
             f"{src.path} is a compiled float-input engine; compile its ONNX with `--input uint8` instead"
         )
     key, name = recipe.uint8_key(), f"{Path(src.path).stem}.u8.onnx"
-    found = _stored(recipe.model, "uint8", key, name, work)
-    if found is not None:
-        return found
-    digest = file_digest(src.path)
-    made = _made_from(work / name, digest)
-    if made is not None:  # made here before from these bytes (the store was emptied since): kept as it is
-        return made
-    say(f"uint8-input engine (normalization inside the graph) -> {work / name}")
-    work.mkdir(parents=True, exist_ok=True)
-    with _place(recipe.model, "uint8", key, work) as tmp:
-        write_input_variant(src.path, tmp / name, "uint8", extra={"float_source_sha256": digest})
+    with _claim(recipe.model, "uint8", key, name, work, say) as found:
+        if found is not None:
+            return found
+        digest = file_digest(src.path)
+        made = _made_from(work / name, digest)
+        if made is not None:  # made here before from these bytes (the store was emptied since): kept as it is
+            return made
+        say(f"uint8-input engine (normalization inside the graph) -> {work / name}")
+        work.mkdir(parents=True, exist_ok=True)
+        with _place(recipe.model, "uint8", key, work) as tmp:
+            write_input_variant(src.path, tmp / name, "uint8", extra={"float_source_sha256": digest})
     return load_engine(str(work / name))
 
 
@@ -207,23 +222,23 @@ def _compiled(
     assert col.runtime is not None and col.precision is not None
     key = col.compile_key()
     name = default_output(src, col.runtime, col.precision, col.batch_size, "uint8").name
-    found = _stored(col.model, "compile", key, name, work)
-    if found is not None:
-        say(f"reusing the stored {col.runtime} {col.precision} engine -> {found.path}")
-        return found
-    work.mkdir(parents=True, exist_ok=True)
-    with _place(col.model, "compile", key, work) as tmp:
-        compile_engine(
-            src,
-            runtime=col.runtime,
-            precision=col.precision,
-            batch_size=col.batch_size,
-            calibration=calib,
-            output=str(tmp / name),
-            input_dtype="uint8",
-            accuracy_control=control,
-            log=say,
-        )
+    with _claim(col.model, "compile", key, name, work, say) as found:
+        if found is not None:
+            say(f"reusing the stored {col.runtime} {col.precision} engine -> {found.path}")
+            return found
+        work.mkdir(parents=True, exist_ok=True)
+        with _place(col.model, "compile", key, work) as tmp:
+            compile_engine(
+                src,
+                runtime=col.runtime,
+                precision=col.precision,
+                batch_size=col.batch_size,
+                calibration=calib,
+                output=str(tmp / name),
+                input_dtype="uint8",
+                accuracy_control=control,
+                log=say,
+            )
     return load_engine(str(work / name))
 
 

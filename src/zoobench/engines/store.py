@@ -14,7 +14,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,33 @@ def building(model: str, step: str, key: str) -> Iterator[Path]:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def claimed(model: str, step: str, key: str, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Held while this process makes the entry: another process that wants the same entry waits here (``waiting``
+    is called first), then finds it made, so two runs at once build an engine once. Without ``flock`` (Windows) or
+    a writable store, nothing waits."""
+    lock = entry_dir(model, step, key)
+    lock = lock.with_name(f".{lock.name}.lock")
+    try:
+        import fcntl
+
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def link_into(entry: Path, workdir: Path) -> None:
@@ -129,6 +156,7 @@ def prune(older_than_s: float | None = None, max_bytes: int | None = None, now: 
         total -= oldest.bytes
     for e in removed:
         shutil.rmtree(e.path, ignore_errors=True)
+        e.path.with_name(f".{e.path.name}.lock").unlink(missing_ok=True)
     for model in {e.path.parent for e in removed}:
         with contextlib.suppress(OSError):
             model.rmdir()  # only when empty
