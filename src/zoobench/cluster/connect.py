@@ -153,7 +153,14 @@ def connect(address: str) -> Iterator[Any]:
     # Ray Data's own actors always trip a core-worker notice about constructor args (ray#53727); errors that
     # matter reach the driver as Python exceptions. RAY_BACKEND_LOG_LEVEL=info brings the notices back.
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
-    kw: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+    # Ray starts its workers at nice 15: on a machine doing anything else (a laptop, a shared node) the actors that
+    # decode and infer get a few percent of a core and a run takes ~10x longer (measured: docs/cluster.md). This
+    # job's workers run at the niceness of everything else, as Ray's own job supervisor does for itself.
+    kw: dict[str, Any] = {
+        "logging_level": logging.ERROR,
+        "log_to_driver": False,
+        "runtime_env": {"env_vars": {"RAY_worker_niceness": "0"}},
+    }
     if address == "local":
         kw["include_dashboard"] = False
     try:
