@@ -5,7 +5,7 @@
 #
 #   benchmarks/suite_time.sh [OLD_COMMIT] [NEW_REF]       (defaults: 38d7a08, HEAD)
 #   REPEATS=3 (interleaved runs per condition), CONDITIONS="idle busy" (either or both), KEEP=/tmp (where a
-#   failing run's whole log is copied)
+#   failing run's whole log is copied), ONLY=new (or old: time one tree alone, no ratio)
 #
 # The old tree runs with coverage measurement added (PYTEST_ADDOPTS="--cov=zoobench --cov-branch"), as the issue
 # asks; the new tree's `make test` measures it itself. Both trees are `git archive`d into a temporary folder and use
@@ -57,10 +57,15 @@ median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(fl
 measure() {
   local cond=$1 old_s=() new_s=() r
   for r in $(seq 1 "$REPEATS"); do  # interleaved: old, new, old, new, ...
+    if [ -n "${ONLY:-}" ]; then
+      echo "  $cond run $r: $ONLY $(run_tree "$ONLY" "$cond" "$r") s"
+      continue
+    fi
     old_s+=("$(run_tree old "$cond" "$r")")
     new_s+=("$(run_tree new "$cond" "$r")")
     echo "  $cond run $r: old ${old_s[-1]} s, new ${new_s[-1]} s"
   done
+  [ -z "${ONLY:-}" ] || return 0
   local mo mn
   mo=$(median "${old_s[@]}")
   mn=$(median "${new_s[@]}")
