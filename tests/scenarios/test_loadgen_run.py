@@ -175,7 +175,10 @@ def _long_server(prepared: dict[str, Any], cwd: Path, out: Path, mode: str) -> s
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "zoobench", "loadgen", str(prepared["onnx"]), "--data", str(prepared["cache"]),
            "--scenarios", "Server", *LONG_SERVER, "--mode", mode, "-o", str(out)]  # fmt: skip
-    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it: a suite started in the background (`make test &`, a script's `cmd &`) runs with
+    # SIGINT ignored, which children inherit, and a Python started so never installs its KeyboardInterrupt handler
+    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
 
 
 def test_sigint_stops_the_test_keeps_the_logs_and_exits_130(prepared: dict[str, Any], tmp_path: Path) -> None:
