@@ -154,8 +154,8 @@ def connect(address: str) -> Iterator[Any]:
     # matter reach the driver as Python exceptions. RAY_BACKEND_LOG_LEVEL=info brings the notices back.
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     # Ray starts its workers at nice 15: on a machine doing anything else (a laptop, a shared node) the actors that
-    # decode and infer get a few percent of a core and a run takes ~10x longer (benchmarks/ray_niceness.py: 6.2x with two busy loops). This
-    # job's workers run at the niceness of everything else, as Ray's own job supervisor does for itself.
+    # decode and infer get a few percent of a core (benchmarks/ray_niceness.py: 6.2x slower beside two busy loops).
+    # This job's workers run at the niceness of everything else, as Ray's own job supervisor does for itself.
     kw: dict[str, Any] = {
         "logging_level": logging.ERROR,
         "log_to_driver": False,
