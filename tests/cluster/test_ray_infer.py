@@ -99,6 +99,7 @@ def test_ray_fast_run_writes_what_a_local_fast_run_writes(
 ) -> None:
     """``--decoder fast`` on Ray actors: the same predictions and the same fallback count as on this machine (a
     grayscale JPEG falls back to the reference decoder)."""
+    pytest.importorskip("skimage")
     monkeypatch.setenv("ZOOBENCH_FAST_MIN_IMAGES", "0")  # the fast pool for 12 images (the small-set rule: its test)
     from datahelp import write_jpegs
     from PIL import Image

@@ -67,13 +67,17 @@ def building(model: str, step: str, key: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _lock_file(entry: Path) -> Path:
+    """The file whose lock :func:`claimed` holds for ``entry`` (beside it; prune removes it with the entry)."""
+    return entry.with_name(f".{entry.name}.lock")
+
+
 @contextlib.contextmanager
 def claimed(model: str, step: str, key: str, waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """Held while this process makes the entry: another process that wants the same entry waits here (``waiting``
     is called first), then finds it made, so two runs at once build an engine once. Without ``flock`` (Windows) or
     a writable store, nothing waits."""
-    lock = entry_dir(model, step, key)
-    lock = lock.with_name(f".{lock.name}.lock")
+    lock = _lock_file(entry_dir(model, step, key))
     try:
         import fcntl
 
@@ -156,7 +160,7 @@ def prune(older_than_s: float | None = None, max_bytes: int | None = None, now: 
         total -= oldest.bytes
     for e in removed:
         shutil.rmtree(e.path, ignore_errors=True)
-        e.path.with_name(f".{e.path.name}.lock").unlink(missing_ok=True)
+        _lock_file(e.path).unlink(missing_ok=True)
     for model in {e.path.parent for e in removed}:
         with contextlib.suppress(OSError):
             model.rmdir()  # only when empty
