@@ -113,19 +113,19 @@ def resolve_preprocess(model_or_file: str, variant: str | None = None) -> Prepro
 
 def read_metadata(onnx_path: str | Path) -> dict[str, Any]:
     """zoobench's metadata of an ONNX file (values JSON-decoded where they are JSON)."""
-    import onnx
+    from zoobench.onnx_meta import NotOnnx, metadata_props
 
     try:
-        model = onnx.load(str(onnx_path), load_external_data=False)
-    except Exception as exc:  # protobuf's DecodeError, a truncated file, ...: one line, not a traceback
+        props = metadata_props(onnx_path)  # the wire format's field 14 only: no `import onnx`, no full parse
+    except (NotOnnx, OSError) as exc:  # a truncated file, not protobuf, unreadable: one line, not a traceback
         raise ZoobenchError(f"{onnx_path}: not a readable ONNX model ({' '.join(str(exc).split())})") from exc
     out: dict[str, Any] = {}
-    for prop in model.metadata_props:
-        if prop.key.startswith(META_PREFIX):
+    for key, value in props:
+        if key.startswith(META_PREFIX):
             try:
-                out[prop.key[len(META_PREFIX) :]] = json.loads(prop.value)
+                out[key[len(META_PREFIX) :]] = json.loads(value)
             except json.JSONDecodeError:
-                out[prop.key[len(META_PREFIX) :]] = prop.value
+                out[key[len(META_PREFIX) :]] = value
     return out
 
 

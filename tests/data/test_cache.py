@@ -110,3 +110,35 @@ def test_class_folder_layout_gives_labels(tiny_onnx: Path, tmp_path: Path) -> No
     rows = (tmp_path / "o" / "predictions.csv").read_text().splitlines()
     assert rows[1].startswith("a_00000001.JPEG,") and rows[1].endswith(",0")
     assert rows[-1].startswith("b_00000002.JPEG,") and rows[-1].endswith(",1")
+
+
+def test_a_small_set_is_decoded_in_this_process_by_default_and_an_asked_pool_is_kept(
+    jpeg_folder: Path, tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under POOL_MIN_IMAGES images the default starts no decode pool (each worker's start costs more than the
+    set's decoding); an explicit worker count, or the environment's threshold, still gets one; the bytes agree."""
+    import zoobench.data.decode as decode
+
+    assert decode.default_workers(decode.POOL_MIN_IMAGES - 1) == 0 and decode.default_workers(None) >= 1
+    assert decode.default_workers(decode.POOL_MIN_IMAGES) == decode.default_workers() >= 1
+    started: list[int] = []
+    real = decode._context
+
+    def counting() -> object:
+        started.append(1)
+        return real()
+
+    monkeypatch.setattr(decode, "_context", counting)
+    eng = load_engine(str(tiny_onnx))
+    alone = run_folder(eng, jpeg_folder, InferSettings(batch_size=8))  # 40 images, the default workers
+    prep_cache(jpeg_folder, TINY_PP, tmp_path / "c0")
+    assert started == []
+    pooled = run_folder(eng, jpeg_folder, InferSettings(batch_size=8, workers=2))
+    assert started  # asked for: a pool
+    np.testing.assert_array_equal(alone.topk_ids, pooled.topk_ids)
+    started.clear()
+    monkeypatch.setenv(decode.POOL_MIN_ENV, "0")  # the threshold off: the default is a pool again
+    assert decode.default_workers(1) >= 1
+    prep_cache(jpeg_folder, TINY_PP, tmp_path / "c1")
+    assert started
+    assert (tmp_path / "c0" / "images.npy").read_bytes() == (tmp_path / "c1" / "images.npy").read_bytes()

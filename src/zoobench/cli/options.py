@@ -266,7 +266,7 @@ workers_option = click.option(
     "-j",
     type=click.IntRange(min=0),
     default=None,
-    help="Decode processes (default: cores, at most 4; 0: decode in this process).",
+    help="Decode processes (default: cores, at most 4, and none under 64 images; 0: decode in this process).",
 )
 chunk_option = click.option(
     "--chunk", type=click.IntRange(min=1), default=512, show_default=True, help="Images per resumable chunk."

@@ -137,6 +137,9 @@ def _auto_address() -> str:
         ) from None
 
 
+NICENESS = "RAY_worker_niceness"  # Ray's own setting (ray_constants.RAY_WORKER_NICENESS); it starts workers at 15
+
+
 @contextlib.contextmanager
 def connect(address: str) -> Iterator[Any]:
     """``local`` starts a Ray instance on this machine (stopped at the end); ``auto`` or ``HOST:PORT`` joins.
@@ -155,16 +158,17 @@ def connect(address: str) -> Iterator[Any]:
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     # Ray starts its workers at nice 15: on a machine doing anything else (a laptop, a shared node) the actors that
     # decode and infer get a few percent of a core (benchmarks/ray_niceness.py: 6.2x slower beside two busy loops).
-    # This job's workers run at the niceness of everything else, as Ray's own job supervisor does for itself.
-    kw: dict[str, Any] = {
-        "logging_level": logging.ERROR,
-        "log_to_driver": False,
-        "runtime_env": {"env_vars": {"RAY_worker_niceness": "0"}},
-    }
+    # This job's workers run at the niceness of everything else, as Ray's own job supervisor does for itself: on a
+    # joined cluster through the job's runtime env; on a local instance through the environment its raylet starts
+    # with (a runtime env makes Ray start every worker through an extra setup process: ~0.5 s of a core apiece).
+    kw: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
     if address == "local":
         kw["include_dashboard"] = False
+    else:
+        kw["runtime_env"] = {"env_vars": {NICENESS: "0"}}
     try:
-        ray.init(address=address, **kw)
+        with _env(NICENESS, os.environ.get(NICENESS, "0") if address == "local" else None):
+            ray.init(address=address, **kw)
     except (ConnectionError, TimeoutError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterError(f"cannot join the Ray cluster at {address!r}: {first}") from None
@@ -174,6 +178,22 @@ def connect(address: str) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str | None) -> Iterator[None]:
+    """``$name`` set to ``value`` inside the block (None: untouched), as it was after."""
+    before = os.environ.get(name)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if value is not None:
+            if before is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = before
 
 
 def _quiet_ray_data(ray: Any) -> None:

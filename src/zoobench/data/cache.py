@@ -291,8 +291,9 @@ def _fill(
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
     chunk_falls: dict[int, Counter[str]] = {c: Counter() for c in todo}
-    workers = default_workers() if settings.workers is None else settings.workers
-    use = run_decoder(settings.decoder, len(images), workers)  # a small set: the reference, counted as fallbacks
+    asked = default_workers() if settings.workers is None else settings.workers
+    use = run_decoder(settings.decoder, len(images), asked)  # a small set: the reference, counted as fallbacks
+    workers = default_workers(len(images)) if settings.workers is None else asked  # a small set: this process
     with DecodePool(workers, use) as pool, _drop_partial_unless_progress(outp, state):
         for res in pool.imap(groups, pp, decoder=use):
             c, first = owner[res.index]

@@ -71,8 +71,23 @@ def run_decoder(decoder: str, n_images: int, workers: int) -> str:
     return "reference" if decoder == "fast" and workers > 0 and n_images < fast_min_images() else decoder
 
 
-def default_workers() -> int:
-    """Decode workers by default: one per core, at most 4."""
+# Under this many images the default is no pool: the calling process decodes them. Starting a pool costs each
+# worker a Python start and its imports (numpy, PIL, zoobench: ~0.2-0.3 s of one core apiece, measured in `make
+# test`'s profile) and the forkserver its own; the reference decodes ~3.5-7 ms an image. By the image count alone,
+# as above; an explicit --workers N is always honoured. $ZOOBENCH_POOL_MIN_IMAGES overrides it (0: always a pool).
+POOL_MIN_IMAGES = 64
+POOL_MIN_ENV = "ZOOBENCH_POOL_MIN_IMAGES"
+
+
+def default_workers(n_images: int | None = None) -> int:
+    """Decode workers by default: one per core, at most 4; none (this process decodes) for a set of fewer than
+    :data:`POOL_MIN_IMAGES` images."""
+    try:
+        pool_min = max(0, int(os.environ.get(POOL_MIN_ENV, POOL_MIN_IMAGES)))
+    except ValueError:
+        pool_min = POOL_MIN_IMAGES
+    if n_images is not None and n_images < pool_min:
+        return 0
     return max(1, min(os.cpu_count() or 1, 4))
 
 

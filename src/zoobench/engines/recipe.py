@@ -105,10 +105,33 @@ class EngineFileRecord(TypedDict):
 def weights_key(w: ResolvedWeights) -> WeightsKey:
     """The weights as a key: their bytes (sha256), or random init with the torch version that drew it."""
     if w.random:
-        import torch
-
-        return {"random": True, "torch": torch.__version__}
+        return {"random": True, "torch": torch_version()}
     return {"random": False, "sha256": list(w.sha256)}
+
+
+def torch_version() -> str:
+    """``torch.__version__`` (with its local label, ``2.14.1+cu130``), without importing torch where it is not
+    imported yet (~2 s of one core): read from the ``torch/version.py`` the import would run. A run whose every
+    stage is in the store never needs torch."""
+    import sys
+
+    if "torch" not in sys.modules:
+        import importlib.util
+        import re
+        from pathlib import Path
+
+        spec = importlib.util.find_spec("torch")
+        if spec is not None and spec.origin:
+            try:
+                text = (Path(spec.origin).parent / "version.py").read_text()
+            except OSError:
+                text = ""
+            m = re.search(r"^__version__\s*(?::\s*str\s*)?=\s*['\"]([^'\"]+)['\"]", text, re.M)
+            if m:
+                return m.group(1)
+    import torch
+
+    return str(torch.__version__)
 
 
 def resolve(

@@ -111,9 +111,10 @@ def run_folder(
     s, io = settings or InferSettings(), io or RunIO()
     inp, ranges, groups, sink = open_run(engine, data_dir, s, source, io)
     prepare_dump_dir(s.dump, io.dump_dir)
-    n_workers = 0 if inp.cache is not None else (default_workers() if s.workers is None else s.workers)
-    use = run_decoder(inp.decoder, len(inp.names), n_workers)  # a small set: the reference (counted as fallbacks)
-    n_workers = min(n_workers, len(groups))
+    asked = 0 if inp.cache is not None else (default_workers() if s.workers is None else s.workers)
+    use = run_decoder(inp.decoder, len(inp.names), asked)  # a small set: the reference (counted as fallbacks)
+    n_workers = default_workers(len(inp.names)) if inp.cache is None and s.workers is None else asked
+    n_workers = min(n_workers, len(groups))  # a small set by default: decoded in this process
     # the decode workers start before the session (never fork a live runtime); the session is released first
     with (
         DecodePool(n_workers, use) as pool,

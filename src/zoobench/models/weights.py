@@ -267,11 +267,11 @@ def check_weights(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
     device), so a checkpoint that does not fit fails in one line before anything is created or exported."""
     import warnings
 
-    import torch
-
     resolved = resolve(spec, weights)
     if resolved.random:
         return resolved
+    import torch
+
     try:
         with torch.device("meta"):
             model = spec.builder()
