@@ -35,8 +35,12 @@ demo: $(VENV)/.stamp-demo
 # keeps each file's tests on one worker, so a module fixture is made once.
 COV_FLOOR ?= 88.5
 TEST_WORKERS ?= 3
-# mypy runs beside pytest (a cold cache takes ~25 s of one core); its output is printed after pytest's, and either
-# failing fails the target.
+# mypy runs beside pytest (a cold cache takes ~10 s of one core); its output is printed after pytest's, and either
+# failing fails the target. The suite starts ~150 Python processes that import zoobench (CLI runs, LoadGen children,
+# decode and Ray workers): it keeps their compiled bytecode (the usual, gitignored __pycache__) even where
+# PYTHONDONTWRITEBYTECODE is set, which otherwise recompiles zoobench in each and pytest's rewritten test modules
+# in each worker.
+test: export PYTHONDONTWRITEBYTECODE :=
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests benchmarks
 	@$(BIN)/mypy src/zoobench > $(VENV)/mypy.log 2>&1 & mypy=$$!; \

@@ -142,7 +142,7 @@ RANKS: dict[str, int] = {
     **dict.fromkeys(
         (
             *("errors", "io", "jsontypes", "env", "console", "classes"),
-            *("fingerprint", "logits", "predictions", "settings"),
+            *("fingerprint", "logits", "predictions", "settings", "onnx_meta"),
         ),
         0,
     ),

@@ -267,8 +267,10 @@ def check_weights(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
     device), so a checkpoint that does not fit fails in one line before anything is created or exported."""
     import warnings
 
+    if weights != RANDOM:  # real weights are loaded into torch: a missing torch is said before missing files
+        import torch
     resolved = resolve(spec, weights)
-    if resolved.random:
+    if resolved.random:  # nothing to load: no torch import (a run whose every stage is stored never needs it)
         return resolved
     import torch
 
