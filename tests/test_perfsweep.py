@@ -13,10 +13,10 @@ from zoobench.runtimes.base import Timing
 FAST = {"seconds": 0.01, "min_iters": 2, "warmup": 1, "quiet": True}
 
 
-def test_single_runtime_layout_kept(resnet_onnx: str, tmp_path: Path) -> None:
+def test_single_runtime_layout_kept(cnn_onnx: str, tmp_path: Path) -> None:
     from zoobench.perf.sweep import do_perf
 
-    res = do_perf(resnet_onnx, batch_sizes=[1, 2], outdir=str(tmp_path), runtimes=["onnxruntime"], **FAST)
+    res = do_perf(cnn_onnx, batch_sizes=[1, 2], outdir=str(tmp_path), runtimes=["onnxruntime"], **FAST)
     assert [r["batch_size"] for r in res["results"]] == [1, 2]
     assert res["results"][0]["latency"]["count"] >= 2 and res["environment"]["cpu"]
     fastest = max(res["results"], key=lambda r: r["throughput_img_s"])
@@ -26,12 +26,12 @@ def test_single_runtime_layout_kept(resnet_onnx: str, tmp_path: Path) -> None:
     assert saved["table"]["columns"] == ["onnxruntime fp32"] and saved["table"]["ratio_vs_reference"] == {}
 
 
-def test_sweep_with_unavailable_combinations(resnet_onnx: str, tmp_path: Path, photos: tuple[Path, Path]) -> None:
+def test_sweep_with_unavailable_combinations(cnn_onnx: str, tmp_path: Path, photos: tuple[Path, Path]) -> None:
     pytest.importorskip("openvino")
     from zoobench.perf.sweep import do_perf
 
     res = do_perf(
-        resnet_onnx,
+        cnn_onnx,
         batch_sizes=[1, 2],
         outdir=str(tmp_path),
         runtimes=["onnxruntime", "openvino", "torch"],
@@ -60,25 +60,25 @@ def test_sweep_with_unavailable_combinations(resnet_onnx: str, tmp_path: Path, p
     ov = cols["openvino fp32"]["results"]
     assert tab["best"]["openvino fp32"]["batch_size"] == max(ov, key=lambda r: r["throughput_img_s"])["batch_size"]
     # int8 engines are the engine build's uint8-input ones, compiled once (the store) and linked into the output dir
-    assert (tmp_path / "torchvision_resnet18.onnxruntime.int8.u8.onnx").is_file()
+    assert (tmp_path / "torchvision_squeezenet1_1.onnxruntime.int8.u8.onnx").is_file()
 
 
-def test_nothing_can_run_is_an_error(resnet_onnx: str) -> None:
+def test_nothing_can_run_is_an_error(cnn_onnx: str) -> None:
     from zoobench.errors import ZoobenchError
     from zoobench.perf.sweep import do_perf
 
     with pytest.raises(ZoobenchError, match="no runtime"):
-        do_perf(resnet_onnx, batch_sizes=[1], runtimes=["torch"], precisions=["int8"], **FAST)
+        do_perf(cnn_onnx, batch_sizes=[1], runtimes=["torch"], precisions=["int8"], **FAST)
 
 
-def test_cli_perf_sweep(resnet_onnx: str, tmp_path: Path) -> None:
+def test_cli_perf_sweep(cnn_onnx: str, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from zoobench.cli import cli
 
     args = [
         "perf",
-        resnet_onnx,
+        cnn_onnx,
         "--batch-sizes",
         "1",
         "--runtimes",
@@ -95,7 +95,7 @@ def test_cli_perf_sweep(resnet_onnx: str, tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert "tensorrt fp32: unavailable" in res.output and "ort fp32" in res.output
-    bad = CliRunner().invoke(cli, ["perf", resnet_onnx, "--runtimes", "nope"])
+    bad = CliRunner().invoke(cli, ["perf", cnn_onnx, "--runtimes", "nope"])
     assert bad.exit_code == 2 and "unknown nope" in bad.output
 
 
@@ -210,11 +210,11 @@ def test_best_batch_is_the_highest_median_and_noise_ties() -> None:
     assert best_with_ties(single_round)["tied"] == []  # type: ignore[index]
 
 
-def test_perf_json_and_table_carry_repeats_spread_and_ties(resnet_onnx: str, tmp_path: Path) -> None:
+def test_perf_json_and_table_carry_repeats_spread_and_ties(cnn_onnx: str, tmp_path: Path) -> None:
     from zoobench.perf.sweep import do_perf
     from zoobench.report.tables import best_text, cells_by_batch
 
-    res = do_perf(resnet_onnx, batch_sizes=[1, 2], outdir=str(tmp_path), repeats=2, seconds=0.02, min_iters=2)
+    res = do_perf(cnn_onnx, batch_sizes=[1, 2], outdir=str(tmp_path), repeats=2, seconds=0.02, min_iters=2)
     saved = json.loads((tmp_path / "perf.json").read_text())
     assert saved["repeats"] == 2
     for r in saved["results"]:
@@ -243,7 +243,7 @@ def test_title_fits_80_columns_and_cells_mark_unstable() -> None:
     assert cell_text(412.34, 3.0, False, long=True) == "412.3" and cell_text(None, None, False) == "n/a"
 
 
-def test_multi_column_perf_json_compares_per_column_and_reports_rounds(resnet_onnx: str, tmp_path: Path) -> None:
+def test_multi_column_perf_json_compares_per_column_and_reports_rounds(cnn_onnx: str, tmp_path: Path) -> None:
     """A `perf --runtimes a,b -o DIR` perf.json: compare shows every column, best batches read from the file."""
     pytest.importorskip("openvino")
     from zoobench.compare import compare_runs
@@ -253,7 +253,7 @@ def test_multi_column_perf_json_compares_per_column_and_reports_rounds(resnet_on
 
     kw = {**FAST, "repeats": 2, "batch_sizes": [1, 2], "runtimes": ["onnxruntime", "openvino"]}
     for d in ("a", "b"):
-        do_perf(resnet_onnx, outdir=str(tmp_path / d), **kw)
+        do_perf(cnn_onnx, outdir=str(tmp_path / d), **kw)
     saved = json.loads((tmp_path / "a" / "perf.json").read_text())
     saved["table"]["best"]["openvino fp32"]["tied"] = [99]  # proves compare reads the stored best, not recomputes
     (tmp_path / "a" / "perf.json").write_text(json.dumps(saved))

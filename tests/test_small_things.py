@@ -32,7 +32,7 @@ def test_low_int8_agreement_is_explained() -> None:
 
 
 def test_compile_says_it_when_int8_hardly_agrees(
-    resnet_onnx: str, tmp_path: Path, photos: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    cnn_onnx: str, tmp_path: Path, photos: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import zoobench.evaluate.metrics as metrics
     from zoobench.compile import compile_engine
@@ -41,7 +41,7 @@ def test_compile_says_it_when_int8_hardly_agrees(
     monkeypatch.setattr(metrics, "agreement", lambda a, b: {**real(a, b), "top1_agreement_pct": 0.0})
     said: list[str] = []
     eng = compile_engine(
-        resnet_onnx, runtime="onnxruntime", precision="int8", calibration=str(photos[0]),
+        cnn_onnx, runtime="onnxruntime", precision="int8", calibration=str(photos[0]),
         output=str(tmp_path / "q.onnx"), log=said.append,
     )  # fmt: skip
     lines = [s for s in said if "top-1 agreement 0% means nothing here" in s]

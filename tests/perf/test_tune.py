@@ -112,11 +112,11 @@ def fake() -> Iterator[FakeClock]:
 
 
 @pytest.fixture
-def engine_copy(resnet_onnx: str, tmp_path: Path) -> str:
+def engine_copy(cnn_onnx: str, tmp_path: Path) -> str:
     """The shared test engine, copied: the profile lands beside it and must not reach other tests."""
-    dst = tmp_path / "eng" / "resnet18.onnx"
+    dst = tmp_path / "eng" / "cnn.onnx"
     dst.parent.mkdir()
-    shutil.copyfile(resnet_onnx, dst)
+    shutil.copyfile(cnn_onnx, dst)
     return str(dst)
 
 
@@ -254,7 +254,7 @@ def test_perf_applies_the_profile_beside_the_engine(
     fake: FakeClock, engine_copy: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     profile = _tune(engine_copy, [1], fake)
-    path = Path(engine_copy).with_name("resnet18.tuned.json")
+    path = Path(engine_copy).with_name("cnn.tuned.json")
     assert path.is_file() and json.loads(path.read_text()) == profile
     batch = profile["columns"]["fakespeed fp32"]["batches"]["1"]
     assert (
@@ -266,7 +266,7 @@ def test_perf_applies_the_profile_beside_the_engine(
     RUNS.clear()
     res = _perf(engine_copy, [1, 8])
     err = capsys.readouterr().err
-    assert "fakespeed fp32: tuned profile resnet18.tuned.json applied (batch 1: speed=fastest)" in err
+    assert "fakespeed fp32: tuned profile cnn.tuned.json applied (batch 1: speed=fastest)" in err
     assert "fakespeed fp32: batch 8 not in the profile (tuned: 1); defaults" in err
     cols = {c["name"]: c for c in res["columns"]}
     tuned = cols["fakespeed fp32 tuned"]
@@ -285,7 +285,7 @@ def test_a_profile_from_another_cpu_or_runtime_version_is_refused(
     fake: FakeClock, engine_copy: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _tune(engine_copy, [1], fake)
-    path = Path(engine_copy).with_name("resnet18.tuned.json")
+    path = Path(engine_copy).with_name("cnn.tuned.json")
     VERSION[0] = "2.0"
     res = _perf(engine_copy, [1])
     assert "fakespeed fp32: tuned profile ignored — made with fakespeed 1.0, this is 2.0; running the defaults" in (
@@ -319,7 +319,7 @@ def test_tune_command_writes_the_profile_and_bad_input_is_one_line(fake: FakeClo
     RUNS.clear()
     out = CliRunner().invoke(cli, ["tune", engine_copy, "--runtime", "fakespeed", "-b", "1", "--budget", "0.5"])
     assert out.exit_code == 0, out.output
-    assert "wrote " in out.output and Path(engine_copy).with_name("resnet18.tuned.json").is_file()
+    assert "wrote " in out.output and Path(engine_copy).with_name("cnn.tuned.json").is_file()
     bad = CliRunner().invoke(cli, ["tune", engine_copy, "--budget", "0"])
     assert bad.exit_code == 2 and "--budget" in bad.output
     not_model = Path(engine_copy).with_name("notes.txt")
@@ -362,7 +362,7 @@ def test_run_tune_stage_hands_its_profile_to_perf_and_is_skipped_when_up_to_date
     stages = json.loads((mdir / "stages.json").read_text())["stages"]
     assert stages["tune:fakespeed-fp32"]["status"] == "done", statuses
     # beside the engine it tuned: the column's engine (uint8 input), the one perf times
-    assert (mdir / "engine" / "resnet18.u8.tuned.json").is_file()
+    assert (mdir / "engine" / "cnn.u8.tuned.json").is_file()
     perf = json.loads((mdir / "perf" / "fakespeed-fp32.json").read_text())
     assert [c["name"] for c in perf["columns"]] == ["fakespeed fp32", "fakespeed fp32 tuned"]
 

@@ -87,7 +87,7 @@ def fake() -> Iterator[RuntimeSpec]:
 
 
 def test_a_registered_runtime_is_listed_compiles_loads_and_is_timed(
-    fake: RuntimeSpec, resnet_onnx: str, tmp_path: Path
+    fake: RuntimeSpec, cnn_onnx: str, tmp_path: Path
 ) -> None:
     from zoobench.compile import compile_engine
     from zoobench.perf.sweep import do_perf
@@ -95,14 +95,14 @@ def test_a_registered_runtime_is_listed_compiles_loads_and_is_timed(
     row = next(r for r in runtime_status() if r["runtime"] == "fake")
     assert row["available"] and row["precisions"] == ["fp32", "int8"]
 
-    eng = compile_engine(resnet_onnx, runtime="fake", precision="fp32", output=str(tmp_path / "m.fake"))
+    eng = compile_engine(cnn_onnx, runtime="fake", precision="fp32", output=str(tmp_path / "m.fake"))
     assert CALLS == ["compile fp32"] and eng.runtime == "fake" and eng.path.endswith("m.fake")
     session = load_session(eng.path)  # the suffix says which runtime loads it
     assert isinstance(session, FakeSession)
     assert session.run(np.zeros((1, 3, 224, 224), np.float32)).shape == (1, 1000)
 
     res = do_perf(
-        resnet_onnx,
+        cnn_onnx,
         batch_sizes=[1],
         runtimes=["onnxruntime", "fake"],
         precisions=["fp32", "int8", "bf16"],
@@ -124,7 +124,7 @@ def test_a_registered_runtime_is_listed_compiles_loads_and_is_timed(
 
 
 def test_the_cli_compiles_infers_evals_and_times_a_registered_runtime(
-    fake: RuntimeSpec, resnet_onnx: str, photos: tuple[Path, Path], tmp_path: Path
+    fake: RuntimeSpec, cnn_onnx: str, photos: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """`compile --runtime fake`, infer, eval, perf, run and report through the CLI; nothing else names the runtime."""
     import json
@@ -141,7 +141,7 @@ def test_the_cli_compiles_infers_evals_and_times_a_registered_runtime(
         assert res.exit_code == 0, res.output
         return res.output
 
-    zb("compile", resnet_onnx, "--runtime", "fake", "--precision", "fp32", "-o", str(engine))
+    zb("compile", cnn_onnx, "--runtime", "fake", "--precision", "fp32", "-o", str(engine))
     assert CALLS == ["compile fp32"] and engine.is_file()
     zb("infer", str(engine), "--runtime", "fake", "--data", str(folder), "-b", "2", "-o", str(out), "--json")
     summary = json.loads((out / "summary.json").read_text())
@@ -153,8 +153,8 @@ def test_the_cli_compiles_infers_evals_and_times_a_registered_runtime(
     perf = json.loads((perf_dir / "perf.json").read_text())
     assert [c["name"] for c in perf["columns"]] == ["fake fp32"] and perf["columns"][0]["available"]
     rundir = tmp_path / "run"  # report reads run directories: `run` times the fake column beside ORT's
-    zb("run", resnet_onnx, "--runtimes", "onnxruntime,fake", "-b", "1", "--seconds", "0", "--repeats", "1",
+    zb("run", cnn_onnx, "--runtimes", "onnxruntime,fake", "-b", "1", "--seconds", "0", "--repeats", "1",
        "-o", str(rundir))  # fmt: skip
     zb("report", str(rundir))
-    model_report = (rundir / "torchvision_resnet18" / "report.md").read_text()
+    model_report = (rundir / "torchvision_squeezenet1_1" / "report.md").read_text()
     assert "fake fp32 img/s" in model_report and "| perf:fake-fp32 | done |" in model_report

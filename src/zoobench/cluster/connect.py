@@ -138,6 +138,8 @@ def _auto_address() -> str:
 
 
 NICENESS = "RAY_worker_niceness"  # Ray's own setting (ray_constants.RAY_WORKER_NICENESS); it starts workers at 15
+# A local instance's processes start with these (its raylet passes them on to its workers).
+LOCAL_ENV = {NICENESS: "0"}
 
 
 @contextlib.contextmanager
@@ -167,7 +169,7 @@ def connect(address: str) -> Iterator[Any]:
     else:
         kw["runtime_env"] = {"env_vars": {NICENESS: "0"}}
     try:
-        with _env(NICENESS, os.environ.get(NICENESS, "0") if address == "local" else None):
+        with _env(LOCAL_ENV if address == "local" else {}):
             ray.init(address=address, **kw)
     except (ConnectionError, TimeoutError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -181,19 +183,20 @@ def connect(address: str) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _env(name: str, value: str | None) -> Iterator[None]:
-    """``$name`` set to ``value`` inside the block (None: untouched), as it was after."""
-    before = os.environ.get(name)
-    if value is not None:
-        os.environ[name] = value
+def _env(values: dict[str, str]) -> Iterator[None]:
+    """The environment with ``values`` inside the block (a variable the user set keeps its value), as it was after:
+    what a local instance's processes start with."""
+    before = {k: os.environ.get(k) for k in values}
+    for k, v in values.items():
+        os.environ.setdefault(k, v)
     try:
         yield
     finally:
-        if value is not None:
-            if before is None:
-                os.environ.pop(name, None)
+        for k, old in before.items():
+            if old is None:
+                os.environ.pop(k, None)
             else:
-                os.environ[name] = before
+                os.environ[k] = old
 
 
 def _quiet_ray_data(ray: Any) -> None:
