@@ -10,6 +10,7 @@ one squash cfg whose crop offset is where the seeds' ``int((n - crop) / 2)`` and
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,9 @@ import pytest
 
 from zoobench.errors import ZoobenchError
 
-timm = pytest.importorskip("timm")
-pytest.importorskip("skimage")
-pytest.importorskip("sklearn")
-pytest.importorskip("matplotlib")
+# Looked up, not imported: every pytest-xdist worker collects this file, one runs it (importing these is ~3 s)
+MISSING = [m for m in ("timm", "skimage", "sklearn", "matplotlib") if importlib.util.find_spec(m) is None]
+pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)}")
 
 # name: (crop_mode, interpolation, crop_pct, size, mean) as timm's pretrained cfg has them, checked below
 CONFIGS = {
@@ -78,6 +78,7 @@ def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _timm_output(name: str, path: Path) -> np.ndarray:
+    import timm
     from PIL import Image
     from timm.data import create_transform, resolve_data_config
 
@@ -89,6 +90,8 @@ def _timm_output(name: str, path: Path) -> np.ndarray:
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_prep_bin_matches_timm(name: str, photo_dir: Path, tmp_path: Path) -> None:
+    import timm
+
     from zoobench.data.cache import prep_cache
     from zoobench.models.registry import get_spec
 
