@@ -37,7 +37,7 @@ import numpy as np
 from zoobench.data.cache_types import CacheMeta, PrepResult
 from zoobench.data.cacheresume import build_note, older_format, progress_key, resize_rows, resume_build
 from zoobench.data.datasets import check_strict, image_key, scan_dataset
-from zoobench.data.decode import SMALL_SET_REASON, DecodePool, default_workers, run_decoder
+from zoobench.data.decode import SMALL_SET_REASON, DecodePool, decode_plan
 from zoobench.data.fastdecode import fallback_totals
 from zoobench.data.settings import PrepSettings
 from zoobench.errors import NO_SPACE, DataError
@@ -291,9 +291,7 @@ def _fill(
     left = {c: -(-(ranges[c][1] - ranges[c][0]) // GROUP) for c in todo}
     chunk_skips: dict[int, list[tuple[str, str]]] = {c: [] for c in todo}
     chunk_falls: dict[int, Counter[str]] = {c: Counter() for c in todo}
-    asked = default_workers() if settings.workers is None else settings.workers
-    use = run_decoder(settings.decoder, len(images), asked)  # a small set: the reference, counted as fallbacks
-    workers = default_workers(len(images)) if settings.workers is None else asked  # a small set: this process
+    use, workers = decode_plan(settings.decoder, len(images), settings.workers)  # a small set: no pool (fallbacks)
     with DecodePool(workers, use) as pool, _drop_partial_unless_progress(outp, state):
         for res in pool.imap(groups, pp, decoder=use):
             c, first = owner[res.index]

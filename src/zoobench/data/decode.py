@@ -57,12 +57,17 @@ FAST_MIN_ENV = "ZOOBENCH_FAST_MIN_IMAGES"
 SMALL_SET_REASON = "small set (the reference is faster than starting the fast pool)"
 
 
+def _image_count(env: str, default: int) -> int:
+    """An image-count threshold: ``$env`` as a count (>= 0), else ``default`` (unset or not a number)."""
+    try:
+        return max(0, int(os.environ.get(env, default)))
+    except ValueError:
+        return default
+
+
 def fast_min_images() -> int:
     """The smallest set a fast-decoder pool decodes (:data:`FAST_MIN_IMAGES`, or $ZOOBENCH_FAST_MIN_IMAGES)."""
-    try:
-        return max(0, int(os.environ.get(FAST_MIN_ENV, FAST_MIN_IMAGES)))
-    except ValueError:
-        return FAST_MIN_IMAGES
+    return _image_count(FAST_MIN_ENV, FAST_MIN_IMAGES)
 
 
 def run_decoder(decoder: str, n_images: int, workers: int) -> str:
@@ -82,13 +87,17 @@ POOL_MIN_ENV = "ZOOBENCH_POOL_MIN_IMAGES"
 def default_workers(n_images: int | None = None) -> int:
     """Decode workers by default: one per core, at most 4; none (this process decodes) for a set of fewer than
     :data:`POOL_MIN_IMAGES` images."""
-    try:
-        pool_min = max(0, int(os.environ.get(POOL_MIN_ENV, POOL_MIN_IMAGES)))
-    except ValueError:
-        pool_min = POOL_MIN_IMAGES
-    if n_images is not None and n_images < pool_min:
+    if n_images is not None and n_images < _image_count(POOL_MIN_ENV, POOL_MIN_IMAGES):
         return 0
     return max(1, min(os.cpu_count() or 1, 4))
+
+
+def decode_plan(decoder: str, n_images: int, workers: int | None) -> tuple[str, int]:
+    """(decoder, worker processes) for ``n_images`` images with ``--workers`` ``workers`` (None: the default). The
+    decoder follows the pool that was asked for (a small set decoded by a pool: the reference); the default pool is
+    none for a set under :data:`POOL_MIN_IMAGES` (this process decodes it)."""
+    asked = default_workers() if workers is None else workers
+    return run_decoder(decoder, n_images, asked), default_workers(n_images) if workers is None else asked
 
 
 def decode_one(

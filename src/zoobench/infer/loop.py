@@ -29,7 +29,7 @@ import numpy as np
 from zoobench.artifact import Engine
 from zoobench.data.cache import clean_temp
 from zoobench.data.datasets import check_strict
-from zoobench.data.decode import SMALL_SET_REASON, Decoded, DecodePool, default_workers, run_decoder
+from zoobench.data.decode import SMALL_SET_REASON, Decoded, DecodePool, decode_plan
 from zoobench.data.fastdecode import key_part
 from zoobench.errors import DataError
 from zoobench.infer.batch import BatchRunner
@@ -111,10 +111,9 @@ def run_folder(
     s, io = settings or InferSettings(), io or RunIO()
     inp, ranges, groups, sink = open_run(engine, data_dir, s, source, io)
     prepare_dump_dir(s.dump, io.dump_dir)
-    asked = 0 if inp.cache is not None else (default_workers() if s.workers is None else s.workers)
-    use = run_decoder(inp.decoder, len(inp.names), asked)  # a small set: the reference (counted as fallbacks)
-    n_workers = default_workers(len(inp.names)) if inp.cache is None and s.workers is None else asked
-    n_workers = min(n_workers, len(groups))  # a small set by default: decoded in this process
+    # a cache has no decoding; a small set: the reference (counted as fallbacks), by default in this process
+    use, n_workers = decode_plan(inp.decoder, len(inp.names), 0 if inp.cache is not None else s.workers)
+    n_workers = min(n_workers, len(groups))
     # the decode workers start before the session (never fork a live runtime); the session is released first
     with (
         DecodePool(n_workers, use) as pool,

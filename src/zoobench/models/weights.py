@@ -267,13 +267,11 @@ def check_weights(spec: ModelSpec, weights: str | None) -> ResolvedWeights:
     device), so a checkpoint that does not fit fails in one line before anything is created or exported."""
     import warnings
 
-    if weights != RANDOM:  # real weights are loaded into torch: a missing torch is said before missing files
-        import torch
-    resolved = resolve(spec, weights)
-    if resolved.random:  # nothing to load: no torch import (a run whose every stage is stored never needs it)
-        return resolved
-    import torch
+    if weights == RANDOM:  # nothing to load: no torch import (a run whose every stage is stored never needs it)
+        return resolve(spec, weights)
+    import torch  # before resolving: a missing torch is said before missing weight files
 
+    resolved = resolve(spec, weights)
     try:
         with torch.device("meta"):
             model = spec.builder()
